@@ -1,0 +1,27 @@
+namespace EventGateway.Hosting;
+
+/// <summary>Service settings; validated once at start-up.</summary>
+public sealed class EventGatewayOptions
+{
+    /// <summary>Where the SQLite store, step logs and artifacts live.</summary>
+    public string DataDir { get; set; } = DefaultDataDir();
+
+    /// <summary>Service-wide cap on concurrently running step processes; further steps wait as Pending.</summary>
+    public int MaxProcesses { get; set; } = Math.Max(4, Environment.ProcessorCount * 32);
+
+    /// <summary>Run steps in bubblewrap when it is available.</summary>
+    public bool Sandbox { get; set; } = true;
+
+    public TimeSpan StatusSaveInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    public static string DefaultDataDir() =>
+        Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("data directory must be set (--data-dir or EGW_DATA_DIR)");
+        if (MaxProcesses < 1) throw new ArgumentException($"max processes must be at least 1, got {MaxProcesses}");
+        if (StatusSaveInterval <= TimeSpan.Zero) throw new ArgumentException("status save interval must be positive");
+    }
+}

@@ -1,0 +1,41 @@
+using System.Globalization;
+
+namespace EventGateway.Manifests;
+
+/// <summary>Go-style durations ("1h30m", "10s", "500ms") and bare seconds ("30"), as Argo accepts them.</summary>
+public static class Durations
+{
+    public static bool TryParse(string? text, out TimeSpan value)
+    {
+        value = TimeSpan.Zero;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var s = text.Trim();
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs) && secs >= 0)
+        {
+            value = TimeSpan.FromSeconds(secs);
+            return true;
+        }
+        var total = 0.0;
+        var i = 0;
+        while (i < s.Length)
+        {
+            var start = i;
+            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
+            if (start == i || !double.TryParse(s[start..i], NumberStyles.Float, CultureInfo.InvariantCulture, out var n)) return false;
+            var unitStart = i;
+            while (i < s.Length && char.IsAsciiLetter(s[i])) i++;
+            double scale = s[unitStart..i] switch
+            {
+                "ns" => 1e-9, "us" or "µs" => 1e-6, "ms" => 1e-3, "s" => 1, "m" => 60, "h" => 3600, "d" => 86400,
+                _ => double.NaN,
+            };
+            if (double.IsNaN(scale)) return false;
+            total += n * scale;
+        }
+        value = TimeSpan.FromSeconds(total);
+        return true;
+    }
+
+    public static TimeSpan Parse(string text, string what) =>
+        TryParse(text, out var d) ? d : throw new FormatException($"{what}: '{text}' is not a duration like 10s, 2m or 1h");
+}

@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace EventGateway.Model;
+
+/// <summary>Argo's workflow status: the observable truth the controller keeps.</summary>
+public sealed class WorkflowStatus
+{
+    public string? Phase { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public string? Progress { get; set; }
+    public string? Message { get; set; }
+    public Dictionary<string, NodeStatus>? Nodes { get; set; }
+    public Outputs? Outputs { get; set; }
+    public List<Condition>? Conditions { get; set; }
+    public WorkflowSpec? StoredWorkflowTemplateSpec { get; set; }
+    /// <summary>Templates referenced by templateRef, frozen at submission ("namespaced/NAME/TEMPLATE").</summary>
+    public Dictionary<string, Template>? StoredTemplates { get; set; }
+    public JsonNode? Synchronization { get; set; }
+    public long? EstimatedDuration { get; set; }
+
+    [JsonIgnore] public bool IsCompleted => WorkflowPhase.IsCompleted(Phase);
+}
+
+public sealed class Condition
+{
+    public string? Type { get; set; }
+    public string? Status { get; set; }
+    public string? Message { get; set; }
+}
+
+public sealed class NodeStatus
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string DisplayName { get; set; } = "";
+    public string Type { get; set; } = "";
+    public string? TemplateName { get; set; }
+    public TemplateRef? TemplateRef { get; set; }
+    public string? TemplateScope { get; set; }
+    public string Phase { get; set; } = NodePhase.Pending;
+    public string? BoundaryID { get; set; }
+    public string? Message { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public string? Progress { get; set; }
+    public Inputs? Inputs { get; set; }
+    public Outputs? Outputs { get; set; }
+    public List<string>? Children { get; set; }
+    public List<string>? OutboundNodes { get; set; }
+    public string? HostNodeName { get; set; }
+    public string? PodIP { get; set; }
+    public string? Daemoned { get; set; }
+    public JsonNode? MemoizationStatus { get; set; }
+    public JsonNode? SynchronizationStatus { get; set; }
+    public JsonNode? ResourcesDuration { get; set; }
+    public long? EstimatedDuration { get; set; }
+
+    [JsonIgnore] public bool Fulfilled => NodePhase.IsFulfilled(Phase);
+}
+
+public static class WorkflowPhase
+{
+    public const string Pending = "Pending";
+    public const string Running = "Running";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+    public const string Error = "Error";
+
+    public static bool IsCompleted(string? phase) => phase is Succeeded or Failed or Error;
+}
+
+public static class NodePhase
+{
+    public const string Pending = "Pending";
+    public const string Running = "Running";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+    public const string Error = "Error";
+    public const string Skipped = "Skipped";
+    public const string Omitted = "Omitted";
+
+    public static bool IsFulfilled(string? phase) => phase is Succeeded or Failed or Error or Skipped or Omitted;
+    public static bool IsFailedOrError(string? phase) => phase is Failed or Error;
+}
+
+public static class NodeType
+{
+    public const string Pod = "Pod";
+    public const string Steps = "Steps";
+    public const string StepGroup = "StepGroup";
+    public const string Dag = "DAG";
+    public const string TaskGroup = "TaskGroup";
+    public const string Retry = "Retry";
+    public const string Skipped = "Skipped";
+    public const string Suspend = "Suspend";
+}

@@ -1,0 +1,24 @@
+using EventGateway.Model;
+
+namespace EventGateway.Workflows;
+
+/// <summary>A Pod node the operator decided to run: its rendered template and staged inputs.</summary>
+public sealed record PodRequest(
+    string NodeId,
+    string NodeName,
+    Template Template,
+    IReadOnlyList<(string Path, Artifact Source)> InputArtifacts,
+    TimeSpan? ActiveDeadline);
+
+/// <summary>What came back from running a Pod node, ready to be written into its status.</summary>
+public sealed record PodResult(
+    string NodeId,
+    string Phase,
+    string? Message,
+    int? ExitCode,
+    Outputs? Outputs,
+    DateTimeOffset StartedAt,
+    DateTimeOffset FinishedAt);
+
+/// <summary>The outcome of one reconcile pass.</summary>
+public sealed record OperateResult(IReadOnlyList<PodRequest> Pods, IReadOnlyList<string> PodsToKill, DateTimeOffset? RequeueAt, bool Completed);

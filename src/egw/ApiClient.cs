@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventGateway.Manifests;
+using EventGateway.Model;
+
+namespace EventGateway.Cli;
+
+/// <summary>Talks to `egw serve` over its Argo-shaped REST API.</summary>
+internal sealed class ApiClient(string server) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = new Uri(server.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+
+    public static string DefaultServer => Environment.GetEnvironmentVariable("EGW_SERVER") is { Length: > 0 } s ? s : "http://localhost:2746";
+
+    public async Task<Workflow> SubmitAsync(Workflow wf, IEnumerable<string> parameters, CancellationToken ct)
+    {
+        var body = new JsonObject
+        {
+            ["workflow"] = JsonSerializer.SerializeToNode(wf, Json.Options),
+            ["parameters"] = new JsonArray([.. parameters.Select(p => (JsonNode)JsonValue.Create(p))]),
+        };
+        return await SendAsync<Workflow>(HttpMethod.Post, $"api/v1/workflows/{wf.NamespaceOrDefault}", body, ct);
+    }
+
+    public async Task<Workflow?> GetAsync(string ns, string name, CancellationToken ct)
+    {
+        using var resp = await _http.GetAsync($"api/v1/workflows/{ns}/{name}", ct);
+        if (resp.StatusCode == HttpStatusCode.NotFound) return null;
+        return await ReadAsync<Workflow>(resp, ct);
+    }
+
+    public async Task<List<Workflow>> ListAsync(string ns, CancellationToken ct)
+    {
+        var list = await SendAsync<JsonObject>(HttpMethod.Get, $"api/v1/workflows/{ns}", null, ct);
+        return (list["items"] as JsonArray ?? []).Select(i => i.Deserialize<Workflow>(Json.Lenient)!).ToList();
+    }
+
+    public async Task DeleteAsync(string ns, string name, CancellationToken ct) =>
+        await SendAsync<JsonObject>(HttpMethod.Delete, $"api/v1/workflows/{ns}/{name}", null, ct);
+
+    public async IAsyncEnumerable<(string Pod, string Line)> LogsAsync(string ns, string name, bool follow, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var resp = await _http.GetAsync($"api/v1/workflows/{ns}/{name}/log?logOptions.follow={(follow ? "true" : "false")}", HttpCompletionOption.ResponseHeadersRead, ct);
+        await EnsureAsync(resp, ct);
+        using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(ct));
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length == 0) continue;
+            var r = JsonNode.Parse(line)?["result"];
+            yield return (r?["podName"]?.GetValue<string>() ?? "", r?["content"]?.GetValue<string>() ?? "");
+        }
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, JsonNode? body, CancellationToken ct)
+    {
+        using var req = new HttpRequestMessage(method, path);
+        if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        HttpResponseMessage resp;
+        try { resp = await _http.SendAsync(req, ct); }
+        catch (HttpRequestException e) { throw new CliException($"cannot reach the server at {_http.BaseAddress}: {e.Message} (start it with `egw serve` or set --server / EGW_SERVER)"); }
+        using (resp) return await ReadAsync<T>(resp, ct);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage resp, CancellationToken ct)
+    {
+        await EnsureAsync(resp, ct);
+        return (await resp.Content.ReadFromJsonAsync<T>(Json.Lenient, ct))!;
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage resp, CancellationToken ct)
+    {
+        if (resp.IsSuccessStatusCode) return;
+        var text = await resp.Content.ReadAsStringAsync(ct);
+        string message;
+        try { message = JsonNode.Parse(text)?["message"]?.GetValue<string>() ?? text; }
+        catch (JsonException) { message = text; }
+        throw new CliException(message, resp.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.Invalid : ExitCodes.Failed);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Invalid = 2;
+}
+
+/// <summary>An error to show the user as one line, with the exit code it implies.</summary>
+internal sealed class CliException(string message, int exitCode = ExitCodes.Failed) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

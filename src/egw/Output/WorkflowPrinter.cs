@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EventGateway.Manifests;
+using EventGateway.Model;
+
+namespace EventGateway.Cli.Output;
+
+/// <summary>How workflows look on a terminal (argo get / argo list style) and as JSON for machines.</summary>
+internal static class WorkflowPrinter
+{
+    public static string ToJson(IReadOnlyList<Workflow> wfs) => wfs.Count == 1
+        ? JsonSerializer.Serialize(wfs[0], PrettyJson)
+        : JsonSerializer.Serialize(wfs, PrettyJson);
+
+    private static readonly JsonSerializerOptions PrettyJson = new(Json.Options) { WriteIndented = true };
+
+    public static string Table(IEnumerable<Workflow> wfs, DateTimeOffset now)
+    {
+        var rows = new List<string[]> { new[] { "NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE" } };
+        foreach (var w in wfs.OrderByDescending(w => w.Metadata.CreationTimestamp))
+            rows.Add([w.Name, w.Status?.Phase ?? "Pending", Human(now - (w.Metadata.CreationTimestamp ?? now)), Duration(w.Status?.StartedAt, w.Status?.FinishedAt, now), w.Status?.Progress ?? "", w.Status?.Message ?? ""]);
+        return Columns(rows);
+    }
+
+    public static string Summary(Workflow wf, DateTimeOffset now)
+    {
+        var s = wf.Status;
+        var sb = new StringBuilder();
+        void Line(string k, string? v) { if (!string.IsNullOrEmpty(v)) sb.Append(CultureInfo.InvariantCulture, $"{k + ":",-20} {v}\n"); }
+        Line("Name", wf.Name);
+        Line("Namespace", wf.NamespaceOrDefault);
+        Line("Status", s?.Phase ?? "Pending");
+        Line("Message", s?.Message);
+        Line("Created", wf.Metadata.CreationTimestamp?.ToString("u", CultureInfo.InvariantCulture));
+        Line("Started", s?.StartedAt?.ToString("u", CultureInfo.InvariantCulture));
+        Line("Finished", s?.FinishedAt?.ToString("u", CultureInfo.InvariantCulture));
+        Line("Duration", s?.StartedAt is null ? null : Duration(s.StartedAt, s.FinishedAt, now));
+        Line("Progress", s?.Progress);
+        var ps = (s?.StoredWorkflowTemplateSpec ?? wf.Spec).Arguments?.Parameters;
+        if (ps is { Count: > 0 })
+        {
+            sb.Append("Parameters:\n");
+            foreach (var p in ps) sb.Append(CultureInfo.InvariantCulture, $"  {p.Name}: {p.Value}\n");
+        }
+        if (s?.Nodes is { Count: > 0 }) sb.Append('\n').Append(Tree(wf, now));
+        return sb.ToString();
+    }
+
+    /// <summary>The node tree as `argo get` draws it; step groups are folded into their parent's lines.</summary>
+    public static string Tree(Workflow wf, DateTimeOffset now)
+    {
+        var nodes = wf.Status!.Nodes!;
+        var rows = new List<string[]> { new[] { "STEP", "TEMPLATE", "PODNAME", "DURATION", "MESSAGE" } };
+        var root = nodes.GetValueOrDefault(wf.Name) ?? nodes.Values.FirstOrDefault(n => n.BoundaryID is null);
+        if (root is null) return "";
+        void Walk(NodeStatus n, string prefix, string childPrefix)
+        {
+            rows.Add([$"{prefix}{Icon(n.Phase)} {n.DisplayName}", n.TemplateName ?? "", n.Type == NodeType.Pod ? n.Id : "",
+                n.Type == NodeType.Pod || n.Type == NodeType.Suspend ? Duration(n.StartedAt, n.FinishedAt, now) : "", n.Message ?? ""]);
+            var children = Expand(n, nodes).ToList();
+            for (var i = 0; i < children.Count; i++)
+            {
+                var last = i == children.Count - 1;
+                Walk(children[i], childPrefix + (last ? "└─ " : "├─ "), childPrefix + (last ? "   " : "│  "));
+            }
+        }
+        Walk(root, " ", " ");
+        foreach (var exit in nodes.Values.Where(n => n.Name == $"{wf.Name}.onExit")) Walk(exit, " ", " ");
+        return Columns(rows);
+    }
+
+    private static IEnumerable<NodeStatus> Expand(NodeStatus n, Dictionary<string, NodeStatus> nodes)
+    {
+        foreach (var id in n.Children ?? [])
+        {
+            if (nodes.GetValueOrDefault(id) is not { } c) continue;
+            if (c.Type == NodeType.StepGroup)
+                foreach (var g in Expand(c, nodes)) yield return g;
+            else yield return c;
+        }
+    }
+
+    public static string Icon(string? phase) => phase switch
+    {
+        NodePhase.Succeeded => "✔",
+        NodePhase.Failed => "✖",
+        NodePhase.Error => "⚠",
+        NodePhase.Skipped or NodePhase.Omitted => "○",
+        NodePhase.Running => "●",
+        _ => "◷",
+    };
+
+    public static string Duration(DateTimeOffset? start, DateTimeOffset? end, DateTimeOffset now) =>
+        start is null ? "" : Human((end ?? now) - start.Value);
+
+    public static string Human(TimeSpan d) =>
+        d.TotalSeconds < 1 ? $"{d.TotalMilliseconds:0}ms"
+        : d.TotalMinutes < 1 ? $"{d.TotalSeconds:0.#}s"
+        : d.TotalHours < 1 ? $"{(int)d.TotalMinutes}m{d.Seconds}s"
+        : d.TotalDays < 1 ? $"{(int)d.TotalHours}h{d.Minutes}m"
+        : $"{(int)d.TotalDays}d{d.Hours}h";
+
+    private static string Columns(List<string[]> rows)
+    {
+        var widths = new int[rows[0].Length];
+        foreach (var r in rows) for (var i = 0; i < r.Length; i++) widths[i] = Math.Max(widths[i], r[i].Length);
+        var sb = new StringBuilder();
+        foreach (var r in rows)
+        {
+            for (var i = 0; i < r.Length; i++)
+            {
+                if (i == r.Length - 1) sb.Append(r[i]);
+                else sb.Append(r[i].PadRight(widths[i] + 2));
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+}
