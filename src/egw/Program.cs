@@ -1,1 +1,14 @@
-Console.WriteLine("egw");
+using System.CommandLine;
+using EventGateway.Cli;
+using EventGateway.Cli.Commands;
+
+var root = new RootCommand("egw — EventGateway: run Argo Workflows (and, later, the events that trigger them) on one machine");
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(SubmitCommand.Create());
+root.Subcommands.Add(ListCommand.Create());
+root.Subcommands.Add(GetCommand.Create());
+root.Subcommands.Add(LogsCommand.Create());
+root.Subcommands.Add(DeleteCommand.Create());
+root.Subcommands.Add(LintCommand.Create());
+return await root.Parse(args).InvokeAsync();

@@ -126,7 +126,7 @@ public static class WorkflowApi
         return one;
     }
 
-    internal static List<KeyValuePair<string, string>> ParseParameters(IEnumerable<string> items) =>
+    public static List<KeyValuePair<string, string>> ParseParameters(IEnumerable<string> items) =>
         items.Select(p => p.IndexOf('=') is var i and > 0
             ? KeyValuePair.Create(p[..i], p[(i + 1)..])
             : throw new FormatException($"parameter '{p}' must look like name=value")).ToList();

@@ -178,7 +178,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         if (f.Content is not null) File.WriteAllText(target, f.Content);
         else if (f.HostSource is { } src) Copy(src, target);
-        if (f.Mode is { } mode && File.Exists(target)) File.SetUnixFileMode(target, (UnixFileMode)mode);
+        if (f.Mode is { } mode && !OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(target, (UnixFileMode)mode);
     }
 
     internal static void Copy(string source, string target)

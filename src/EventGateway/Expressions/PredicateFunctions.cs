@@ -70,7 +70,7 @@ internal static class PredicateFunctions
             case PredicateFunction.Count:
                 return (long)Enumerable.Range(0, items.Count).Count(Test);
             case PredicateFunction.Sum:
-                object total = 0L;
+                object? total = 0L;
                 for (var i = 0; i < items.Count; i++)
                 {
                     total = Operators.Apply(BinaryOp.Add, total, RequireNumber(eval(items[i], i)));

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using EventGateway.Cli.Output;
+using EventGateway.Model;
+
+namespace EventGateway.Cli.Commands;
+
+internal static class GetCommand
+{
+    public static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "workflow name, or @latest" };
+        var server = Common.Server();
+        var ns = Common.Namespace();
+        var output = Common.Output();
+        var cmd = new Command("get", "show a workflow and its node tree") { name, server, ns, output };
+        cmd.SetAction((r, ct) => Common.Guard(async () =>
+        {
+            var json = Common.Json(r.GetValue(output));
+            using var api = new ApiClient(r.GetValue(server)!);
+            var wf = await Resolve(api, r.GetValue(ns)!, r.GetValue(name)!, ct);
+            Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, DateTimeOffset.UtcNow));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    internal static async Task<Workflow> Resolve(ApiClient api, string ns, string name, CancellationToken ct)
+    {
+        if (name == "@latest")
+            return (await api.ListAsync(ns, ct)).MaxBy(w => w.Metadata.CreationTimestamp)
+                ?? throw new CliException($"no workflows in namespace '{ns}'");
+        return await api.GetAsync(ns, name, ct) ?? throw new CliException($"workflow '{name}' not found in namespace '{ns}'");
+    }
+}

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using EventGateway.Api;
+using EventGateway.Cli.Output;
+using EventGateway.Hosting;
+using EventGateway.Manifests;
+using EventGateway.Model;
+using Microsoft.Extensions.Logging;
+
+namespace EventGateway.Cli.Commands;
+
+/// <summary>
+/// `egw run`: no server. Apply the files' templates and ConfigMaps, run each Workflow to completion,
+/// stream step logs to stderr, print the result. Exit 0 Succeeded, 1 Failed/Error, 2 invalid input.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("files") { Description = "YAML or JSON manifests", Arity = ArgumentArity.OneOrMore };
+        var parameters = Common.Parameters();
+        var dataDir = new Option<string?>("--data-dir") { Description = "keep the store here (default: a temporary directory, removed afterwards)" };
+        var output = Common.Output();
+        var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "do not stream step logs" };
+        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, quiet };
+        cmd.SetAction((r, ct) => Common.Guard(async () =>
+        {
+            var json = Common.Json(r.GetValue(output));
+            var manifests = ReadAll(r.GetValue(files)!);
+            var workflows = manifests.OfType<Workflow>().ToList();
+            if (workflows.Count == 0) throw new CliException("no Workflow in the given files", ExitCodes.Invalid);
+            var ps = WorkflowApi.ParseParameters(r.GetValue(parameters) ?? []);
+
+            var temp = r.GetValue(dataDir) is null ? Directory.CreateTempSubdirectory("egw-run-").FullName : null;
+            var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir) ?? temp!) };
+            if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
+            using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+            try
+            {
+                await using var engine = new EmbeddedEngine(options, logging);
+                if (!r.GetValue(quiet)) engine.Controller.StepFinished += (wf, node, key) => StepLogs.Print(engine, wf, node, key, multi: workflows.Count > 1);
+                await engine.StartAsync();
+                await engine.ApplyAsync(manifests, ct);
+
+                // Validate every workflow before running any: invalid input runs nothing.
+                var prepared = new List<Workflow>();
+                var errors = new List<ManifestError>();
+                foreach (var wf in workflows)
+                {
+                    try { prepared.Add(await engine.Submitter.PrepareAsync(wf, ps, SourceOf(wf), ct)); }
+                    catch (ManifestException e) { errors.AddRange(e.Errors); }
+                }
+                if (errors.Count > 0) throw new ManifestException(errors);
+
+                var submitted = new List<Workflow>();
+                foreach (var wf in prepared) submitted.Add(await engine.SubmitAsync(wf, null, SourceOf(wf), ct));
+                var finished = new List<Workflow>();
+                foreach (var wf in submitted) finished.Add(await engine.WaitAsync(wf, ct));
+
+                if (json) Console.WriteLine(WorkflowPrinter.ToJson(finished));
+                else foreach (var wf in finished) Console.WriteLine(WorkflowPrinter.Summary(wf, DateTimeOffset.UtcNow));
+                return finished.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;
+            }
+            finally
+            {
+                if (temp is not null) TryDelete(temp);
+            }
+        }));
+        return cmd;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Workflow, string> Sources = new();
+
+    private static string SourceOf(Workflow wf) => Sources.TryGetValue(wf, out var s) ? s : "<input>";
+
+    internal static List<Resource> ReadAll(IEnumerable<string> files)
+    {
+        var all = new List<Resource>();
+        var errors = new List<ManifestError>();
+        foreach (var f in files)
+        {
+            if (!File.Exists(f)) throw new CliException($"{f}: no such file", ExitCodes.Invalid);
+            try
+            {
+                var docs = ManifestReader.ReadFile(f);
+                foreach (var wf in docs.OfType<Workflow>()) Sources.AddOrUpdate(wf, f);
+                all.AddRange(docs);
+            }
+            catch (ManifestException e) { errors.AddRange(e.Errors); }
+        }
+        if (errors.Count > 0) throw new ManifestException(errors);
+        return all;
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
