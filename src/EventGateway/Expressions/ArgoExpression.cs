@@ -22,7 +22,8 @@ public static class ArgoExpression
     {
         ArgumentNullException.ThrowIfNull(expression);
         ArgumentNullException.ThrowIfNull(env);
-        return Evaluate(expression, new EvalContext(env));
+        var result = EvaluateIn(expression, new EvalContext(env));
+        return result is EnvNode node ? node.Detach() : result;
     }
 
     /// <summary>
@@ -52,7 +53,7 @@ public static class ArgoExpression
     }
 
     /// <summary>Evaluation against a shared context, so several tags in one template expand the env once.</summary>
-    internal static object? Evaluate(string expression, EvalContext context)
+    internal static object? EvaluateIn(string expression, EvalContext context)
     {
         try
         {

@@ -17,7 +17,8 @@ internal sealed class BoundedCache<TValue>
         this.capacity = capacity;
     }
 
-    public int Count => Volatile.Read(ref count);
+    /// <summary>Entries actually held (a locking snapshot; meant for diagnostics and tests).</summary>
+    public int Count => entries.Count;
 
     /// <summary>Returns the cached value or creates it; a factory that throws caches nothing.</summary>
     public TValue GetOrAdd(string key, Func<string, TValue> factory)

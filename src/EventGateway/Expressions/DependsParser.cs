@@ -82,6 +82,7 @@ internal sealed class DependsParser
     private readonly string text;
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
     private int pos;
+    private int depth;
 
     private DependsParser(string text)
     {
@@ -130,6 +131,23 @@ internal sealed class DependsParser
     }
 
     private DependsNode ParseUnary()
+    {
+        if (++depth > Parser.MaxDepth)
+        {
+            throw new ExprError($"expression is nested more than {Parser.MaxDepth} levels deep", pos);
+        }
+
+        try
+        {
+            return ParseUnaryCore();
+        }
+        finally
+        {
+            depth--;
+        }
+    }
+
+    private DependsNode ParseUnaryCore()
     {
         SkipSpace();
         if (TryConsume("!"))

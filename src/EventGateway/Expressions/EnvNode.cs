@@ -7,49 +7,58 @@ namespace EventGateway.Expressions;
 /// One level of the nested view over Argo's flat variable map ("inputs.parameters.x" -> inputs/parameters/x).
 /// Argo drops a key that is also a prefix of another key; here a node keeps both, so
 /// <c>inputs.parameters</c> (the JSON leaf) and <c>inputs.parameters.x</c> (the child) both resolve.
+/// The view is lazy: a lookup is one exact-key probe plus a prefix scan, and a level's key set is only
+/// built when something enumerates it, because callers rebuild the flat map for every step.
 /// </summary>
 internal sealed class EnvNode : IReadOnlyDictionary<string, object?>
 {
-    private readonly Dictionary<string, object?> children = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, object?> flat;
+    private Dictionary<string, object?>? children;
 
-    private EnvNode(string path)
+    private EnvNode(IReadOnlyDictionary<string, object?> flat, string path, bool hasLeaf, object? leaf)
     {
+        this.flat = flat;
         Path = path;
+        HasLeaf = hasLeaf;
+        Leaf = leaf;
     }
 
     /// <summary>Dotted path from the root, used to name missing variables in errors.</summary>
     public string Path { get; }
 
-    public bool HasLeaf { get; private set; }
+    public bool HasLeaf { get; }
 
-    public object? Leaf { get; private set; }
+    public object? Leaf { get; }
 
-    public int Count => children.Count;
+    public int Count => Children.Count;
 
-    public IEnumerable<string> Keys => children.Keys;
+    public IEnumerable<string> Keys => Children.Keys;
 
-    public IEnumerable<object?> Values => children.Values.Select(CollapseChild);
+    public IEnumerable<object?> Values => Children.Values.Select(CollapseChild);
+
+    private Dictionary<string, object?> Children => children ??= Materialize();
 
     public object? this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException(key);
 
-    public static EnvNode Build(IReadOnlyDictionary<string, object?> flat)
-    {
-        var root = new EnvNode(string.Empty);
-        foreach (var (key, value) in flat)
-        {
-            root.Insert(key, value);
-        }
-
-        return root;
-    }
+    public static EnvNode Root(IReadOnlyDictionary<string, object?> flat) => new(flat, string.Empty, false, null);
 
     /// <summary>The value a path ending here denotes: the leaf wins over the children.</summary>
     public object? Collapse() => HasLeaf ? EventGateway.Expressions.Values.Normalize(Leaf) : this;
 
-    /// <summary>Raw child (possibly another node); falls back to the leaf when the leaf is itself a map.</summary>
+    /// <summary>
+    /// Raw child: a node when deeper keys exist, else the plain value. Falls back to the leaf when the leaf
+    /// is itself a map (e.g. <c>item</c> given as a map).
+    /// </summary>
     public bool TryGetChild(string key, out object? child)
     {
-        if (children.TryGetValue(key, out child))
+        if (children is not null)
+        {
+            if (children.TryGetValue(key, out child))
+            {
+                return true;
+            }
+        }
+        else if (Resolve(ChildPath(key), out child))
         {
             return true;
         }
@@ -61,6 +70,18 @@ internal sealed class EnvNode : IReadOnlyDictionary<string, object?>
 
         child = null;
         return false;
+    }
+
+    /// <summary>A plain, self-contained copy, so results handed to callers do not keep the env alive.</summary>
+    public Dictionary<string, object?> Detach()
+    {
+        var copy = new Dictionary<string, object?>(Children.Count, StringComparer.Ordinal);
+        foreach (var (key, child) in Children)
+        {
+            copy[key] = child is EnvNode { HasLeaf: false } node ? node.Detach() : CollapseChild(child);
+        }
+
+        return copy;
     }
 
     public string ChildPath(string key) => Path.Length == 0 ? key : Path + "." + key;
@@ -80,59 +101,73 @@ internal sealed class EnvNode : IReadOnlyDictionary<string, object?>
     }
 
     public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() =>
-        children.Select(kv => new KeyValuePair<string, object?>(kv.Key, CollapseChild(kv.Value))).GetEnumerator();
+        Children.Select(kv => new KeyValuePair<string, object?>(kv.Key, CollapseChild(kv.Value))).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     private static object? CollapseChild(object? child) => child is EnvNode node ? node.Collapse() : child;
 
-    private void Insert(string key, object? value)
+    private bool Resolve(string path, out object? child)
     {
-        var node = this;
-        var start = 0;
-        while (true)
+        var hasLeaf = flat.TryGetValue(path, out var leaf);
+        if (HasDescendants(path))
         {
-            var dot = key.IndexOf('.', start);
-            if (dot < 0)
+            child = new EnvNode(flat, path, hasLeaf, leaf);
+            return true;
+        }
+
+        child = leaf;
+        return hasLeaf;
+    }
+
+    private bool HasDescendants(string path)
+    {
+        foreach (var key in flat.Keys)
+        {
+            if (key.Length > path.Length && key[path.Length] == '.' && key.StartsWith(path, StringComparison.Ordinal))
             {
-                node.SetChildLeaf(key[start..], value);
-                return;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Builds this level's children in one pass over the flat keys.</summary>
+    private Dictionary<string, object?> Materialize()
+    {
+        var deeper = new HashSet<string>(StringComparer.Ordinal);
+        var segments = new List<string>();
+        var prefixLength = Path.Length == 0 ? 0 : Path.Length + 1;
+        foreach (var key in flat.Keys)
+        {
+            if (prefixLength > 0 && !(key.Length > Path.Length && key[Path.Length] == '.' && key.StartsWith(Path, StringComparison.Ordinal)))
+            {
+                continue;
             }
 
-            node = node.ChildNode(key[start..dot]);
-            start = dot + 1;
-        }
-    }
-
-    private EnvNode ChildNode(string segment)
-    {
-        if (children.TryGetValue(segment, out var existing) && existing is EnvNode node)
-        {
-            return node;
+            var dot = key.IndexOf('.', prefixLength);
+            var segment = dot < 0 ? key[prefixLength..] : key[prefixLength..dot];
+            segments.Add(segment);
+            if (dot >= 0)
+            {
+                deeper.Add(segment);
+            }
         }
 
-        node = new EnvNode(ChildPath(segment));
-        if (children.ContainsKey(segment))
+        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var segment in segments)
         {
-            // The segment was a plain value so far; keep it as this node's leaf.
-            node.HasLeaf = true;
-            node.Leaf = existing;
+            if (result.ContainsKey(segment))
+            {
+                continue;
+            }
+
+            var path = ChildPath(segment);
+            var hasLeaf = flat.TryGetValue(path, out var leaf);
+            result[segment] = deeper.Contains(segment) ? new EnvNode(flat, path, hasLeaf, leaf) : leaf;
         }
 
-        children[segment] = node;
-        return node;
-    }
-
-    private void SetChildLeaf(string segment, object? value)
-    {
-        if (children.TryGetValue(segment, out var existing) && existing is EnvNode node)
-        {
-            node.HasLeaf = true;
-            node.Leaf = value;
-        }
-        else
-        {
-            children[segment] = value;
-        }
+        return result;
     }
 }

@@ -15,8 +15,8 @@ internal sealed class EvalContext
 
     public IReadOnlyDictionary<string, object?> Flat { get; }
 
-    /// <summary>Built lazily: most lookups hit an exact flat key and never need the tree.</summary>
-    public EnvNode Tree => tree ??= EnvNode.Build(Flat);
+    /// <summary>Created on first need: most lookups hit an exact flat key and never touch the nested view.</summary>
+    public EnvNode Tree => tree ??= EnvNode.Root(Flat);
 
     public object? Pointer { get; private set; }
 

@@ -2,8 +2,8 @@ namespace EventGateway.Expressions;
 
 /// <summary>
 /// A variable reference such as <c>inputs.parameters['my-param']</c>: an identifier followed by constant
-/// member names, folded at parse time. The joined dotted key is tried against the flat map first, so the
-/// common case is one dictionary lookup and a key that is also a prefix resolves to its own value.
+/// member names, folded at parse time. As a final value the joined dotted key is tried against the flat map
+/// first, so the common case is one dictionary lookup and a key that is also a prefix yields its own value.
 /// </summary>
 internal sealed class PathNode(int position, string[] segments) : Node(position)
 {
@@ -13,30 +13,23 @@ internal sealed class PathNode(int position, string[] segments) : Node(position)
 
     public PathNode Append(string segment) => new(Position, [.. Segments, segment]);
 
-    public override object? Eval(EvalContext ctx) => Values.Normalize(EvalRaw(ctx));
+    public override object? Eval(EvalContext ctx) =>
+        Values.Normalize(ctx.Flat.TryGetValue(Key, out var exact) ? exact : EvalRaw(ctx));
 
+    /// <summary>Walks the nested view, so a following access can reach children even of a key that has a value.</summary>
     public override object? EvalRaw(EvalContext ctx)
     {
-        if (ctx.Flat.TryGetValue(Key, out var exact))
-        {
-            return exact;
-        }
-
         object? current = ctx.Tree;
         foreach (var segment in Segments)
         {
-            if (current is EnvNode node && node.TryGetChild(segment, out current))
+            // Below a plain value (e.g. a map given as "item") the walk continues as ordinary member access.
+            var found = current is EnvNode node
+                ? node.TryGetChild(segment, out current)
+                : Values.AsMap(current) is { } map && map.TryGetValue(segment, out current);
+            if (!found)
             {
-                continue;
+                throw ExprError.UnknownName(Key, Position);
             }
-
-            // A path into a plain value (e.g. a map given as "item") falls back to ordinary member access.
-            if (current is not EnvNode && Values.AsMap(current) is { } map && map.TryGetValue(segment, out current))
-            {
-                continue;
-            }
-
-            throw ExprError.UnknownName(Key, Position);
         }
 
         return current;

@@ -47,18 +47,18 @@ internal sealed class ConditionalNode(int position, Node condition, Node whenTru
 {
     public override object? Eval(EvalContext ctx)
     {
-        object? test;
+        var test = condition.Eval(ctx);
+        bool holds;
         try
         {
-            test = condition.Eval(ctx);
-            _ = Operators.Bool(test, "ternary condition");
+            holds = Operators.Bool(test, "ternary condition");
         }
-        catch (ExprError e) when (e.Position < 0)
+        catch (ExprError e)
         {
             throw e.At(Position);
         }
 
-        return (bool)test! ? whenTrue.Eval(ctx) : whenFalse.Eval(ctx);
+        return holds ? whenTrue.Eval(ctx) : whenFalse.Eval(ctx);
     }
 }
 

@@ -46,7 +46,7 @@ internal static class Operators
         BinaryOp.LessOrEqual => Compare(left, right, "<=") <= 0,
         BinaryOp.GreaterOrEqual => Compare(left, right, ">=") >= 0,
         BinaryOp.In => In(left, right),
-        BinaryOp.Matches => RegexCache.Get(Text(right, "matches")).IsMatch(Text(left, "matches")),
+        BinaryOp.Matches => RegexCache.IsMatch(Text(right, "matches"), Text(left, "matches")),
         BinaryOp.Contains => Text(left, "contains").Contains(Text(right, "contains"), StringComparison.Ordinal),
         BinaryOp.StartsWith => Text(left, "startsWith").StartsWith(Text(right, "startsWith"), StringComparison.Ordinal),
         BinaryOp.EndsWith => Text(left, "endsWith").EndsWith(Text(right, "endsWith"), StringComparison.Ordinal),

@@ -66,9 +66,13 @@ internal sealed class Parser
     private static readonly FrozenSet<string> Negatable =
         new[] { "in", "matches", "contains", "startsWith", "endsWith" }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>Nesting limit so hostile input fails cleanly instead of overflowing the stack.</summary>
+    public const int MaxDepth = 200;
+
     private readonly List<Token> tokens;
     private int index;
     private int predicateDepth;
+    private int depth;
 
     private Parser(List<Token> tokens)
     {
@@ -90,6 +94,23 @@ internal sealed class Parser
     }
 
     private Node ParseExpression(int precedence)
+    {
+        if (++depth > MaxDepth)
+        {
+            throw new ExprError($"expression is nested more than {MaxDepth} levels deep", Current.Position);
+        }
+
+        try
+        {
+            return ParseExpressionCore(precedence);
+        }
+        finally
+        {
+            depth--;
+        }
+    }
+
+    private Node ParseExpressionCore(int precedence)
     {
         var left = ParsePrimary();
         while (Current.Kind == TokenKind.Operator)

@@ -13,6 +13,19 @@ internal static class RegexCache
     /// <summary>Returns the regex for a Go (RE2) pattern; throws <see cref="ExprError"/> if it is invalid.</summary>
     public static Regex Get(string pattern) => Cache.GetOrAdd(pattern, Compile);
 
+    /// <summary>Match test that reports a timeout as an expression error instead of escaping.</summary>
+    public static bool IsMatch(string pattern, string input)
+    {
+        try
+        {
+            return Get(pattern).IsMatch(input);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            throw new ExprError($"regular expression '{pattern}' timed out");
+        }
+    }
+
     private static Regex Compile(string pattern)
     {
         try

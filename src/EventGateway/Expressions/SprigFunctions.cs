@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace EventGateway.Expressions;
 
@@ -29,24 +28,24 @@ internal static class SprigFunctions
         new("hasPrefix", 2, 2, a => S(a, 1, "hasPrefix").StartsWith(S(a, 0, "hasPrefix"), StringComparison.Ordinal)),
         new("hasSuffix", 2, 2, a => S(a, 1, "hasSuffix").EndsWith(S(a, 0, "hasSuffix"), StringComparison.Ordinal)),
         new("repeat", 2, 2, a => Builtins.Repeat(S(a, 1, "repeat"), Args.Int(a, 0, "sprig.repeat"), "sprig.repeat")),
-        new("substr", 3, 3, a => Substr(Args.Int(a, 0, "sprig.substr"), Args.Int(a, 1, "sprig.substr"), S(a, 2, "substr"))),
-        new("trunc", 2, 2, a => Trunc(Args.Int(a, 0, "sprig.trunc"), S(a, 1, "trunc"))),
-        new("quote", 0, -1, a => string.Join(' ', a.Where(v => v is not null).Select(v => GoQuote(GoFormat.PrintV(v))))),
+        new("substr", 3, 3, a => SprigStrings.Substr(Args.Int(a, 0, "sprig.substr"), Args.Int(a, 1, "sprig.substr"), S(a, 2, "substr"))),
+        new("trunc", 2, 2, a => SprigStrings.Trunc(Args.Int(a, 0, "sprig.trunc"), S(a, 1, "trunc"))),
+        new("quote", 0, -1, a => string.Join(' ', a.Where(v => v is not null).Select(v => SprigStrings.GoQuote(GoFormat.PrintV(v))))),
         new("squote", 0, -1, a => string.Join(' ', a.Where(v => v is not null).Select(v => $"'{GoFormat.PrintV(v)}'"))),
         new("cat", 0, -1, a => string.Join(' ', a.Where(v => v is not null).Select(GoFormat.PrintV))),
-        new("indent", 2, 2, a => Indent(Args.Int(a, 0, "sprig.indent"), S(a, 1, "indent"))),
-        new("nindent", 2, 2, a => "\n" + Indent(Args.Int(a, 0, "sprig.nindent"), S(a, 1, "nindent"))),
-        new("title", 1, 1, a => Title(S(a, 0, "title"))),
-        new("untitle", 1, 1, a => Untitle(S(a, 0, "untitle"))),
+        new("indent", 2, 2, a => SprigStrings.Indent(Args.Int(a, 0, "sprig.indent"), S(a, 1, "indent"))),
+        new("nindent", 2, 2, a => "\n" + SprigStrings.Indent(Args.Int(a, 0, "sprig.nindent"), S(a, 1, "nindent"))),
+        new("title", 1, 1, a => SprigStrings.Title(S(a, 0, "title"))),
+        new("untitle", 1, 1, a => SprigStrings.Untitle(S(a, 0, "untitle"))),
         new("b64enc", 1, 1, a => Convert.ToBase64String(Encoding.UTF8.GetBytes(S(a, 0, "b64enc")))),
-        new("b64dec", 1, 1, a => Base64Decode(S(a, 0, "b64dec"))),
+        new("b64dec", 1, 1, a => SprigStrings.Base64Decode(S(a, 0, "b64dec"))),
         new("sha256sum", 1, 1, a => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(S(a, 0, "sha256sum"))))),
         new("toString", 1, 1, a => GoFormat.PrintV(a[0])),
         new("splitList", 2, 2, a => Builtins.Split(S(a, 1, "splitList"), S(a, 0, "splitList"), -1)),
         new("join", 2, 2, a => string.Join(S(a, 0, "join"), StrSlice(a[1]))),
         new("regexMatch", 2, 2, a => RegexMatch(S(a, 0, "regexMatch"), S(a, 1, "regexMatch"))),
         new("regexFind", 2, 2, a => RegexCache.Get(S(a, 0, "regexFind")).Match(S(a, 1, "regexFind")) is { Success: true } m ? m.Value : string.Empty),
-        new("regexReplaceAll", 3, 3, a => RegexReplaceAll(S(a, 0, "regexReplaceAll"), S(a, 1, "regexReplaceAll"), S(a, 2, "regexReplaceAll"))),
+        new("regexReplaceAll", 3, 3, a => SprigStrings.RegexReplaceAll(S(a, 0, "regexReplaceAll"), S(a, 1, "regexReplaceAll"), S(a, 2, "regexReplaceAll"))),
         new("randAlphaNum", 1, 1, a => RandomNumberGenerator.GetString(AlphaNumeric, (int)Math.Clamp(Args.Int(a, 0, "sprig.randAlphaNum"), 0, 1_000_000))),
 
         // Numbers: sprig casts loosely to int64 (cast.ToInt64) and yields 0 for unparsable input.
@@ -163,116 +162,6 @@ internal static class SprigFunctions
         }
     }
 
-    private static string Substr(long start, long end, string s)
-    {
-        if (start < 0)
-        {
-            return s[..(int)Math.Clamp(end, 0, s.Length)];
-        }
-
-        if (start > s.Length)
-        {
-            throw new ExprError($"sprig.substr: start {start} is beyond the string length {s.Length}");
-        }
-
-        if (end < 0 || end > s.Length)
-        {
-            return s[(int)start..];
-        }
-
-        return start <= end ? s[(int)start..(int)end] : throw new ExprError($"sprig.substr: start {start} is after end {end}");
-    }
-
-    private static string Trunc(long count, string s)
-    {
-        if (count < 0 && s.Length + count > 0)
-        {
-            return s[(int)(s.Length + count)..];
-        }
-
-        return count >= 0 && s.Length > count ? s[..(int)count] : s;
-    }
-
-    private static string Indent(long spaces, string text)
-    {
-        var pad = new string(' ', (int)Math.Clamp(spaces, 0, 10_000));
-        return pad + text.Replace("\n", "\n" + pad, StringComparison.Ordinal);
-    }
-
-    /// <summary>Go's strings.Title: upper-case every letter that follows a separator.</summary>
-    private static string Title(string s)
-    {
-        var chars = s.ToCharArray();
-        var previous = ' ';
-        for (var i = 0; i < chars.Length; i++)
-        {
-            if (IsWordSeparator(previous))
-            {
-                chars[i] = char.ToUpperInvariant(chars[i]);
-            }
-
-            previous = s[i];
-        }
-
-        return new string(chars);
-    }
-
-    private static bool IsWordSeparator(char c) =>
-        c <= 0x7F ? !(char.IsAsciiLetterOrDigit(c) || c == '_') : !char.IsLetterOrDigit(c);
-
-    /// <summary>Lower-cases the first letter of each whitespace-delimited word.</summary>
-    private static string Untitle(string s)
-    {
-        var chars = s.ToCharArray();
-        for (var i = 0; i < chars.Length; i++)
-        {
-            if (i == 0 || char.IsWhiteSpace(chars[i - 1]))
-            {
-                chars[i] = char.ToLowerInvariant(chars[i]);
-            }
-        }
-
-        return new string(chars);
-    }
-
-    /// <summary>Go's %q: a double-quoted string with Go escape sequences.</summary>
-    private static string GoQuote(string s)
-    {
-        var sb = new StringBuilder(s.Length + 2).Append('"');
-        foreach (var c in s)
-        {
-            sb.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\a' => "\\a",
-                '\b' => "\\b",
-                '\f' => "\\f",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                '\v' => "\\v",
-                < ' ' or '\x7f' => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        }
-
-        return sb.Append('"').ToString();
-    }
-
-    private static string Base64Decode(string s)
-    {
-        var buffer = new byte[s.Length];
-        if (Convert.TryFromBase64String(s, buffer, out var written))
-        {
-            return Encoding.UTF8.GetString(buffer, 0, written);
-        }
-
-        // sprig returns the decode error text instead of failing.
-        var bad = s.TakeWhile(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/').Count();
-        return $"illegal base64 data at input byte {bad}";
-    }
-
     /// <summary>sprig's strslice: a list becomes its non-nil elements as strings; anything else one string.</summary>
     private static IEnumerable<string> StrSlice(object? value)
     {
@@ -291,59 +180,13 @@ internal static class SprigFunctions
     {
         try
         {
-            return RegexCache.Get(pattern).IsMatch(s);
+            return RegexCache.IsMatch(pattern, s);
         }
         catch (ExprError)
         {
             // sprig's regexMatch ignores compile errors and reports no match.
             return false;
         }
-    }
-
-    /// <summary>Replace using Go's template syntax ($1, ${1}, $name, $$); unknown groups expand to "".</summary>
-    private static string RegexReplaceAll(string pattern, string s, string replacement) =>
-        RegexCache.Get(pattern).Replace(s, m => ExpandGoTemplate(m, replacement));
-
-    private static string ExpandGoTemplate(Match match, string template)
-    {
-        var sb = new StringBuilder();
-        for (var i = 0; i < template.Length; i++)
-        {
-            if (template[i] != '$' || i + 1 >= template.Length)
-            {
-                sb.Append(template[i]);
-                continue;
-            }
-
-            if (template[i + 1] == '$')
-            {
-                sb.Append('$');
-                i++;
-                continue;
-            }
-
-            string name;
-            var braced = template[i + 1] == '{';
-            var start = braced ? i + 2 : i + 1;
-            var end = start;
-            while (end < template.Length && (char.IsAsciiLetterOrDigit(template[end]) || template[end] == '_'))
-            {
-                end++;
-            }
-
-            if (end == start || (braced && (end >= template.Length || template[end] != '}')))
-            {
-                sb.Append(template[i]);
-                continue;
-            }
-
-            name = template[start..end];
-            var group = match.Groups[name];
-            sb.Append(group.Success ? group.Value : string.Empty);
-            i = braced ? end : end - 1;
-        }
-
-        return sb.ToString();
     }
 
     private static IReadOnlyList<object?>? ListOrNull(object? value, string function)

@@ -115,7 +115,7 @@ public static class TemplateText
         object? result;
         try
         {
-            result = ArgoExpression.Evaluate(expression, context);
+            result = ArgoExpression.EvaluateIn(expression, context);
         }
         catch (ExpressionException e) when (e.IsUnresolved && !strict)
         {

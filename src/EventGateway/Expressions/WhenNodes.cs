@@ -134,7 +134,7 @@ internal sealed class WhenBinary(int position, string op, WhenNode left, WhenNod
 
         try
         {
-            return RegexCache.Get(pattern).IsMatch(candidate);
+            return RegexCache.IsMatch(pattern, candidate);
         }
         catch (ExprError e)
         {

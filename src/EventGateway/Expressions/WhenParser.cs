@@ -11,6 +11,7 @@ internal sealed class WhenParser
 
     private readonly List<WhenToken> tokens;
     private int index;
+    private int depth;
 
     private WhenParser(List<WhenToken> tokens)
     {
@@ -27,6 +28,19 @@ internal sealed class WhenParser
     }
 
     private WhenNode ParseTernary()
+    {
+        Enter();
+        try
+        {
+            return ParseTernaryCore();
+        }
+        finally
+        {
+            depth--;
+        }
+    }
+
+    private WhenNode ParseTernaryCore()
     {
         var node = ParseOr();
         while (true)
@@ -101,13 +115,21 @@ internal sealed class WhenParser
     private WhenNode ParsePrefix()
     {
         var token = Current;
-        if (IsOperator("!") || IsOperator("-"))
+        if (!IsOperator("!") && !IsOperator("-"))
         {
-            index++;
-            return new WhenUnary(token.Position, token.Text, ParsePrefix());
+            return ParseValue();
         }
 
-        return ParseValue();
+        index++;
+        Enter();
+        try
+        {
+            return new WhenUnary(token.Position, token.Text, ParsePrefix());
+        }
+        finally
+        {
+            depth--;
+        }
     }
 
     private WhenNode ParseValue()
@@ -138,6 +160,15 @@ internal sealed class WhenParser
 
         Expect(")");
         return items.Count == 1 ? items[0] : new WhenArray(token.Position, items.ToArray());
+    }
+
+    /// <summary>Bounds recursion so deeply nested input fails cleanly instead of overflowing the stack.</summary>
+    private void Enter()
+    {
+        if (++depth > Parser.MaxDepth)
+        {
+            throw new ExprError($"expression is nested more than {Parser.MaxDepth} levels deep", Current.Position);
+        }
     }
 
     private bool IsOperator(string text) => Current.Kind == WhenTokenKind.Operator && (string)Current.Value! == text;

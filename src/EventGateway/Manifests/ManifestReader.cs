@@ -92,7 +92,8 @@ public static class ManifestReader
         if (msg.Contains("could not be converted to", StringComparison.Ordinal))
         {
             var target = msg[(msg.IndexOf("converted to ", StringComparison.Ordinal) + 13)..];
-            target = target[..Math.Max(0, target.IndexOf('.'))] is { Length: > 0 } t ? t : target;
+            var end = target.IndexOf(". Path", StringComparison.Ordinal);
+            if (end > 0) target = target[..end];
             return (path, $"wrong type: expected {Friendly(target)}");
         }
         return (path, e.InnerException?.Message ?? Clean(msg));

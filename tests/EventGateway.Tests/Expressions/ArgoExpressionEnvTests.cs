@@ -60,11 +60,32 @@ public class ArgoExpressionEnvTests
     [Fact]
     public void A_prefix_without_its_own_value_is_a_map()
     {
-        var map = Eval("workflow", Workflow).ShouldBeAssignableTo<IReadOnlyDictionary<string, object?>>()!;
+        var map = Eval("workflow", Workflow).ShouldBeOfType<Dictionary<string, object?>>();
         map["name"].ShouldBe("wf-abc");
         Eval("keys(workflow)", Workflow).ShouldBe(new object?[] { "name", "namespace" });
         Eval("len(workflow)", Workflow).ShouldBe(2L);
         Render("workflow", Workflow).ShouldBe("{\"name\":\"wf-abc\",\"namespace\":\"argo\"}");
+    }
+
+    [Fact]
+    public void Enumerating_a_level_collapses_leaf_and_prefix_children()
+    {
+        (string, object?)[] env = [("a.b", "leaf"), ("a.b.c", 1L), ("a.d", 2L)];
+        Render("a", env).ShouldBe("{\"b\":\"leaf\",\"d\":2}");
+        Eval("keys(a)", env).ShouldBe(new object?[] { "b", "d" });
+        Eval("a.b.c", env).ShouldBe(1L);
+        Eval("a['b']['c']", env).ShouldBe(1L);
+        Eval("a[lower('D')]", env).ShouldBe(2L);
+    }
+
+    [Fact]
+    public void Map_results_are_detached_plain_dictionaries()
+    {
+        var env = new Dictionary<string, object?> { ["a.b.c"] = 1L, ["a.d"] = 2L };
+        var map = ArgoExpression.Evaluate("a", env).ShouldBeOfType<Dictionary<string, object?>>();
+        env.Clear();
+        map["d"].ShouldBe(2L);
+        map["b"].ShouldBeOfType<Dictionary<string, object?>>()["c"].ShouldBe(1L);
     }
 
     [Fact]
