@@ -120,6 +120,11 @@ public sealed partial class WorkflowController : BackgroundService
             var (ns, name) = Split(key);
             var wf = await _store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false);
             if (wf is null || wf.Status?.IsCompleted == true) return;
+            if (wf.Status?.StartedAt is null && await ArtifactRepositoryProblemAsync(wf, ct).ConfigureAwait(false) is { } problem)
+            {
+                await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
+                return;
+            }
             run = new WorkflowRun(new WorkflowOperator(wf, _time)) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
             _runs[key] = run;
         }
@@ -154,6 +159,31 @@ public sealed partial class WorkflowController : BackgroundService
             LogCompleted(_log, key, wfNow.Status!.Phase!);
             WorkflowCompleted?.Invoke(wfNow);
         }
+    }
+
+    /// <summary>An artifactRepositoryRef must name a ConfigMap (default "artifact-repositories") and key that exist.</summary>
+    private async Task<string?> ArtifactRepositoryProblemAsync(Workflow wf, CancellationToken ct)
+    {
+        var spec = wf.Status?.StoredWorkflowTemplateSpec ?? wf.Spec;
+        if (spec.ArtifactRepositoryRef is not System.Text.Json.Nodes.JsonObject r) return null;
+        var name = r["configMap"]?.GetValue<string>() ?? "artifact-repositories";
+        var cm = await _store.GetAsync<ConfigMap>(wf.NamespaceOrDefault, name, ct).ConfigureAwait(false);
+        if (cm is null) return $"failed to find artifact repository: configmap \"{name}\" not found in namespace \"{wf.NamespaceOrDefault}\"";
+        var key = r["key"]?.GetValue<string>() ?? cm.Metadata.Annotations?.GetValueOrDefault("workflows.argoproj.io/default-artifact-repository");
+        if (key is not null && cm.Data?.ContainsKey(key) != true) return $"failed to find artifact repository: configmap \"{name}\" has no key \"{key}\"";
+        return null;
+    }
+
+    /// <summary>Ends a workflow that cannot start, saying why, as Argo does with phase Error.</summary>
+    private async Task RefuseAsync(Workflow wf, string message, CancellationToken ct)
+    {
+        var now = WorkflowOperator.Truncate(_time.GetUtcNow());
+        wf.Status ??= new WorkflowStatus();
+        (wf.Status.Phase, wf.Status.Message, wf.Status.StartedAt, wf.Status.FinishedAt) = (WorkflowPhase.Error, message, now, now);
+        wf.Status.Nodes ??= [];
+        await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
+        LogCompleted(_log, Key(wf.NamespaceOrDefault, wf.Name), WorkflowPhase.Error);
+        WorkflowCompleted?.Invoke(wf);
     }
 
     private async Task SaveAsync(WorkflowRun run, CancellationToken ct)

@@ -14,7 +14,7 @@ public sealed partial class WorkflowOperator
         var dag = tmpl.Dag!;
         var tasks = Targets(dag);
         var dagScope = new VariableScope(scope);
-        var depends = tasks.ToDictionary(t => t.Name, t => Depends(t), StringComparer.Ordinal);
+        var depends = tasks.ToDictionary(t => t.Name, t => Depends(t, dag.Tasks), StringComparer.Ordinal);
         var failFast = dag.FailFast ?? true;
         var added = new HashSet<string>(StringComparer.Ordinal);
         var active = tmpl.Parallelism is null ? 0 : CountActiveChildren(node);
@@ -78,10 +78,25 @@ public sealed partial class WorkflowOperator
         Complete(node, NodePhase.Succeeded);
     }
 
-    private static DependsExpression? Depends(DagTask t) =>
-        t.Depends is { Length: > 0 } d ? DependsExpression.Parse(d)
-        : t.Dependencies is { Count: > 0 } deps ? DependsExpression.Parse(DependsExpression.FromDependencies(deps))
-        : null;
+    /// <summary>
+    /// A task's depends expression. Legacy dependencies also accept a dependency's failure or error
+    /// when that dependency says continueOn, as Argo's conversion does.
+    /// </summary>
+    private static DependsExpression? Depends(DagTask t, List<DagTask> all)
+    {
+        if (t.Depends is { Length: > 0 } d) return DependsExpression.Parse(d);
+        if (t.Dependencies is not { Count: > 0 } deps) return null;
+        var parts = deps.Select(dep =>
+        {
+            var c = all.FirstOrDefault(x => x.Name == dep)?.ContinueOn;
+            if (c?.Failed != true && c?.Error != true) return DependsExpression.FromDependencies([dep]);
+            var alternatives = new List<string> { $"{dep}.Succeeded", $"{dep}.Skipped", $"{dep}.Daemoned" };
+            if (c.Failed == true) alternatives.Add($"{dep}.Failed");
+            if (c.Error == true) alternatives.Add($"{dep}.Errored");
+            return "(" + string.Join(" || ", alternatives) + ")";
+        });
+        return DependsExpression.Parse(string.Join(" && ", parts));
+    }
 
     /// <summary>With a target, only the named tasks and what they depend on run.</summary>
     private static List<DagTask> Targets(DagTemplate dag)
@@ -91,7 +106,7 @@ public sealed partial class WorkflowOperator
         var keep = new HashSet<string>(StringComparer.Ordinal);
         var stack = new Stack<string>(target.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         while (stack.TryPop(out var n))
-            if (keep.Add(n) && byName.TryGetValue(n, out var t) && Depends(t) is { } d)
+            if (keep.Add(n) && byName.TryGetValue(n, out var t) && Depends(t, dag.Tasks) is { } d)
                 foreach (var dep in d.TaskNames) stack.Push(dep);
         return dag.Tasks.Where(t => keep.Contains(t.Name)).ToList();
     }

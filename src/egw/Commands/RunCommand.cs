@@ -4,6 +4,7 @@ using EventGateway.Cli.Output;
 using EventGateway.Hosting;
 using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Workflows;
 using Microsoft.Extensions.Logging;
 
 namespace EventGateway.Cli.Commands;
@@ -22,13 +23,19 @@ internal static class RunCommand
         var output = Common.Output();
         var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "do not stream step logs" };
-        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, quiet };
+        var from = new Option<string?>("--from") { Description = "run a workflow made from a document in the files: cronwf/NAME or workflowtemplate/NAME" };
+        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, quiet, from };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
             var manifests = ReadAll(r.GetValue(files)!);
-            var workflows = manifests.OfType<Workflow>().ToList();
-            if (workflows.Count == 0) throw new CliException("no Workflow in the given files", ExitCodes.Invalid);
+            List<Workflow> workflows;
+            try
+            {
+                workflows = r.GetValue(from) is { } reference ? [WorkflowSources.From(reference, manifests)] : manifests.OfType<Workflow>().ToList();
+            }
+            catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
+            if (workflows.Count == 0) throw new CliException("no Workflow in the given files (to run a CronWorkflow or WorkflowTemplate, use --from cronwf/NAME or --from workflowtemplate/NAME)", ExitCodes.Invalid);
             var ps = WorkflowApi.ParseParameters(r.GetValue(parameters) ?? []);
 
             var temp = r.GetValue(dataDir) is null ? Directory.CreateTempSubdirectory("egw-run-").FullName : null;

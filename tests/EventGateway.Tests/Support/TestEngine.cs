@@ -1,0 +1,53 @@
+using EventGateway.Execution;
+using EventGateway.Hosting;
+using EventGateway.Manifests;
+using EventGateway.Model;
+
+namespace EventGateway.Tests.Support;
+
+/// <summary>A real embedded engine (SQLite file, sandboxed processes) in a temporary data directory.</summary>
+public sealed class TestEngine : IAsyncDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+
+    private TestEngine(string dataDir, EmbeddedEngine engine) => (DataDir, Engine) = (dataDir, engine);
+
+    public string DataDir { get; }
+    public EmbeddedEngine Engine { get; }
+
+    public static async Task<TestEngine> StartAsync(int maxProcesses = 64, TimeProvider? time = null, string? dataDir = null)
+    {
+        dataDir ??= Directory.CreateTempSubdirectory("egw-test-").FullName;
+        var engine = new EmbeddedEngine(new EventGatewayOptions { DataDir = dataDir, MaxProcesses = maxProcesses }, time: time);
+        await engine.StartAsync();
+        return new TestEngine(dataDir, engine);
+    }
+
+    /// <summary>Applies the other documents, then submits and awaits every Workflow in the YAML.</summary>
+    public async Task<Workflow> RunYamlAsync(string yaml, params string[] parameters)
+    {
+        var docs = ManifestReader.Read(yaml, "test.yaml");
+        await Engine.ApplyAsync(docs);
+        var wf = docs.OfType<Workflow>().Single();
+        var ps = parameters.Select(p => KeyValuePair.Create(p[..p.IndexOf('=')], p[(p.IndexOf('=') + 1)..])).ToList();
+        using var cts = new CancellationTokenSource(Patience);
+        return await Engine.RunAsync(wf, ps, cts.Token);
+    }
+
+    public string Logs(Workflow wf, NodeStatus node, string stream = "stdout")
+    {
+        var path = Engine.Executor.LogPath(new StepKey(wf.NamespaceOrDefault, wf.Name, node.Id), stream);
+        return File.Exists(path) ? File.ReadAllText(path) : "";
+    }
+
+    public static NodeStatus Node(Workflow wf, string displayName) =>
+        wf.Status!.Nodes!.Values.SingleOrDefault(n => n.DisplayName == displayName)
+        ?? throw new Xunit.Sdk.XunitException($"no node '{displayName}' in {wf.Name}; nodes: {string.Join(", ", wf.Status.Nodes.Values.Select(n => $"{n.DisplayName}={n.Phase}"))}");
+
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        try { Directory.Delete(DataDir, recursive: true); }
+        catch (IOException) { }
+    }
+}
