@@ -727,8 +727,31 @@ public class ManifestReaderTests
               a: b
             """);
         e.Reason.ShouldStartWith("unparseable YAML: ");
-        e.Line.ShouldNotBeNull().ShouldBeInRange(4, 7);
+        e.Reason.ShouldContain("double-quoted scalar");
         e.Reason.ShouldNotContain("\n");
+        e.Line.ShouldBe(4); // the line where the quote opens
+        e.Document.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Tab_indentation_is_unparseable_yaml()
+    {
+        // YamlDotNet marks this error at 1:1 whatever line the tab is on, so only the reason is asserted.
+        var e = SingleError("apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n");
+        e.Reason.ShouldBe("unparseable YAML: While scanning a mapping, found invalid tab as indentation.");
+        e.Path.ShouldBe("");
+    }
+
+    [Fact]
+    public void Anchors_on_mappings_and_unknown_aliases_are_refused()
+    {
+        var anchored = SingleError("apiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: x\n");
+        anchored.Reason.ShouldBe("unparseable YAML: anchors on mappings are not supported; anchor scalars instead");
+        anchored.Line.ShouldBe(3);
+
+        var alias = SingleError("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: *nope\n");
+        alias.Reason.ShouldBe("unparseable YAML: unknown alias '*nope'");
+        alias.Line.ShouldBe(4);
     }
 
     [Fact]
