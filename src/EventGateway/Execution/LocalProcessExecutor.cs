@@ -15,8 +15,9 @@ namespace EventGateway.Execution;
 /// </summary>
 public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 {
-    // sh runs the step with its streams on files (so they outlive the service) and records the exit code.
-    private const string Wrapper = "d=$1; shift; \"$@\" </dev/null >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
+    // sh first lets go of the service's own stdio (a step must not hold the service's pipes open), then runs
+    // the step with its streams on files, so they outlive the service, and records the exit code.
+    private const string Wrapper = "exec </dev/null >/dev/null 2>&1; d=$1; shift; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
 
     private readonly string _root;
     private readonly Sandbox _sandbox;

@@ -23,7 +23,8 @@ internal static class ServeCommand
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
-            var builder = WebApplication.CreateSlimBuilder();
+            // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             builder.WebHost.UseUrls($"http://{r.GetValue(address)}:{r.GetValue(port)}");

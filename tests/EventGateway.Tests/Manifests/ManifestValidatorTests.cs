@@ -48,7 +48,7 @@ public class ManifestValidatorTests
             """));
         e.Path.ShouldBe("spec.entrypoint");
         e.Reason.ShouldBe("missing: name the template to start with");
-        e.Line.ShouldBe(5); // falls back to the nearest parent with a line: spec
+        e.Line.ShouldBe(6); // falls back to the nearest parent with a line: spec, whose mapping starts on its first key
     }
 
     [Fact]
@@ -415,7 +415,7 @@ public class ManifestValidatorTests
             """)));
         e.Path.ShouldBe("spec.templates[0].dag.tasks");
         e.Reason.ShouldBe("dependency cycle: a -> b -> a");
-        e.Line.ShouldBe(10);
+        e.Line.ShouldBe(11); // the first task
     }
 
     [Fact]
@@ -799,13 +799,13 @@ public class ManifestValidatorTests
     [InlineData("\"{{workflow.parameters.retries}}\"")]
     public void Valid_retry_limits_are_accepted(string limit)
     {
-        CheckWorkflow($"""
+        CheckWorkflow($$$"""
             spec:
               entrypoint: main
               templates:
               - name: main
                 retryStrategy:
-                  limit: {limit}
+                  limit: {{{limit}}}
                   retryPolicy: OnTransientError
                   backoff:
                     duration: 1m30s
@@ -1279,8 +1279,8 @@ public class ManifestValidatorTests
             TemplateType.Steps, TemplateType.Dag, TemplateType.Container, TemplateType.Script,
             TemplateType.Container, TemplateType.Suspend, TemplateType.Container,
         ]);
-        wf.Spec.Templates![0].Steps![1].Select(s => s.Name).ShouldBe(["test", "lint"]);
-        wf.Spec.Templates![0].Steps![1][0].WithItems!.Select(n => n!.GetValue<string>()).ShouldBe(["unit", "integration", "e2e"]);
+        wf.Spec.Templates![0].Steps![2].Select(s => s.Name).ShouldBe(["test", "lint"]);
+        wf.Spec.Templates![0].Steps![2][0].WithItems!.Select(n => n!.GetValue<string>()).ShouldBe(["unit", "integration", "e2e"]);
         wf.Spec.Templates![1].Dag!.Tasks[2].Depends.ShouldBe("build-api && build-web.Succeeded");
     }
 

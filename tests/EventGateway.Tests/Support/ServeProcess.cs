@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace EventGateway.Tests.Support;
+
+/// <summary>`egw serve` as a real child process on a loopback port, so tests can kill -9 it.</summary>
+public sealed class ServeProcess : IAsyncDisposable
+{
+    private Process _process;
+
+    private ServeProcess(Process p, int port, string dataDir) => (_process, Port, DataDir) = (p, port, dataDir);
+
+    public int Port { get; }
+    public string DataDir { get; }
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public int Pid => _process.Id;
+
+    public static async Task<ServeProcess> StartAsync(string? dataDir = null, int? port = null)
+    {
+        dataDir ??= Directory.CreateTempSubdirectory("egw-serve-").FullName;
+        port ??= FreePort();
+        var p = Launch(dataDir, port.Value);
+        var s = new ServeProcess(p, port.Value, dataDir);
+        await s.WaitHealthyAsync();
+        return s;
+    }
+
+    private static Process Launch(string dataDir, int port)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "egw.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { dll, "serve", "--port", port.ToString(), "--data-dir", dataDir }) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private async Task WaitHealthyAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.Get<string>(async () =>
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"egw serve exited with {_process.ExitCode}");
+            try { return (await http.GetAsync("healthz")).IsSuccessStatusCode ? "up" : null; }
+            catch (HttpRequestException) { return null; }
+            catch (TaskCanceledException) { return null; }
+        }, "egw serve to answer /healthz");
+    }
+
+    /// <summary>SIGKILL, no chance to save anything: the crash the contracts are about.</summary>
+    public void KillHard()
+    {
+        _process.Kill(entireProcessTree: false);
+        _process.WaitForExit();
+    }
+
+    public async Task RestartAsync()
+    {
+        _process.Dispose();
+        _process = Launch(DataDir, Port);
+        await WaitHealthyAsync();
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        try { Directory.Delete(DataDir, recursive: true); }
+        catch (IOException) { }
+    }
+}
