@@ -8,52 +8,76 @@
 #
 # Environment:
 #   BENCH_N=10000        steps
-#   BENCH_P=50           parallelism (spec.parallelism of the workflow and xargs -P)
-#   BENCH_BREAKDOWN=1    also time xargs running egw's per-step spawn chain (bwrap; setsid+sh+bwrap), so
-#                        the engine's own overhead can be told apart from the sandbox's; 0 to skip
+#   BENCH_P=50           parallelism (spec.parallelism of the workflow, and xargs -P)
+#   BENCH_REPEAT=1       rounds; each round runs every system once, in the same order, and the table shows
+#                        each system's median round (use 3 or more on a machine that is not quiet)
+#   BENCH_BREAKDOWN=1    also time, to tell the engine's own overhead from the sandbox's:
+#                          xargs running egw's per-step launch without egw (bwrap; setsid + sh + bwrap),
+#                          and the engine through bench/fanout/harness with the sandbox off and with no
+#                          processes at all (null executor); 0 for just xargs and egw
+#   BENCH_QUIET=1        before each timed run, wait (up to BENCH_QUIET_MAX=900 s) until the machine is idle
+#                        (under 15% CPU busy over 2 s), since other work on the machine skews the figures;
+#                        each run also records how much CPU the rest of the machine used meanwhile
 #   BENCH_WARMUP=1       one small untimed run of each system first (page cache, dotnet start-up); 0 to skip
-#   BENCH_SKIP_BUILD=0   1: do not build, use the existing binary
-#   EGW_BIN=...          egw binary (default: src/egw/bin/Release/net10.0/egw, built here in Release)
+#   BENCH_SKIP_BUILD=0   1: do not build, use the existing binaries
+#   EGW_BIN=...          egw binary to measure (default: src/egw/bin/Release/net10.0/egw, built here in Release)
 #   BENCH_TMP=...        parent of the scratch directory (default: $TMPDIR or /tmp); the egw data dir lives there
-#   BENCH_KEEP=0         1: keep the scratch directory (egw data dir, outputs, /usr/bin/time reports)
+#   BENCH_KEEP=0         1: keep the scratch directory (outputs, /usr/bin/time reports)
 #
-# Output: a table on stdout, then one JSON line (the same object written to bench/results/fanout-<timestamp>.json).
-# Exit status: 0 if every measured run completed correctly (whether or not the target was met), 1 otherwise.
+# Output: a table on stdout, then one JSON line (the object also written to bench/results/fanout-<timestamp>.json).
+# Exit status: 0 if every measured run completed correctly (whether or not the target was met), 1 if not,
+# 2 for bad settings or a failed build.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 N=${BENCH_N:-10000}
 P=${BENCH_P:-50}
+REPEAT=${BENCH_REPEAT:-1}
 BREAKDOWN=${BENCH_BREAKDOWN:-1}
 WARMUP=${BENCH_WARMUP:-1}
 egw=${EGW_BIN:-$repo/src/egw/bin/Release/net10.0/egw}
+harness=$here/harness/bin/Release/net10.0/egw-bench
 TARGET_RATIO=1.5
 TARGET_RSS_MB=300
 
-[[ $N =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_N must be a positive integer, got '$N'" >&2; exit 2; }
-[[ $P =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_P must be a positive integer, got '$P'" >&2; exit 2; }
+for v in N P REPEAT; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_$v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
 
 log() { printf '[fanout] %s\n' "$*" >&2; }
 
 # --- tools --------------------------------------------------------------------------------------------
 if [[ ! -x /usr/bin/time ]]; then
   log "installing GNU time (for wall time and peak RSS)"
-  if [[ $(id -u) -eq 0 ]]; then apt-get install -y time >/dev/null || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
-  else sudo apt-get install -y time >/dev/null; fi
+  sudo=(); [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get install -y time >/dev/null || { "${sudo[@]}" apt-get update >/dev/null && "${sudo[@]}" apt-get install -y time >/dev/null; }
 fi
 command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 2; }
 
 # --- build (once) -------------------------------------------------------------------------------------
+build() { # build PROJECT: Release build, output shown only on failure
+  local out
+  if ! out=$(cd "$repo" && dotnet build -c Release "$1" -nologo -v q 2>&1); then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 && -z ${EGW_BIN:-} ]]; then
   log "building egw (Release)"
-  if ! build_log=$(cd "$repo" && dotnet build -c Release src/egw -nologo -v q 2>&1); then
-    printf '%s\n' "$build_log" >&2
-    echo "build failed" >&2
-    exit 2
-  fi
+  build src/egw || { echo "egw build failed" >&2; exit 2; }
 fi
 [[ -x $egw ]] || { echo "egw binary not found at $egw" >&2; exit 2; }
+use_harness=0
+if [[ $BREAKDOWN == 1 ]]; then
+  if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    log "building bench/fanout/harness (Release)"
+    build bench/fanout/harness || log "warning: harness build failed; its rows are skipped"
+  fi
+  [[ -x $harness ]] && use_harness=1
+fi
 
 # --- scratch ------------------------------------------------------------------------------------------
 work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/egw-bench-fanout.XXXXXX")
@@ -72,103 +96,117 @@ if [[ $P != 50 ]]; then
   egw_extra=(--max-processes "$P")
 fi
 
-# Sandbox-off run, only if this egw has such an option (it does not yet: EventGatewayOptions.Sandbox is not exposed).
+# egw run with the sandbox off, only if this egw has such an option (EventGatewayOptions.Sandbox is not
+# exposed on the command line yet; the harness row "engine, no sandbox" stands in for it meanwhile).
 nosandbox_args=()
 if [[ -n ${BENCH_EGW_NOSANDBOX_ARGS:-} ]]; then read -r -a nosandbox_args <<<"$BENCH_EGW_NOSANDBOX_ARGS"
 elif "$egw" run --help 2>/dev/null | grep -q -- '--no-sandbox'; then nosandbox_args=(--no-sandbox)
 fi
 
-# The argv egw gives each step (src/EventGateway/Execution/Sandbox.cs + LocalProcessExecutor.cs), rebuilt
-# here for the breakdown rows: every top-level directory except the private ones read-only, symlinks kept.
-wrapper='d=$1; shift; "$@" </dev/null >"$d/stdout" 2>"$d/stderr"; echo $? >"$d/exitcode"'
-bwrap_binds=()
+wrapper=$(egw_wrapper)
+binds=()
 if [[ $BREAKDOWN == 1 ]]; then
-  if [[ -x /usr/bin/bwrap ]]; then
-    for e in /*; do
-      name=${e#/}
-      case $name in tmp|proc|dev|sys|run|lost+found|mnt|media) continue ;; esac
-      if [[ -L $e ]]; then bwrap_binds+=(--symlink "$(readlink "$e")" "$e")
-      elif [[ -d $e ]]; then bwrap_binds+=(--ro-bind "$e" "$e"); fi
-    done
-  else
-    log "no /usr/bin/bwrap: skipping the breakdown rows"
-    BREAKDOWN=0
-  fi
+  if [[ -x /usr/bin/bwrap ]]; then egw_binds binds
+  else log "no /usr/bin/bwrap: skipping the xargs breakdown rows"; fi
 fi
 
 # --- measurement helpers ------------------------------------------------------------------------------
-# timed NAME CMD...: runs CMD under /usr/bin/time -v; stdout to $work/NAME.out, stderr to $work/NAME.err,
-# report to $work/NAME.time, exit status to $work/NAME.rc.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
+# wait_quiet: until the machine's CPUs are under 15% busy over 2 s (or BENCH_QUIET_MAX seconds passed).
+wait_quiet() {
+  [[ ${BENCH_QUIET:-1} == 1 ]] || return 0
+  local start=$SECONDS said=0 b0 t0 b1 t1 pct
+  while :; do
+    read -r b0 t0 < <(busy_ticks); sleep 2; read -r b1 t1 < <(busy_ticks)
+    pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
+    (( pct < 15 )) && { (( said )) && log "machine idle after $((SECONDS - start)) s"; return 0; }
+    if (( SECONDS - start >= ${BENCH_QUIET_MAX:-900} )); then log "warning: machine still ${pct}% busy; measuring anyway"; return 0; fi
+    (( said )) || log "waiting for the machine to be idle (${pct}% busy; other processes would skew the figures)"
+    said=1
+  done
+}
+
+# timed RUN CMD...: runs CMD under /usr/bin/time -v; stdout to $work/RUN.out, stderr to $work/RUN.err,
+# the report to $work/RUN.time, exit status to $work/RUN.rc; load average and /proc/stat busy ticks
+# before and after to $work/RUN.load and $work/RUN.stat.
 timed() {
-  local name=$1; shift
+  local run=$1; shift
   local rc=0
-  /usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
-  echo "$rc" >"$work/$name.rc"
-  return 0
+  wait_quiet
+  cut -d' ' -f1 /proc/loadavg >"$work/$run.load"
+  busy_ticks >"$work/$run.stat"
+  /usr/bin/time -v -o "$work/$run.time" "$@" >"$work/$run.out" 2>"$work/$run.err" || rc=$?
+  busy_ticks >>"$work/$run.stat"
+  cut -d' ' -f1 /proc/loadavg >>"$work/$run.load"
+  echo "$rc" >"$work/$run.rc"
 }
 
-# One node directory per step for the breakdown rows (egw makes its own; made here outside the timing).
+# One fresh node directory per step (egw makes its own, and bwrap writes mount points into the root).
 make_step_dirs() {
-  local base=$1
-  mkdir -p "$base"
-  (cd "$base" && xargs -a "$work/seq.txt" -n 1000 printf '%s/root/tmp\n' | xargs mkdir -p)
+  rm -rf "$1"; mkdir -p "$1"
+  (cd "$1" && xargs -a "$work/seq.txt" -n 1000 printf '%s/root/tmp\n' | xargs mkdir -p)
 }
 
-run_xargs_true() { timed "$1" xargs -a "$work/seq.txt" -P "$P" -I{} true; }
-
-run_xargs_bwrap() {
-  make_step_dirs "$work/$1.d"
-  timed "$1" xargs -a "$work/seq.txt" -P "$P" -I{} \
-    /usr/bin/bwrap --bind "$work/$1.d/{}/root" / "${bwrap_binds[@]}" \
-    --proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --chdir / -- true
+run_system() { # run_system SYSTEM RUN
+  local system=$1 run=$2
+  case $system in
+    xargs)
+      timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} true ;;
+    xargs-bwrap)
+      make_step_dirs "$work/steps"
+      timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
+        /usr/bin/bwrap --bind "$work/steps/{}/root" / "${binds[@]}" "${EGW_BWRAP_TAIL[@]}" true ;;
+    xargs-chain)
+      make_step_dirs "$work/steps"
+      timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
+        /usr/bin/setsid /bin/sh -c "$wrapper" egw-step "$work/steps/{}" \
+        /usr/bin/bwrap --bind "$work/steps/{}/root" / "${binds[@]}" "${EGW_BWRAP_TAIL[@]}" true ;;
+    egw)
+      timed "$run" "$egw" run "$workflow" -q --data-dir "$work/data" -p "count=$N" -o json "${egw_extra[@]}" ;;
+    egw-nosandbox)
+      timed "$run" "$egw" run "$workflow" -q --data-dir "$work/data" -p "count=$N" -o json "${egw_extra[@]}" "${nosandbox_args[@]}" ;;
+    engine-nosandbox)
+      timed "$run" "$harness" "$workflow" --count "$N" --executor nosandbox --data-dir "$work/data" "${egw_extra[@]}" ;;
+    engine-null)
+      timed "$run" "$harness" "$workflow" --count "$N" --executor null --data-dir "$work/data" "${egw_extra[@]}" ;;
+  esac
+  if [[ -d $work/data ]]; then du -sk "$work/data" | cut -f1 >"$work/$run.du"; fi
+  rm -rf "$work/data" "$work/steps"
 }
 
-run_xargs_chain() {
-  make_step_dirs "$work/$1.d"
-  timed "$1" xargs -a "$work/seq.txt" -P "$P" -I{} \
-    /usr/bin/setsid /bin/sh -c "$wrapper" egw-step "$work/$1.d/{}" \
-    /usr/bin/bwrap --bind "$work/$1.d/{}/root" / "${bwrap_binds[@]}" \
-    --proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --chdir / -- true
-}
+systems=(xargs)
+if [[ $BREAKDOWN == 1 && ${#binds[@]} -gt 0 ]]; then systems+=(xargs-bwrap xargs-chain); fi
+systems+=(egw)
+if (( ${#nosandbox_args[@]} )); then systems+=(egw-nosandbox); fi
+if [[ $use_harness == 1 ]]; then systems+=(engine-nosandbox engine-null); fi
 
-run_egw() {
-  local name=$1; shift
-  local count=$1; shift
-  timed "$name" "$egw" run "$workflow" -q --data-dir "$work/$name.data" -p "count=$count" -o json "${egw_extra[@]}" "$@"
-  du -sk "$work/$name.data" 2>/dev/null | cut -f1 >"$work/$name.du" || true
-  rm -rf "$work/$name.data"
-}
+declare -A describe=(
+  [xargs]="xargs -P $P: $N x true"
+  [xargs-bwrap]="xargs -P $P: $N x bwrap <egw's sandbox> true"
+  [xargs-chain]="xargs -P $P: $N x setsid sh -c <egw's wrapper> bwrap <egw's sandbox> true"
+  [egw]="egw run: $N steps"
+  [egw-nosandbox]="egw run ${nosandbox_args[*]}: $N steps"
+  [engine-nosandbox]="harness, real executor with the sandbox off: $N steps"
+  [engine-null]="harness, null executor (no processes): $N steps"
+)
 
 # --- run ----------------------------------------------------------------------------------------------
-log "N=$N P=$P on $(nproc) cores; scratch $work"
+log "N=$N P=$P repeat=$REPEAT on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); scratch $work"
+(( ${#nosandbox_args[@]} )) || log "egw run without sandbox: not available (egw run has no option to turn the sandbox off)"
 if [[ $WARMUP == 1 ]]; then
   log "warm-up (untimed)"
   head -n 100 "$work/seq.txt" | xargs -P "$P" -I{} true
-  "$egw" run "$workflow" -q --data-dir "$work/warmup.data" -p "count=$(( N < 100 ? N : 100 ))" "${egw_extra[@]}" >/dev/null 2>&1 \
+  "$egw" run "$workflow" -q --data-dir "$work/warmup" -p "count=$(( N < 100 ? N : 100 ))" "${egw_extra[@]}" >/dev/null 2>&1 \
     || log "warning: warm-up egw run failed"
-  rm -rf "$work/warmup.data"
+  rm -rf "$work/warmup"
 fi
-
-rows=(xargs)
-log "xargs -P $P: $N x true"
-run_xargs_true xargs
-if [[ $BREAKDOWN == 1 ]]; then
-  log "xargs -P $P: $N x bwrap ... true"
-  run_xargs_bwrap xargs-bwrap
-  log "xargs -P $P: $N x setsid sh -c <wrapper> bwrap ... true  (egw's per-step spawn chain)"
-  run_xargs_chain xargs-chain
-  rows+=(xargs-bwrap xargs-chain)
-fi
-log "egw run: $N steps"
-run_egw egw "$N"
-rows+=(egw)
-if (( ${#nosandbox_args[@]} )); then
-  log "egw run ${nosandbox_args[*]}: $N steps"
-  run_egw egw-nosandbox "$N" "${nosandbox_args[@]}"
-  rows+=(egw-nosandbox)
-else
-  log "egw run without sandbox: skipped (egw run has no option to turn the sandbox off)"
-fi
+for ((r = 1; r <= REPEAT; r++)); do
+  for s in "${systems[@]}"; do
+    log "round $r/$REPEAT: ${describe[$s]}"
+    run_system "$s" "$s.$r"
+  done
+done
 
 # --- report -------------------------------------------------------------------------------------------
 mkdir -p "$repo/bench/results"
@@ -177,11 +215,11 @@ result_file=$repo/bench/results/fanout-$stamp.json
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$repo" --no-optional-locks status --porcelain -- src 2>/dev/null | head -c1 | wc -c)
 
-python3 - "$work" "$N" "$P" "$TARGET_RATIO" "$TARGET_RSS_MB" "$result_file" "$commit" "$dirty" "$stamp" "${rows[@]}" <<'PY'
-import json, os, platform, re, sys
+python3 - "$work" "$N" "$P" "$REPEAT" "$TARGET_RATIO" "$TARGET_RSS_MB" "$result_file" "$commit" "$dirty" "$stamp" "${systems[@]}" <<'PY'
+import json, os, platform, statistics, sys
 
-work, n, p, target_ratio, target_rss, result_file, commit, dirty, stamp, *rows = sys.argv[1:]
-n, p, target_ratio, target_rss = int(n), int(p), float(target_ratio), float(target_rss)
+work, n, p, repeat, target_ratio, target_rss, result_file, commit, dirty, stamp, *systems = sys.argv[1:]
+n, p, repeat, target_ratio, target_rss = int(n), int(p), int(repeat), float(target_ratio), float(target_rss)
 
 LABELS = {
     "xargs": f"xargs -P {p} true",
@@ -189,17 +227,22 @@ LABELS = {
     "xargs-chain": f"xargs -P {p} setsid sh bwrap true",
     "egw": "egw run",
     "egw-nosandbox": "egw run, no sandbox",
+    "engine-nosandbox": "engine, no sandbox (harness)",
+    "engine-null": "engine, no processes (harness)",
 }
 
-def parse_time(path):
+def read(run, ext):
+    path = os.path.join(work, f"{run}.{ext}")
+    return open(path).read() if os.path.exists(path) else ""
+
+def parse_time(run):
     t = {}
-    for line in open(path):
+    for line in read(run, "time").splitlines():
         k, _, v = line.strip().rpartition(": ")
         t[k] = v
-    parts = [float(x) for x in t["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")]
     wall = 0.0
-    for x in parts:
-        wall = wall * 60 + x
+    for x in t["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":"):
+        wall = wall * 60 + float(x)
     return {
         "wall_s": round(wall, 2),
         "user_s": float(t["User time (seconds)"]),
@@ -209,62 +252,95 @@ def parse_time(path):
         "involuntary_ctx_switches": int(t["Involuntary context switches"]),
     }
 
-def check_egw(name):
-    """egw must exit 0 with N Pod nodes Succeeded."""
-    rc = int(open(os.path.join(work, name + ".rc")).read())
-    problems = []
-    if rc != 0:
-        problems.append(f"exit status {rc}")
-    pods = succeeded = 0
-    phase = None
+def check_egw(run):
+    """`egw run -o json` must print the workflow with N Pod nodes Succeeded."""
+    problems, extra = [], {}
     try:
-        doc = json.load(open(os.path.join(work, name + ".out")))
+        doc = json.loads(read(run, "out"))
         wfs = doc if isinstance(doc, list) else [doc]
-        phase = wfs[0].get("status", {}).get("phase")
-        for wf in wfs:
-            for node in (wf.get("status", {}).get("nodes") or {}).values():
-                if node.get("type") == "Pod":
-                    pods += 1
-                    succeeded += node.get("phase") == "Succeeded"
-    except (ValueError, OSError) as e:
+        nodes = [nd for wf in wfs for nd in ((wf.get("status") or {}).get("nodes") or {}).values()]
+        extra["phase"] = (wfs[0].get("status") or {}).get("phase")
+        extra["pods"] = sum(nd.get("type") == "Pod" for nd in nodes)
+        extra["succeeded"] = sum(nd.get("type") == "Pod" and nd.get("phase") == "Succeeded" for nd in nodes)
+    except ValueError as e:
         problems.append(f"unreadable -o json output: {e}")
-    if succeeded != n:
-        problems.append(f"{succeeded} of {n} steps Succeeded ({pods} Pod nodes)")
-    du = os.path.join(work, name + ".du")
-    data_mb = round(int(open(du).read()) / 1024, 1) if os.path.exists(du) and open(du).read().strip() else None
-    return rc, problems, {"phase": phase, "pods": pods, "succeeded": succeeded, "data_dir_mb": data_mb}
+        return problems, extra
+    if extra["succeeded"] != n:
+        problems.append(f"{extra['succeeded']} of {n} steps Succeeded ({extra['pods']} Pod nodes)")
+    return problems, extra
 
-results, errors = [], []
-for name in rows:
-    r = {"system": name, "command": LABELS[name]}
-    r.update(parse_time(os.path.join(work, name + ".time")))
-    if name.startswith("egw"):
-        rc, problems, extra = check_egw(name)
-        r.update(extra)
-    else:
-        rc = int(open(os.path.join(work, name + ".rc")).read())
-        problems = [] if rc == 0 else [f"exit status {rc}"]
-    r["exit"] = rc
-    r["ok"] = not problems
+def check_harness(run):
+    """The harness prints one JSON line with pods/succeeded and its own CPU, GC and store figures."""
+    try:
+        extra = json.loads(read(run, "out").strip().splitlines()[-1])
+    except (ValueError, IndexError) as e:
+        return [f"unreadable harness output: {e}"], {}
+    extra.pop("count", None); extra.pop("executor", None)
+    problems = [] if extra.get("succeeded") == n else [f"{extra.get('succeeded')} of {n} steps Succeeded"]
+    return problems, {"harness": extra}
+
+def measure(system, r):
+    run = f"{system}.{r}"
+    m = {"round": r}
+    m.update(parse_time(run))
+    rc = int(read(run, "rc") or 1)
+    problems = [] if rc == 0 else [f"exit status {rc}"]
+    if system.startswith("egw"):
+        pr, extra = check_egw(run); problems += pr; m.update(extra)
+    elif system.startswith("engine"):
+        pr, extra = check_harness(run); problems += pr; m.update(extra)
+    du = read(run, "du").strip()
+    if du:
+        m["data_dir_mb"] = round(int(du) / 1024, 1)
+    load = read(run, "load").split()
+    if load:
+        m["load_before"], m["load_after"] = float(load[0]), float(load[-1])
+    stat = read(run, "stat").split()
+    if len(stat) == 4:
+        # CPU the whole machine used during the run, less what this run's processes were charged: other
+        # work on the machine, plus kernel work done on the run's behalf outside its processes (for
+        # bwrap: namespace and mount teardown in kernel threads), so an upper bound on interference.
+        hz = os.sysconf("SC_CLK_TCK")
+        machine = (int(stat[2]) - int(stat[0])) / hz
+        m["machine_cpu_s"] = round(machine, 2)
+        m["other_cpu_s"] = round(max(0.0, machine - m["user_s"] - m["sys_s"]), 2)
+    m["exit"] = rc
+    m["ok"] = not problems
     if problems:
-        err = open(os.path.join(work, name + ".err")).read().strip().splitlines()[-5:]
-        errors.append(f"{name}: " + "; ".join(problems) + ("\n    " + "\n    ".join(err) if err else ""))
-    results.append(r)
+        tail = read(run, "err").strip().splitlines()[-5:]
+        m["errors"] = problems + tail
+    m["cpu_s"] = round(m["user_s"] + m["sys_s"], 2)
+    m["cpu_ms_per_step"] = round(1000 * m["cpu_s"] / n, 3)
+    m["wall_ms_per_step"] = round(1000 * m["wall_s"] / n, 3)
+    return m
 
-base = next(r for r in results if r["system"] == "xargs")
-for r in results:
+rows, errors = [], []
+for system in systems:
+    runs = [measure(system, r) for r in range(1, repeat + 1)]
+    for m in runs:
+        if not m["ok"]:
+            errors.append(f"{system} round {m['round']}: " + "; ".join(m["errors"]))
+    med = statistics.median_low([m["wall_s"] for m in runs])
+    shown = next(m for m in runs if m["wall_s"] == med)
+    row = {"system": system, "command": LABELS[system], **{k: v for k, v in shown.items() if k != "round"},
+           "median_of": repeat, "ok": all(m["ok"] for m in runs),
+           "max_rss_mb_all_rounds": max(m["max_rss_mb"] for m in runs)}
+    if repeat > 1:
+        row["rounds"] = runs
+    rows.append(row)
+
+base = next(r for r in rows if r["system"] == "xargs")
+for r in rows:
     r["ratio_vs_xargs"] = round(r["wall_s"] / base["wall_s"], 2) if base["wall_s"] > 0 else None
-    r["cpu_s"] = round(r["user_s"] + r["sys_s"], 2)
-    r["cpu_ms_per_step"] = round(1000 * r["cpu_s"] / n, 3)
-    r["wall_ms_per_step"] = round(1000 * r["wall_s"] / n, 3)
 
-egw = next(r for r in results if r["system"] == "egw")
+egw = next(r for r in rows if r["system"] == "egw")
 ratio = egw["ratio_vs_xargs"]
+egw_rss = egw["max_rss_mb_all_rounds"]
 target = {
     "ratio_max": target_ratio,
     "rss_mb_max": target_rss,
     "ratio_met": ratio is not None and ratio <= target_ratio,
-    "rss_met": egw["max_rss_mb"] < target_rss,
+    "rss_met": egw_rss < target_rss,
 }
 target["met"] = target["ratio_met"] and target["rss_met"] and egw["ok"]
 
@@ -290,32 +366,40 @@ summary = {
     "timestamp": stamp,
     "n": n,
     "parallelism": p,
+    "repeat": repeat,
     "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "mem_mb": mem_mb(), "kernel": platform.release()},
     "commit": commit + ("+dirty" if dirty.strip() not in ("", "0") else ""),
     "ratio": ratio,
     "egw_wall_s": egw["wall_s"],
     "xargs_wall_s": base["wall_s"],
-    "egw_max_rss_mb": egw["max_rss_mb"],
+    "egw_max_rss_mb": egw_rss,
     "target": target,
-    "rows": results,
+    "rows": rows,
     "errors": errors,
 }
 
-hdr = f"{'system':<34} {'wall s':>8} {'user s':>8} {'sys s':>8} {'peak RSS MB':>12} {'ms/step':>8} {'x xargs':>8}"
+hdr = (f"{'system':<32} {'wall s':>8} {'user s':>8} {'sys s':>8} {'peak RSS MB':>12} {'wall ms/step':>13} {'x xargs':>8}"
+       f" {'other CPU s':>12}")
 print()
-print(f"fan-out of {n} x true at parallelism {p}  ({summary['machine']['cores']} cores, {summary['machine']['cpu']})")
+print(f"fan-out of {n} x true at parallelism {p}, {summary['machine']['cores']} cores ({summary['machine']['cpu']}), "
+      f"{'median of ' + str(repeat) + ' rounds' if repeat > 1 else '1 round'}")
 print(hdr)
 print("-" * len(hdr))
-for r in results:
+for r in rows:
     flag = "" if r["ok"] else "  FAILED"
-    print(f"{r['command']:<34} {r['wall_s']:>8.2f} {r['user_s']:>8.2f} {r['sys_s']:>8.2f} {r['max_rss_mb']:>12.1f} "
-          f"{r['wall_ms_per_step']:>8.3f} {r['ratio_vs_xargs']:>8.2f}{flag}")
+    print(f"{r['command']:<32} {r['wall_s']:>8.2f} {r['user_s']:>8.2f} {r['sys_s']:>8.2f} {r['max_rss_mb']:>12.1f} "
+          f"{r['wall_ms_per_step']:>13.3f} {r['ratio_vs_xargs']:>8.2f} {r.get('other_cpu_s', float('nan')):>12.2f}{flag}")
+for r in rows:
+    if "harness" in r:
+        h = r["harness"]
+        print(f"  {r['command']}: engine process alone {h['self_cpu_s']} s CPU, {h['gc_allocated_mb']} MB allocated, "
+              f"{h['store_updates']} status saves in {h['store_update_s']} s, final status {h['final_status_json_mb']} MB")
+print("(other CPU s: CPU the rest of the machine used during the run, including kernel threads working for it)")
 print()
-print(f"egw/xargs wall-time ratio: {ratio}  (target <= {target_ratio}: {'met' if target['ratio_met'] else 'NOT met'})")
-print(f"egw peak RSS: {egw['max_rss_mb']} MB  (target < {target_rss:g} MB: {'met' if target['rss_met'] else 'NOT met'})")
+print(f"egw/xargs wall-time ratio: {ratio}  (target <= {target_ratio:g}: {'met' if target['ratio_met'] else 'NOT met'})")
+print(f"egw peak RSS: {egw_rss} MB  (target < {target_rss:g} MB: {'met' if target['rss_met'] else 'NOT met'})")
 for e in errors:
     print("error: " + e)
-os.makedirs(os.path.dirname(result_file), exist_ok=True)
 with open(result_file, "w") as f:
     json.dump(summary, f, indent=2)
     f.write("\n")

@@ -31,6 +31,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ITimer> _retryTimers = new(StringComparer.Ordinal);
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
@@ -214,19 +215,33 @@ public sealed partial class WorkflowController : BackgroundService
         catch (Exception e) when (e is ConflictException or ObjectDisposedException) { LogSaveFailed(_log, run.Operator.Workflow.Name, e); }
     }
 
+    /// <summary>
+    /// Wakes the workflow at <paramref name="at"/>. One pending timer per workflow, kept referenced until it
+    /// fires (an unreferenced timer may be collected and never fire); an earlier request replaces a later one.
+    /// </summary>
     private void ScheduleWake(string key, DateTimeOffset at, WorkflowRun? run = null)
     {
         var due = at - _time.GetUtcNow();
         if (due < TimeSpan.Zero) due = TimeSpan.Zero;
         if (run is null)
         {
-            _time.CreateTimer(static s => ((Action)s!)(), (Action)(() => Enqueue(key)), due, Timeout.InfiniteTimeSpan);
+            _retryTimers.AddOrUpdate(key,
+                k => _time.CreateTimer(_ => { if (_retryTimers.TryRemove(k, out var t)) t.Dispose(); Enqueue(k); }, null, due, Timeout.InfiniteTimeSpan),
+                (_, existing) => existing);
             return;
         }
-        if (run.WakeAt is { } existing && existing <= at && existing > _time.GetUtcNow()) return;
-        run.Wake?.Dispose();
-        run.WakeAt = at;
-        run.Wake = _time.CreateTimer(_ => Enqueue(key), null, due, Timeout.InfiniteTimeSpan);
+        lock (run)
+        {
+            if (run.WakeAt is { } pending && pending <= at) return;
+            run.Wake?.Dispose();
+            run.WakeAt = at;
+            run.Wake = _time.CreateTimer(_ =>
+            {
+                // A timer may fire a hair before the wall clock reaches `at`; the next pass asks again if so.
+                lock (run) run.WakeAt = null;
+                Enqueue(key);
+            }, null, due, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private async Task RunPodAsync(string key, WorkflowRun run, PodRequest pod)

@@ -30,8 +30,24 @@ public sealed class TestEngine : IAsyncDisposable
         await Engine.ApplyAsync(docs);
         var wf = docs.OfType<Workflow>().Single();
         var ps = parameters.Select(p => KeyValuePair.Create(p[..p.IndexOf('=')], p[(p.IndexOf('=') + 1)..])).ToList();
+        return await RunAsync(wf, ps);
+    }
+
+    /// <summary>Submits and awaits a workflow; on timeout, fails with what the store knows about it.</summary>
+    public async Task<Workflow> RunAsync(Workflow wf, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    {
+        var submitted = await Engine.SubmitAsync(wf, parameters);
         using var cts = new CancellationTokenSource(Patience);
-        return await Engine.RunAsync(wf, ps, cts.Token);
+        try
+        {
+            return await Engine.WaitAsync(submitted, cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            var now = await Engine.Store.GetAsync<Workflow>(submitted.NamespaceOrDefault, submitted.Name);
+            throw new Xunit.Sdk.XunitException($"{submitted.Name} did not complete within {Patience}: phase {now?.Status?.Phase}, nodes: " +
+                string.Join("; ", now?.Status?.Nodes?.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}") ?? []));
+        }
     }
 
     public string Logs(Workflow wf, NodeStatus node, string stream = "stdout")

@@ -56,8 +56,7 @@ public sealed class SeedFixtureTests
         var docs = ManifestReader.ReadFile(Path.Combine(Dir, file));
         await t.Engine.ApplyAsync(docs);
         var wf = docs.OfType<Workflow>().SingleOrDefault() ?? WorkflowSources.FromCron(docs.OfType<CronWorkflow>().Single());
-        using var cts = new CancellationTokenSource(TestEngine.Patience);
-        var done = await t.Engine.RunAsync(wf, e.Parameters.ToList(), cts.Token);
+        var done = await t.RunAsync(wf, e.Parameters.ToList());
 
         done.Status!.Phase.ShouldBe(e.Phase, $"{file}: {done.Status.Message}");
         done.Status.FinishedAt.ShouldNotBeNull();
