@@ -10,11 +10,8 @@ public static class Durations
         value = TimeSpan.Zero;
         if (string.IsNullOrWhiteSpace(text)) return false;
         var s = text.Trim();
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs) && secs >= 0)
-        {
-            value = TimeSpan.FromSeconds(secs);
-            return true;
-        }
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs))
+            return FromSeconds(secs, out value);
         var total = 0.0;
         var i = 0;
         while (i < s.Length)
@@ -23,7 +20,7 @@ public static class Durations
             while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
             if (start == i || !double.TryParse(s[start..i], NumberStyles.Float, CultureInfo.InvariantCulture, out var n)) return false;
             var unitStart = i;
-            while (i < s.Length && char.IsAsciiLetter(s[i])) i++;
+            while (i < s.Length && char.IsLetter(s[i])) i++;
             double scale = s[unitStart..i] switch
             {
                 "ns" => 1e-9, "us" or "µs" => 1e-6, "ms" => 1e-3, "s" => 1, "m" => 60, "h" => 3600, "d" => 86400,
@@ -32,7 +29,15 @@ public static class Durations
             if (double.IsNaN(scale)) return false;
             total += n * scale;
         }
-        value = TimeSpan.FromSeconds(total);
+        return FromSeconds(total, out value);
+    }
+
+    /// <summary>Refuses what a TimeSpan cannot hold (1e300, Infinity) instead of throwing.</summary>
+    private static bool FromSeconds(double seconds, out TimeSpan value)
+    {
+        value = TimeSpan.Zero;
+        if (!double.IsFinite(seconds) || seconds < 0 || seconds >= TimeSpan.MaxValue.TotalSeconds) return false;
+        value = TimeSpan.FromSeconds(seconds);
         return true;
     }
 

@@ -19,9 +19,9 @@ public static class ManifestReader
         {
             docs = YamlToJson.Convert(text);
         }
-        catch (YamlException e)
+        catch (YamlToJson.SyntaxError e)
         {
-            throw new ManifestException([new ManifestError(source, 0, null, null, "", (int)e.Start.Line, $"unparseable YAML: {Clean(e.Message)}")]);
+            throw new ManifestException([new ManifestError(source, e.Document, null, null, "", (int)e.Yaml.Start.Line, $"unparseable YAML: {Clean(e.Message)}")]);
         }
 
         var errors = new List<ManifestError>();

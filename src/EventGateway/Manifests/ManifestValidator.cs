@@ -274,7 +274,11 @@ public static partial class ManifestValidator
     {
         var declared = new HashSet<string>((t.Inputs?.Parameters ?? []).Select(p => p.Name), StringComparer.Ordinal);
         var declaredArtifacts = new HashSet<string>((t.Inputs?.Artifacts ?? []).Select(p => p.Name), StringComparer.Ordinal);
-        var json = Json.Serialize(new { t.Container, t.Script, t.Steps, t.Dag, t.Suspend, t.Outputs, t.Http, t.Resource, t.ContainerSet });
+        // Inline templates have inputs of their own and are checked on their own.
+        var steps = t.Steps is null ? null : Json.Clone(t.Steps);
+        var dag = t.Dag is null ? null : Json.Clone(t.Dag);
+        foreach (var call in (steps ?? []).SelectMany(g => g).Cast<TemplateCall>().Concat(dag?.Tasks ?? [])) call.Inline = null;
+        var json = Json.Serialize(new { t.Container, t.Script, Steps = steps, Dag = dag, t.Suspend, t.Outputs, t.Http, t.Resource, t.ContainerSet });
         foreach (Match m in InputRef().Matches(json))
         {
             var (kind, name) = (m.Groups[1].Value, m.Groups[2].Value);

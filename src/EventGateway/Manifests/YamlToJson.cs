@@ -13,12 +13,31 @@ internal static class YamlToJson
 {
     public sealed record Document(int Index, int Line, byte[] Json, IReadOnlyDictionary<string, int> Lines);
 
+    /// <summary>A YAML syntax error, with the (zero-based) document it was found in.</summary>
+    public sealed class SyntaxError(int document, YamlException inner) : Exception(inner.Message, inner)
+    {
+        public int Document { get; } = document;
+        public YamlException Yaml { get; } = inner;
+    }
+
     public static List<Document> Convert(string yaml)
+    {
+        var index = 0;
+        try
+        {
+            return Convert(yaml, ref index);
+        }
+        catch (YamlException e)
+        {
+            throw new SyntaxError(index, e);
+        }
+    }
+
+    private static List<Document> Convert(string yaml, ref int index)
     {
         var parser = new Parser(new StringReader(yaml));
         var docs = new List<Document>();
         parser.Consume<StreamStart>();
-        var index = 0;
         while (parser.TryConsume<DocumentStart>(out var start))
         {
             var buffer = new MemoryStream();
@@ -78,7 +97,7 @@ internal static class YamlToJson
                     if (key == "<<") throw new YamlException(keyEvent.Start, keyEvent.End, "YAML merge keys (<<) are not supported");
                     if (!seen.Add(key)) throw new YamlException(keyEvent.Start, keyEvent.End, $"duplicate key '{key}'");
                     w.WritePropertyName(key);
-                    WriteNode(parser, w, path == "$" ? $"$.{key}" : $"{path}.{key}", lines, anchors);
+                    WriteNode(parser, w, ChildPath(path, key), lines, anchors);
                 }
                 w.WriteEndObject();
                 if (!map.Anchor.IsEmpty) throw new YamlException(map.Start, map.End, "anchors on mappings are not supported; anchor scalars instead");
@@ -88,6 +107,12 @@ internal static class YamlToJson
                 throw new YamlException(ev.Start, ev.End, $"unexpected YAML event {ev.GetType().Name}");
         }
     }
+
+    private static readonly System.Buffers.SearchValues<char> Special = System.Buffers.SearchValues.Create(".' /\"[]()\t\n\r\f\b\\\u0085\u2028\u2029");
+
+    /// <summary>A child path spelled as System.Text.Json spells it in errors, so both can be matched.</summary>
+    private static string ChildPath(string parent, string key) =>
+        key.AsSpan().IndexOfAny(Special) >= 0 ? $"{parent}['{key.Replace("'", "\\'", StringComparison.Ordinal)}']" : $"{parent}.{key}";
 
     private static void Remember(YamlDotNet.Core.AnchorName anchor, Scalar scalar, Dictionary<string, (byte[], int)> anchors)
     {

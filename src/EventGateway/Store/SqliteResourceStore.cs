@@ -63,6 +63,8 @@ public sealed class SqliteResourceStore : IResourceStore, IDisposable
     public Task<T> CreateAsync<T>(T resource, CancellationToken ct = default) where T : Resource
     {
         ResourceChange change;
+        if (string.IsNullOrEmpty(resource.Kind)) resource.Kind = KindOf<T>();
+        if (string.IsNullOrEmpty(resource.ApiVersion)) resource.ApiVersion = Resources.Kinds[resource.Kind].ApiVersion;
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();

@@ -652,9 +652,7 @@ public class ManifestReaderTests
         e.Reason.ShouldBe("wrong type: expected an integer");
     }
 
-    [Fact(Skip = "BUG: ManifestReader.LineOf (src/EventGateway/Manifests/ManifestReader.cs:116) cannot match System.Text.Json's bracket-quoted paths "
-        + "(metadata.labels['app.kubernetes.io/name']) against YamlToJson's dotted line keys, so the error falls back to the line of the labels mapping "
-        + "(its first key, line 6) instead of line 7 where the offending label is.")]
+    [Fact]
     public void Error_in_a_dotted_key_points_at_that_key()
     {
         var e = SingleError("""
@@ -891,8 +889,7 @@ public class ManifestReaderTests
         cm.Data.ShouldBe(new Dictionary<string, string> { ["a"] = "1.10", ["b"] = "1.10" });
     }
 
-    [Fact(Skip = "BUG: ManifestReader.Read (src/EventGateway/Manifests/ManifestReader.cs:24) reports every YAML syntax error as Document 0, "
-        + "because YamlToJson.Convert throws before the index is known; an unparseable 3rd document is reported as 'document 1'.")]
+    [Fact]
     public void Unparseable_yaml_in_a_later_document_names_that_document()
     {
         var e = SingleError("""

@@ -122,9 +122,7 @@ public sealed class SqliteResourceStoreTests : IDisposable
         (await _store.CreateAsync(Cm("dup", "x"))).Metadata.ResourceVersion.ShouldBe("3");
     }
 
-    [Fact(Skip = "BUG: SqliteResourceStore.CreateAsync<T> (src/EventGateway/Store/SqliteResourceStore.cs:169, Insert: `var kind = resource.Kind`) keys the row by "
-        + "resource.Kind instead of T, while Get/List/Update use T's kind; CreateAsync<Workflow>(new Workflow { Metadata = { Name = \"x\" } }) without Kind "
-        + "succeeds but stores the object under kind \"\", so GetAsync<Workflow>(\"default\", \"x\") returns null and Workflow watchers see nothing.")]
+    [Fact]
     public async Task Create_without_kind_is_stored_under_the_type_kind()
     {
         var wf = Wf("kindless");
