@@ -11,4 +11,5 @@ root.Subcommands.Add(GetCommand.Create());
 root.Subcommands.Add(LogsCommand.Create());
 root.Subcommands.Add(DeleteCommand.Create());
 root.Subcommands.Add(LintCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// "@latest" names a workflow, not a response file.
+return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync();

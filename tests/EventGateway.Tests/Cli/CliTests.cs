@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventGateway.Manifests;
+using EventGateway.Model;
+using EventGateway.Tests.Support;
+using Shouldly;
+
+namespace EventGateway.Tests.Cli;
+
+/// <summary>The `egw` binary as a user runs it: exit codes, stdout JSON, stderr logs and messages.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("egw-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, string yaml)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    internal static async Task<(int Code, string Out, string Err)> Egw(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "egw.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["EGW_SERVER"] = "http://127.0.0.1:1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync(new CancellationTokenSource(TestEngine.Patience).Token);
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    private const string Steps = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: cli-}
+        spec:
+          entrypoint: main
+          arguments: {parameters: [{name: code, value: "0"}]}
+          templates:
+          - name: main
+            steps:
+            - - {name: hello, template: hello}
+            - - {name: finish, template: finish}
+          - name: hello
+            container: {image: busybox, command: [sh, -c, "echo hello from step"]}
+          - name: finish
+            container: {image: busybox, command: [sh, -c, "exit {{workflow.parameters.code}}"]}
+        """;
+
+    [Fact]
+    public async Task Run_prints_the_final_workflow_as_json_and_streams_logs_to_stderr()
+    {
+        var (code, stdout, stderr) = await Egw("run", Write("ok.yaml", Steps), "-o", "json");
+        code.ShouldBe(0, stderr);
+        var wf = JsonSerializer.Deserialize<Workflow>(stdout, Json.Lenient)!;
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+        wf.Status.Nodes!.Values.Single(n => n.DisplayName == "hello").Outputs!.Result.ShouldBe("hello from step");
+        stderr.ShouldContain("hello: hello from step");
+    }
+
+    [Fact]
+    public async Task Run_exits_1_when_a_workflow_fails()
+    {
+        var (code, stdout, _) = await Egw("run", Write("bad.yaml", Steps), "-p", "code=3");
+        code.ShouldBe(1);
+        stdout.ShouldContain("Failed");
+        stdout.ShouldContain("Error (exit code 3)");
+    }
+
+    [Fact]
+    public async Task Several_workflows_give_a_json_list()
+    {
+        var (code, stdout, stderr) = await Egw("run", Write("a.yaml", Steps), Write("b.yaml", Steps), "-o", "json", "-q");
+        code.ShouldBe(0, stderr);
+        JsonNode.Parse(stdout)!.AsArray().Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Invalid_input_exits_2_with_file_line_path_and_reason_and_runs_nothing()
+    {
+        var bad = Write("typo.yaml", Steps.Replace("  entrypoint: main", "  entrypoint: main\n  paralelism: 2"));
+        var good = Write("good.yaml", Steps);
+        var (code, stdout, stderr) = await Egw("run", good, bad);
+        code.ShouldBe(2);
+        stderr.ShouldContain($"{bad}:6: document 1 (Workflow/cli-): spec.paralelism: unknown field \"paralelism\"");
+        stdout.ShouldBeEmpty();
+        stderr.ShouldNotContain("hello from step");
+
+        var lint = await Egw("lint", good, bad);
+        lint.Code.ShouldBe(2);
+        lint.Err.ShouldContain("spec.paralelism: unknown field");
+        (await Egw("lint", good)).Code.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task An_undeclared_parameter_is_refused()
+    {
+        var (code, _, stderr) = await Egw("run", Write("p.yaml", Steps), "-p", "colour=red");
+        code.ShouldBe(2);
+        stderr.ShouldContain("-p colour: the workflow declares no argument 'colour' (declared: code)");
+    }
+
+    [Fact]
+    public async Task Run_from_a_workflow_template_in_the_files()
+    {
+        var file = Write("t.yaml", """
+            apiVersion: argoproj.io/v1alpha1
+            kind: WorkflowTemplate
+            metadata: {name: greet}
+            spec:
+              entrypoint: main
+              arguments: {parameters: [{name: who, value: nobody}]}
+              templates:
+              - name: main
+                container: {image: busybox, command: [echo, "hi {{workflow.parameters.who}}"]}
+            """);
+        var (code, stdout, stderr) = await Egw("run", file, "--from", "workflowtemplate/greet", "-p", "who=cli", "-o", "json");
+        code.ShouldBe(0, stderr);
+        stderr.ShouldContain("hi cli");
+        JsonSerializer.Deserialize<Workflow>(stdout, Json.Lenient)!.Metadata.Labels!["workflows.argoproj.io/workflow-template"].ShouldBe("greet");
+    }
+
+    [Fact]
+    public async Task Client_commands_say_clearly_when_the_server_is_unreachable()
+    {
+        var (code, _, stderr) = await Egw("list");
+        code.ShouldBe(1);
+        stderr.ShouldContain("cannot reach the server at http://127.0.0.1:1/");
+    }
+
+    [Fact]
+    public async Task Client_commands_work_against_a_server()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        var (code, stdout, stderr) = await Egw("submit", Write("s.yaml", Steps), "--server", server, "--wait", "-o", "json");
+        code.ShouldBe(0, stderr);
+        var name = JsonSerializer.Deserialize<Workflow>(stdout, Json.Lenient)!.Name;
+
+        var get = await Egw("get", "@latest", "--server", server);
+        get.Out.ShouldContain($"Name:                {name}");
+        get.Out.ShouldContain("✔ hello");
+        (await Egw("list", "--server", server)).Out.ShouldContain(name);
+        (await Egw("logs", name, "--server", server)).Out.ShouldContain("hello: hello from step");
+        (await Egw("delete", name, "--server", server)).Code.ShouldBe(0);
+        (await Egw("get", name, "--server", server)).Code.ShouldBe(1);
+    }
+}
