@@ -12,7 +12,7 @@
 #   BENCH_REPEAT=1       rounds; each round runs every system once, in the same order, and the table shows
 #                        each system's median round (use 3 or more on a machine that is not quiet)
 #   BENCH_BREAKDOWN=1    also time, to tell the engine's own overhead from the sandbox's:
-#                          xargs running egw's per-step launch without egw (bwrap; setsid + sh + bwrap),
+#                          xargs running egw's per-step launch without egw (setsid + sh; bwrap; both),
 #                          and the engine through bench/fanout/harness with the sandbox off and with no
 #                          processes at all (null executor); 0 for just xargs and egw
 #   BENCH_QUIET=1        before each timed run, wait (up to BENCH_QUIET_MAX=900 s) until the machine is idle
@@ -153,6 +153,10 @@ run_system() { # run_system SYSTEM RUN
   case $system in
     xargs)
       timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} true ;;
+    xargs-wrapper)
+      make_step_dirs "$work/steps"
+      timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
+        /usr/bin/setsid /bin/sh -c "$wrapper" egw-step "$work/steps/{}" true ;;
     xargs-bwrap)
       make_step_dirs "$work/steps"
       timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
@@ -176,6 +180,7 @@ run_system() { # run_system SYSTEM RUN
 }
 
 systems=(xargs)
+if [[ $BREAKDOWN == 1 ]]; then systems+=(xargs-wrapper); fi
 if [[ $BREAKDOWN == 1 && ${#binds[@]} -gt 0 ]]; then systems+=(xargs-bwrap xargs-chain); fi
 systems+=(egw)
 if (( ${#nosandbox_args[@]} )); then systems+=(egw-nosandbox); fi
@@ -183,6 +188,7 @@ if [[ $use_harness == 1 ]]; then systems+=(engine-nosandbox engine-null); fi
 
 declare -A describe=(
   [xargs]="xargs -P $P: $N x true"
+  [xargs-wrapper]="xargs -P $P: $N x setsid sh -c <egw's wrapper> true"
   [xargs-bwrap]="xargs -P $P: $N x bwrap <egw's sandbox> true"
   [xargs-chain]="xargs -P $P: $N x setsid sh -c <egw's wrapper> bwrap <egw's sandbox> true"
   [egw]="egw run: $N steps"
@@ -223,6 +229,7 @@ n, p, repeat, target_ratio, target_rss = int(n), int(p), int(repeat), float(targ
 
 LABELS = {
     "xargs": f"xargs -P {p} true",
+    "xargs-wrapper": f"xargs -P {p} setsid sh true",
     "xargs-bwrap": f"xargs -P {p} bwrap true",
     "xargs-chain": f"xargs -P {p} setsid sh bwrap true",
     "egw": "egw run",
@@ -361,6 +368,23 @@ def mem_mb():
     except OSError:
         return None
 
+by = {r["system"]: r for r in rows}
+def rel(a, b):
+    return round(by[a]["wall_s"] / by[b]["wall_s"], 2) if a in by and b in by and by[b]["wall_s"] > 0 else None
+def per_step_ms(a, b):
+    return round(1000 * (by[a]["wall_s"] - by[b]["wall_s"]) / n, 3) if a in by and b in by else None
+derived = {k: v for k, v in {
+    # egw against xargs running the very command line egw runs per step: the engine's own share
+    "egw_vs_xargs_same_sandboxed_command": rel("egw", "xargs-chain"),
+    "engine_ms_per_step_over_same_command": per_step_ms("egw", "xargs-chain"),
+    # what the sandboxed launch (setsid, sh, bwrap) costs over plain `true`, with no engine at all
+    "sandboxed_launch_vs_true": rel("xargs-chain", "xargs"),
+    "sandboxed_launch_ms_per_step_over_true": per_step_ms("xargs-chain", "xargs"),
+    # the engine with the sandbox off against xargs running the same unsandboxed wrapper
+    "engine_nosandbox_vs_xargs_same_command": rel("engine-nosandbox", "xargs-wrapper"),
+    "engine_nosandbox_vs_xargs_true": rel("engine-nosandbox", "xargs"),
+}.items() if v is not None}
+
 summary = {
     "benchmark": "fanout",
     "timestamp": stamp,
@@ -374,6 +398,7 @@ summary = {
     "xargs_wall_s": base["wall_s"],
     "egw_max_rss_mb": egw_rss,
     "target": target,
+    "derived": derived,
     "rows": rows,
     "errors": errors,
 }
@@ -398,6 +423,13 @@ print("(other CPU s: CPU the rest of the machine used during the run, including 
 print()
 print(f"egw/xargs wall-time ratio: {ratio}  (target <= {target_ratio:g}: {'met' if target['ratio_met'] else 'NOT met'})")
 print(f"egw peak RSS: {egw_rss} MB  (target < {target_rss:g} MB: {'met' if target['rss_met'] else 'NOT met'})")
+if "egw_vs_xargs_same_sandboxed_command" in derived:
+    print(f"egw vs xargs running egw's own sandboxed command line: {derived['egw_vs_xargs_same_sandboxed_command']}x "
+          f"({derived['engine_ms_per_step_over_same_command']} ms/step of engine); that command line vs plain true: "
+          f"{derived['sandboxed_launch_vs_true']}x (+{derived['sandboxed_launch_ms_per_step_over_true']} ms/step)")
+if "engine_nosandbox_vs_xargs_same_command" in derived:
+    print(f"engine with the sandbox off vs xargs running the same unsandboxed wrapper: {derived['engine_nosandbox_vs_xargs_same_command']}x; "
+          f"vs plain true: {derived['engine_nosandbox_vs_xargs_true']}x")
 for e in errors:
     print("error: " + e)
 with open(result_file, "w") as f:

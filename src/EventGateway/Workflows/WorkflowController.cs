@@ -44,6 +44,9 @@ public sealed partial class WorkflowController : BackgroundService
     /// <summary>Raised when a workflow reaches Succeeded, Failed or Error (after its final status is saved).</summary>
     public event Action<Workflow>? WorkflowCompleted;
 
+    /// <summary>Raised when a step gets its process slot and starts (or is adopted).</summary>
+    public event Action<Workflow, NodeStatus, StepKey>? StepStarted;
+
     /// <summary>Raised when a step finishes, with where its logs are.</summary>
     public event Action<Workflow, NodeStatus, StepKey>? StepFinished;
 
@@ -259,7 +262,11 @@ public sealed partial class WorkflowController : BackgroundService
             }
             else
             {
-                var outcome = await _executor.RunAsync(spec, () => Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default)), _stopping).ConfigureAwait(false);
+                var outcome = await _executor.RunAsync(spec, () =>
+                {
+                    Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
+                    if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
+                }, _stopping).ConfigureAwait(false);
                 result = _outputs.Collect(wf, pod, stepKey, outcome);
             }
         }

@@ -45,7 +45,12 @@ internal static class RunCommand
             try
             {
                 await using var engine = new EmbeddedEngine(options, logging);
-                if (!r.GetValue(quiet)) engine.Controller.StepFinished += (wf, node, key) => StepLogs.Print(engine, wf, node, key, multi: workflows.Count > 1);
+                await using var logs = new StepLogs(engine.Executor, multi: workflows.Count > 1);
+                if (!r.GetValue(quiet))
+                {
+                    engine.Controller.StepStarted += logs.Started;
+                    engine.Controller.StepFinished += logs.Finished;
+                }
                 await engine.StartAsync();
                 await engine.ApplyAsync(manifests, ct);
 
