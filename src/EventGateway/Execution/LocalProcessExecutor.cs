@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -15,9 +14,8 @@ namespace EventGateway.Execution;
 /// </summary>
 public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 {
-    // sh first lets go of the service's own stdio (a step must not hold the service's pipes open), then runs
-    // the step with its streams on files, so they outlive the service, and records the exit code.
-    private const string Wrapper = "exec </dev/null >/dev/null 2>&1; d=$1; shift; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
+    // sh runs the step with its streams on files, so they outlive the service, and records the exit code.
+    private const string Wrapper = "d=$1; shift; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
 
     private readonly string _root;
     private readonly Sandbox _sandbox;
@@ -59,17 +57,17 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         {
             started();
             var startedAt = _time.GetUtcNow();
-            Process process;
+            int child;
             try
             {
-                process = Start(spec, dir, startedAt);
+                child = Start(spec, dir, startedAt);
             }
-            catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return new StepOutcome(StepEnd.FailedToStart, null, $"failed to start step: {e.Message}", startedAt, _time.GetUtcNow());
             }
-            using (process)
-                return await WaitAsync(spec, dir, process.Id, startedAt, () => process.WaitForExitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
+            var exited = PosixSpawn.WaitAsync(child);
+            return await WaitAsync(spec, dir, child, startedAt, () => exited.WaitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
         }
         finally
         {
@@ -77,7 +75,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         }
     }
 
-    private Process Start(StepSpec spec, string dir, DateTimeOffset startedAt)
+    private int Start(StepSpec spec, string dir, DateTimeOffset startedAt)
     {
         var root = Path.Combine(dir, "root");
         Directory.CreateDirectory(root);
@@ -87,23 +85,19 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         var argv = _sandbox.Wrap(root, workingDir, spec.Argv);
         File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new { image = spec.Image, argv = spec.Argv, startedAt, sandboxed = _sandbox.Isolated }));
 
-        var psi = new ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false, WorkingDirectory = _sandbox.Isolated ? dir : workingDir };
-        psi.ArgumentList.Add("/bin/sh");
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(Wrapper);
-        psi.ArgumentList.Add("egw-step");
-        psi.ArgumentList.Add(dir);
-        foreach (var a in argv) psi.ArgumentList.Add(a);
-        psi.Environment.Clear();
-        psi.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
-        psi.Environment["HOME"] = Environment.GetEnvironmentVariable("HOME") ?? "/root";
-        psi.Environment["LANG"] = "C.UTF-8";
-        foreach (var (k, v) in spec.Env) psi.Environment[k] = v;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+            ["HOME"] = Environment.GetEnvironmentVariable("HOME") ?? "/root",
+            ["LANG"] = "C.UTF-8",
+        };
+        foreach (var (k, v) in spec.Env) env[k] = v;
+        if (!_sandbox.Isolated && !Directory.Exists(workingDir)) throw new IOException($"working directory {workingDir} does not exist");
 
-        var process = Process.Start(psi)!;
+        var pid = PosixSpawn.Start(["/bin/sh", "-c", Wrapper, "egw-step", dir, .. argv], env, _sandbox.Isolated ? dir : workingDir);
         // The pid file is the durable record that this node's process exists (written before waiting).
-        File.WriteAllText(Path.Combine(dir, "pid"), process.Id.ToString(CultureInfo.InvariantCulture));
-        return process;
+        File.WriteAllText(Path.Combine(dir, "pid"), pid.ToString(CultureInfo.InvariantCulture));
+        return pid;
     }
 
     private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, CancellationToken stopWaiting)

@@ -22,9 +22,10 @@ internal static class RunCommand
         var dataDir = new Option<string?>("--data-dir") { Description = "keep the store here (default: a temporary directory, removed afterwards)" };
         var output = Common.Output();
         var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
+        var noSandbox = new Option<bool>("--no-sandbox") { Description = "run steps as plain host processes, without bubblewrap isolation" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "do not stream step logs" };
         var from = new Option<string?>("--from") { Description = "run a workflow made from a document in the files: cronwf/NAME or workflowtemplate/NAME" };
-        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, quiet, from };
+        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, noSandbox, quiet, from };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
@@ -41,6 +42,7 @@ internal static class RunCommand
             var temp = r.GetValue(dataDir) is null ? Directory.CreateTempSubdirectory("egw-run-").FullName : null;
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir) ?? temp!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
+            options.Sandbox = !r.GetValue(noSandbox);
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
             try
             {

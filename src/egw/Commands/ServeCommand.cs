@@ -16,11 +16,13 @@ internal static class ServeCommand
         var address = new Option<string>("--address") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var dataDir = new Option<string>("--data-dir") { Description = "store, logs and artifacts (default: $EGW_DATA_DIR or ~/.egw)", DefaultValueFactory = _ => EventGatewayOptions.DefaultDataDir() };
         var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
-        var cmd = new Command("serve", "run the service: REST API, workflow controller and executor") { port, address, dataDir, maxProcesses };
+        var noSandbox = new Option<bool>("--no-sandbox") { Description = "run steps as plain host processes, without bubblewrap isolation" };
+        var cmd = new Command("serve", "run the service: REST API, workflow controller and executor") { port, address, dataDir, maxProcesses, noSandbox };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
+            options.Sandbox = !r.GetValue(noSandbox);
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
