@@ -50,7 +50,7 @@ public sealed partial class WorkflowOperator
                     if (tmpl.Parallelism is { } limit && active >= limit) continue;
                 }
                 var before = tn?.Phase;
-                tn = task.IsLoop ? RunLoopTask(task, name, node, tmpl, dagScope, globals) : RunCall(task, new LoopChild(name, task.Name, null), node, node, dagScope, globals, out _);
+                tn = task.IsLoop ? RunLoopTask(task, name, node, tmpl, dagScope, globals) : RunCall(task, new LoopChild(name, task.Name, null), node, node, dagScope, globals, out _, out _);
                 if (tn is null) continue;
                 if (before is null && !tn.Fulfilled) active++;
                 if (tn.Fulfilled || before != tn.Phase) progressed = true;
@@ -181,7 +181,7 @@ public sealed partial class WorkflowOperator
             if (node is not { Fulfilled: true })
             {
                 var wasNew = node is null;
-                node = RunCall(loopCall, c, group, dagNode, scope, globals, out _);
+                node = RunCall(loopCall, c, group, dagNode, scope, globals, out _, out _);
                 if (node is null) { allDone = false; continue; }
                 if (wasNew && !node.Fulfilled) active++;
             }

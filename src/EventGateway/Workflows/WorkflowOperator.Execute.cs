@@ -159,11 +159,8 @@ public sealed partial class WorkflowOperator
     /// <summary>Argo's retry decision: limit, policy (default OnFailure), expression, maxDuration, then the backoff to wait.</summary>
     private (bool Again, string? Why, TimeSpan Wait) ShouldRetry(RetryStrategy retry, NodeStatus parent, NodeStatus last, int attempts, VariableScope scope)
     {
-        if (last.Message == "Step exceeded its deadline" && last.Type == NodeType.Pod && retry.RetryPolicy is null or "OnFailure" or "OnError")
-        { /* a step killed by its own deadline counts as a failure like any other */ }
         var limit = retry.Limit is { } l && int.TryParse(scope.Render(l), CultureInfo.InvariantCulture, out var n) ? n : int.MaxValue;
-        if (retry.Limit is null) limit = int.MaxValue;
-        if (attempts > limit) return (false, $"No more retries left", TimeSpan.Zero);
+        if (attempts > limit) return (false, "No more retries left", TimeSpan.Zero);
         var policyAllows = (retry.RetryPolicy ?? "OnFailure") switch
         {
             "Always" => true,

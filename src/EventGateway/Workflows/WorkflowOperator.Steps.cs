@@ -67,16 +67,16 @@ public sealed partial class WorkflowOperator
             foreach (var c in children)
             {
                 var node = _byName.GetValueOrDefault(c.Name);
-                if (node is { Fulfilled: true })
+                if (node is { Fulfilled: true } && (step.OnExit is null || _byName.GetValueOrDefault($"{c.Name}.onExit") is { Fulfilled: true }))
                 {
                     if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;
                     continue;
                 }
                 if (node is null && tmpl.Parallelism is { } limit && active >= limit) { allDone = false; continue; }
-                node = RunCall(step, c, group, stepsNode, scope, globals, out var skipped);
+                node = RunCall(step, c, group, stepsNode, scope, globals, out var skipped, out var exitPending);
                 if (node is null) { allDone = false; continue; }
                 if (!skipped && node.Type != NodeType.Skipped && !node.Fulfilled) active++;
-                if (!node.Fulfilled) allDone = false;
+                if (!node.Fulfilled || exitPending) allDone = false;
                 else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;
             }
         }
@@ -86,9 +86,11 @@ public sealed partial class WorkflowOperator
     }
 
     /// <summary>Runs one (expanded) step or task: guard, target template, arguments, then the template itself.</summary>
-    private NodeStatus? RunCall(TemplateCall call, LoopChild c, NodeStatus parent, NodeStatus boundary, VariableScope scope, VariableScope globals, out bool skipped)
+    /// <param name="exitPending">the call finished but its own onExit handler has not yet.</param>
+    private NodeStatus? RunCall(TemplateCall call, LoopChild c, NodeStatus parent, NodeStatus boundary, VariableScope scope, VariableScope globals, out bool skipped, out bool exitPending)
     {
         skipped = false;
+        exitPending = false;
         var callScope = scope;
         if (c.Item is not null || call.IsLoop)
         {
@@ -132,7 +134,7 @@ public sealed partial class WorkflowOperator
             // A step-level exit handler runs after the step, whatever its outcome, before the step counts as done.
             var exitNode = RunExitHandler($"{c.Name}.onExit", onExit, result);
             if (exitNode is not null) AddChild(parent, exitNode);
-            if (exitNode is null || !exitNode.Fulfilled) return new NodeStatus { Id = result.Id, Name = result.Name, Phase = NodePhase.Running };
+            exitPending = exitNode is not { Fulfilled: true };
         }
         return result;
     }

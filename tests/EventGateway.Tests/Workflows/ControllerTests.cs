@@ -347,4 +347,34 @@ public sealed class ControllerTests
         bad.Phase.ShouldBe(NodePhase.Error);
         bad.Message.ShouldBe("env X: configmap \"nope\" not found");
     }
+
+    [Fact]
+    public async Task A_step_level_exit_handler_runs_before_the_next_group()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: step-exit-}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - {name: work, template: work, onExit: tidy}
+                - - {name: next, template: next}
+              - name: work
+                container: {image: busybox, command: [sh, -c, "echo working"]}
+              - name: tidy
+                container: {image: busybox, command: [sh, -c, "echo tidy saw {{workflow.status}}; date +%s%N"]}
+              - name: next
+                container: {image: busybox, command: [sh, -c, "date +%s%N"]}
+            """);
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+        var tidy = wf.Status.Nodes!.Values.Single(n => n.Name.EndsWith(".work.onExit", StringComparison.Ordinal));
+        tidy.Phase.ShouldBe(NodePhase.Succeeded);
+        var next = TestEngine.Node(wf, "next");
+        next.StartedAt!.Value.ShouldBeGreaterThanOrEqualTo(tidy.FinishedAt!.Value);
+        t.Logs(wf, tidy).ShouldContain("tidy saw Succeeded");
+    }
 }
