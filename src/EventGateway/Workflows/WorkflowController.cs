@@ -52,7 +52,7 @@ public sealed partial class WorkflowController : BackgroundService
 
     private sealed class WorkflowRun(WorkflowOperator op)
     {
-        public WorkflowOperator Operator { get; } = op;
+        public WorkflowOperator Operator { get; set; } = op;
         public ConcurrentQueue<PodResult> Results { get; } = new();
         public HashSet<string> InFlight { get; } = new(StringComparer.Ordinal);
         public DateTimeOffset LastSaved { get; set; }
@@ -136,7 +136,20 @@ public sealed partial class WorkflowController : BackgroundService
         var results = new List<PodResult>();
         while (run.Results.TryDequeue(out var r)) results.Add(r);
         var before = run.Operator.Workflow.Status?.Phase;
-        var outcome = run.Operator.Operate(results);
+        OperateResult outcome;
+        try
+        {
+            outcome = run.Operator.Operate(results);
+        }
+        catch (Exception e)
+        {
+            // A pass that failed half-way may have created nodes whose pods it never handed over: start
+            // afresh from the status, as after a restart, so every unfinished pod is requested again.
+            LogReconcileFailed(_log, key, e);
+            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time);
+            ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
+            return;
+        }
         var wfNow = run.Operator.Workflow;
         run.Dirty = true;
 

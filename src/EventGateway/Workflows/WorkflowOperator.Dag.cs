@@ -54,6 +54,8 @@ public sealed partial class WorkflowOperator
                 if (tn is null) continue;
                 if (before is null && !tn.Fulfilled) active++;
                 if (tn.Fulfilled || before != tn.Phase) progressed = true;
+                // Tasks later in this pass may depend on it: its outputs must be in scope now.
+                if (tn.Fulfilled && added.Add(task.Name)) AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop);
             }
         }
         while (progressed);
@@ -159,7 +161,7 @@ public sealed partial class WorkflowOperator
             group = CreateNode(name, task.Name, NodeType.TaskGroup, dagNode.Id, null);
             AddChild(dagNode, group);
         }
-        var (children, error) = Expand(task, name, scope);
+        var (children, error) = ExpandOnce(task, name, scope);
         if (children is null)
         {
             Complete(group, NodePhase.Error, error);

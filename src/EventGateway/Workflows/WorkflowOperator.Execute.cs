@@ -26,7 +26,6 @@ public sealed partial class WorkflowOperator
     private NodeStatus? ExecuteOnce(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals, (int Index, NodeStatus? Last)? attempt)
     {
         var node = _byName.GetValueOrDefault(nodeName);
-        var created = false;
         if (node is null)
         {
             var type = NodeTypeOf(tmpl);
@@ -36,7 +35,6 @@ public sealed partial class WorkflowOperator
             if (type == NodeType.Pod && Spec.Parallelism is { } wfLimit && _activePods >= wfLimit) return null;
             node = CreateNode(nodeName, displayName, type, boundaryId, tmpl, type == NodeType.Pod ? NodePhase.Pending : NodePhase.Running);
             node.Inputs = inputs;
-            created = true;
             if (type == NodeType.Pod) _activePods++;
         }
         if (node.Fulfilled) return node;
@@ -50,7 +48,7 @@ public sealed partial class WorkflowOperator
         switch (tmpl.Type)
         {
             case TemplateType.Container or TemplateType.Script:
-                if (created || _firstPass) RequestPod(node, tmpl, scope);
+                RequestPod(node, tmpl, scope);
                 break;
             case TemplateType.Steps:
                 ExecuteSteps(node, tmpl, scope, globals);
@@ -278,10 +276,8 @@ public sealed partial class WorkflowOperator
             var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional };
             if (a.From is { } from)
             {
-                var rendered = scope.Render(from);
-                if (rendered.StartsWith('{'))
+                if (ArtifactRecord(scope.Render(from)) is { } source)
                 {
-                    var source = JsonSerializer.Deserialize<Artifact>(rendered, Json.Lenient)!;
                     copy.Local = source.Local;
                     copy.Raw ??= source.Raw;
                 }
@@ -290,6 +286,14 @@ public sealed partial class WorkflowOperator
             (result.Artifacts ??= []).Add(copy);
         }
         return (result, null);
+    }
+
+    /// <summary>An artifact reference renders to the artifact's JSON record; anything else is unresolved.</summary>
+    private static Artifact? ArtifactRecord(string rendered)
+    {
+        if (!rendered.StartsWith('{') || rendered.StartsWith("{{", StringComparison.Ordinal)) return null;
+        try { return JsonSerializer.Deserialize<Artifact>(rendered, Json.Lenient); }
+        catch (JsonException) { return null; }
     }
 
     private static string EvaluateToString(string expr, VariableScope scope) =>
@@ -315,10 +319,7 @@ public sealed partial class WorkflowOperator
         }
         foreach (var a in tmpl.Outputs.Artifacts ?? [])
         {
-            if (a.From is not { } from) continue;
-            var rendered = scope.Render(from);
-            if (!rendered.StartsWith('{')) continue;
-            var source = JsonSerializer.Deserialize<Artifact>(rendered, Json.Lenient)!;
+            if (a.From is not { } from || ArtifactRecord(scope.Render(from)) is not { } source) continue;
             (outputs.Artifacts ??= []).Add(new Artifact { Name = a.Name, Path = source.Path, Local = source.Local, GlobalName = a.GlobalName });
         }
         return outputs;
@@ -379,6 +380,18 @@ public sealed partial class WorkflowOperator
     // ---- loops ----
 
     private sealed record LoopChild(string Name, string DisplayName, JsonNode? Item);
+
+    // A loop's items cannot change once its group runs (earlier outputs are final), so each loop is
+    // expanded once per operator rather than on every pass: a 10,000-item fan-out stays linear.
+    private readonly Dictionary<string, List<LoopChild>> _expanded = new(StringComparer.Ordinal);
+
+    private (List<LoopChild>? Children, string? Error) ExpandOnce(TemplateCall call, string baseName, VariableScope scope)
+    {
+        if (_expanded.TryGetValue(baseName, out var cached)) return (cached, null);
+        var (children, error) = Expand(call, baseName, scope);
+        if (children is not null && call.IsLoop) _expanded[baseName] = children;
+        return (children, error);
+    }
 
     /// <summary>Expands withItems / withParam / withSequence into named children, or one child without a loop.</summary>
     private static (List<LoopChild>? Children, string? Error) Expand(TemplateCall call, string baseName, VariableScope scope)

@@ -10,12 +10,14 @@ namespace EventGateway.Workflows;
 
 public sealed partial class WorkflowOperator
 {
-    // After a restart every unfinished Pod node is handed to the controller once more; the executor adopts it.
-    private bool _firstPass = true;
+    // Pod nodes this operator has handed to the controller. A new operator (after a restart) hands every
+    // unfinished Pod node over once more, and the executor adopts what is still running.
+    private readonly HashSet<string> _handedOver = new(StringComparer.Ordinal);
 
     /// <summary>Renders a container/script template for its node and hands it to the controller to run.</summary>
     private void RequestPod(NodeStatus node, Template tmpl, VariableScope scope)
     {
+        if (!_handedOver.Add(node.Id)) return;
         foreach (var p in tmpl.Outputs?.Parameters ?? [])
             if (p.ValueFrom?.Path is { } path) scope[$"outputs.parameters.{p.Name}.path"] = path;
         foreach (var a in tmpl.Outputs?.Artifacts ?? [])

@@ -50,7 +50,7 @@ public sealed partial class WorkflowOperator
         foreach (var step in steps)
         {
             var baseName = $"{group.Name}.{step.Name}";
-            var (children, error) = Expand(step, baseName, scope);
+            var (children, error) = ExpandOnce(step, baseName, scope);
             if (children is null)
             {
                 var bad = _byName.GetValueOrDefault(baseName) ?? CreateNode(baseName, step.Name, NodeType.Skipped, stepsNode.Id, null, NodePhase.Error, error);

@@ -70,7 +70,6 @@ public sealed partial class WorkflowOperator
         }
 
         var root = Execute(WfName, WfName, entry, Spec.Arguments, boundaryId: null, _globals);
-        _firstPass = false;
         if (root is null || !root.Fulfilled) return Result();
 
         if (Spec.OnExit is { Length: > 0 } onExit)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using EventGateway.Execution;
 using EventGateway.Hosting;
 using EventGateway.Manifests;
@@ -18,7 +19,8 @@ public sealed class TestEngine : IAsyncDisposable
     public static async Task<TestEngine> StartAsync(int maxProcesses = 64, TimeProvider? time = null, string? dataDir = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("egw-test-").FullName;
-        var engine = new EmbeddedEngine(new EventGatewayOptions { DataDir = dataDir, MaxProcesses = maxProcesses }, time: time);
+        var logging = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(Path.Combine(Path.GetTempPath(), "egw-test-warnings.log"))));
+        var engine = new EmbeddedEngine(new EventGatewayOptions { DataDir = dataDir, MaxProcesses = maxProcesses }, logging, time);
         await engine.StartAsync();
         return new TestEngine(dataDir, engine);
     }
