@@ -42,6 +42,8 @@ public sealed partial class WorkflowOperator
         return new NodeStatus { Id = group.Id, Name = group.Name, Phase = group.Phase, Children = children, StartedAt = group.StartedAt, FinishedAt = group.FinishedAt };
     }
 
+    private readonly Dictionary<string, (int Count, NodeStatus? Failure)> _finishedPrefix = new(StringComparer.Ordinal);
+
     private void ExecuteStepGroup(NodeStatus group, List<WorkflowStep> steps, Template tmpl, NodeStatus stepsNode, VariableScope scope, VariableScope globals)
     {
         var allDone = true;
@@ -64,17 +66,25 @@ public sealed partial class WorkflowOperator
                 AddChild(group, empty);
                 continue;
             }
-            foreach (var c in children)
+            // Children finish roughly in order: skip the finished prefix instead of rescanning it every pass.
+            var (start, prefixFailure) = _finishedPrefix.GetValueOrDefault(baseName);
+            failed ??= prefixFailure;
+            var advancing = true;
+            for (var i = start; i < children.Count; i++)
             {
+                var c = children[i];
                 var node = _byName.GetValueOrDefault(c.Name);
                 if (node is { Fulfilled: true } && (step.OnExit is null || _byName.GetValueOrDefault($"{c.Name}.onExit") is { Fulfilled: true }))
                 {
                     if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;
+                    if (advancing) _finishedPrefix[baseName] = (i + 1, failed);
                     continue;
                 }
-                if (node is null && tmpl.Parallelism is { } limit && active >= limit) { allDone = false; continue; }
+                advancing = false;
+                // Children are created in order, so once one cannot start, none after it exists or can start.
+                if (node is null && tmpl.Parallelism is { } limit && active >= limit) { allDone = false; break; }
                 node = RunCall(step, c, group, stepsNode, scope, globals, out var skipped, out var exitPending);
-                if (node is null) { allDone = false; continue; }
+                if (node is null) { allDone = false; break; }
                 if (!skipped && node.Type != NodeType.Skipped && !node.Fulfilled) active++;
                 if (!node.Fulfilled || exitPending) allDone = false;
                 else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;

@@ -52,7 +52,8 @@ public sealed partial class WorkflowOperator
         if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
         foreach (var r in results) ApplyPodResult(r);
 
-        _activePods = Status.Nodes!.Values.Count(n => n.Type == NodeType.Pod && !n.Fulfilled);
+        var (done, total) = CountPods();
+        _activePods = total - done;
         _globals = BuildGlobals();
 
         if (Spec.ActiveDeadlineSeconds is { } ads)
@@ -125,6 +126,12 @@ public sealed partial class WorkflowOperator
 
     private string Progress()
     {
+        var (done, total) = CountPods();
+        return $"{done}/{total}";
+    }
+
+    private (int Done, int Total) CountPods()
+    {
         int done = 0, total = 0;
         foreach (var n in Status.Nodes!.Values)
         {
@@ -132,7 +139,7 @@ public sealed partial class WorkflowOperator
             total++;
             if (n.Fulfilled) done++;
         }
-        return $"{done}/{total}";
+        return (done, total);
     }
 
     private string? FirstFailureMessage() =>
