@@ -14,9 +14,18 @@ PY
 )
   fi
   if [[ -z $w ]]; then
-    w='exec </dev/null >/dev/null 2>&1; d=$1; shift; "$@" >"$d/stdout" 2>"$d/stderr"; echo $? >"$d/exitcode"'
+    w='d=$1; shift; "$@" >"$d/stdout" 2>"$d/stderr"; echo $? >"$d/exitcode"'
   fi
   printf '%s' "$w"
+}
+
+# egw_launch ARRAY_NAME: what comes before `sh -c <wrapper>` when egw starts a step. Since 8778f39 the
+# executor posix_spawns sh itself in a new session (nothing before it); before that it exec'd setsid.
+# xargs gives its children the session it has, so the new-session part is not reproduced either way.
+egw_launch() {
+  local -n out=$1
+  if grep -q 'PosixSpawn.Start' "$repo/src/EventGateway/Execution/LocalProcessExecutor.cs" 2>/dev/null; then out=()
+  else out=(/usr/bin/setsid); fi
 }
 
 # egw_binds ARRAY_NAME: fills the array with the bind arguments Sandbox.Detect builds on this machine

@@ -12,9 +12,10 @@
 #   BENCH_REPEAT=1       rounds; each round runs every system once, in the same order, and the table shows
 #                        each system's median round (use 3 or more on a machine that is not quiet)
 #   BENCH_BREAKDOWN=1    also time, to tell the engine's own overhead from the sandbox's:
-#                          xargs running egw's per-step launch without egw (setsid + sh; bwrap; both),
-#                          and the engine through bench/fanout/harness with the sandbox off and with no
-#                          processes at all (null executor); 0 for just xargs and egw
+#                          xargs running egw's per-step launch without egw (sh wrapper; bwrap; both),
+#                          and the engine through bench/fanout/harness with the sandbox off, and with no
+#                          processes at all (steps that "run" 5 ms, and steps that end at once);
+#                          0 for just xargs and egw
 #   BENCH_QUIET=1        before each timed run, wait (up to BENCH_QUIET_MAX=900 s) until the machine is idle
 #                        (under 15% CPU busy over 2 s), since other work on the machine skews the figures;
 #                        each run also records how much CPU the rest of the machine used meanwhile
@@ -85,6 +86,25 @@ cleanup() { if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "
 trap cleanup EXIT
 seq "$N" >"$work/seq.txt"
 
+# Measure copies: others may rebuild src/ while this runs, and a binary must not change between rounds.
+cp -r "$(dirname "$egw")" "$work/egw-bin" && egw=$work/egw-bin/$(basename "$egw")
+if [[ $use_harness == 1 ]]; then cp -r "$(dirname "$harness")" "$work/harness-bin" && harness=$work/harness-bin/$(basename "$harness"); fi
+
+# Where the steps' files go matters: egw creates ~25 inodes per sandboxed step (node directory, sandbox root,
+# mount points bwrap makes in it, pod.json, pid, stdout, stderr, exitcode). On ext4 without a journal every
+# inode allocation skips inodes deleted in the last minutes (ext4 recently_deleted()), so after a big run is
+# deleted, creating files there is far slower for a while. Record the filesystem so results can be compared.
+fs_type=$(stat -f -c %T "$work")
+fs_note=""
+dev=$(findmnt -n -o SOURCE --target "$work" 2>/dev/null || true)
+if [[ $fs_type == ext2/ext3 && -n $dev && -r /sys/fs/ext4/${dev##*/}/journal_task ]]; then
+  fs_type=ext4
+  if [[ $(cat "/sys/fs/ext4/${dev##*/}/journal_task") == "<none>" ]]; then
+    fs_type="ext4 (no journal)"
+    fs_note="ext4 without a journal: file creation slows down after mass deletions (BENCH_TMP=/dev/shm avoids it)"
+  fi
+fi
+
 workflow=$here/fanout.yaml
 egw_extra=()
 if [[ $P != 50 ]]; then
@@ -104,6 +124,8 @@ elif "$egw" run --help 2>/dev/null | grep -q -- '--no-sandbox'; then nosandbox_a
 fi
 
 wrapper=$(egw_wrapper)
+launch=()
+egw_launch launch
 binds=()
 if [[ $BREAKDOWN == 1 ]]; then
   if [[ -x /usr/bin/bwrap ]]; then egw_binds binds
@@ -156,7 +178,7 @@ run_system() { # run_system SYSTEM RUN
     xargs-wrapper)
       make_step_dirs "$work/steps"
       timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
-        /usr/bin/setsid /bin/sh -c "$wrapper" egw-step "$work/steps/{}" true ;;
+        "${launch[@]}" /bin/sh -c "$wrapper" egw-step "$work/steps/{}" true ;;
     xargs-bwrap)
       make_step_dirs "$work/steps"
       timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
@@ -164,7 +186,7 @@ run_system() { # run_system SYSTEM RUN
     xargs-chain)
       make_step_dirs "$work/steps"
       timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
-        /usr/bin/setsid /bin/sh -c "$wrapper" egw-step "$work/steps/{}" \
+        "${launch[@]}" /bin/sh -c "$wrapper" egw-step "$work/steps/{}" \
         /usr/bin/bwrap --bind "$work/steps/{}/root" / "${binds[@]}" "${EGW_BWRAP_TAIL[@]}" true ;;
     egw)
       timed "$run" "$egw" run "$workflow" -q --data-dir "$work/data" -p "count=$N" -o json "${egw_extra[@]}" ;;
@@ -174,6 +196,8 @@ run_system() { # run_system SYSTEM RUN
       timed "$run" "$harness" "$workflow" --count "$N" --executor nosandbox --data-dir "$work/data" "${egw_extra[@]}" ;;
     engine-null)
       timed "$run" "$harness" "$workflow" --count "$N" --executor null --data-dir "$work/data" "${egw_extra[@]}" ;;
+    engine-delay)
+      timed "$run" "$harness" "$workflow" --count "$N" --executor delay:5 --data-dir "$work/data" "${egw_extra[@]}" ;;
   esac
   if [[ -d $work/data ]]; then du -sk "$work/data" | cut -f1 >"$work/$run.du"; fi
   rm -rf "$work/data" "$work/steps"
@@ -184,21 +208,27 @@ if [[ $BREAKDOWN == 1 ]]; then systems+=(xargs-wrapper); fi
 if [[ $BREAKDOWN == 1 && ${#binds[@]} -gt 0 ]]; then systems+=(xargs-bwrap xargs-chain); fi
 systems+=(egw)
 if (( ${#nosandbox_args[@]} )); then systems+=(egw-nosandbox); fi
-if [[ $use_harness == 1 ]]; then systems+=(engine-nosandbox engine-null); fi
+if [[ $use_harness == 1 ]]; then
+  # the harness stands in for `egw run --no-sandbox` when the CLI has no such option
+  (( ${#nosandbox_args[@]} )) || systems+=(engine-nosandbox)
+  systems+=(engine-delay engine-null)
+fi
 
 declare -A describe=(
   [xargs]="xargs -P $P: $N x true"
-  [xargs-wrapper]="xargs -P $P: $N x setsid sh -c <egw's wrapper> true"
+  [xargs-wrapper]="xargs -P $P: $N x ${launch[*]}${launch:+ }sh -c <egw's wrapper> true"
   [xargs-bwrap]="xargs -P $P: $N x bwrap <egw's sandbox> true"
-  [xargs-chain]="xargs -P $P: $N x setsid sh -c <egw's wrapper> bwrap <egw's sandbox> true"
+  [xargs-chain]="xargs -P $P: $N x ${launch[*]}${launch:+ }sh -c <egw's wrapper> bwrap <egw's sandbox> true"
   [egw]="egw run: $N steps"
   [egw-nosandbox]="egw run ${nosandbox_args[*]}: $N steps"
   [engine-nosandbox]="harness, real executor with the sandbox off: $N steps"
+  [engine-delay]="harness, no processes, each step 'runs' 5 ms: $N steps"
   [engine-null]="harness, null executor (no processes): $N steps"
 )
 
 # --- run ----------------------------------------------------------------------------------------------
-log "N=$N P=$P repeat=$REPEAT on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); scratch $work"
+log "N=$N P=$P repeat=$REPEAT on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); scratch $work ($fs_type)"
+[[ -z $fs_note ]] || log "note: $fs_note"
 (( ${#nosandbox_args[@]} )) || log "egw run without sandbox: not available (egw run has no option to turn the sandbox off)"
 if [[ $WARMUP == 1 ]]; then
   log "warm-up (untimed)"
@@ -221,20 +251,22 @@ result_file=$repo/bench/results/fanout-$stamp.json
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$repo" --no-optional-locks status --porcelain -- src 2>/dev/null | head -c1 | wc -c)
 
-python3 - "$work" "$N" "$P" "$REPEAT" "$TARGET_RATIO" "$TARGET_RSS_MB" "$result_file" "$commit" "$dirty" "$stamp" "${systems[@]}" <<'PY'
+python3 - "$work" "$N" "$P" "$REPEAT" "$TARGET_RATIO" "$TARGET_RSS_MB" "$result_file" "$commit" "$dirty" "$stamp" "$fs_type" "${launch[*]}" "${systems[@]}" <<'PY'
 import json, os, platform, statistics, sys
 
-work, n, p, repeat, target_ratio, target_rss, result_file, commit, dirty, stamp, *systems = sys.argv[1:]
+work, n, p, repeat, target_ratio, target_rss, result_file, commit, dirty, stamp, fs_type, launch, *systems = sys.argv[1:]
+launch = "setsid " if launch.strip() else ""
 n, p, repeat, target_ratio, target_rss = int(n), int(p), int(repeat), float(target_ratio), float(target_rss)
 
 LABELS = {
     "xargs": f"xargs -P {p} true",
-    "xargs-wrapper": f"xargs -P {p} setsid sh true",
+    "xargs-wrapper": f"xargs -P {p} {launch}sh true",
     "xargs-bwrap": f"xargs -P {p} bwrap true",
-    "xargs-chain": f"xargs -P {p} setsid sh bwrap true",
+    "xargs-chain": f"xargs -P {p} {launch}sh bwrap true",
     "egw": "egw run",
     "egw-nosandbox": "egw run, no sandbox",
     "engine-nosandbox": "engine, no sandbox (harness)",
+    "engine-delay": "engine, no processes, 5 ms steps",
     "engine-null": "engine, no processes (harness)",
 }
 
@@ -262,8 +294,14 @@ def parse_time(run):
 def check_egw(run):
     """`egw run -o json` must print the workflow with N Pod nodes Succeeded."""
     problems, extra = [], {}
+    text = read(run, "out")
+    # The document should be all of stdout; tolerate (and report) log lines printed before it.
+    starts = [i for i in (text.find("\n{"), text.find("\n[")) if i >= 0]
+    if text[:1] not in ("{", "[") and starts:
+        extra["stdout_noise"] = text[:min(starts)].strip()[:300]
+        text = text[min(starts) + 1:]
     try:
-        doc = json.loads(read(run, "out"))
+        doc = json.loads(text)
         wfs = doc if isinstance(doc, list) else [doc]
         nodes = [nd for wf in wfs for nd in ((wf.get("status") or {}).get("nodes") or {}).values()]
         extra["phase"] = (wfs[0].get("status") or {}).get("phase")
@@ -373,16 +411,17 @@ def rel(a, b):
     return round(by[a]["wall_s"] / by[b]["wall_s"], 2) if a in by and b in by and by[b]["wall_s"] > 0 else None
 def per_step_ms(a, b):
     return round(1000 * (by[a]["wall_s"] - by[b]["wall_s"]) / n, 3) if a in by and b in by else None
+nosb = "egw-nosandbox" if "egw-nosandbox" in by else "engine-nosandbox"
 derived = {k: v for k, v in {
     # egw against xargs running the very command line egw runs per step: the engine's own share
     "egw_vs_xargs_same_sandboxed_command": rel("egw", "xargs-chain"),
     "engine_ms_per_step_over_same_command": per_step_ms("egw", "xargs-chain"),
-    # what the sandboxed launch (setsid, sh, bwrap) costs over plain `true`, with no engine at all
+    # what the sandboxed launch (sh wrapper + bwrap) costs over plain `true`, with no engine at all
     "sandboxed_launch_vs_true": rel("xargs-chain", "xargs"),
     "sandboxed_launch_ms_per_step_over_true": per_step_ms("xargs-chain", "xargs"),
     # the engine with the sandbox off against xargs running the same unsandboxed wrapper
-    "engine_nosandbox_vs_xargs_same_command": rel("engine-nosandbox", "xargs-wrapper"),
-    "engine_nosandbox_vs_xargs_true": rel("engine-nosandbox", "xargs"),
+    "engine_nosandbox_vs_xargs_same_command": rel(nosb, "xargs-wrapper"),
+    "engine_nosandbox_vs_xargs_true": rel(nosb, "xargs"),
 }.items() if v is not None}
 
 summary = {
@@ -391,7 +430,8 @@ summary = {
     "n": n,
     "parallelism": p,
     "repeat": repeat,
-    "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "mem_mb": mem_mb(), "kernel": platform.release()},
+    "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "mem_mb": mem_mb(), "kernel": platform.release(),
+                "scratch_dir": os.path.dirname(work), "scratch_fs": fs_type},
     "commit": commit + ("+dirty" if dirty.strip() not in ("", "0") else ""),
     "ratio": ratio,
     "egw_wall_s": egw["wall_s"],
@@ -407,7 +447,7 @@ hdr = (f"{'system':<32} {'wall s':>8} {'user s':>8} {'sys s':>8} {'peak RSS MB':
        f" {'other CPU s':>12}")
 print()
 print(f"fan-out of {n} x true at parallelism {p}, {summary['machine']['cores']} cores ({summary['machine']['cpu']}), "
-      f"{'median of ' + str(repeat) + ' rounds' if repeat > 1 else '1 round'}")
+      f"{'median of ' + str(repeat) + ' rounds' if repeat > 1 else '1 round'}, data on {os.path.dirname(work)} ({fs_type})")
 print(hdr)
 print("-" * len(hdr))
 for r in rows:

@@ -10,6 +10,7 @@ using EventGateway.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+// egw-bench --spawn-test N P ARGV...   (N x Process.Start(ARGV), P at a time, nothing else: .NET's own spawn cost)
 // egw-bench FILE [--count N] [--executor sandbox|nosandbox|null] [--max-processes P] [--data-dir DIR]
 //
 // Runs the first Workflow in FILE to completion in process, like `egw run`, and prints one JSON line:
@@ -18,6 +19,11 @@ using Microsoft.Extensions.Logging;
 //   sandbox    the real executor, bubblewrap on (what `egw run` does)
 //   nosandbox  the real executor, bubblewrap off (EventGatewayOptions.Sandbox = false)
 //   null       no processes at all: every step "exits 0" at once; what is left is the engine itself
+//   delay:MS   no processes, but every step "exits 0" MS milliseconds after it starts, so completions
+//              arrive one by one as with real processes (each one triggers a reconcile pass)
+if (args is ["--spawn-test", var sn, var sconc, .. var argv] && argv.Length > 0)
+    return await SpawnTest.RunAsync(int.Parse(sn, CultureInfo.InvariantCulture), int.Parse(sconc, CultureInfo.InvariantCulture), argv);
+
 string? file = null, dataDir = null, executor = "sandbox";
 int? count = null, maxProcesses = null;
 for (var i = 0; i < args.Length; i++)
@@ -31,9 +37,10 @@ for (var i = 0; i < args.Length; i++)
         default: file = args[i]; break;
     }
 }
-if (file is null || executor is not ("sandbox" or "nosandbox" or "null"))
+var delayMs = executor.StartsWith("delay:", StringComparison.Ordinal) && int.TryParse(executor[6..], CultureInfo.InvariantCulture, out var d) ? d : -1;
+if (file is null || (executor is not ("sandbox" or "nosandbox" or "null") && delayMs < 0))
 {
-    Console.Error.WriteLine("usage: egw-bench FILE [--count N] [--executor sandbox|nosandbox|null] [--max-processes P] [--data-dir DIR]");
+    Console.Error.WriteLine("usage: egw-bench FILE [--count N] [--executor sandbox|nosandbox|null|delay:MS] [--max-processes P] [--data-dir DIR]");
     return 2;
 }
 
@@ -41,6 +48,7 @@ var temp = dataDir is null ? Directory.CreateTempSubdirectory("egw-bench-").Full
 var options = new EventGatewayOptions { DataDir = Path.GetFullPath(dataDir ?? temp!), Sandbox = executor == "sandbox" };
 if (maxProcesses is { } mp) options.MaxProcesses = mp;
 
+using var gcListener = Environment.GetEnvironmentVariable("EGW_BENCH_GC_REASONS") == "1" ? new GcReasons() : null;
 var wall = Stopwatch.StartNew();
 var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
 using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error));
@@ -50,7 +58,7 @@ services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
 services.AddEventGateway(options);
 // Decorate the store to count status writes; optionally replace the executor.
 services.AddSingleton<IResourceStore>(sp => new CountingStore(new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), TimeProvider.System)));
-if (executor == "null") services.AddSingleton<IStepExecutor>(new NullExecutor(options.DataDir));
+if (executor == "null" || delayMs >= 0) services.AddSingleton<IStepExecutor>(new NullExecutor(options.DataDir, Math.Max(0, delayMs)));
 await using var sp = services.BuildServiceProvider();
 
 var store = (CountingStore)sp.GetRequiredService<IResourceStore>();
@@ -75,6 +83,17 @@ var me = Process.GetCurrentProcess();
 me.Refresh();
 var nodes = finished.Status?.Nodes?.Values ?? Enumerable.Empty<NodeStatus>();
 var statusBytes = JsonSerializer.SerializeToUtf8Bytes(finished, Json.Options).Length;
+// Node ids are a 32-bit FNV hash of the node name (NodeIds.For), so two loop steps of one workflow can share
+// an id, and one then overwrites the other in status.nodes. Count such pairs for the names this run used.
+var podCount = nodes.Count(n => n.Type == NodeType.Pod);
+int? idCollisions = null;
+if (count is { } expected && podCount != expected)
+{
+    var ids = new HashSet<string>(StringComparer.Ordinal);
+    idCollisions = 0;
+    for (var i = 0; i < expected; i++)
+        if (!ids.Add(NodeIds.For(finished.Name, $"{finished.Name}[0].noop({i}:{i})"))) idCollisions++;
+}
 var result = new
 {
     executor,
@@ -94,19 +113,32 @@ var result = new
     store_updates = store.Updates,
     store_update_s = Math.Round(store.UpdateTime.TotalSeconds, 3),
     final_status_json_mb = Math.Round(statusBytes / 1048576.0, 2),
+    self_minor_faults = SelfMinorFaults(),
+    gc_reasons = gcListener?.Summary(),
+    workflow = finished.Name,
+    node_id_collisions = idCollisions,
 };
 Console.WriteLine(JsonSerializer.Serialize(result));
 if (temp is not null) Directory.Delete(temp, recursive: true);
 return finished.Status?.Phase == WorkflowPhase.Succeeded ? 0 : 1;
 
-/// <summary>Every step "exits 0" immediately, without a process.</summary>
-internal sealed class NullExecutor(string dataDir) : IStepExecutor
+static long SelfMinorFaults()
 {
-    public Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
+    // /proc/self/stat field 10 (minflt), counted after the command name, which may contain spaces.
+    var stat = File.ReadAllText("/proc/self/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return long.Parse(fields[7], CultureInfo.InvariantCulture);
+}
+
+/// <summary>Every step "exits 0" without a process, at once or after a delay.</summary>
+internal sealed class NullExecutor(string dataDir, int delayMs) : IStepExecutor
+{
+    public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
     {
         started();
-        var now = DateTimeOffset.UtcNow;
-        return Task.FromResult(new StepOutcome(StepEnd.Exited, 0, null, now, now));
+        var start = DateTimeOffset.UtcNow;
+        if (delayMs > 0) await Task.Delay(delayMs, stopWaiting).ConfigureAwait(false);
+        return new StepOutcome(StepEnd.Exited, 0, null, start, DateTimeOffset.UtcNow);
     }
 
     public void Kill(StepKey key) { }
@@ -140,4 +172,69 @@ internal sealed class CountingStore(IResourceStore inner) : IResourceStore
     public Task<IReadOnlyList<Resource>> ApplyAllAsync(IReadOnlyList<Resource> resources, CancellationToken ct = default) => inner.ApplyAllAsync(resources, ct);
     public Task<bool> DeleteAsync<T>(string @namespace, string name, CancellationToken ct = default) where T : Resource => inner.DeleteAsync<T>(@namespace, name, ct);
     public IDisposable Watch(string kind, Action<ResourceChange> onChange) => inner.Watch(kind, onChange);
+}
+
+/// <summary>Process.Start + WaitForExitAsync, P at a time, as LocalProcessExecutor does, without the engine.</summary>
+internal static class SpawnTest
+{
+    public static async Task<int> RunAsync(int n, int p, string[] argv)
+    {
+        using var gcListener = Environment.GetEnvironmentVariable("EGW_BENCH_GC_REASONS") == "1" ? new GcReasons() : null;
+var wall = Stopwatch.StartNew();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        using var slots = new SemaphoreSlim(p, p);
+        var failed = 0;
+        var tasks = new List<Task>(n);
+        for (var i = 0; i < n; i++)
+        {
+            await slots.WaitAsync();
+            tasks.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    var psi = new ProcessStartInfo(argv[0]) { UseShellExecute = false };
+                    foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
+                    using var proc = Process.Start(psi)!;
+                    await proc.WaitForExitAsync();
+                    if (proc.ExitCode != 0) Interlocked.Increment(ref failed);
+                }
+                finally { slots.Release(); }
+            }));
+        }
+        await Task.WhenAll(tasks);
+        var me = Process.GetCurrentProcess();
+        me.Refresh();
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            spawn_test = string.Join(' ', argv), n, p, failed,
+            wall_s = Math.Round(wall.Elapsed.TotalSeconds, 3),
+            self_cpu_s = Math.Round((me.TotalProcessorTime - cpu0).TotalSeconds, 3),
+            self_user_s = Math.Round(me.UserProcessorTime.TotalSeconds, 3),
+            self_sys_s = Math.Round(me.PrivilegedProcessorTime.TotalSeconds, 3),
+        }));
+        return failed == 0 ? 0 : 1;
+    }
+}
+
+/// <summary>Histogram of GC (generation, reason) from the runtime's GCStart events (EGW_BENCH_GC_REASONS=1).</summary>
+internal sealed class GcReasons : System.Diagnostics.Tracing.EventListener
+{
+    private static readonly string[] Names = ["AllocSmall", "Induced", "LowMemory", "Empty", "AllocLarge", "OutOfSpaceSOH", "OutOfSpaceLOH", "InducedNotForced", "Internal", "InducedLowMemory", "InducedCompacting", "LowMemoryHost", "PMFullGC", "LowMemoryHostBlocking"];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _counts = new();
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Informational, (System.Diagnostics.Tracing.EventKeywords)1);
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.EventName is not { } name || !name.StartsWith("GCStart", StringComparison.Ordinal) || e.Payload is null) return;
+        var depth = Convert.ToInt32(e.Payload[e.PayloadNames!.IndexOf("Depth")], CultureInfo.InvariantCulture);
+        var reason = Convert.ToInt32(e.Payload[e.PayloadNames!.IndexOf("Reason")], CultureInfo.InvariantCulture);
+        _counts.AddOrUpdate($"gen{depth}:{(reason < Names.Length ? Names[reason] : reason.ToString(CultureInfo.InvariantCulture))}", 1, (_, c) => c + 1);
+    }
+
+    public Dictionary<string, int> Summary() => new(_counts);
 }
