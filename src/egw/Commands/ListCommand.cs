@@ -16,7 +16,7 @@ internal static class ListCommand
             var json = Common.Json(r.GetValue(output));
             using var api = new ApiClient(r.GetValue(server)!);
             var wfs = await api.ListAsync(r.GetValue(ns)!, ct);
-            Console.Write(json ? WorkflowPrinter.ToJson(wfs) + "\n" : WorkflowPrinter.Table(wfs, DateTimeOffset.UtcNow));
+            Console.Write(json ? WorkflowPrinter.ToJson(wfs) + "\n" : WorkflowPrinter.Table(wfs, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;

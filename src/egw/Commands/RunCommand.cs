@@ -72,7 +72,7 @@ internal static class RunCommand
                 foreach (var wf in submitted) finished.Add(await engine.WaitAsync(wf, ct));
 
                 if (json) Console.WriteLine(WorkflowPrinter.ToJson(finished));
-                else foreach (var wf in finished) Console.WriteLine(WorkflowPrinter.Summary(wf, DateTimeOffset.UtcNow));
+                else foreach (var wf in finished) Console.WriteLine(WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
                 return finished.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;
             }
             finally

@@ -34,7 +34,7 @@ internal static class SubmitCommand
                     : created);
             }
             if (json) Console.WriteLine(WorkflowPrinter.ToJson(results));
-            else foreach (var wf in results) Console.WriteLine(WorkflowPrinter.Summary(wf, DateTimeOffset.UtcNow));
+            else foreach (var wf in results) Console.WriteLine(WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             var waited = r.GetValue(wait) || r.GetValue(watch);
             return !waited || results.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;
         }));

@@ -14,7 +14,7 @@ internal static class Watcher
             var current = await api.GetAsync(wf.NamespaceOrDefault, wf.Name, ct) ?? throw new CliException($"workflow {wf.Name} was deleted");
             if (show)
             {
-                var text = WorkflowPrinter.Summary(current, DateTimeOffset.UtcNow);
+                var text = WorkflowPrinter.Summary(current, TimeProvider.System.GetUtcNow());
                 // Redraw in place on a terminal; append when output is redirected.
                 if (!Console.IsOutputRedirected && lastDrawn > 0) Console.Write($"\x1b[{lastDrawn}A\x1b[J");
                 Console.Write(text);
