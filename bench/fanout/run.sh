@@ -84,6 +84,7 @@ fi
 work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/egw-bench-fanout.XXXXXX")
 cleanup() { if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
 seq "$N" >"$work/seq.txt"
 
 # Measure copies: others may rebuild src/ while this runs, and a binary must not change between rounds.

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Per-spawn cost of the pieces of egw's step launch, without egw: plain `true`, bubblewrap in a few
-# configurations (down to the exact argv egw uses), and the setsid + sh wrapper egw puts around it.
+# configurations (down to the exact argv egw uses), and the sh wrapper egw puts around it (see lib.sh).
 # Each variant runs K times one after another (latency per spawn) and M times under xargs -P P
 # (throughput per spawn at the benchmark's parallelism). Companion to run.sh, for the overhead breakdown.
 #
 #   bash bench/fanout/spawn-cost.sh            # K=200, M=1000, P=50
 #   SPAWN_K=500 SPAWN_M=2000 bash bench/fanout/spawn-cost.sh
+#   BENCH_TMP=/dev/shm bash bench/fanout/spawn-cost.sh   # node directories on tmpfs (see README)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -19,7 +20,7 @@ bwrap=/usr/bin/bwrap
 [[ -x $bwrap ]] || { echo "no $bwrap" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install -y time)" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/egw-spawn-cost.XXXXXX")
+work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/egw-spawn-cost.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # egw's sandbox argv and step wrapper (lib.sh). The sandbox's writable root gets mount points and
@@ -29,6 +30,8 @@ binds=()
 egw_binds binds
 egw_bwrap=("$bwrap" --bind @D@/root / "${binds[@]}" "${EGW_BWRAP_TAIL[@]}")
 wrapper=$(egw_wrapper)
+launch=()
+egw_launch launch
 
 declare -A cmds
 names=()
@@ -37,13 +40,13 @@ minimal=(--ro-bind /usr /usr --ro-bind /etc /etc)
 for l in /bin /lib /lib64 /sbin; do [[ -L $l ]] && minimal+=(--symlink "$(readlink "$l")" "$l"); done
 add "true"                                   /usr/bin/true
 add "sh -c true"                             /bin/sh -c true
-add "setsid sh -c <wrapper> true"            /usr/bin/setsid /bin/sh -c "$wrapper" egw-step @D@ /usr/bin/true
+add "sh -c <egw's wrapper> true"             "${launch[@]}" /bin/sh -c "$wrapper" egw-step @D@ /usr/bin/true
 add "bwrap --ro-bind / / true"               "$bwrap" --ro-bind / / /usr/bin/true
 add "bwrap egw binds only"                   "$bwrap" --bind @D@/root / "${binds[@]}" --chdir / -- /usr/bin/true
 add "bwrap egw binds + dev"                  "$bwrap" --bind @D@/root / "${binds[@]}" --dev /dev --chdir / -- /usr/bin/true
 add "bwrap egw binds + dev + proc/pid ns"    "$bwrap" --bind @D@/root / "${binds[@]}" --proc /proc --dev /dev --unshare-pid --chdir / -- /usr/bin/true
 add "bwrap as egw runs it"                   "${egw_bwrap[@]}" /usr/bin/true
-add "setsid sh <wrapper> bwrap (egw's chain)" /usr/bin/setsid /bin/sh -c "$wrapper" egw-step @D@ "${egw_bwrap[@]}" /usr/bin/true
+add "sh <wrapper> bwrap (egw's whole launch)" "${launch[@]}" /bin/sh -c "$wrapper" egw-step @D@ "${egw_bwrap[@]}" /usr/bin/true
 # What-ifs for cheaper sandboxes with the same namespaces, /proc and /dev:
 add "what-if: only /usr + /etc bound"        "$bwrap" --bind @D@/root / "${minimal[@]}" "${EGW_BWRAP_TAIL[@]}" /usr/bin/true
 add "what-if: / read-only, writable /tmp"    "$bwrap" --ro-bind / / --bind @D@/root/tmp /tmp "${EGW_BWRAP_TAIL[@]}" /usr/bin/true
