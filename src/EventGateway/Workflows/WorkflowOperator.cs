@@ -273,7 +273,8 @@ public sealed partial class WorkflowOperator
 
     private NodeStatus? RunExitHandler(string nodeName, string templateName, NodeStatus of)
     {
-        var tmpl = FindTemplate(templateName);
+        // A name with '/' is the key of an exit handler frozen from a referenced WorkflowTemplate.
+        var tmpl = FindTemplate(templateName) ?? Status.StoredTemplates?.GetValueOrDefault(templateName);
         if (tmpl is null) return CreateNode(nodeName, nodeName, NodeType.Pod, null, null, NodePhase.Error, $"exit handler template '{templateName}' not found");
         var scope = new VariableScope(_globals);
         scope["workflow.status"] = of.Phase switch { NodePhase.Succeeded or NodePhase.Skipped => WorkflowPhase.Succeeded, NodePhase.Error => WorkflowPhase.Error, _ => WorkflowPhase.Failed };

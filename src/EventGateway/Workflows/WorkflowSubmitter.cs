@@ -126,6 +126,13 @@ public sealed class WorkflowSubmitter(IResourceStore store)
         {
             foreach (var call in Calls(t))
             {
+                if (owner is not null && call.OnExit is { Length: > 0 } exit && !exit.Contains('/', StringComparison.Ordinal))
+                {
+                    // The exit handler is a template of the same WorkflowTemplate: freeze it and call it by its key.
+                    var exitRef = new TemplateRef { Name = owner.Name, Template = exit, ClusterScope = owner.ClusterScope };
+                    queue.Enqueue(exitRef);
+                    call.OnExit = TemplateRefs.Key(exitRef, ns);
+                }
                 if (call.TemplateRef is { } tr) queue.Enqueue(tr);
                 else if (owner is not null && call.Template is { } local && call.Inline is null)
                 {

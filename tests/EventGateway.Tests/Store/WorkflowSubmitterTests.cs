@@ -690,9 +690,7 @@ public sealed class WorkflowSubmitterTests : IDisposable
         e.Reason.ShouldBe("templateRef: WorkflowTemplate 'lib' not found in namespace 'team-a'");
     }
 
-    [Fact(Skip = "BUG: WorkflowSubmitter.FreezeTemplateRefsAsync (src/EventGateway/Workflows/WorkflowSubmitter.cs:130, Collect) rewrites only call.Template inside a "
-        + "referenced template, not a step's onExit; the onExit name 'lib-cleanup' is neither frozen into status.storedTemplates nor rewritten, so at run time "
-        + "WorkflowOperator.RunExitHandler looks it up among the workflow's own templates and fails with \"exit handler template 'lib-cleanup' not found\".")]
+    [Fact]
     public async Task TemplateRef_freezes_exit_handlers_of_the_referenced_template()
     {
         await _store.CreateAsync(Read<WorkflowTemplate>("""
@@ -731,6 +729,7 @@ public sealed class WorkflowSubmitterTests : IDisposable
             """);
         var stored = await _submitter.SubmitAsync(wf, null, Source);
         stored.Status!.StoredTemplates!.Keys.ShouldContain("namespaced/default/lib/lib-cleanup");
+        stored.Status.StoredTemplates["namespaced/default/lib/outer"].Steps![0][0].OnExit.ShouldBe("namespaced/default/lib/lib-cleanup");
     }
 
     [Fact]

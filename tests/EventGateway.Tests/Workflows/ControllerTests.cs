@@ -377,4 +377,45 @@ public sealed class ControllerTests
         next.StartedAt!.Value.ShouldBeGreaterThanOrEqualTo(tidy.FinishedAt!.Value);
         t.Logs(wf, tidy).ShouldContain("tidy saw Succeeded");
     }
+
+    [Fact]
+    public async Task A_referenced_template_runs_with_its_own_helpers_and_exit_handler()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: WorkflowTemplate
+            metadata: {name: lib}
+            spec:
+              templates:
+              - name: outer
+                inputs: {parameters: [{name: who}]}
+                steps:
+                - - name: work
+                    template: leaf
+                    onExit: cleanup
+                    arguments: {parameters: [{name: who, value: "{{inputs.parameters.who}}"}]}
+              - name: leaf
+                inputs: {parameters: [{name: who}]}
+                container: {image: busybox, command: [echo, "leaf for {{inputs.parameters.who}}"]}
+              - name: cleanup
+                container: {image: busybox, command: [echo, "lib cleanup"]}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: use-lib-}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - name: use
+                    templateRef: {name: lib, template: outer}
+                    arguments: {parameters: [{name: who, value: me}]}
+            """);
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);
+        t.Logs(wf, TestEngine.Node(wf, "work")).ShouldContain("leaf for me");
+        var exit = wf.Status.Nodes!.Values.Single(n => n.Name.EndsWith(".work.onExit", StringComparison.Ordinal));
+        t.Logs(wf, exit).ShouldContain("lib cleanup");
+    }
 }
