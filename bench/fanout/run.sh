@@ -19,6 +19,8 @@
 #   BENCH_QUIET=1        before each timed run, wait (up to BENCH_QUIET_MAX=900 s) until the machine is idle
 #                        (under 15% CPU busy over 2 s), since other work on the machine skews the figures;
 #                        each run also records how much CPU the rest of the machine used meanwhile
+#   BENCH_TIMEOUT=1800   seconds before a run is killed and counted as failed (a stuck workflow must not
+#                        hang the benchmark)
 #   BENCH_WARMUP=1       one small untimed run of each system first (page cache, dotnet start-up); 0 to skip
 #   BENCH_SKIP_BUILD=0   1: do not build, use the existing binaries
 #   EGW_BIN=...          egw binary to measure (default: src/egw/bin/Release/net10.0/egw, built here in Release)
@@ -159,7 +161,8 @@ timed() {
   wait_quiet
   cut -d' ' -f1 /proc/loadavg >"$work/$run.load"
   busy_ticks >"$work/$run.stat"
-  /usr/bin/time -v -o "$work/$run.time" "$@" >"$work/$run.out" 2>"$work/$run.err" || rc=$?
+  /usr/bin/time -v -o "$work/$run.time" timeout -k 10 "${BENCH_TIMEOUT:-1800}" "$@" >"$work/$run.out" 2>"$work/$run.err" || rc=$?
+  (( rc != 124 )) || log "  killed after ${BENCH_TIMEOUT:-1800} s: counted as failed"
   busy_ticks >>"$work/$run.stat"
   cut -d' ' -f1 /proc/loadavg >>"$work/$run.load"
   echo "$rc" >"$work/$run.rc"
@@ -350,6 +353,8 @@ def measure(system, r):
         machine = (int(stat[2]) - int(stat[0])) / hz
         m["machine_cpu_s"] = round(machine, 2)
         m["other_cpu_s"] = round(max(0.0, machine - m["user_s"] - m["sys_s"]), 2)
+    if rc == 124:
+        problems.append(f"did not finish within {os.environ.get('BENCH_TIMEOUT', '1800')} s (killed)")
     m["exit"] = rc
     m["ok"] = not problems
     if problems:
@@ -366,10 +371,12 @@ for system in systems:
     for m in runs:
         if not m["ok"]:
             errors.append(f"{system} round {m['round']}: " + "; ".join(m["errors"]))
-    med = statistics.median_low([m["wall_s"] for m in runs])
-    shown = next(m for m in runs if m["wall_s"] == med)
+    # the median of the rounds that completed correctly (of all rounds if none did)
+    good = [m for m in runs if m["ok"]] or runs
+    med = statistics.median_low([m["wall_s"] for m in good])
+    shown = next(m for m in good if m["wall_s"] == med)
     row = {"system": system, "command": LABELS[system], **{k: v for k, v in shown.items() if k != "round"},
-           "median_of": repeat, "ok": all(m["ok"] for m in runs),
+           "median_of": len(good), "failed_rounds": sum(not m["ok"] for m in runs), "ok": all(m["ok"] for m in runs),
            "max_rss_mb_all_rounds": max(m["max_rss_mb"] for m in runs)}
     if repeat > 1:
         row["rounds"] = runs
@@ -452,7 +459,7 @@ print(f"fan-out of {n} x true at parallelism {p}, {summary['machine']['cores']} 
 print(hdr)
 print("-" * len(hdr))
 for r in rows:
-    flag = "" if r["ok"] else "  FAILED"
+    flag = "" if r["ok"] else f"  {r['failed_rounds']} of {repeat} FAILED"
     print(f"{r['command']:<32} {r['wall_s']:>8.2f} {r['user_s']:>8.2f} {r['sys_s']:>8.2f} {r['max_rss_mb']:>12.1f} "
           f"{r['wall_ms_per_step']:>13.3f} {r['ratio_vs_xargs']:>8.2f} {r.get('other_cpu_s', float('nan')):>12.2f}{flag}")
 for r in rows:

@@ -35,7 +35,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _time = time;
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
-        if (!sandbox.Isolated) LogNoSandbox(_log);
+        if (!sandbox.Isolated && !sandbox.Disabled) LogNoSandbox(_log);
     }
 
     public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)

@@ -15,10 +15,13 @@ public sealed class Sandbox
 
     public bool Isolated => _bwrap is not null;
 
+    /// <summary>Isolation was turned off on purpose (--no-sandbox), rather than unavailable.</summary>
+    public bool Disabled { get; private init; }
+
     /// <summary>Finds bwrap and checks it can create namespaces here; null path means "run without isolation".</summary>
     public static Sandbox Detect(bool enabled = true)
     {
-        if (!enabled) return new Sandbox(null, []);
+        if (!enabled) return new Sandbox(null, []) { Disabled = true };
         var bwrap = new[] { "/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap" }.FirstOrDefault(File.Exists);
         if (bwrap is null) return new Sandbox(null, []);
         var binds = new List<string>();

@@ -180,7 +180,10 @@ public sealed partial class WorkflowOperator
             StartedAt = Truncate(_now),
         };
         if (NodePhase.IsFulfilled(phase)) node.FinishedAt = node.StartedAt;
-        Status.Nodes![node.Id] = node;
+        // Never let two nodes share an id (one would silently replace the other and the run would hang).
+        if (Status.Nodes!.TryGetValue(node.Id, out var other) && other.Name != name)
+            throw new InvalidOperationException($"node id {node.Id} of '{name}' is already used by '{other.Name}'");
+        Status.Nodes[node.Id] = node;
         _byName[name] = node;
         return node;
     }
