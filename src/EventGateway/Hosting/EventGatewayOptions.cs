@@ -14,6 +14,14 @@ public sealed class EventGatewayOptions
 
     public TimeSpan StatusSaveInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Address the event sources' HTTP listeners bind to; webhooks come from outside, so all interfaces by default.</summary>
+    public string EventListenAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Directories whose manifests are applied at start and on change (<c>--manifests</c>).</summary>
+    public List<string> ManifestDirectories { get; set; } = [];
+
+    public Events.EventLogOptions EventLog { get; set; } = new();
+
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
@@ -23,5 +31,9 @@ public sealed class EventGatewayOptions
         if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("data directory must be set (--data-dir or EGW_DATA_DIR)");
         if (MaxProcesses < 1) throw new ArgumentException($"max processes must be at least 1, got {MaxProcesses}");
         if (StatusSaveInterval <= TimeSpan.Zero) throw new ArgumentException("status save interval must be positive");
+        if (!System.Net.IPAddress.TryParse(EventListenAddress, out _)) throw new ArgumentException($"event listen address '{EventListenAddress}' is not an IP address");
+        foreach (var d in ManifestDirectories)
+            if (!Directory.Exists(d)) throw new ArgumentException($"manifest directory {d} does not exist");
+        EventLog.Validate();
     }
 }

@@ -1,4 +1,8 @@
 using EventGateway.Artifacts;
+using EventGateway.Events;
+using EventGateway.EventSources;
+using EventGateway.EventSources.Http;
+using EventGateway.Manifests;
 using EventGateway.Execution;
 using EventGateway.Store;
 using EventGateway.Workflows;
@@ -26,6 +30,19 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
+
+        services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));
+        services.AddSingleton<SecretResolver>();
+        services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>()));
+        if (options.ManifestDirectories.Count > 0)
+        {
+            services.AddSingleton(sp => new ManifestDirectoryWatcher(options.ManifestDirectories.Select(Path.GetFullPath).ToList(),
+                sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectoryWatcher>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<ManifestDirectoryWatcher>());
+        }
+        services.AddSingleton<EventSourceHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
         return services;
     }
 }

@@ -14,6 +14,17 @@ public static class ManifestReader
 
     public static IReadOnlyList<Resource> Read(string text, string source = "<input>")
     {
+        var (result, errors) = ReadEach(text, source);
+        if (errors.Count > 0) throw new ManifestException(errors);
+        return result;
+    }
+
+    /// <summary>
+    /// Reads every document on its own: the valid ones are returned beside the errors of the others,
+    /// for loaders where one bad document must not stop the rest (a manifest directory).
+    /// </summary>
+    public static (IReadOnlyList<Resource> Valid, IReadOnlyList<ManifestError> Errors) ReadEach(string text, string source = "<input>")
+    {
         List<YamlToJson.Document> docs;
         try
         {
@@ -21,7 +32,7 @@ public static class ManifestReader
         }
         catch (YamlToJson.SyntaxError e)
         {
-            throw new ManifestException([new ManifestError(source, e.Document, null, null, "", (int)e.Yaml.Start.Line, $"unparseable YAML: {Clean(e.Message)}")]);
+            return ([], [new ManifestError(source, e.Document, null, null, "", (int)e.Yaml.Start.Line, $"unparseable YAML: {Clean(e.Message)}")]);
         }
 
         var errors = new List<ManifestError>();
@@ -36,8 +47,7 @@ public static class ManifestReader
             if (errors.Count == before) result.Add(resource);
         }
         if (docs.Count == 0) errors.Add(new ManifestError(source, 0, null, null, "", null, "no documents found"));
-        if (errors.Count > 0) throw new ManifestException(errors);
-        return result;
+        return (result, errors);
     }
 
     private static Resource? ReadDocument(YamlToJson.Document doc, string source, List<ManifestError> errors)

@@ -29,6 +29,9 @@ public static partial class ManifestValidator
             case CronWorkflow c:
                 ValidateCron(c, fail);
                 break;
+            case EventSource es:
+                EventSources.EventSourceValidator.Validate(es, fail);
+                break;
         }
     }
 

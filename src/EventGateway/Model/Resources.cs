@@ -14,6 +14,8 @@ public static class Resources
         ["CronWorkflow"] = (typeof(CronWorkflow), ArgoApiVersion),
         ["ConfigMap"] = (typeof(ConfigMap), "v1"),
         ["Secret"] = (typeof(Secret), "v1"),
+        ["EventSource"] = (typeof(EventSource), ArgoApiVersion),
+        ["Sensor"] = (typeof(Sensor), ArgoApiVersion),
     };
 
     /// <summary>Kinds without a namespace: stored under an empty namespace.</summary>

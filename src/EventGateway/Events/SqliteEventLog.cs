@@ -1,0 +1,374 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace EventGateway.Events;
+
+/// <summary>
+/// The event log in its own SQLite file (WAL, synchronous=FULL: a commit is on disk before it
+/// returns). One writer thread takes every append waiting in the queue and commits them as one
+/// transaction (group commit), so the cost of the fsync is shared by all senders of that moment.
+/// Readers use their own connections; WAL lets them run beside the writer.
+/// </summary>
+public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
+{
+    private sealed record Pending(IReadOnlyList<EventToAppend> Events, SourceCheckpoint? Checkpoint, long Bytes,
+        TaskCompletionSource<IReadOnlyList<long>> Done);
+
+    private readonly string _connectionString;
+    private readonly EventLogOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly Channel<Pending> _queue;
+    private readonly Task _writer;
+    private readonly ITimer _pruner;
+    private long _pendingEvents;
+    private long _pendingBytes;
+    private long _lastSequence;
+    private TaskCompletionSource _appended = NewSignal();
+
+    public SqliteEventLog(string path, EventLogOptions options, TimeProvider time, ILogger<SqliteEventLog> log)
+    {
+        options.Validate();
+        _options = options;
+        _time = time;
+        _log = log;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        using (var c = Open()) Migrate(c);
+        _lastSequence = ScalarLong("SELECT COALESCE(MAX(seq), 0) FROM events");
+        _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _pruner = time.CreateTimer(_ => Prune(), null, options.PruneInterval, options.PruneInterval);
+    }
+
+    public Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<EventToAppend> events, SourceCheckpoint? checkpoint = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0 && checkpoint is null) return Task.FromResult<IReadOnlyList<long>>([]);
+        long bytes = 0;
+        foreach (var e in events) bytes += e.Event.Data.Length + 256;
+        // Admission is the bound: a full queue refuses at once instead of holding senders in memory.
+        if (Interlocked.Add(ref _pendingEvents, events.Count) > _options.MaxPendingEvents
+            | Interlocked.Add(ref _pendingBytes, bytes) > _options.MaxPendingBytes)
+        {
+            Release(events.Count, bytes);
+            return Task.FromException<IReadOnlyList<long>>(new EventLogUnavailableException(
+                $"event log is full ({_options.MaxPendingEvents} events or {_options.MaxPendingBytes / (1024 * 1024)} MiB waiting to be written)"));
+        }
+        var pending = new Pending(events, checkpoint, bytes, new TaskCompletionSource<IReadOnlyList<long>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            Release(events.Count, bytes);
+            return Task.FromException<IReadOnlyList<long>>(new EventLogUnavailableException("event log is shutting down"));
+        }
+        // Cancellation only stops the wait: once queued, the write happens and stays.
+        return ct.CanBeCanceled ? pending.Done.Task.WaitAsync(ct) : pending.Done.Task;
+    }
+
+    private void Release(int events, long bytes)
+    {
+        Interlocked.Add(ref _pendingEvents, -events);
+        Interlocked.Add(ref _pendingBytes, -bytes);
+    }
+
+    private async Task WriteLoop()
+    {
+        using var conn = Open();
+        var batch = new List<Pending>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            var count = 0;
+            while (count < _options.MaxBatch && _queue.Reader.TryRead(out var p))
+            {
+                batch.Add(p);
+                count += p.Events.Count;
+            }
+            Commit(conn, batch);
+        }
+    }
+
+    private void Commit(SqliteConnection conn, List<Pending> batch)
+    {
+        var results = new long[batch.Count][];
+        try
+        {
+            using var tx = conn.BeginTransaction();
+            using var insert = conn.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = """
+                INSERT INTO events (ns, source, subject, type, id, time, content_type, data, received)
+                VALUES ($ns, $source, $subject, $type, $id, $time, $ct, $data, $received) RETURNING seq
+                """;
+            var pNs = insert.Parameters.Add("$ns", SqliteType.Text);
+            var pSource = insert.Parameters.Add("$source", SqliteType.Text);
+            var pSubject = insert.Parameters.Add("$subject", SqliteType.Text);
+            var pType = insert.Parameters.Add("$type", SqliteType.Text);
+            var pId = insert.Parameters.Add("$id", SqliteType.Text);
+            var pTime = insert.Parameters.Add("$time", SqliteType.Integer);
+            var pCt = insert.Parameters.Add("$ct", SqliteType.Text);
+            var pData = insert.Parameters.Add("$data", SqliteType.Blob);
+            var pReceived = insert.Parameters.Add("$received", SqliteType.Integer);
+            insert.Prepare();
+            using var state = conn.CreateCommand();
+            state.Transaction = tx;
+            state.CommandText = "INSERT INTO source_state (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+            var pk = state.Parameters.Add("$k", SqliteType.Text);
+            var pv = state.Parameters.Add("$v", SqliteType.Text);
+
+            var received = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var p = batch[i];
+                var seqs = new long[p.Events.Count];
+                for (var j = 0; j < seqs.Length; j++)
+                {
+                    var (ns, e) = (p.Events[j].Namespace, p.Events[j].Event);
+                    pNs.Value = ns; pSource.Value = e.Source; pSubject.Value = e.Subject; pType.Value = e.Type; pId.Value = e.Id;
+                    pTime.Value = e.Time.ToUnixTimeMilliseconds(); pCt.Value = e.DataContentType;
+                    pData.Value = e.Data.Length == 0 ? Array.Empty<byte>() : e.Data.ToArray();
+                    pReceived.Value = received;
+                    seqs[j] = (long)insert.ExecuteScalar()!;
+                }
+                if (p.Checkpoint is { } cp)
+                {
+                    pk.Value = cp.Key; pv.Value = cp.Value;
+                    state.ExecuteNonQuery();
+                }
+                results[i] = seqs;
+            }
+            tx.Commit();
+        }
+        catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException)
+        {
+            LogWriteFailed(_log, e, batch.Count);
+            foreach (var p in batch)
+            {
+                Release(p.Events.Count, p.Bytes);
+                p.Done.TrySetException(new EventLogUnavailableException($"event log storage failed: {e.Message}", e));
+            }
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var p = batch[i];
+            Release(p.Events.Count, p.Bytes);
+            if (results[i].Length > 0) Volatile.Write(ref _lastSequence, results[i][^1]);
+            p.Done.TrySetResult(results[i]);
+        }
+        Interlocked.Exchange(ref _appended, NewSignal()).TrySetResult();
+    }
+
+    public async Task<IReadOnlyList<LoggedEvent>> ReadAsync(long afterSequence, int max, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {Columns} FROM events WHERE seq > $after ORDER BY seq LIMIT $max";
+        cmd.Parameters.AddWithValue("$after", afterSequence);
+        cmd.Parameters.AddWithValue("$max", max);
+        return await ReadEvents(cmd, ct).ConfigureAwait(false);
+    }
+
+    public async Task WaitForAsync(long afterSequence, CancellationToken ct = default)
+    {
+        while (Volatile.Read(ref _lastSequence) <= afterSequence)
+        {
+            var signal = Volatile.Read(ref _appended).Task;
+            if (Volatile.Read(ref _lastSequence) > afterSequence) return;
+            await signal.WaitAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    public Task<long> GetCheckpointAsync(string consumer, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq FROM checkpoints WHERE consumer = $c";
+        cmd.Parameters.AddWithValue("$c", consumer);
+        return Task.FromResult(cmd.ExecuteScalar() is long l ? l : 0L);
+    }
+
+    public Task SaveCheckpointAsync(string consumer, long sequence, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "INSERT INTO checkpoints (consumer, seq) VALUES ($c, $s) ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq";
+        cmd.Parameters.AddWithValue("$c", consumer);
+        cmd.Parameters.AddWithValue("$s", sequence);
+        cmd.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> GetSourceStateAsync(string key, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT value FROM source_state WHERE key = $k";
+        cmd.Parameters.AddWithValue("$k", key);
+        return Task.FromResult(cmd.ExecuteScalar() as string);
+    }
+
+    public async Task<LoggedEvent?> GetAsync(long sequence, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {Columns} FROM events WHERE seq = $s";
+        cmd.Parameters.AddWithValue("$s", sequence);
+        return (await ReadEvents(cmd, ct).ConfigureAwait(false)).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<LoggedEvent>> QueryAsync(EventQuery query, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        var where = new List<string>();
+        if (query.Namespace is not null) { where.Add("ns = $ns"); cmd.Parameters.AddWithValue("$ns", query.Namespace); }
+        if (query.Source is not null) { where.Add("source = $source"); cmd.Parameters.AddWithValue("$source", query.Source); }
+        if (query.Subject is not null) { where.Add("subject = $subject"); cmd.Parameters.AddWithValue("$subject", query.Subject); }
+        if (query.BeforeSequence is not null) { where.Add("seq < $before"); cmd.Parameters.AddWithValue("$before", query.BeforeSequence); }
+        cmd.CommandText = $"SELECT {Columns} FROM events {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY seq DESC LIMIT $limit";
+        cmd.Parameters.AddWithValue("$limit", Math.Clamp(query.Limit, 1, 10_000));
+        return await ReadEvents(cmd, ct).ConfigureAwait(false);
+    }
+
+    public Task RecordOutcomeAsync(EventOutcome outcome, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO outcomes (seq, consumer, outcome, reason, time) VALUES ($s, $c, $o, $r, $t)
+            ON CONFLICT(seq, consumer) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, time = excluded.time
+            """;
+        cmd.Parameters.AddWithValue("$s", outcome.Sequence);
+        cmd.Parameters.AddWithValue("$c", outcome.Consumer);
+        cmd.Parameters.AddWithValue("$o", outcome.Outcome);
+        cmd.Parameters.AddWithValue("$r", (object?)outcome.Reason ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$t", outcome.Time.ToUnixTimeMilliseconds());
+        cmd.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<EventOutcome>> GetOutcomesAsync(IReadOnlyList<long> sequences, CancellationToken ct = default)
+    {
+        var result = new List<EventOutcome>();
+        if (sequences.Count == 0) return Task.FromResult<IReadOnlyList<EventOutcome>>(result);
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT seq, consumer, outcome, reason, time FROM outcomes WHERE seq IN ({string.Join(",", sequences.Select((_, i) => "$s" + i))}) ORDER BY seq, time";
+        for (var i = 0; i < sequences.Count; i++) cmd.Parameters.AddWithValue("$s" + i, sequences[i]);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+            result.Add(new EventOutcome(r.GetInt64(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4))));
+        return Task.FromResult<IReadOnlyList<EventOutcome>>(result);
+    }
+
+    public Task<EventLogStats> StatsAsync(CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0), MIN(received), MAX(received) FROM events";
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        DateTimeOffset? At(int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
+        return Task.FromResult(new EventLogStats(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), At(3), At(4),
+            _options.RetentionMaxAge, _options.RetentionMaxEvents, Interlocked.Read(ref _pendingEvents)));
+    }
+
+    /// <summary>Applies retention: by age, then by count. Sequences are never reused (AUTOINCREMENT).</summary>
+    internal int Prune()
+    {
+        try
+        {
+            using var c = Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                DELETE FROM events WHERE received < $cutoff;
+                DELETE FROM events WHERE seq <= (SELECT COALESCE(MAX(seq), 0) FROM events) - $keep;
+                DELETE FROM outcomes WHERE seq < (SELECT COALESCE(MIN(seq), 0) FROM events);
+                """;
+            cmd.Parameters.AddWithValue("$cutoff", (_time.GetUtcNow() - _options.RetentionMaxAge).ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$keep", _options.RetentionMaxEvents);
+            var removed = cmd.ExecuteNonQuery();
+            if (removed > 0) LogPruned(_log, removed);
+            return removed;
+        }
+        catch (SqliteException e)
+        {
+            LogPruneFailed(_log, e);
+            return 0;
+        }
+    }
+
+    private const string Columns = "seq, ns, source, subject, type, id, time, content_type, data, received";
+
+    private static async Task<IReadOnlyList<LoggedEvent>> ReadEvents(SqliteCommand cmd, CancellationToken ct)
+    {
+        var list = new List<LoggedEvent>();
+        using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (r.Read())
+        {
+            var e = new CloudEvent(r.GetString(5), r.GetString(2), r.GetString(4), r.GetString(3),
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)), (byte[])r.GetValue(8), r.GetString(7));
+            list.Add(new LoggedEvent(r.GetInt64(0), r.GetString(1), e, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9))));
+        }
+        return list;
+    }
+
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
+        cmd.ExecuteNonQuery();
+        return c;
+    }
+
+    private long ScalarLong(string sql)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Migrate(SqliteConnection c)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                ns TEXT NOT NULL, source TEXT NOT NULL, subject TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+                time INTEGER NOT NULL, content_type TEXT NOT NULL, data BLOB NOT NULL, received INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS events_source ON events (ns, source, seq);
+            CREATE INDEX IF NOT EXISTS events_id ON events (id);
+            CREATE INDEX IF NOT EXISTS events_received ON events (received);
+            CREATE TABLE IF NOT EXISTS checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS source_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS outcomes (
+                seq INTEGER NOT NULL, consumer TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, time INTEGER NOT NULL,
+                PRIMARY KEY (seq, consumer));
+            """;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        await _pruner.DisposeAsync().ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "event log commit of {Appends} appends failed; senders were refused")]
+    private static partial void LogWriteFailed(ILogger log, Exception e, int appends);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "event log retention removed {Count} rows")]
+    private static partial void LogPruned(ILogger log, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "event log retention pass failed")]
+    private static partial void LogPruneFailed(ILogger log, Exception e);
+}
