@@ -54,13 +54,28 @@ internal sealed class ApiClient(string server) : IDisposable
         }
     }
 
+    public Task<JsonObject> GetJsonAsync(string path, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Get, path, null, ct);
+
+    /// <summary>Sends manifest text (YAML or JSON) to be applied as one transaction; returns what was applied.</summary>
+    public async Task<JsonObject> ApplyAsync(string text, string source, CancellationToken ct)
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Post, $"api/v1/apply?source={Uri.EscapeDataString(source)}") { Content = new StringContent(text, Encoding.UTF8, "application/yaml") };
+        HttpResponseMessage resp;
+        try { resp = await _http.SendAsync(req, ct); }
+        catch (HttpRequestException e) { throw Unreachable(e); }
+        using (resp) return await ReadAsync<JsonObject>(resp, ct);
+    }
+
+    private CliException Unreachable(HttpRequestException e) =>
+        new($"cannot reach the server at {_http.BaseAddress}: {e.Message} (start it with `egw serve` or set --server / EGW_SERVER)");
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, JsonNode? body, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, path);
         if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
         HttpResponseMessage resp;
         try { resp = await _http.SendAsync(req, ct); }
-        catch (HttpRequestException e) { throw new CliException($"cannot reach the server at {_http.BaseAddress}: {e.Message} (start it with `egw serve` or set --server / EGW_SERVER)"); }
+        catch (HttpRequestException e) { throw Unreachable(e); }
         using (resp) return await ReadAsync<T>(resp, ct);
     }
 

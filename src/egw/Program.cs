@@ -2,7 +2,7 @@ using System.CommandLine;
 using EventGateway.Cli;
 using EventGateway.Cli.Commands;
 
-var root = new RootCommand("egw — EventGateway: run Argo Workflows (and, later, the events that trigger them) on one machine");
+var root = new RootCommand("egw — EventGateway: turn events into Argo Workflows and run them, on one machine");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(SubmitCommand.Create());
@@ -11,5 +11,8 @@ root.Subcommands.Add(GetCommand.Create());
 root.Subcommands.Add(LogsCommand.Create());
 root.Subcommands.Add(DeleteCommand.Create());
 root.Subcommands.Add(LintCommand.Create());
+root.Subcommands.Add(ApplyCommand.Create());
+root.Subcommands.Add(EventSourceCommand.Create());
+root.Subcommands.Add(EventsCommand.Create());
 // "@latest" names a workflow, not a response file.
 return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync();

@@ -71,10 +71,12 @@ public static class WorkflowApi
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
         MapTemplates<CronWorkflow>(app, "/api/v1/cron-workflows/{ns}", "cronWorkflow", "cronworkflows.argoproj.io");
         MapTemplates<ClusterWorkflowTemplate>(app, "/api/v1/cluster-workflow-templates", "template", "clusterworkflowtemplates.argoproj.io");
+        MapTemplates<Sensor>(app, "/api/v1/sensors/{ns}", "sensor", "sensors.argoproj.io");
+        app.MapEventApi();
         return app;
     }
 
-    private static void MapTemplates<T>(IEndpointRouteBuilder app, string prefix, string envelope, string resource) where T : Resource
+    internal static void MapTemplates<T>(IEndpointRouteBuilder app, string prefix, string envelope, string resource) where T : Resource
     {
         var g = app.MapGroup(prefix);
         g.MapGet("", async (HttpContext http, IResourceStore store, CancellationToken ct) => List(await store.ListAsync<T>(Ns(http), ct)));
@@ -100,7 +102,7 @@ public static class WorkflowApi
     private static string Ns(HttpContext http) => http.Request.RouteValues.TryGetValue("ns", out var ns) && ns is string s ? s : "";
 
     /// <summary>Reads {"envelope": {...manifest...}} (Argo's create request) or the bare manifest.</summary>
-    private static async Task<(JsonObject? Body, IResult? Error)> ReadEnvelopeAsync(HttpRequest req, string envelope, CancellationToken ct)
+    internal static async Task<(JsonObject? Body, IResult? Error)> ReadEnvelopeAsync(HttpRequest req, string envelope, CancellationToken ct)
     {
         if (req.ContentLength > MaxBody) return (null, ApiErrors.Invalid($"request body is larger than {MaxBody} bytes"));
         using var reader = new StreamReader(req.Body, Encoding.UTF8);
@@ -118,7 +120,7 @@ public static class WorkflowApi
         }
     }
 
-    private static T Single<T>(JsonObject body, string envelope) where T : Resource
+    internal static T Single<T>(JsonObject body, string envelope) where T : Resource
     {
         var docs = ManifestReader.Read(body[envelope]!.ToJsonString(), "request");
         if (docs is not [T one])
@@ -131,7 +133,7 @@ public static class WorkflowApi
             ? KeyValuePair.Create(p[..i], p[(i + 1)..])
             : throw new FormatException($"parameter '{p}' must look like name=value")).ToList();
 
-    private static IResult Ok(Resource r, int status = StatusCodes.Status200OK) =>
+    internal static IResult Ok(Resource r, int status = StatusCodes.Status200OK) =>
         Results.Text(JsonSerializer.Serialize(r, r.GetType(), Json.Options), "application/json", Encoding.UTF8, status);
 
     private static IResult List<T>(IReadOnlyList<T> items) where T : Resource

@@ -43,4 +43,15 @@ public static class Durations
 
     public static TimeSpan Parse(string text, string what) =>
         TryParse(text, out var d) ? d : throw new FormatException($"{what}: '{text}' is not a duration like 10s, 2m or 1h");
+
+    /// <summary>Go-style rendering: 168h0m0s becomes "168h", 90s "1m30s".</summary>
+    public static string Format(TimeSpan t)
+    {
+        if (t == TimeSpan.Zero) return "0s";
+        var sb = new System.Text.StringBuilder();
+        if ((long)t.TotalHours > 0) sb.Append((long)t.TotalHours).Append('h');
+        if (t.Minutes > 0) sb.Append(t.Minutes).Append('m');
+        if (t.Seconds > 0 || t.Milliseconds > 0) sb.Append(t.Milliseconds > 0 ? $"{t.Seconds}.{t.Milliseconds:D3}".TrimEnd('0') : t.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('s');
+        return sb.ToString();
+    }
 }

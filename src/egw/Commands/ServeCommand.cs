@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EventGateway.Api;
 using EventGateway.Hosting;
+using EventGateway.Manifests;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -17,12 +18,22 @@ internal static class ServeCommand
         var dataDir = new Option<string>("--data-dir") { Description = "store, logs and artifacts (default: $EGW_DATA_DIR or ~/.egw)", DefaultValueFactory = _ => EventGatewayOptions.DefaultDataDir() };
         var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
         var noSandbox = new Option<bool>("--no-sandbox") { Description = "run steps as plain host processes, without bubblewrap isolation" };
-        var cmd = new Command("serve", "run the service: REST API, workflow controller and executor") { port, address, dataDir, maxProcesses, noSandbox };
+        var manifests = new Option<string[]>("--manifests") { Description = "directory of manifests (EventSource, Sensor, WorkflowTemplate, ConfigMap, Secret) applied at start and on change; repeatable", AllowMultipleArgumentsPerToken = false };
+        var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
+        var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
+        var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
+        var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
+            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
+            options.ManifestDirectories = [.. (r.GetValue(manifests) ?? []).Select(Path.GetFullPath)];
+            options.EventListenAddress = r.GetValue(eventsAddress)!;
+            if (r.GetValue(retention) is { } ret)
+                options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
+            if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
@@ -33,7 +44,8 @@ internal static class ServeCommand
             builder.Services.AddEventGateway(options);
             var app = builder.Build();
             app.MapEventGatewayApi();
-            Console.Error.WriteLine($"egw serving on http://{r.GetValue(address)}:{r.GetValue(port)} (data: {options.DataDir})");
+            Console.Error.WriteLine($"egw serving on http://{r.GetValue(address)}:{r.GetValue(port)} (data: {options.DataDir}" +
+                (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)})" : ")"));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
         }));

@@ -101,7 +101,7 @@ internal static class WorkflowPrinter
         : d.TotalDays < 1 ? $"{(int)d.TotalHours}h{d.Minutes}m"
         : $"{(int)d.TotalDays}d{d.Hours}h";
 
-    private static string Columns(List<string[]> rows)
+    internal static string Columns(List<string[]> rows)
     {
         var widths = new int[rows[0].Length];
         foreach (var r in rows) for (var i = 0; i < r.Length; i++) widths[i] = Math.Max(widths[i], r[i].Length);

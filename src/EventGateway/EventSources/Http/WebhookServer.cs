@@ -89,8 +89,8 @@ public sealed partial class WebhookServer(string address, ILoggerFactory loggers
     private async Task<WebApplication> StartAsync(PortHost host, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // The port's own host logs nothing (its lifetime chatter would repeat per port); we log opening and closing.
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
