@@ -9,28 +9,31 @@ public sealed class ServeProcess : IAsyncDisposable
 {
     private Process _process;
 
-    private ServeProcess(Process p, int port, string dataDir) => (_process, Port, DataDir) = (p, port, dataDir);
+    private readonly string[] _extra;
+
+    private ServeProcess(Process p, int port, string dataDir, string[] extra) => (_process, Port, DataDir, _extra) = (p, port, dataDir, extra);
 
     public int Port { get; }
     public string DataDir { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
     public int Pid => _process.Id;
 
-    public static async Task<ServeProcess> StartAsync(string? dataDir = null, int? port = null)
+    /// <param name="extra">further `egw serve` arguments, e.g. --manifests DIR</param>
+    public static async Task<ServeProcess> StartAsync(string? dataDir = null, int? port = null, params string[] extra)
     {
         dataDir ??= Directory.CreateTempSubdirectory("egw-serve-").FullName;
         port ??= FreePort();
-        var p = Launch(dataDir, port.Value);
-        var s = new ServeProcess(p, port.Value, dataDir);
+        var p = Launch(dataDir, port.Value, extra);
+        var s = new ServeProcess(p, port.Value, dataDir, extra);
         await s.WaitHealthyAsync();
         return s;
     }
 
-    private static Process Launch(string dataDir, int port)
+    private static Process Launch(string dataDir, int port, string[] extra)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "egw.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "serve", "--port", port.ToString(), "--data-dir", dataDir }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, "serve", "--port", port.ToString(), "--data-dir", dataDir, "--events-address", "127.0.0.1" }.Concat(extra)) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
@@ -61,7 +64,7 @@ public sealed class ServeProcess : IAsyncDisposable
     public async Task RestartAsync()
     {
         _process.Dispose();
-        _process = Launch(DataDir, Port);
+        _process = Launch(DataDir, Port, _extra);
         await WaitHealthyAsync();
     }
 
