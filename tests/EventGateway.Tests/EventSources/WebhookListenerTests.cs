@@ -239,4 +239,39 @@ public sealed class WebhookListenerTests : IAsyncLifetime
         await Eventually.Get(async () => (await Post("{}", path: "/moved")).Status == HttpStatusCode.OK ? "moved" : null, "the new endpoint");
         (await Post("{}", path: "/push")).Status.ShouldBe(HttpStatusCode.NotFound);
     }
+
+    /// <summary>
+    /// The log's storage fails (the WAL made immutable with chattr, which refuses writes even to open
+    /// files, also for root): the sender gets 503 with Retry-After, and once the disk is back, events flow again.
+    /// </summary>
+    [Fact]
+    public async Task A_failing_disk_answers_503_and_recovers_without_losing_or_inventing_events()
+    {
+        await _host.ApplyAsync(Manifest());
+        (await Post("""{"n":1}""")).Status.ShouldBe(HttpStatusCode.OK);
+        var wal = Path.Combine(_host.DataDir, "events.db-wal");
+        File.Exists(wal).ShouldBeTrue();
+        Chattr("+i", wal);
+        try
+        {
+            using var resp = await _http.PostAsync(Url(), new StringContent("""{"n":2}""", Encoding.UTF8, "application/json"));
+            resp.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+            resp.Headers.RetryAfter.ShouldNotBeNull();
+            (await resp.Content.ReadAsStringAsync()).ShouldStartWith("event not stored: event log storage failed:");
+        }
+        finally
+        {
+            Chattr("-i", wal);
+        }
+        (await Post("""{"n":3}""")).Status.ShouldBe(HttpStatusCode.OK);
+        var bodies = (await _host.Log.ReadAsync(0, 10)).Select(e => JsonNode.Parse(e.Event.Data.Span)!["body"]!["n"]!.GetValue<int>());
+        bodies.ShouldBe([1, 3]);
+    }
+
+    private static void Chattr(string flag, string path)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("chattr", [flag, path]) { RedirectStandardError = true })!;
+        p.WaitForExit();
+        p.ExitCode.ShouldBe(0, $"chattr {flag} {path}: {p.StandardError.ReadToEnd()}");
+    }
 }
