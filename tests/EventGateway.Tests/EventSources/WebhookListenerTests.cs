@@ -236,7 +236,12 @@ public sealed class WebhookListenerTests : IAsyncLifetime
     {
         await _host.ApplyAsync(Manifest());
         await _host.Store.ApplyAllAsync(ManifestReader.Read(Manifest(endpoint: "/moved"), "t.yaml"));
-        await Eventually.Get(async () => (await Post("{}", path: "/moved")).Status == HttpStatusCode.OK ? "moved" : null, "the new endpoint");
+        // The port closes with the old listener and opens with the new one: refused connections are part of the wait.
+        await Eventually.Get(async () =>
+        {
+            try { return (await Post("{}", path: "/moved")).Status == HttpStatusCode.OK ? "moved" : null; }
+            catch (HttpRequestException) { return null; }
+        }, "the new endpoint");
         (await Post("{}", path: "/push")).Status.ShouldBe(HttpStatusCode.NotFound);
     }
 
