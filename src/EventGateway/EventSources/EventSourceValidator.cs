@@ -41,6 +41,7 @@ public static partial class EventSourceValidator
         Each(SourceTypes.S3, s.S3, (at, m) => ValidateS3(at, m, SourceTypes.S3, fail));
         Each(SourceTypes.Kafka, s.Kafka, (at, k) => ValidateKafka(at, k, fail));
         Each(SourceTypes.Calendar, s.Calendar, (at, c) => ValidateCalendar(at, c, fail));
+        ValidateS3Annotations(es, fail);
         ValidatePorts(es, fail);
     }
 
