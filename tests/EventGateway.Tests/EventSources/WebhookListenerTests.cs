@@ -80,6 +80,7 @@ public sealed class WebhookListenerTests : IAsyncLifetime
         // Go's canonical header names and lists of values, as Sensors' dataKey paths expect.
         data["header"]!["X-Custom-Thing"]!.ToJsonString().ShouldBe("""["v1"]""");
         data["header"]!["Content-Type"]![0]!.GetValue<string>().ShouldStartWith("application/json");
+        data["header"]!.AsObject().ContainsKey("Host").ShouldBeFalse(); // Go keeps Host out of Request.Header
     }
 
     [Fact]

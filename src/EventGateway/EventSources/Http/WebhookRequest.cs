@@ -102,6 +102,8 @@ public static class WebhookRequest
         w.WriteStartObject(property);
         foreach (var (name, values) in headers.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
         {
+            // Go moves Host out of Request.Header into Request.Host; Sensors never see it there.
+            if (string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase)) continue;
             w.WriteStartArray(CanonicalHeaderKey(name));
             var mask = masked.Any(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
             foreach (var v in values) w.WriteStringValue(mask ? "*****" : v);
