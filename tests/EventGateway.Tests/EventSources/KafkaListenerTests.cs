@@ -269,6 +269,84 @@ public sealed partial class KafkaListenerTests
         }
     }
 
+    [Fact]
+    public async Task Tls_sasl_and_sarama_config_reach_librdkafka_with_pem_strings_from_secrets()
+    {
+        await using var host = await EventTestHost.StartAsync();
+        await host.Store.ApplyAllAsync(ManifestReader.Read("""
+            apiVersion: v1
+            kind: Secret
+            metadata:
+              name: kafka-auth
+            stringData:
+              ca.crt: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----"
+              tls.crt: client-cert-pem
+              tls.key: client-key-pem
+              user: alice
+              password: s3cret
+            """));
+        var source = (EventSource)ManifestReader.Read(Manifest("secure", "orders", """
+            url: kafka-0:9093,kafka-1:9093
+            topic: orders
+            consumerGroup:
+              groupName: billing
+              rebalanceStrategy: sticky
+            tls:
+              caCertSecret: {name: kafka-auth, key: ca.crt}
+              clientCertSecret: {name: kafka-auth, key: tls.crt}
+              clientKeySecret: {name: kafka-auth, key: tls.key}
+              insecureSkipVerify: true
+            sasl:
+              mechanism: SCRAM-SHA-256
+              userSecret: {name: kafka-auth, key: user}
+              passwordSecret: {name: kafka-auth, key: password}
+            config: |
+              clientID: billing-egw
+              channelBufferSize: 512
+              consumer:
+                fetch:
+                  min: 10
+            """))[0];
+        var ctx = new ListenerContext(source, "kafka", "orders", host.Log, host.Get<SecretResolver>(), host.Get<WebhookServer>(),
+            host.Store, TimeProvider.System, NullLogger.Instance, new ListenerStatus("kafka", "orders"));
+
+        var (settings, ignored) = await KafkaClientConfig.BuildAsync(source.Spec.Kafka!["orders"], ctx, CancellationToken.None);
+
+        settings["bootstrap.servers"].ShouldBe("kafka-0:9093,kafka-1:9093");
+        settings["group.id"].ShouldBe("billing");
+        settings["partition.assignment.strategy"].ShouldBe("cooperative-sticky");
+        settings["enable.auto.offset.store"].ToLowerInvariant().ShouldBe("false");
+        settings["security.protocol"].ShouldBe("sasl_ssl");
+        settings["ssl.ca.pem"].ShouldBe("-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----");
+        settings["ssl.certificate.pem"].ShouldBe("client-cert-pem");
+        settings["ssl.key.pem"].ShouldBe("client-key-pem");
+        settings["enable.ssl.certificate.verification"].ToLowerInvariant().ShouldBe("false");
+        settings["sasl.mechanism"].ShouldBe("SCRAM-SHA-256");
+        settings["sasl.username"].ShouldBe("alice");
+        settings["sasl.password"].ShouldBe("s3cret");
+        settings["client.id"].ShouldBe("billing-egw");
+        settings["fetch.min.bytes"].ShouldBe("10");
+        settings["auto.offset.reset"].ShouldBe("latest"); // oldest unset: newest, as Argo
+        ignored.ShouldBe(["channelBufferSize"]);
+    }
+
+    [Fact]
+    public async Task A_missing_secret_fails_the_listener_naming_the_field_and_key()
+    {
+        await using var host = await EventTestHost.StartAsync();
+        await host.Store.ApplyAllAsync(ManifestReader.Read(Manifest("nosecret", "orders", """
+            url: 127.0.0.1:9
+            topic: orders
+            partition: "0"
+            sasl:
+              userSecret: {name: missing, key: user}
+              passwordSecret: {name: missing, key: password}
+            """)));
+        var status = (await host.WaitListeningAsync("default", "nosecret", allowFailed: true))[0];
+        status.State.ShouldBe(ListenerState.Failed);
+        status.Message.ShouldBe("spec.kafka.orders.sasl.userSecret: secret default/missing has no key 'user'");
+    }
+
     /// <summary>A listener run outside the host; disposing it stops it, so a failed assertion cannot leave a consumer behind.</summary>
     private sealed class ListenerRun : IAsyncDisposable
     {

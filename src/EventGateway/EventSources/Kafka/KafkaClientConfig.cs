@@ -10,7 +10,8 @@ namespace EventGateway.EventSources.Kafka;
 /// </summary>
 public static class KafkaClientConfig
 {
-    public static async Task<(ConsumerConfig Config, IReadOnlyList<string> Ignored)> BuildAsync(KafkaEventSource spec, ListenerContext ctx, CancellationToken ct)
+    /// <returns>librdkafka's settings by name, and the sarama <c>config</c> fields that have no equivalent.</returns>
+    public static async Task<(IReadOnlyDictionary<string, string> Settings, IReadOnlyList<string> Ignored)> BuildAsync(KafkaEventSource spec, ListenerContext ctx, CancellationToken ct)
     {
         var config = new ConsumerConfig
         {
@@ -71,6 +72,6 @@ public static class KafkaClientConfig
             (false, true) => SecurityProtocol.SaslPlaintext,
             _ => SecurityProtocol.Plaintext,
         };
-        return (config, ignored);
+        return (config.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ignored);
     }
 }

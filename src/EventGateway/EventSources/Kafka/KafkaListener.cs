@@ -28,7 +28,8 @@ public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListene
         var url = spec.Url ?? throw new InvalidOperationException("kafka: url is missing");
         var topic = spec.Topic ?? throw new InvalidOperationException("kafka: topic is missing");
         var retry = ConnectionRetry.From(spec.ConnectionBackoff);
-        var (config, ignored) = await KafkaClientConfig.BuildAsync(spec, ctx, ct).ConfigureAwait(false);
+        var (settings, ignored) = await KafkaClientConfig.BuildAsync(spec, ctx, ct).ConfigureAwait(false);
+        var config = new ConsumerConfig(settings.ToDictionary(StringComparer.Ordinal));
         foreach (var path in ignored) LogConfigIgnored(ctx.Logger, ctx.EventName, path);
         if (spec.ConsumerGroup is not null && spec.Partition is not null) LogPartitionIgnored(ctx.Logger, ctx.EventName, spec.Partition);
 
