@@ -16,11 +16,13 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         TaskCompletionSource<IReadOnlyList<long>> Done);
 
     private readonly string _connectionString;
+    private readonly string _walPath;
     private readonly EventLogOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Channel<Pending> _queue;
-    private readonly Task _writer;
+    private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ITimer _checkpointer;
     private readonly ITimer _pruner;
     private long _pendingEvents;
     private long _pendingBytes;
@@ -38,10 +40,13 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         _time = time;
         _log = log;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        _walPath = path + "-wal";
         using (var c = Open()) Migrate(c);
         _lastSequence = ScalarLong("SELECT COALESCE(MAX(seq), 0) FROM events");
         _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // The writer is a thread of its own: SQLite and fsync block, and must not hold pool threads that Kestrel needs.
+        new Thread(WriteLoop) { IsBackground = true, Name = "egw-event-log-writer" }.Start();
+        _checkpointer = time.CreateTimer(_ => Checkpoint(), null, CheckpointInterval, CheckpointInterval);
         _pruner = time.CreateTimer(_ => Prune(), null, options.PruneInterval, options.PruneInterval);
     }
 
@@ -75,50 +80,116 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         Interlocked.Add(ref _pendingBytes, -bytes);
     }
 
-    private async Task WriteLoop()
+    /// <summary>Checkpoints copy the WAL into the database off the ack path; see <see cref="Checkpoint"/>.</summary>
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Past this WAL size the writer checkpoints itself, so the WAL stays bounded whatever the timer does.</summary>
+    private const long MaxWalBytes = 64L * 1024 * 1024;
+
+    private void WriteLoop()
     {
-        using var conn = Open();
-        var batch = new List<Pending>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            var count = 0;
-            while (count < _options.MaxBatch && _queue.Reader.TryRead(out var p))
+            using var writer = new Writer(Open());
+            var batch = new List<Pending>();
+            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
-                batch.Add(p);
-                count += p.Events.Count;
+                batch.Clear();
+                var count = 0;
+                while (count < _options.MaxBatch && _queue.Reader.TryRead(out var p))
+                {
+                    batch.Add(p);
+                    count += p.Events.Count;
+                }
+                Commit(writer, batch);
+                if (++writer.CommitsSinceSizeCheck >= 1024)
+                {
+                    writer.CommitsSinceSizeCheck = 0;
+                    writer.TruncateWalIfOver(_walPath, MaxWalBytes);
+                }
             }
-            Commit(conn, batch);
+        }
+        finally
+        {
+            _writerDone.TrySetResult();
         }
     }
 
-    private void Commit(SqliteConnection conn, List<Pending> batch)
+    /// <summary>The writer's connection with its statements prepared once for its whole life.</summary>
+    private sealed class Writer : IDisposable
+    {
+        public Writer(SqliteConnection conn)
+        {
+            Connection = conn;
+            using (var pragma = conn.CreateCommand())
+            {
+                // Checkpoints run from the timer's connection, not inside a commit that senders wait for.
+                pragma.CommandText = "PRAGMA wal_autocheckpoint = 0;";
+                pragma.ExecuteNonQuery();
+            }
+            Insert = conn.CreateCommand();
+            Insert.CommandText = """
+                INSERT INTO events (ns, source, subject, type, id, time, content_type, data, received)
+                VALUES ($ns, $source, $subject, $type, $id, $time, $ct, $data, $received) RETURNING seq
+                """;
+            foreach (var (name, type) in new[] { ("$ns", SqliteType.Text), ("$source", SqliteType.Text), ("$subject", SqliteType.Text), ("$type", SqliteType.Text),
+                         ("$id", SqliteType.Text), ("$time", SqliteType.Integer), ("$ct", SqliteType.Text), ("$data", SqliteType.Blob), ("$received", SqliteType.Integer) })
+                Insert.Parameters.Add(name, type);
+            State = conn.CreateCommand();
+            State.CommandText = "INSERT INTO source_state (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+            State.Parameters.Add("$k", SqliteType.Text);
+            State.Parameters.Add("$v", SqliteType.Text);
+        }
+
+        public SqliteConnection Connection { get; }
+        public SqliteCommand Insert { get; }
+        public SqliteCommand State { get; }
+        public int CommitsSinceSizeCheck { get; set; }
+
+        public void TruncateWalIfOver(string walPath, long max)
+        {
+            if (!File.Exists(walPath) || new FileInfo(walPath).Length <= max) return;
+            using var cmd = Connection.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            cmd.ExecuteNonQuery();
+        }
+
+        public void Dispose()
+        {
+            Insert.Dispose();
+            State.Dispose();
+            Connection.Dispose();
+        }
+    }
+
+    /// <summary>A passive checkpoint: copies committed WAL frames into the database without blocking the writer.</summary>
+    private void Checkpoint()
+    {
+        try
+        {
+            using var c = Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            cmd.ExecuteNonQuery();
+        }
+        catch (SqliteException e)
+        {
+            LogCheckpointFailed(_log, e);
+        }
+    }
+
+    private void Commit(Writer writer, List<Pending> batch)
     {
         var results = new long[batch.Count][];
         try
         {
-            using var tx = conn.BeginTransaction();
-            using var insert = conn.CreateCommand();
+            using var tx = writer.Connection.BeginTransaction();
+            var insert = writer.Insert;
             insert.Transaction = tx;
-            insert.CommandText = """
-                INSERT INTO events (ns, source, subject, type, id, time, content_type, data, received)
-                VALUES ($ns, $source, $subject, $type, $id, $time, $ct, $data, $received) RETURNING seq
-                """;
-            var pNs = insert.Parameters.Add("$ns", SqliteType.Text);
-            var pSource = insert.Parameters.Add("$source", SqliteType.Text);
-            var pSubject = insert.Parameters.Add("$subject", SqliteType.Text);
-            var pType = insert.Parameters.Add("$type", SqliteType.Text);
-            var pId = insert.Parameters.Add("$id", SqliteType.Text);
-            var pTime = insert.Parameters.Add("$time", SqliteType.Integer);
-            var pCt = insert.Parameters.Add("$ct", SqliteType.Text);
-            var pData = insert.Parameters.Add("$data", SqliteType.Blob);
-            var pReceived = insert.Parameters.Add("$received", SqliteType.Integer);
-            insert.Prepare();
-            using var state = conn.CreateCommand();
-            state.Transaction = tx;
-            state.CommandText = "INSERT INTO source_state (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-            var pk = state.Parameters.Add("$k", SqliteType.Text);
-            var pv = state.Parameters.Add("$v", SqliteType.Text);
+            var ps = insert.Parameters;
+            var (pNs, pSource, pSubject, pType, pId, pTime, pCt, pData, pReceived) = (ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6], ps[7], ps[8]);
+            writer.State.Transaction = tx;
+            var (pk, pv) = (writer.State.Parameters[0], writer.State.Parameters[1]);
 
             var received = _time.GetUtcNow().ToUnixTimeMilliseconds();
             for (var i = 0; i < batch.Count; i++)
@@ -130,14 +201,14 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                     var (ns, e) = (p.Events[j].Namespace, p.Events[j].Event);
                     pNs.Value = ns; pSource.Value = e.Source; pSubject.Value = e.Subject; pType.Value = e.Type; pId.Value = e.Id;
                     pTime.Value = e.Time.ToUnixTimeMilliseconds(); pCt.Value = e.DataContentType;
-                    pData.Value = e.Data.Length == 0 ? Array.Empty<byte>() : e.Data.ToArray();
+                    BindBlob(pData, e.Data);
                     pReceived.Value = received;
                     seqs[j] = (long)insert.ExecuteScalar()!;
                 }
                 if (p.Checkpoint is { } cp)
                 {
                     pk.Value = cp.Key; pv.Value = cp.Value;
-                    state.ExecuteNonQuery();
+                    writer.State.ExecuteNonQuery();
                 }
                 results[i] = seqs;
             }
@@ -163,6 +234,21 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             p.Done.TrySetResult(results[i]);
         }
         Interlocked.Exchange(ref _appended, NewSignal()).TrySetResult();
+    }
+
+    /// <summary>Binds event data without copying it when it starts its array (Size tells SQLite where it ends).</summary>
+    private static void BindBlob(SqliteParameter p, ReadOnlyMemory<byte> data)
+    {
+        if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Array is { } array)
+        {
+            p.Value = array;
+            p.Size = segment.Count;
+        }
+        else
+        {
+            p.Value = data.ToArray();
+            p.Size = data.Length;
+        }
     }
 
     public async Task<IReadOnlyList<LoggedEvent>> ReadAsync(long afterSequence, int max, CancellationToken ct = default)
@@ -364,8 +450,9 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        await _writerDone.Task.ConfigureAwait(false);
         await _pruner.DisposeAsync().ConfigureAwait(false);
+        await _checkpointer.DisposeAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "event log commit of {Appends} appends failed; senders were refused")]
@@ -373,6 +460,9 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "event log retention removed {Count} rows")]
     private static partial void LogPruned(ILogger log, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "event log checkpoint failed")]
+    private static partial void LogCheckpointFailed(ILogger log, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "event log retention pass failed")]
     private static partial void LogPruneFailed(ILogger log, Exception e);

@@ -22,7 +22,7 @@ public static class GithubPayload
     /// The JSON payload of the request, decoded by its Content-Type as GitHub sends it: the raw body for
     /// <c>application/json</c> (or no type), the <c>payload</c> field for <c>application/x-www-form-urlencoded</c>.
     /// </summary>
-    public static byte[] Extract(string? contentType, byte[] body)
+    public static Payload Extract(string? contentType, byte[] body)
     {
         var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType : null;
         byte[] json;
@@ -39,12 +39,36 @@ public static class GithubPayload
             throw new WebhookRefusal(StatusCodes.Status415UnsupportedMediaType,
                 $"Content-Type '{contentType}' is not one GitHub sends; expected application/json or application/x-www-form-urlencoded");
 
-        WebhookRequest.RequireJson(json);
-        var first = new Utf8JsonReader(json);
-        first.Read();
-        if (first.TokenType != JsonTokenType.StartObject)
-            throw new WebhookRefusal(StatusCodes.Status400BadRequest, $"body is a JSON {Describe(first.TokenType)}; a GitHub payload is an object");
-        return json;
+        return new Payload(json, Scan(json));
+    }
+
+    /// <summary>A payload known to be a JSON object; whether it has keys named like the copied headers.</summary>
+    public readonly record struct Payload(byte[] Json, bool HasHeaderKeys);
+
+    /// <summary>
+    /// One reader pass: refuses what is not a JSON object (400) and tells whether the payload already has
+    /// top-level keys named like the copied headers (then the slower rewrite in <see cref="EventData"/> runs).
+    /// </summary>
+    private static bool Scan(ReadOnlySpan<byte> json)
+    {
+        if (json.IsEmpty) throw new WebhookRefusal(StatusCodes.Status400BadRequest, "body is empty; expected JSON");
+        var hasHeaderKeys = false;
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+                throw new WebhookRefusal(StatusCodes.Status400BadRequest, $"body is a JSON {Describe(reader.TokenType)}; a GitHub payload is an object");
+            while (reader.Read())
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1
+                    && (reader.ValueTextEquals(EventHeader) || reader.ValueTextEquals(DeliveryHeader)))
+                    hasHeaderKeys = true;
+        }
+        catch (JsonException e)
+        {
+            throw new WebhookRefusal(StatusCodes.Status400BadRequest, $"body is not JSON: {e.Message.Split('\n')[0].Trim()}");
+        }
+        return hasHeaderKeys;
     }
 
     /// <summary>The delivery id, or null when the header is absent; refuses one that cannot be an id.</summary>
@@ -58,31 +82,57 @@ public static class GithubPayload
     }
 
     /// <summary>Writes <c>{headers, body, metadata}</c>; Authorization is masked, as the webhook source does.</summary>
-    public static ArrayBufferWriter<byte> EventData(IHeaderDictionary headers, byte[] json, IReadOnlyDictionary<string, string>? metadata)
+    public static ArrayBufferWriter<byte> EventData(IHeaderDictionary headers, Payload payload, IReadOnlyDictionary<string, string>? metadata)
     {
-        var data = new ArrayBufferWriter<byte>(json.Length + 1024);
+        var data = new ArrayBufferWriter<byte>(payload.Json.Length + 1024);
         // Event data is read by Sensors, never embedded in HTML: keep payload text as sent where JSON allows.
         using var w = new Utf8JsonWriter(data, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         WebhookRequest.WriteHeaders(w, "headers", headers, "Authorization");
         w.WritePropertyName("body");
-        using (var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 }))
+        var json = payload.Json;
+        if (payload.HasHeaderKeys) RewriteBody(w, headers, json);
+        else
         {
-            w.WriteStartObject();
-            foreach (var p in doc.RootElement.EnumerateObject())
+            // The common case: the payload is valid and has no such keys, so append the two copies
+            // before its closing brace instead of re-encoding an 8 KB document.
+            var end = json.AsSpan().LastIndexOf((byte)'}');
+            var inner = json.AsSpan(0, end).TrimEnd(" \t\r\n"u8);
+            var empty = inner.Length > 0 && inner[^1] == (byte)'{';
+            using var extra = new MemoryStream();
+            using (var x = new Utf8JsonWriter(extra))
             {
-                // Argo overwrites these keys with the headers' values; keep only the copies written below.
-                if (p.NameEquals(EventHeader) || p.NameEquals(DeliveryHeader)) continue;
-                p.WriteTo(w);
+                x.WriteStartObject();
+                x.WriteString(EventHeader, headers[EventHeader].ToString());
+                x.WriteString(DeliveryHeader, headers[DeliveryHeader].ToString());
+                x.WriteEndObject();
             }
-            w.WriteString(EventHeader, headers[EventHeader].ToString());
-            w.WriteString(DeliveryHeader, headers[DeliveryHeader].ToString());
-            w.WriteEndObject();
+            var tail = extra.GetBuffer().AsSpan(1, (int)extra.Length - 1); // "...}" without its opening brace
+            var body = new byte[inner.Length + (empty ? 0 : 1) + tail.Length];
+            inner.CopyTo(body);
+            if (!empty) body[inner.Length] = (byte)',';
+            tail.CopyTo(body.AsSpan(inner.Length + (empty ? 0 : 1)));
+            w.WriteRawValue(body, skipInputValidation: true);
         }
         WebhookRequest.WriteMetadata(w, metadata);
         w.WriteEndObject();
         w.Flush();
         return data;
+    }
+
+    /// <summary>Argo overwrites payload keys named like the headers with the headers' values: re-encode without them.</summary>
+    private static void RewriteBody(Utf8JsonWriter w, IHeaderDictionary headers, byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 });
+        w.WriteStartObject();
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.NameEquals(EventHeader) || p.NameEquals(DeliveryHeader)) continue;
+            p.WriteTo(w);
+        }
+        w.WriteString(EventHeader, headers[EventHeader].ToString());
+        w.WriteString(DeliveryHeader, headers[DeliveryHeader].ToString());
+        w.WriteEndObject();
     }
 
     private static string Describe(JsonTokenType t) => t switch

@@ -23,7 +23,14 @@ public static class WebhookRequest
     {
         if (request.ContentLength > max)
             throw new WebhookRefusal(StatusCodes.Status413PayloadTooLarge, $"body of {request.ContentLength} bytes is over the limit of {max} bytes");
-        var initial = (int)Math.Min(request.ContentLength ?? 4096, max);
+        if (request.ContentLength is { } declared)
+        {
+            // Kestrel holds the body to its Content-Length: read straight into an array of that size.
+            var exact = new byte[declared];
+            await request.Body.ReadExactlyAsync(exact, ct).ConfigureAwait(false);
+            return exact;
+        }
+        var initial = (int)Math.Min(4096, max);
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 256));
         var length = 0;
         try
