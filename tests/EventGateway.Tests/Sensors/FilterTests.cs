@@ -71,10 +71,11 @@ public class FilterTests
     [InlineData("""{"path":"body.ref","type":"string","value":[]}""", "data filter error (no values specified)")]
     [InlineData("""{"path":"body.ref","type":"object","value":["x"]}""", "data filter error (unsupported JSON type 'object')")]
     [InlineData("""{"path":"body.value","type":"number","value":["abc"]}""", "data filter error (strconv.ParseFloat: parsing \"abc\": invalid syntax)")]
-    // Templates: only {{ .Input }} for now; output compared as a string.
+    // Templates: Go text/template with sprig over .Input (the value as a string); output compared as a string.
     [InlineData("""{"path":"body.a","type":"string","template":"x-{{ .Input }}","value":["^x-b$"]}""", null)]
     [InlineData("""{"path":"body.c","type":"number","template":"{{.Input}}5","value":["105"]}""", null)]
-    [InlineData("""{"path":"body.a","type":"string","template":"{{ b64dec .Input }}","value":["x"]}""", "data filter error (template \"{{ b64dec .Input }}\" uses Go template features other than {{ .Input }}, which are not supported yet)")]
+    [InlineData("""{"path":"body.a","type":"string","template":"{{ upper .Input | printf \"%s!\" }}","value":["^B!$"]}""", null)]
+    [InlineData("""{"path":"body.a","type":"string","template":"{{ nope .Input }}","value":["x"]}""", "data filter error (template \"{{ nope .Input }}\" failed: template: param:1: function \"nope\" not defined)")]
     public void Data_filter(string dataFilter, string? reason)
     {
         Check(Run($$"""{"data":[{{dataFilter}}]}"""), reason);
@@ -257,7 +258,6 @@ public class FilterTests
             $"{at}.data[1].path: path is required",
             $"{at}.data[1].comparator: comparator \"~\" is not valid: use one of >=, >, =, !=, <, <=",
             $"{at}.data[1].value[0]: \"ten\" is not a number",
-            $"{at}.data[2].template: template \"{{{{ upper .Input }}}}\" uses Go template features other than {{{{ .Input }}}}, which are not supported yet",
             $"{at}.data[2].value[0]: \"yes\" is not a bool (true, false, 1, 0, t, f)",
             $"{at}.data[3].path: pipes ('|') are not supported",
             $"{at}.data[3].value: at least one value is required",
