@@ -32,6 +32,9 @@ public static partial class ManifestValidator
             case EventSource es:
                 EventSources.EventSourceValidator.Validate(es, fail);
                 break;
+            case Sensor sensor:
+                Sensors.SensorValidator.Validate(sensor, fail);
+                break;
         }
     }
 

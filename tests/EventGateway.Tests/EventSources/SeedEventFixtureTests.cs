@@ -28,7 +28,7 @@ public sealed class SeedEventFixtureTests
         await using var host = await EventTestHost.StartAsync();
         var docs = await host.ApplyAsync(Fixture("s1-github-webhook.yaml"));
         var sensor = docs.OfType<Sensor>().Single();
-        sensor.Spec["dependencies"]![0]!["eventSourceName"]!.GetValue<string>().ShouldBe("github-webhook");
+        sensor.Spec.Dependencies!.Single().EventSourceName.ShouldBe("github-webhook");
 
         using var http = new HttpClient();
         using var resp = await http.PostAsync("http://127.0.0.1:12000/push",
