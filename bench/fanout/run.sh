@@ -50,6 +50,9 @@ for v in N P REPEAT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_$v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 
+quiet_max_default=900
+# shellcheck source=../machine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../machine.sh"
 log() { printf '[fanout] %s\n' "$*" >&2; }
 
 # --- tools --------------------------------------------------------------------------------------------
@@ -136,21 +139,6 @@ if [[ $BREAKDOWN == 1 ]]; then
 fi
 
 # --- measurement helpers ------------------------------------------------------------------------------
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-
-# wait_quiet: until the machine's CPUs are under 15% busy over 2 s (or BENCH_QUIET_MAX seconds passed).
-wait_quiet() {
-  [[ ${BENCH_QUIET:-1} == 1 ]] || return 0
-  local start=$SECONDS said=0 b0 t0 b1 t1 pct
-  while :; do
-    read -r b0 t0 < <(busy_ticks); sleep 2; read -r b1 t1 < <(busy_ticks)
-    pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
-    (( pct < 15 )) && { (( said )) && log "machine idle after $((SECONDS - start)) s"; return 0; }
-    if (( SECONDS - start >= ${BENCH_QUIET_MAX:-900} )); then log "warning: machine still ${pct}% busy; measuring anyway"; return 0; fi
-    (( said )) || log "waiting for the machine to be idle (${pct}% busy; other processes would skew the figures)"
-    said=1
-  done
-}
 
 # timed RUN CMD...: runs CMD under /usr/bin/time -v; stdout to $work/RUN.out, stderr to $work/RUN.err,
 # the report to $work/RUN.time, exit status to $work/RUN.rc; load average and /proc/stat busy ticks

@@ -69,6 +69,9 @@ TARGET_RATE=5000
 TARGET_P99_MS=20
 SECRET=bench-webhook-secret
 
+quiet_max_default=60
+# shellcheck source=../machine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../machine.sh"
 log() { printf '[webhook] %s\n' "$*" >&2; }
 die() { echo "$*" >&2; exit 2; }
 
@@ -231,21 +234,8 @@ check_server() { # check_server SYSTEM
 }
 
 # --- measurement helpers ------------------------------------------------------------------------------
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 proc_ticks() { # utime + stime + children's (webhook's commands are reaped, so counted here)
   awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-wait_quiet() {
-  [[ ${BENCH_QUIET:-1} == 1 ]] || return 0
-  local start=$SECONDS said=0 b0 t0 b1 t1 pct
-  while :; do
-    read -r b0 t0 < <(busy_ticks); sleep 2; read -r b1 t1 < <(busy_ticks)
-    pct=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
-    (( pct < 15 )) && { (( said )) && log "machine idle after $((SECONDS - start)) s"; return 0; }
-    if (( SECONDS - start >= ${BENCH_QUIET_MAX:-60} )); then log "warning: machine still ${pct}% busy; measuring anyway"; return 0; fi
-    (( said )) || log "waiting for the machine to be idle (${pct}% busy)"
-    said=1
-  done
 }
 
 # run_wrk RUN SYSTEM CONNECTIONS SECONDS RATE: one wrk run; its output and counters go to $work/RUN.*
