@@ -42,16 +42,6 @@ public sealed class KafkaMockCluster : IDisposable
         if (err != 0) throw new InvalidOperationException($"rd_kafka_mock_topic_create({topic}) failed with error {err}");
     }
 
-    /// <summary>The broker closes its connections and refuses new ones until <see cref="SetBrokerUp"/>.</summary>
-    public void SetBrokerDown(int broker = 1) => Check(Native.rd_kafka_mock_broker_set_down(_cluster, broker), "set_down");
-
-    public void SetBrokerUp(int broker = 1) => Check(Native.rd_kafka_mock_broker_set_up(_cluster, broker), "set_up");
-
-    private static void Check(int err, string what)
-    {
-        if (err != 0) throw new InvalidOperationException($"rd_kafka_mock_broker_{what} failed with error {err}");
-    }
-
     /// <summary>
     /// Produces one message per line with kcat in its own process (<c>key:value</c> lines with
     /// <paramref name="keyed"/>), each with the given headers, into one partition or by key hash.
@@ -92,7 +82,5 @@ public sealed class KafkaMockCluster : IDisposable
         [DllImport(Lib)] public static extern IntPtr rd_kafka_mock_cluster_bootstraps(IntPtr cluster);
         [DllImport(Lib)] public static extern void rd_kafka_mock_cluster_destroy(IntPtr cluster);
         [DllImport(Lib)] public static extern int rd_kafka_mock_topic_create(IntPtr cluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string topic, int partitions, int replicationFactor);
-        [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_down(IntPtr cluster, int brokerId);
-        [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
     }
 }
