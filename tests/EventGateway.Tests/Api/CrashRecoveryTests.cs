@@ -18,7 +18,7 @@ public sealed class CrashRecoveryTests
           "spec": {"entrypoint": "main", "templates": [
             {"name": "main", "steps": [[{"name": "first", "template": "first"}], [{"name": "second", "template": "second"}]]},
             {"name": "first", "container": {"image": "busybox", "command": ["sh", "-c",
-              "echo run >> /state/runs 2>/dev/null || { mkdir -p /state; echo run >> /state/runs; }; echo runs=$(wc -l < /state/runs); echo started; sleep 2; echo first-done"]}},
+              "echo run >> /state/runs 2>/dev/null || { mkdir -p /state; echo run >> /state/runs; }; echo runs=$(wc -l < /state/runs); echo started; sleep 6; echo first-done"]}},
             {"name": "second", "container": {"image": "busybox", "command": ["echo", "second-done"]}}
           ]}}}
         """;
