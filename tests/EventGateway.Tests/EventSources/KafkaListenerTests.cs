@@ -184,7 +184,7 @@ public sealed partial class KafkaListenerTests
     {
         using var kafka = KafkaMockCluster.Start();
         kafka.CreateTopic("clicks");
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new ParkingFakeTimeProvider(DateTimeOffset.UtcNow);
         await using var host = await EventTestHost.StartAsync(time: time);
         await host.ApplyAsync(Manifest("clicksrc", "clicks", $"""
             url: {kafka.Bootstraps}
@@ -194,10 +194,12 @@ public sealed partial class KafkaListenerTests
             """));
         await kafka.ProduceAsync("clicks", Enumerable.Range(0, 12).Select(i => $"c:{i}"));
 
+        // Settled: the listener has the next messages at hand and is parked on the clock for its next token
+        // (a 200 ms wait at 5/s), so nothing more can slip through until the test advances the clock.
         async Task<int> SettledCount(int expected)
         {
             await host.WaitForEventsAsync("clicksrc", expected);
-            await Task.Delay(400); // the next messages are at hand: give them the chance to slip through
+            await Eventually.Get(() => Task.FromResult(time.HasPendingTimer(TimeSpan.FromMilliseconds(250)) ? "" : null), "the limiter to wait on the clock");
             return (await host.Log.QueryAsync(new EventQuery(Source: "clicksrc", Limit: 100))).Count;
         }
 
@@ -205,7 +207,8 @@ public sealed partial class KafkaListenerTests
         time.Advance(TimeSpan.FromSeconds(1));
         (await SettledCount(10)).ShouldBe(10);
         time.Advance(TimeSpan.FromSeconds(1));
-        (await SettledCount(12)).ShouldBe(12);
+        // Only 12 messages exist: the last two fit in the refilled bucket.
+        (await host.WaitForEventsAsync("clicksrc", 12)).Count.ShouldBe(12);
     }
 
     [Fact]
@@ -265,7 +268,7 @@ public sealed partial class KafkaListenerTests
         {
             var after = await host.WaitForEventsAsync("paysrc", (int)before + 1);
             after[^1].Event.Id.ShouldBe($"paysrc:payments:{kafka.Bootstraps}:payments:0:10");
-            await Task.Delay(500);
+            // One partition, published in order: a replay of offsets 0-9 would be in the log before offset 10.
             (await host.Log.StatsAsync()).Count.ShouldBe(before + 1);
             await run.StopAsync();
         }
