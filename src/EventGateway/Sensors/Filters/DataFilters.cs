@@ -25,38 +25,7 @@ internal static class DataFilters
             return KindOutcome.Pass;
         }
 
-        var or = LogicalOperator.IsOr(op);
-        var errors = new List<string>();
-        var misses = new List<string>();
-        foreach (var filter in filters)
-        {
-            var outcome = EvaluateOne(filter, root);
-            if (outcome.Passed)
-            {
-                if (or)
-                {
-                    return KindOutcome.Pass;
-                }
-
-                continue;
-            }
-
-            if (!or)
-            {
-                return outcome.IsError ? KindOutcome.Error("data", outcome.Reason!) : outcome;
-            }
-
-            (outcome.IsError ? errors : misses).Add(outcome.Reason!);
-        }
-
-        if (!or)
-        {
-            return KindOutcome.Pass;
-        }
-
-        return errors.Count > 0
-            ? KindOutcome.Errors("data", errors)
-            : KindOutcome.NoMatch($"no data filter matched: {string.Join("; ", misses)}");
+        return KindOutcome.Combine("data", LogicalOperator.IsOr(op), filters.Select(f => (KindOutcome?)EvaluateOne(f, root)));
     }
 
     private static KindOutcome EvaluateOne(DataFilter filter, JsonElement root)

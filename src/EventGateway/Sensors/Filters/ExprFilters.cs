@@ -26,45 +26,8 @@ internal static class ExprFilters
             return KindOutcome.Pass;
         }
 
-        var or = LogicalOperator.IsOr(op);
-        var errors = new List<string>();
-        var misses = new List<string>();
-        foreach (var filter in filters)
-        {
-            var outcome = EvaluateOne(filter, root);
-            if (outcome is null)
-            {
-                continue;
-            }
-
-            var o = outcome.Value;
-            if (o.Passed)
-            {
-                if (or)
-                {
-                    return KindOutcome.Pass;
-                }
-
-                continue;
-            }
-
-            if (!or)
-            {
-                return o.IsError ? KindOutcome.Error("expr", o.Reason!) : o;
-            }
-
-            (o.IsError ? errors : misses).Add(o.Reason!);
-        }
-
-        if (!or)
-        {
-            return KindOutcome.Pass;
-        }
-
         // Argo: under "or", an empty list or all-skipped filters do not pass.
-        return errors.Count > 0
-            ? KindOutcome.Errors("expr", errors)
-            : KindOutcome.NoMatch(misses.Count > 0 ? $"no expr filter matched: {string.Join("; ", misses)}" : "no expr filter matched");
+        return KindOutcome.Combine("expr", LogicalOperator.IsOr(op), filters.Select(f => EvaluateOne(f, root)));
     }
 
     /// <summary>Parses the expression with its field names as variables; the syntax error, or null.</summary>

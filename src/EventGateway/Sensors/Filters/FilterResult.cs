@@ -22,6 +22,32 @@ internal readonly record struct KindOutcome(bool Passed, string? Reason, bool Is
 
     public static KindOutcome Errors(string kind, IEnumerable<string> reasons) =>
         new(false, $"{kind} filter errors [{string.Join(" / ", reasons)}]", true);
+
+    /// <summary>
+    /// Combines one kind's filters (a null outcome is a skipped filter): under "and" the first failure decides;
+    /// under "or" the first pass does, errors outrank misses, and nothing passing (even an empty or all-skipped
+    /// list) fails. Outcomes are evaluated lazily, so the deciding filter is the last one run.
+    /// </summary>
+    public static KindOutcome Combine(string kind, bool or, IEnumerable<KindOutcome?> outcomes)
+    {
+        var errors = new List<string>();
+        var misses = new List<string>();
+        foreach (var o in outcomes)
+        {
+            if (o is not { } outcome) continue;
+            if (outcome.Passed)
+            {
+                if (or) return Pass;
+                continue;
+            }
+            if (!or) return outcome.IsError ? Error(kind, outcome.Reason!) : outcome;
+            (outcome.IsError ? errors : misses).Add(outcome.Reason!);
+        }
+        if (!or) return Pass;
+        return errors.Count > 0
+            ? Errors(kind, errors)
+            : NoMatch(misses.Count > 0 ? $"no {kind} filter matched: {string.Join("; ", misses)}" : $"no {kind} filter matched");
+    }
 }
 
 /// <summary>Argo's LogicalOperator: only the exact word <c>or</c> means OR; anything else evaluates as AND.</summary>
