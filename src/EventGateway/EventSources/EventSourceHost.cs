@@ -33,9 +33,6 @@ public sealed partial class EventSourceHost(
 
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
-    /// <summary>Raised after an EventSource's listeners were (re)started or stopped; tests and surfaces wait on it.</summary>
-    public event Action<string, string>? Reconciled;
-
     /// <summary>The listeners of an EventSource, or null when it is not running; <c>Error</c> when it was refused.</summary>
     public (IReadOnlyList<ListenerStatus> Listeners, string? Error)? StatusOf(string @namespace, string name) =>
         _running.TryGetValue((@namespace, name), out var r) ? (r.Listeners.Select(l => l.Status).ToList(), r.Error) : null;
@@ -57,7 +54,6 @@ public sealed partial class EventSourceHost(
                 {
                     LogReconcileFailed(_log, e, key.Ns, key.Name);
                 }
-                Reconciled?.Invoke(key.Ns, key.Name);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }

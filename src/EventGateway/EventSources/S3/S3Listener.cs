@@ -13,10 +13,7 @@ public sealed class S3Listener(S3EventSource spec, string type) : IEventListener
 {
     public Task RunAsync(ListenerContext ctx, CancellationToken ct)
     {
-        // Load-time validation covers this too; checked again so a bad annotation never runs half-understood.
-        var errors = new List<string>();
-        EventSourceValidator.ValidateS3Annotations(ctx.Source, (path, reason) => errors.Add($"{path}: {reason}"));
-        if (errors.Count > 0) throw new InvalidOperationException(string.Join("; ", errors));
+        // The annotations were validated with the EventSource (at load and again by the host before starting).
         var delivery = S3Delivery.Require(ctx.Source.Metadata.Annotations);
         return delivery.Polls
             ? new S3Poller(spec, type, delivery, ctx).RunAsync(ct)
