@@ -21,6 +21,7 @@ public sealed class EventGatewayOptions
     public List<string> ManifestDirectories { get; set; } = [];
 
     public Events.EventLogOptions EventLog { get; set; } = new();
+    public Sensors.SensorOptions Sensors { get; set; } = new();
 
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
@@ -35,5 +36,6 @@ public sealed class EventGatewayOptions
         foreach (var d in ManifestDirectories)
             if (!Directory.Exists(d)) throw new ArgumentException($"manifest directory {d} does not exist");
         EventLog.Validate();
+        Sensors.Validate();
     }
 }

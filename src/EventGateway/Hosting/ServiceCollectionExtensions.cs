@@ -3,6 +3,9 @@ using EventGateway.Events;
 using EventGateway.EventSources;
 using EventGateway.EventSources.Http;
 using EventGateway.Manifests;
+using EventGateway.Sensors;
+using EventGateway.Sensors.State;
+using EventGateway.Sensors.Triggers;
 using EventGateway.Execution;
 using EventGateway.Store;
 using EventGateway.Workflows;
@@ -43,6 +46,17 @@ public static class ServiceCollectionExtensions
         }
         services.AddSingleton<EventSourceHost>();
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
+
+        services.AddSingleton(options.Sensors);
+        services.AddSingleton(_ => new SensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
+        services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
+        services.AddSingleton<SensorMetrics>();
+        services.AddSingleton<TriggerHttpClients>();
+        services.AddSingleton(sp => new TriggerContext(sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<SecretResolver>(),
+            sp.GetRequiredService<TriggerHttpClients>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("EventGateway.Sensors.Triggers")));
+        services.AddSingleton<ITrigger, K8sTrigger>();
+        services.AddSingleton<SensorHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         return services;
     }
 }

@@ -108,19 +108,17 @@ public static partial class SensorValidator
             fail($"{at}.source", "missing: the resource to create (source.resource)");
     }
 
-    [GeneratedRegex(@"[A-Za-z0-9_][A-Za-z0-9_.\-]*")]
-    private static partial Regex ConditionName();
-
-    /// <summary>Checks that a conditions expression uses only &amp;&amp;, ||, !, parentheses and known dependency names.</summary>
+    /// <summary>Parses a conditions expression and checks that it names only this Sensor's dependencies.</summary>
     private static void ValidateConditions(string conditions, string at, HashSet<string> deps, Action<string, string> fail)
     {
-        var rest = ConditionName().Replace(conditions, m =>
+        try
         {
-            if (!deps.Contains(m.Value)) fail(at, $"'{m.Value}' is not a dependency of this Sensor (known: {string.Join(", ", deps.Order(StringComparer.Ordinal))})");
-            return "x";
-        });
-        var shape = rest.Replace("&&", "&", StringComparison.Ordinal).Replace("||", "|", StringComparison.Ordinal);
-        if (shape.Any(c => !(c is 'x' or '&' or '|' or '!' or '(' or ')' || char.IsWhiteSpace(c))))
-            fail(at, $"'{conditions}' is not a condition: use dependency names with &&, ||, ! and parentheses");
+            foreach (var name in TriggerConditions.Parse(conditions).Names.Where(n => !deps.Contains(n)))
+                fail(at, $"'{name}' is not a dependency of this Sensor (known: {string.Join(", ", deps.Order(StringComparer.Ordinal))})");
+        }
+        catch (FormatException e)
+        {
+            fail(at, e.Message);
+        }
     }
 }

@@ -5,6 +5,9 @@ using EventGateway.EventSources;
 using EventGateway.Hosting;
 using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Sensors;
+using EventGateway.Workflows;
+using EventGateway.Execution;
 using EventGateway.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -19,10 +22,13 @@ public sealed class EventTestHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    private EventTestHost(string dataDir, ServiceProvider services)
+    private readonly bool _pipeline;
+
+    private EventTestHost(string dataDir, ServiceProvider services, bool pipeline)
     {
         DataDir = dataDir;
         _services = services;
+        _pipeline = pipeline;
     }
 
     public string DataDir { get; }
@@ -31,7 +37,11 @@ public sealed class EventTestHost : IAsyncDisposable
     public EventSourceHost Sources => _services.GetRequiredService<EventSourceHost>();
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 
-    public static async Task<EventTestHost> StartAsync(TimeProvider? time = null, string? dataDir = null, Action<EventGatewayOptions>? configure = null)
+    public SensorHost Sensors => _services.GetRequiredService<SensorHost>();
+
+    /// <param name="pipeline">Also run sensors and the workflow controller: the whole event-to-workflow path.</param>
+    public static async Task<EventTestHost> StartAsync(TimeProvider? time = null, string? dataDir = null, Action<EventGatewayOptions>? configure = null,
+        bool pipeline = false, Action<IServiceCollection>? services2 = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("egw-events-").FullName;
         var options = new EventGatewayOptions { DataDir = dataDir, EventListenAddress = "127.0.0.1" };
@@ -41,9 +51,15 @@ public sealed class EventTestHost : IAsyncDisposable
         services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         services.AddEventGateway(options);
         if (time is not null) services.AddSingleton(time);
+        services2?.Invoke(services);
         var provider = services.BuildServiceProvider();
+        if (pipeline)
+        {
+            await provider.GetRequiredService<WorkflowController>().StartAsync(CancellationToken.None);
+            await provider.GetRequiredService<SensorHost>().StartAsync(CancellationToken.None);
+        }
         await provider.GetRequiredService<EventSourceHost>().StartAsync(CancellationToken.None);
-        return new EventTestHost(dataDir, provider);
+        return new EventTestHost(dataDir, provider, pipeline);
     }
 
     /// <summary>Applies the YAML's documents and waits until every EventSource in it has all listeners listening (or failed).</summary>
@@ -52,7 +68,31 @@ public sealed class EventTestHost : IAsyncDisposable
         var docs = ManifestReader.Read(yaml, "test.yaml");
         await Store.ApplyAllAsync(docs);
         foreach (var es in docs.OfType<EventSource>()) await WaitListeningAsync(es.NamespaceOrDefault, es.Name, within);
+        if (_pipeline) foreach (var s in docs.OfType<Sensor>()) await WaitSensorRunningAsync(s.NamespaceOrDefault, s.Name, within);
         return docs;
+    }
+
+    /// <summary>Waits until the sensor's pipeline reads the log; fails with its message if it was refused.</summary>
+    public async Task<SensorStatus> WaitSensorRunningAsync(string ns, string name, TimeSpan? within = null) =>
+        await Eventually.Get(() =>
+        {
+            var s = Sensors.StatusOf(ns, name);
+            if (s is { State: SensorState.Refused or SensorState.Failed }) throw new Xunit.Sdk.XunitException($"sensor {ns}/{name} {s.State}: {s.Message}");
+            return Task.FromResult(s is { State: SensorState.Running or SensorState.Waiting } ? s : null);
+        }, $"sensor {ns}/{name} running", within ?? TimeSpan.FromSeconds(30));
+
+    /// <summary>Waits until at least <paramref name="count"/> workflows exist and every one of them has completed.</summary>
+    public async Task<IReadOnlyList<Workflow>> WaitWorkflowsCompletedAsync(int count, TimeSpan? within = null) =>
+        await Eventually.Get(async () =>
+        {
+            var all = await Store.ListAsync<Workflow>();
+            return all.Count >= count && all.All(w => w.Status?.IsCompleted == true) ? all : null;
+        }, $"{count} completed workflows", within ?? TestEngine.Patience);
+
+    public string StepLog(Workflow wf, NodeStatus node, string stream = "stdout")
+    {
+        var path = Get<IStepExecutor>().LogPath(new StepKey(wf.NamespaceOrDefault, wf.Name, node.Id), stream);
+        return File.Exists(path) ? File.ReadAllText(path) : "";
     }
 
     /// <summary>Waits until every listener of the EventSource has left Starting; fails with their messages if one Failed.</summary>
@@ -88,6 +128,11 @@ public sealed class EventTestHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Sources.StopAsync(CancellationToken.None);
+        if (_pipeline)
+        {
+            await Sensors.StopAsync(CancellationToken.None);
+            await Get<WorkflowController>().StopAsync(CancellationToken.None);
+        }
         await _services.DisposeAsync();
     }
 }

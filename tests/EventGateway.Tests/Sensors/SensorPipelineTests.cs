@@ -1,0 +1,170 @@
+using System.Net;
+using System.Text;
+using EventGateway.Model;
+using EventGateway.Sensors.State;
+using EventGateway.Tests.Support;
+using Shouldly;
+using Xunit;
+
+namespace EventGateway.Tests.Sensors;
+
+/// <summary>
+/// The whole path on loopback: a webhook EventSource on Kestrel, the durable log, a Sensor, and workflows run
+/// by the embedded controller in the sandbox.
+/// </summary>
+public sealed class SensorPipelineTests : IAsyncLifetime
+{
+    private readonly HttpClient _http = new();
+    private readonly int _port = EventTestHost.FreePort();
+    private EventTestHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await EventTestHost.StartAsync(pipeline: true);
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _host.DisposeAsync();
+    }
+
+    private string Source(string name = "hooks") => $$"""
+        apiVersion: argoproj.io/v1alpha1
+        kind: EventSource
+        metadata: {name: {{name}}}
+        spec:
+          webhook:
+            push: {port: "{{_port}}", endpoint: /push, method: POST}
+            other: {port: "{{_port}}", endpoint: /other, method: POST}
+        """;
+
+    private static string Sensor(string dependencies, string triggerExtra = "", string annotations = "", string conditions = "") => $$"""
+        apiVersion: argoproj.io/v1alpha1
+        kind: Sensor
+        metadata:
+          name: builds
+          annotations: {{{annotations}}}
+        spec:
+          dependencies:
+        {{dependencies}}
+          triggers:
+            - template:
+                name: build
+        {{conditions}}
+                argoWorkflow:
+                  operation: submit
+                  source:
+                    resource:
+                      apiVersion: argoproj.io/v1alpha1
+                      kind: Workflow
+                      metadata: {generateName: build-}
+                      spec:
+                        entrypoint: main
+                        arguments: {parameters: [{name: branch, value: none}]}
+                        templates:
+                          - name: main
+                            inputs: {parameters: [{name: branch}]}
+                            container: {image: alpine, command: [sh, -c], args: ["echo building {{inputs.parameters.branch}}"]}
+                  parameters:
+                    - src: {dependencyName: push, dataKey: body.branch}
+                      dest: spec.arguments.parameters.0.value
+        {{triggerExtra}}
+        """;
+
+    private const string PushDependency = """
+            - name: push
+              eventSourceName: hooks
+              eventName: push
+              filters:
+                data:
+                  - path: body.branch
+                    type: string
+                    value: ["main", "release-.*"]
+        """;
+
+    private async Task<HttpStatusCode> Post(string path, string json)
+    {
+        using var resp = await _http.PostAsync($"http://127.0.0.1:{_port}{path}", new StringContent(json, Encoding.UTF8, "application/json"));
+        return resp.StatusCode;
+    }
+
+    [Fact]
+    public async Task A_posted_event_creates_one_workflow_with_its_parameter_and_it_runs_to_success()
+    {
+        await _host.ApplyAsync(Source() + "\n---\n" + Sensor(PushDependency));
+
+        (await Post("/push", """{"branch":"main"}""")).ShouldBe(HttpStatusCode.OK);
+
+        var wf = (await _host.WaitWorkflowsCompletedAsync(1)).ShouldHaveSingleItem();
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+        wf.Name.ShouldStartWith("build-");
+        wf.Metadata.Labels!["events.argoproj.io/sensor"].ShouldBe("builds");
+        var step = wf.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        _host.StepLog(wf, step).ShouldBe("building main\n");
+
+        var logged = (await _host.WaitForEventsAsync("hooks", 1)).Single();
+        var path = await Eventually.Get(() => Task.FromResult(_host.Sensors.State.DecisionsFor([logged.Sequence]) is { Count: >= 2 } d ? d : null), "decisions recorded");
+        path.Select(d => (d.Trigger, d.Outcome)).ShouldBe([("", Outcomes.Passed), ("build", Outcomes.Triggered)]);
+        path[1].Reason.ShouldBe($"workflow {wf.Name} created");
+    }
+
+    [Fact]
+    public async Task A_filtered_event_creates_nothing_and_its_path_says_which_filter_stopped_it()
+    {
+        await _host.ApplyAsync(Source() + "\n---\n" + Sensor(PushDependency));
+
+        (await Post("/push", """{"branch":"feature/x"}""")).ShouldBe(HttpStatusCode.OK);
+        (await Post("/push", """{"branch":"release-1.2"}""")).ShouldBe(HttpStatusCode.OK);
+
+        var events = await _host.WaitForEventsAsync("hooks", 2);
+        var decisions = await Eventually.Get(() => Task.FromResult(_host.Sensors.State.DecisionsFor(events.Select(e => e.Sequence).ToList()) is { Count: 3 } d ? d : null), "decisions for both events");
+        var filtered = decisions.Single(d => d.Sequence == events[0].Sequence);
+        filtered.Outcome.ShouldBe(Outcomes.Filtered);
+        filtered.Reason!.ShouldContain("push:");
+        filtered.Reason.ShouldContain("feature/x");
+        var wf = (await _host.WaitWorkflowsCompletedAsync(1)).ShouldHaveSingleItem();
+        _host.StepLog(wf, wf.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod)).ShouldBe("building release-1.2\n");
+    }
+
+    [Fact]
+    public async Task The_same_dedup_key_twice_creates_one_workflow_and_records_the_duplicate()
+    {
+        await _host.ApplyAsync(Source() + "\n---\n" + Sensor(PushDependency, annotations: "eventgateway.io/dedup-key: body.delivery"));
+
+        (await Post("/push", """{"branch":"main","delivery":"d-1"}""")).ShouldBe(HttpStatusCode.OK);
+        (await Post("/push", """{"branch":"main","delivery":"d-1"}""")).ShouldBe(HttpStatusCode.OK);
+        (await Post("/push", """{"branch":"main","delivery":"d-2"}""")).ShouldBe(HttpStatusCode.OK);
+
+        var events = await _host.WaitForEventsAsync("hooks", 3);
+        var decisions = await Eventually.Get(() => Task.FromResult(
+            _host.Sensors.State.DecisionsFor(events.Select(e => e.Sequence).ToList()).Where(d => d.Trigger == "build").ToList() is { Count: 3 } d ? d : null), "trigger decisions");
+        decisions.Select(d => d.Outcome).ShouldBe([Outcomes.Triggered, Outcomes.Duplicate, Outcomes.Triggered]);
+        decisions[1].Reason!.ShouldContain($"#{events[0].Sequence}");
+        (await _host.WaitWorkflowsCompletedAsync(2)).Count.ShouldBe(2);
+        _host.Sensors.State.Counters("default/builds")["build"][Outcomes.Duplicate].ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Conditions_wait_for_both_dependencies_and_the_partial_state_survives_a_restart()
+    {
+        const string deps = """
+                - {name: push, eventSourceName: hooks, eventName: push}
+                - {name: other, eventSourceName: hooks, eventName: other}
+            """;
+        var yaml = Source() + "\n---\n" + Sensor(deps, conditions: "        conditions: \"push && other\"");
+        await _host.ApplyAsync(yaml);
+
+        (await Post("/push", """{"branch":"main"}""")).ShouldBe(HttpStatusCode.OK);
+        var first = (await _host.WaitForEventsAsync("hooks", 1)).Single();
+        await Eventually.Get(() => Task.FromResult(_host.Sensors.State.DecisionsFor([first.Sequence]).FirstOrDefault(d => d.Outcome == Outcomes.Waiting)), "waiting recorded");
+
+        var dataDir = _host.DataDir;
+        await _host.DisposeAsync();
+        _host = await EventTestHost.StartAsync(dataDir: dataDir, pipeline: true);
+        await _host.WaitListeningAsync("default", "hooks");
+        await _host.WaitSensorRunningAsync("default", "builds");
+        (await _host.Store.ListAsync<Workflow>()).ShouldBeEmpty();
+
+        (await Post("/other", """{"x":1}""")).ShouldBe(HttpStatusCode.OK);
+        var wf = (await _host.WaitWorkflowsCompletedAsync(1)).ShouldHaveSingleItem();
+        _host.StepLog(wf, wf.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod)).ShouldBe("building main\n");
+    }
+}
