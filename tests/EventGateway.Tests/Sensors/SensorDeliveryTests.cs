@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using EventGateway.Sensors.State;
+using EventGateway.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
+using Shouldly;
+using Xunit;
+
+namespace EventGateway.Tests.Sensors;
+
+/// <summary>Floods and crashes: the rate limit holds over a burst without losing events, and kill -9 mid-burst neither loses nor duplicates runs.</summary>
+public sealed class SensorDeliveryTests
+{
+    [Fact]
+    public async Task A_burst_of_200_against_5_per_second_never_exceeds_the_limit_and_all_fire_in_order()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var received = new ConcurrentQueue<(int N, DateTimeOffset At)>();
+        var receiverPort = EventTestHost.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{receiverPort}");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpRequest req) =>
+        {
+            var body = await JsonNode.ParseAsync(req.Body);
+            received.Enqueue((int.Parse(body!["n"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture), time.GetUtcNow()));
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+
+        var port = EventTestHost.FreePort();
+        await using var host = await EventTestHost.StartAsync(time, pipeline: true);
+        await host.ApplyAsync($$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: EventSource
+            metadata: {name: burst}
+            spec:
+              webhook:
+                in: {port: "{{port}}", endpoint: /in, method: POST}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata: {name: limited}
+            spec:
+              dependencies:
+                - {name: e, eventSourceName: burst, eventName: in}
+              triggers:
+                - template:
+                    name: notify
+                    http:
+                      url: http://127.0.0.1:{{receiverPort}}/hook
+                      method: POST
+                      payload:
+                        - src: {dependencyName: e, dataKey: body.n}
+                          dest: n
+                  rateLimit: {unit: Second, requestsPerUnit: 5}
+            """);
+
+        using var http = new HttpClient();
+        for (var n = 1; n <= 200; n++)
+        {
+            using var resp = await http.PostAsync($"http://127.0.0.1:{port}/in", new StringContent($$"""{"n":{{n}}}""", Encoding.UTF8, "application/json"));
+            resp.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        // The clock moves only while the sensor waits for its limiter and every firing so far has arrived, so the
+        // receiver's timestamps are the firing times.
+        long Triggered() => host.Sensors.State.Counters("default/limited").GetValueOrDefault("notify")?.GetValueOrDefault(Outcomes.Triggered) ?? 0;
+        await Eventually.Get(() => Task.FromResult(received.Count >= 200 ? "all" : null), "200 firings", TimeSpan.FromMinutes(2), eachPoll: () =>
+        {
+            if (host.Sensors.StatusOf("default", "limited")?.State == EventGateway.Sensors.SensorState.Waiting && received.Count == Triggered())
+                time.Advance(TimeSpan.FromMilliseconds(100));
+        });
+
+        var fired = received.ToList();
+        fired.Select(f => f.N).ShouldBe(Enumerable.Range(1, 200), "every event fired once, in log order");
+        for (var i = 0; i + 5 < fired.Count; i++)
+            (fired[i + 5].At - fired[i].At).ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1), $"firings {i + 1}..{i + 6} fell within one second");
+        (fired[^1].At - fired[0].At).ShouldBeLessThan(TimeSpan.FromSeconds(41), "the limiter lets 5 through every second, not fewer");
+        var counts = await Eventually.Get(() => Task.FromResult(
+            host.Sensors.State.Counters("default/limited").GetValueOrDefault("notify") is { } c && c.GetValueOrDefault(Outcomes.Triggered) == 200 ? c : null), "counters");
+        // Each window of 5 begins with one firing that waited for the oldest of the previous 5 to leave the window.
+        counts[Outcomes.RateLimited].ShouldBeGreaterThanOrEqualTo(200 / 5 - 1);
+    }
+
+    /// <summary>
+    /// Senders post numbered events (dedup key body.n) while `egw serve` is killed with SIGKILL mid-burst, then
+    /// resend what was not acknowledged, as GitHub would. Every number ends up with exactly one Succeeded workflow.
+    /// </summary>
+    [Fact]
+    public async Task Killing_the_service_mid_burst_loses_nothing_and_duplicates_nothing()
+    {
+        const int total = 60;
+        var port = EventTestHost.FreePort();
+        var dir = Directory.CreateTempSubdirectory("egw-manifests-").FullName;
+        File.WriteAllText(Path.Combine(dir, "pipeline.yaml"), $$$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: EventSource
+            metadata: {name: jobs}
+            spec:
+              webhook:
+                in: {port: "{{{port}}}", endpoint: /in, method: POST}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata:
+              name: runner
+              annotations: {eventgateway.io/dedup-key: body.n}
+            spec:
+              dependencies:
+                - {name: job, eventSourceName: jobs, eventName: in}
+              triggers:
+                - template:
+                    name: run
+                    argoWorkflow:
+                      source:
+                        resource:
+                          apiVersion: argoproj.io/v1alpha1
+                          kind: Workflow
+                          metadata: {generateName: job-}
+                          spec:
+                            entrypoint: main
+                            arguments: {parameters: [{name: n}]}
+                            templates:
+                              - name: main
+                                inputs: {parameters: [{name: n}]}
+                                container: {image: alpine, command: [echo, "{{inputs.parameters.n}}"]}
+                      parameters:
+                        - src: {dependencyName: job, dataKey: body.n}
+                          dest: spec.arguments.parameters.0.value
+            """);
+        await using var serve = await ServeProcess.StartAsync(extra: ["--manifests", dir]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        async Task<bool> Send(int n)
+        {
+            try
+            {
+                using var resp = await http.PostAsync($"http://127.0.0.1:{port}/in", new StringContent($$"""{"n":{{n}}}""", Encoding.UTF8, "application/json"));
+                return resp.StatusCode == HttpStatusCode.OK;
+            }
+            catch (HttpRequestException) { return false; }
+            catch (TaskCanceledException) { return false; }
+        }
+        await Eventually.Get(async () => await Send(0) ? "up" : null, "webhook listening");
+
+        var acked = new ConcurrentDictionary<int, bool>();
+        var next = 0;
+        var senders = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            int n;
+            while ((n = Interlocked.Increment(ref next)) <= total)
+                if (await Send(n)) acked[n] = true;
+        })).ToList();
+        await Eventually.Get(() => Task.FromResult(acked.Count >= total / 3 ? "some" : null), "a third acknowledged");
+        serve.KillHard();
+        await Task.WhenAll(senders);
+        acked.Count.ShouldBeLessThan(total, "the kill landed mid-burst");
+
+        await serve.RestartAsync();
+        await Eventually.Get(async () => await Send(0) ? "up" : null, "webhook listening again");
+        foreach (var n in Enumerable.Range(1, total).Where(n => !acked.ContainsKey(n)))
+            (await Send(n)).ShouldBeTrue($"resend of {n}");
+
+        using var api = new HttpClient { BaseAddress = serve.BaseAddress };
+        var workflows = await Eventually.Get(async () =>
+        {
+            var items = JsonNode.Parse(await api.GetStringAsync("api/v1/workflows/default"))!["items"]!.AsArray();
+            return items.Count >= total + 1 && items.All(w => w!["status"]?["phase"]?.GetValue<string>() is "Succeeded" or "Failed" or "Error") ? items : null;
+        }, $"{total + 1} completed workflows", TimeSpan.FromMinutes(3));
+        var numbers = workflows.Select(w => w!["spec"]!["arguments"]!["parameters"]![0]!["value"]!.ToString()).ToList();
+        numbers.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ShouldBeEmpty("numbers with more than one workflow");
+        numbers.Order().ShouldBe(Enumerable.Range(0, total + 1).Select(i => i.ToString()).Order());
+        workflows.ShouldAllBe(w => w!["status"]!["phase"]!.GetValue<string>() == "Succeeded");
+    }
+}
