@@ -36,19 +36,19 @@ public sealed class SensorPipelineTests : IAsyncLifetime
             other: {port: "{{_port}}", endpoint: /other, method: POST}
         """;
 
-    private static string Sensor(string dependencies, string triggerExtra = "", string annotations = "", string conditions = "") => $$"""
+    private static string Sensor(string dependencies, string triggerExtra = "", string annotations = "", string conditions = "") => $$$"""
         apiVersion: argoproj.io/v1alpha1
         kind: Sensor
         metadata:
           name: builds
-          annotations: {{{annotations}}}
+          annotations: {{{{annotations}}}}
         spec:
           dependencies:
-        {{dependencies}}
+        {{{dependencies}}}
           triggers:
             - template:
                 name: build
-        {{conditions}}
+        {{{conditions}}}
                 argoWorkflow:
                   operation: submit
                   source:
@@ -66,7 +66,7 @@ public sealed class SensorPipelineTests : IAsyncLifetime
                   parameters:
                     - src: {dependencyName: push, dataKey: body.branch}
                       dest: spec.arguments.parameters.0.value
-        {{triggerExtra}}
+        {{{triggerExtra}}}
         """;
 
     private const string PushDependency = """
@@ -119,7 +119,7 @@ public sealed class SensorPipelineTests : IAsyncLifetime
         var filtered = decisions.Single(d => d.Sequence == events[0].Sequence);
         filtered.Outcome.ShouldBe(Outcomes.Filtered);
         filtered.Reason!.ShouldContain("push:");
-        filtered.Reason.ShouldContain("feature/x");
+        filtered.Reason!.ShouldContain("feature/x");
         var wf = (await _host.WaitWorkflowsCompletedAsync(1)).ShouldHaveSingleItem();
         _host.StepLog(wf, wf.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod)).ShouldBe("building release-1.2\n");
     }
