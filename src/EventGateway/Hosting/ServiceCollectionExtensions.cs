@@ -30,6 +30,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
         services.AddSingleton<WorkflowSubmitter>();
+        services.AddSingleton<WorkflowOperations>();
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
@@ -55,6 +56,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new TriggerContext(sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<SecretResolver>(),
             sp.GetRequiredService<TriggerHttpClients>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("EventGateway.Sensors.Triggers")));
         services.AddSingleton<ITrigger, K8sTrigger>();
+        services.AddSingleton<ITrigger, ArgoWorkflowTrigger>();
+        services.AddSingleton<ITrigger, HttpTrigger>();
+        services.AddSingleton<ITrigger, KafkaTrigger>();
+        services.AddSingleton<ITrigger, LogTrigger>();
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         return services;

@@ -32,8 +32,7 @@ public static partial class SensorValidator
             if (string.IsNullOrEmpty(d.EventName)) fail($"{at}.eventName", "missing: the event of that EventSource");
             DependencyFilter.Validate(d.Filters, $"{at}.filters", fail);
             DependencyFilter.ValidateOperator(d.FiltersLogicalOperator, $"{at}.filtersLogicalOperator", fail);
-            if (d.Transform is { } t)
-                fail($"{at}.transform", t.Jq is null && t.Script is null ? "set jq or script" : "event transforms (jq, Lua) are not supported yet");
+            if (d.Transform is { } t) Transforms.EventTransformer.Validate(t, $"{at}.transform", fail);
         }
 
         var triggers = sensor.Spec.Triggers ?? [];
@@ -63,12 +62,7 @@ public static partial class SensorValidator
 
         if (t.ArgoWorkflow is { } wf) ValidateOperation(wf, $"{at}.template.argoWorkflow", WorkflowOperations, "submit", requireSource: true, fail);
         if (t.K8s is { } k8s) ValidateOperation(k8s, $"{at}.template.k8s", K8sOperations, "create", requireSource: true, fail);
-        if (t.Http is { } http && http["url"] is null) fail($"{at}.template.http.url", "missing: the URL to call");
-        if (t.Kafka is { } kafka)
-        {
-            if (kafka["url"] is null) fail($"{at}.template.kafka.url", "missing: the brokers");
-            if (kafka["topic"] is null) fail($"{at}.template.kafka.topic", "missing: the topic to produce to");
-        }
+        Triggers.TriggerValidation.Validate(trigger, at, deps, fail);
 
         if (t.Conditions is { } conditions) ValidateConditions(conditions, $"{at}.template.conditions", deps, fail);
         for (var i = 0; i < (t.ConditionsReset?.Count ?? 0); i++)
@@ -95,7 +89,11 @@ public static partial class SensorValidator
         {
             if (rl.Unit is { } u && !RateUnits.Contains(u)) fail($"{at}.rateLimit.unit", $"'{u}' is not one of {string.Join(", ", RateUnits)}");
             if (rl.RequestsPerUnit is not > 0) fail($"{at}.rateLimit.requestsPerUnit", "must be a positive number of triggers per unit");
+            else if (rl.RequestsPerUnit > TriggerRateLimiter.MaxRequestsPerUnit)
+                fail($"{at}.rateLimit.requestsPerUnit", $"{rl.RequestsPerUnit} is above the limit of {TriggerRateLimiter.MaxRequestsPerUnit}; use a shorter unit");
         }
+        ValidateBackoff(trigger.RetryStrategy, $"{at}.retryStrategy", fail);
+        if (trigger.Policy?["k8s"] is JsonObject k8sPolicy) ValidateBackoff(k8sPolicy["backoff"] as JsonObject, $"{at}.policy.k8s.backoff", fail);
         if (trigger.DlqTrigger is { } dlq) ValidateTrigger(dlq, $"{at}.dlqTrigger", deps, [], fail);
     }
 
@@ -106,6 +104,21 @@ public static partial class SensorValidator
         // Operations on an existing workflow name it through parameters; creating ones need a source.
         if (requireSource && op is "create" or "submit" or "submit-from" && kind["source"] is null)
             fail($"{at}.source", "missing: the resource to create (source.resource)");
+        if (kind["source"] is JsonObject source && source.Select(p => p.Key).FirstOrDefault(k => !Triggers.TriggerSource.Supported.Contains(k)) is { } other)
+            fail($"{at}.source.{other}", $"source '{other}' is not supported here; use one of {string.Join(", ", Triggers.TriggerSource.Supported)}");
+    }
+
+    private static void ValidateBackoff(JsonObject? backoff, string at, Action<string, string> fail)
+    {
+        try
+        {
+            TriggerRetry.Parse(backoff);
+        }
+        catch (FormatException e)
+        {
+            var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
+            fail($"{at}.{e.Message[..colon]}", e.Message[(colon + 2)..]);
+        }
     }
 
     /// <summary>Parses a conditions expression and checks that it names only this Sensor's dependencies.</summary>

@@ -57,7 +57,7 @@ public sealed class SensorValidationTests
 
     [Theory]
     [InlineData("conditions: \"push || (tag && !push)\"", "conditions: \"push || deploy\"", "spec.triggers[0].template.conditions: 'deploy' is not a dependency of this Sensor (known: push, tag)")]
-    [InlineData("conditions: \"push || (tag && !push)\"", "conditions: \"push + tag\"", "spec.triggers[0].template.conditions: 'push + tag' is not a condition: use dependency names with &&, ||, ! and parentheses")]
+    [InlineData("conditions: \"push || (tag && !push)\"", "conditions: \"push + tag\"", "spec.triggers[0].template.conditions: 'push + tag' is not a condition: unexpected text at offset 5; use dependency names with &&, ||, ! and parentheses")]
     [InlineData("operation: submit", "operation: launch", "spec.triggers[0].template.argoWorkflow.operation: 'launch' is not one of submit, submit-from, resubmit, retry, resume, suspend, terminate, stop")]
     [InlineData("dependencyName: push, dataKey", "dependencyName: pull, dataKey", "spec.triggers[0].parameters[0].src.dependencyName: 'pull' is not a dependency of this Sensor")]
     [InlineData("dest: spec.arguments.parameters.0.value", "operation: merge", "spec.triggers[0].parameters[0].dest: missing: where to write the value, e.g. spec.arguments.parameters.0.value")]

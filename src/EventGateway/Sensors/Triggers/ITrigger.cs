@@ -55,7 +55,8 @@ public sealed class TriggerContext(IResourceStore store, SecretResolver secrets,
 
 /// <summary>
 /// Shared HttpClients for outbound triggers (one verifying TLS, one not, for <c>tls.insecureSkipVerify</c>),
-/// so firings reuse connections instead of exhausting sockets. Timeouts are per request.
+/// so firings reuse connections instead of exhausting sockets. Timeouts are per request; redirects are
+/// followed (up to 10) as Go's client does for Argo.
 /// </summary>
 public sealed class TriggerHttpClients : IDisposable
 {
@@ -66,7 +67,7 @@ public sealed class TriggerHttpClients : IDisposable
 
     private static HttpClient Create(bool insecure)
     {
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false };
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = true, MaxAutomaticRedirections = 10 };
         if (insecure) handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
