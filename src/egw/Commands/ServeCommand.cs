@@ -22,8 +22,9 @@ internal static class ServeCommand
         var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
+        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
-            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount };
+            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -34,6 +35,7 @@ internal static class ServeCommand
             if (r.GetValue(retention) is { } ret)
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
+            if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
