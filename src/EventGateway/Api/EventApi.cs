@@ -5,6 +5,7 @@ using EventGateway.Events;
 using EventGateway.EventSources;
 using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Sensors.State;
 using EventGateway.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -50,7 +51,7 @@ public static class EventApi
         es.MapDelete("/{name}", async (string ns, string name, IResourceStore store, CancellationToken ct) =>
             await store.DeleteAsync<EventSource>(ns, name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"eventsources.argoproj.io \"{name}\""));
 
-        app.MapGet("/api/v1/events", async (HttpRequest req, IEventLog log, CancellationToken ct) =>
+        app.MapGet("/api/v1/events", async (HttpRequest req, IEventLog log, SensorStateStore sensors, CancellationToken ct) =>
         {
             var q = req.Query;
             if (!TryInt(q["limit"], 50, out var limit) || limit is < 1 or > 10_000) return ApiErrors.Invalid("limit must be a number from 1 to 10000");
@@ -61,15 +62,23 @@ public static class EventApi
                 before = bv;
             }
             var events = await log.QueryAsync(new EventQuery(Empty(q["namespace"]), Empty(q["source"]), Empty(q["event"]), before, limit), ct);
-            var outcomes = (await log.GetOutcomesAsync(events.Select(e => e.Sequence).ToList(), ct)).ToLookup(o => o.Sequence);
+            var paths = sensors.DecisionsFor(events.Select(e => e.Sequence).ToList()).ToLookup(d => d.Sequence);
             var items = new JsonArray();
-            foreach (var e in events) items.Add(Summary(e, outcomes[e.Sequence]));
+            foreach (var e in events)
+            {
+                var item = Summary(e);
+                item["outcome"] = EventPaths.Summarize(paths[e.Sequence]);
+                items.Add(item);
+            }
             return Json(new JsonObject { ["items"] = items, ["log"] = Stats(await log.StatsAsync(ct)) });
         });
-        app.MapGet("/api/v1/events/{sequence:long}", async (long sequence, IEventLog log, CancellationToken ct) =>
+        app.MapGet("/api/v1/events/{sequence:long}", async (long sequence, IEventLog log, SensorStateStore sensors, CancellationToken ct) =>
         {
             if (await log.GetAsync(sequence, ct) is not { } e) return ApiErrors.NotFound($"event {sequence}");
-            var item = Summary(e, await log.GetOutcomesAsync([sequence], ct));
+            var path = sensors.DecisionsFor([sequence]);
+            var item = Summary(e);
+            item["outcome"] = EventPaths.Summarize(path);
+            item["path"] = EventPaths.ToJson(path);
             item["data"] = JsonNode.Parse(e.Event.Data.Span);
             return Json(item);
         });
@@ -131,16 +140,14 @@ public static class EventApi
         return node;
     }
 
-    private static JsonObject Summary(LoggedEvent e, IEnumerable<EventOutcome> outcomes)
+    /// <summary>The envelope; the outcome comes from the sensors' recorded decisions (<see cref="EventPaths"/>).</summary>
+    private static JsonObject Summary(LoggedEvent e)
     {
-        var list = new JsonArray();
-        foreach (var o in outcomes)
-            list.Add(new JsonObject { ["consumer"] = o.Consumer, ["outcome"] = o.Outcome, ["reason"] = o.Reason, ["time"] = o.Time.ToString("O") });
         return new JsonObject
         {
             ["sequence"] = e.Sequence, ["id"] = e.Event.Id, ["namespace"] = e.Namespace, ["source"] = e.Event.Source, ["subject"] = e.Event.Subject,
             ["type"] = e.Event.Type, ["specversion"] = e.Event.SpecVersion, ["datacontenttype"] = e.Event.DataContentType,
-            ["time"] = e.Event.Time.ToString("O"), ["received"] = e.Received.ToString("O"), ["size"] = e.Event.Data.Length, ["outcomes"] = list,
+            ["time"] = e.Event.Time.ToString("O"), ["received"] = e.Received.ToString("O"), ["size"] = e.Event.Data.Length,
         };
     }
 

@@ -67,12 +67,13 @@ public static class WorkflowApi
         });
         wf.MapGet("/{name}/log", (string ns, string name, HttpContext http, IResourceStore store, IStepExecutor executor, TimeProvider time, CancellationToken ct) =>
             WorkflowLogs.StreamAsync(http, store, executor, time, ns, name, ct));
+        MapOperations(wf);
 
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
         MapTemplates<CronWorkflow>(app, "/api/v1/cron-workflows/{ns}", "cronWorkflow", "cronworkflows.argoproj.io");
         MapTemplates<ClusterWorkflowTemplate>(app, "/api/v1/cluster-workflow-templates", "template", "clusterworkflowtemplates.argoproj.io");
-        MapTemplates<Sensor>(app, "/api/v1/sensors/{ns}", "sensor", "sensors.argoproj.io");
         app.MapEventApi();
+        app.MapSensorApi();
         return app;
     }
 
@@ -98,6 +99,67 @@ public static class WorkflowApi
         g.MapDelete("/{name}", async (string name, HttpContext http, IResourceStore store, CancellationToken ct) =>
             await store.DeleteAsync<T>(Ns(http), name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"{resource} \"{name}\""));
     }
+
+    /// <summary>
+    /// Argo's PUT /api/v1/workflows/{ns}/{name}/suspend|resume|stop|terminate|retry|resubmit, with the bodies its
+    /// server accepts (every field optional); each answers the workflow as it now is (resubmit: the new one).
+    /// </summary>
+    private static void MapOperations(RouteGroupBuilder wf)
+    {
+        wf.MapPut("/{name}/suspend", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+            OperateAsync(req, name, _ => ops.SuspendAsync(ns, name, ct), ct));
+        wf.MapPut("/{name}/resume", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+            OperateAsync(req, name, b => ops.ResumeAsync(ns, name, OperationText(b, "nodeFieldSelector"), ct), ct));
+        wf.MapPut("/{name}/stop", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+            OperateAsync(req, name, b => ops.StopAsync(ns, name, OperationText(b, "message"), OperationText(b, "nodeFieldSelector"), ct), ct));
+        wf.MapPut("/{name}/terminate", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+            OperateAsync(req, name, _ => ops.TerminateAsync(ns, name, ct), ct));
+        wf.MapPut("/{name}/retry", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+            OperateAsync(req, name, b => ops.RetryAsync(ns, name, OperationFlag(b, "restartSuccessful"), OperationText(b, "nodeFieldSelector"), ct), ct));
+        wf.MapPut("/{name}/resubmit", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+            OperateAsync(req, name, b => ops.ResubmitAsync(ns, name, OperationFlag(b, "memoized"), ct: ct), ct));
+    }
+
+    private static async Task<IResult> OperateAsync(HttpRequest req, string name, Func<JsonObject, Task<Workflow>> operation, CancellationToken ct)
+    {
+        JsonObject body;
+        using (var reader = new StreamReader(req.Body, Encoding.UTF8))
+        {
+            var text = await reader.ReadToEndAsync(ct);
+            if (text.Length > MaxBody) return ApiErrors.Invalid($"request body is larger than {MaxBody} bytes");
+            try
+            {
+                body = string.IsNullOrWhiteSpace(text) ? [] : JsonNode.Parse(text) as JsonObject ?? throw new FormatException("request body must be a JSON object");
+            }
+            catch (JsonException e) { return ApiErrors.Invalid($"request body is not JSON: {e.Message}"); }
+            catch (FormatException e) { return ApiErrors.Invalid(e.Message); }
+        }
+        try
+        {
+            if (body["parameters"] is JsonArray { Count: > 0 })
+                return ApiErrors.Invalid("parameters: overriding parameters on retry or resubmit is not supported");
+            return Ok(await operation(body));
+        }
+        catch (NotFoundException) { return ApiErrors.NotFound($"workflows.argoproj.io \"{name}\""); }
+        catch (WorkflowOperationException e) { return ApiErrors.Invalid(e.Message); }
+        catch (FormatException e) { return ApiErrors.Invalid(e.Message); }
+        catch (ManifestException e) { return ApiErrors.Invalid(e); }
+        catch (ConflictException e) { return ApiErrors.Conflict(e.Message); }
+    }
+
+    private static string? OperationText(JsonObject body, string field) => body[field] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => throw new FormatException($"{field}: must be a string"),
+    };
+
+    private static bool OperationFlag(JsonObject body, string field) => body[field] switch
+    {
+        null => false,
+        JsonValue v when v.TryGetValue<bool>(out var b) => b,
+        _ => throw new FormatException($"{field}: must be true or false"),
+    };
 
     private static string Ns(HttpContext http) => http.Request.RouteValues.TryGetValue("ns", out var ns) && ns is string s ? s : "";
 

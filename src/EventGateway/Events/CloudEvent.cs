@@ -31,9 +31,6 @@ public sealed record EventToAppend(string Namespace, CloudEvent Event);
 /// </summary>
 public sealed record SourceCheckpoint(string Key, string Value);
 
-/// <summary>What a consumer (a sensor, later) decided about an event, shown by <c>egw events list</c>.</summary>
-public sealed record EventOutcome(long Sequence, string Consumer, string Outcome, string? Reason, DateTimeOffset Time);
-
 public sealed record EventQuery(string? Namespace = null, string? Source = null, string? Subject = null, long? BeforeSequence = null, int Limit = 50);
 
 public sealed record EventLogStats(long Count, long FirstSequence, long LastSequence, DateTimeOffset? Oldest, DateTimeOffset? Newest,

@@ -3,8 +3,9 @@ namespace EventGateway.Events;
 /// <summary>
 /// The durable, append-only event log: the in-process event bus. Appends complete only once the
 /// events are durable; sequences are monotonic and never reused. Consumers read forward from a
-/// checkpoint they store here. The shape is a topic with one partition and committed consumer
-/// offsets, so Kafka can stand behind the same interface when several replicas share the bus.
+/// position they keep with their own decisions (a sensor commits its position and what it decided in
+/// one transaction). The shape is a topic with one partition, so Kafka can stand behind the same
+/// interface when several replicas share the bus.
 /// </summary>
 public interface IEventLog
 {
@@ -21,9 +22,6 @@ public interface IEventLog
     /// <summary>Completes once an event with a sequence above <paramref name="afterSequence"/> exists.</summary>
     Task WaitForAsync(long afterSequence, CancellationToken ct = default);
 
-    Task<long> GetCheckpointAsync(string consumer, CancellationToken ct = default);
-    Task SaveCheckpointAsync(string consumer, long sequence, CancellationToken ct = default);
-
     /// <summary>A source's own checkpoint, written by <see cref="AppendAsync"/>.</summary>
     Task<string?> GetSourceStateAsync(string key, CancellationToken ct = default);
 
@@ -31,9 +29,6 @@ public interface IEventLog
 
     /// <summary>Recent events, newest first.</summary>
     Task<IReadOnlyList<LoggedEvent>> QueryAsync(EventQuery query, CancellationToken ct = default);
-
-    Task RecordOutcomeAsync(EventOutcome outcome, CancellationToken ct = default);
-    Task<IReadOnlyList<EventOutcome>> GetOutcomesAsync(IReadOnlyList<long> sequences, CancellationToken ct = default);
 
     Task<EventLogStats> StatsAsync(CancellationToken ct = default);
 }

@@ -228,26 +228,6 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    public Task<long> GetCheckpointAsync(string consumer, CancellationToken ct = default)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT seq FROM checkpoints WHERE consumer = $c";
-        cmd.Parameters.AddWithValue("$c", consumer);
-        return Task.FromResult(cmd.ExecuteScalar() is long l ? l : 0L);
-    }
-
-    public Task SaveCheckpointAsync(string consumer, long sequence, CancellationToken ct = default)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT INTO checkpoints (consumer, seq) VALUES ($c, $s) ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq";
-        cmd.Parameters.AddWithValue("$c", consumer);
-        cmd.Parameters.AddWithValue("$s", sequence);
-        cmd.ExecuteNonQuery();
-        return Task.CompletedTask;
-    }
-
     public Task<string?> GetSourceStateAsync(string key, CancellationToken ct = default)
     {
         using var c = Open();
@@ -280,37 +260,6 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         return await ReadEvents(cmd, ct).ConfigureAwait(false);
     }
 
-    public Task RecordOutcomeAsync(EventOutcome outcome, CancellationToken ct = default)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            INSERT INTO outcomes (seq, consumer, outcome, reason, time) VALUES ($s, $c, $o, $r, $t)
-            ON CONFLICT(seq, consumer) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, time = excluded.time
-            """;
-        cmd.Parameters.AddWithValue("$s", outcome.Sequence);
-        cmd.Parameters.AddWithValue("$c", outcome.Consumer);
-        cmd.Parameters.AddWithValue("$o", outcome.Outcome);
-        cmd.Parameters.AddWithValue("$r", (object?)outcome.Reason ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$t", outcome.Time.ToUnixTimeMilliseconds());
-        cmd.ExecuteNonQuery();
-        return Task.CompletedTask;
-    }
-
-    public Task<IReadOnlyList<EventOutcome>> GetOutcomesAsync(IReadOnlyList<long> sequences, CancellationToken ct = default)
-    {
-        var result = new List<EventOutcome>();
-        if (sequences.Count == 0) return Task.FromResult<IReadOnlyList<EventOutcome>>(result);
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT seq, consumer, outcome, reason, time FROM outcomes WHERE seq IN ({string.Join(",", sequences.Select((_, i) => "$s" + i))}) ORDER BY seq, time";
-        for (var i = 0; i < sequences.Count; i++) cmd.Parameters.AddWithValue("$s" + i, sequences[i]);
-        using var r = cmd.ExecuteReader();
-        while (r.Read())
-            result.Add(new EventOutcome(r.GetInt64(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4))));
-        return Task.FromResult<IReadOnlyList<EventOutcome>>(result);
-    }
-
     public Task<EventLogStats> StatsAsync(CancellationToken ct = default)
     {
         using var c = Open();
@@ -333,7 +282,6 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             cmd.CommandText = """
                 DELETE FROM events WHERE received < $cutoff;
                 DELETE FROM events WHERE seq <= (SELECT COALESCE(MAX(seq), 0) FROM events) - $keep;
-                DELETE FROM outcomes WHERE seq < (SELECT COALESCE(MIN(seq), 0) FROM events);
                 """;
             cmd.Parameters.AddWithValue("$cutoff", (_time.GetUtcNow() - _options.RetentionMaxAge).ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$keep", _options.RetentionMaxEvents);
@@ -393,11 +341,7 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             CREATE INDEX IF NOT EXISTS events_source ON events (ns, source, seq);
             CREATE INDEX IF NOT EXISTS events_id ON events (id);
             CREATE INDEX IF NOT EXISTS events_received ON events (received);
-            CREATE TABLE IF NOT EXISTS checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS source_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS outcomes (
-                seq INTEGER NOT NULL, consumer TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, time INTEGER NOT NULL,
-                PRIMARY KEY (seq, consumer));
             """;
         cmd.ExecuteNonQuery();
     }

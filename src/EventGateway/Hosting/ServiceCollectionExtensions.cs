@@ -62,6 +62,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ITrigger, LogTrigger>();
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
+        services.AddSingleton<DeadLetterReplayer>();
         return services;
     }
 }

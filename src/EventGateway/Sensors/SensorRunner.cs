@@ -1,12 +1,9 @@
-using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using EventGateway.Events;
 using EventGateway.Manifests;
 using EventGateway.Model;
 using EventGateway.Sensors.Filters;
-using EventGateway.Sensors.Parameters;
 using EventGateway.Sensors.State;
+using EventGateway.Sensors.Transforms;
 using EventGateway.Sensors.Triggers;
 using Microsoft.Extensions.Logging;
 
@@ -160,7 +157,14 @@ internal sealed partial class SensorRunner
     {
         if (dep.Transform is { } transform)
         {
-            _ = transform; // TRANSFORM-PENDING
+            try
+            {
+                e = EventTransformer.Apply(transform, e, _time);
+            }
+            catch (TransformException ex)
+            {
+                return (null, $"transform failed: {ex.Message}");
+            }
         }
         var result = DependencyFilter.Evaluate(dep.Filters, dep.FiltersLogicalOperator, CloudEventView.From(e), _time.GetUtcNow(), null);
         return result.Passed ? (e, null) : (null, result.Reason);
@@ -226,7 +230,7 @@ internal sealed partial class SensorRunner
         var attempts = 0;
         try
         {
-            var trigger = ApplyTriggerParameters(plan.Trigger, events);
+            var trigger = TriggerParameters.Apply(plan.Trigger, events);
             var firing = new TriggerFiring(_sensor, trigger, events, key, sequences);
             var result = await plan.Retry.ExecuteAsync(async token =>
             {
@@ -243,29 +247,6 @@ internal sealed partial class SensorRunner
         {
             return (null, $"{e.GetType().Name}: {e.Message}");
         }
-    }
-
-    /// <summary>The trigger's own <c>parameters</c> rewrite its template (e.g. the URL, the workflow's source) before it fires.</summary>
-    private static SensorTrigger ApplyTriggerParameters(SensorTrigger trigger, IReadOnlyDictionary<string, CloudEvent> events)
-    {
-        if (trigger.Parameters is not { Count: > 0 } parameters || trigger.Template is null) return trigger;
-        JsonNode template = JsonSerializer.SerializeToNode(trigger.Template, Json.Options)!;
-        try
-        {
-            template = ParameterResolver.Apply(template, parameters, events);
-        }
-        catch (ParameterException e)
-        {
-            throw new TriggerException($"parameters: {e.Message}", retryable: false, e);
-        }
-        return new SensorTrigger
-        {
-            Template = template.Deserialize<TriggerTemplate>(Json.Lenient),
-            Policy = trigger.Policy,
-            RetryStrategy = trigger.RetryStrategy,
-            RateLimit = trigger.RateLimit,
-            AtLeastOnce = trigger.AtLeastOnce,
-        };
     }
 
     private async Task<TimeSpan?> WaitForRateLimitAsync(TriggerPlan plan, CancellationToken ct)

@@ -55,12 +55,24 @@ public sealed partial class WorkflowController : BackgroundService
         public WorkflowOperator Operator { get; set; } = op;
         public ConcurrentQueue<PodResult> Results { get; } = new();
         public HashSet<string> InFlight { get; } = new(StringComparer.Ordinal);
+        /// <summary>Per in-flight step (guarded by the InFlight lock): whether it got its process, whether it was killed.</summary>
+        public Dictionary<string, PodControl> Controls { get; } = new(StringComparer.Ordinal);
+        /// <summary>The newest resourceVersion the store announced; newer than ours means someone else wrote.</summary>
+        public long StoreVersion;
         public DateTimeOffset LastSaved { get; set; }
         public string? SavedPhase { get; set; }
         public bool Dirty { get; set; }
         public ITimer? Wake { get; set; }
         public DateTimeOffset? WakeAt { get; set; }
         public ITimer? Flush { get; set; }
+    }
+
+    private sealed class PodControl(CancellationToken stopping)
+    {
+        /// <summary>Cancelled only while the step waits for a slot: cancelling later would stop the wait for a live process.</summary>
+        public CancellationTokenSource WaitForSlot { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        public bool Started { get; set; }
+        public bool Killed { get; set; }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -104,13 +116,31 @@ public sealed partial class WorkflowController : BackgroundService
             {
                 run.Wake?.Dispose();
                 run.Flush?.Dispose();
-                lock (run.InFlight)
-                    foreach (var id in run.InFlight) _executor.Kill(new StepKey(c.Namespace, c.Name, id));
+                List<string> inFlight;
+                lock (run.InFlight) inFlight = [.. run.InFlight];
+                Kill(run, c.Namespace, c.Name, inFlight);
             }
             return;
         }
-        if (!_runs.ContainsKey(key)) Enqueue(key);
+        if (!_runs.TryGetValue(key, out var running))
+        {
+            Enqueue(key);
+            return;
+        }
+        // Our own saves come back with our version; anything newer is an outside change (suspend, resume,
+        // stop, terminate, labels): the next pass reads it.
+        if (c.ResourceVersion <= VersionOf(running.Operator.Workflow)) return;
+        for (var seen = Volatile.Read(ref running.StoreVersion); c.ResourceVersion > seen;)
+        {
+            var was = Interlocked.CompareExchange(ref running.StoreVersion, c.ResourceVersion, seen);
+            if (was == seen) break;
+            seen = was;
+        }
+        Enqueue(key);
     }
+
+    private static long VersionOf(Workflow wf) =>
+        long.TryParse(wf.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0;
 
     private void Enqueue(string key)
     {
@@ -124,6 +154,12 @@ public sealed partial class WorkflowController : BackgroundService
             var (ns, name) = Split(key);
             var wf = await _store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false);
             if (wf is null || wf.Status?.IsCompleted == true) return;
+            if (wf.Metadata.Annotations?.ContainsKey(WorkflowOperations.PodsToDeleteAnnotation) == true)
+            {
+                await DiscardRetriedStepsAsync(wf, ct).ConfigureAwait(false);
+                Enqueue(key);
+                return;
+            }
             if (wf.Status?.StartedAt is null && await ArtifactRepositoryProblemAsync(wf, ct).ConfigureAwait(false) is { } problem)
             {
                 await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
@@ -131,6 +167,12 @@ public sealed partial class WorkflowController : BackgroundService
             }
             run = new WorkflowRun(new WorkflowOperator(wf, _time)) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
             _runs[key] = run;
+        }
+        else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
+        {
+            var (ns, name) = Split(key);
+            if (await _store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false) is not { } fresh) return; // deleted: OnChange ends the run
+            AdoptOutsideChanges(run, fresh);
         }
 
         var results = new List<PodResult>();
@@ -155,11 +197,13 @@ public sealed partial class WorkflowController : BackgroundService
 
         foreach (var pod in outcome.Pods)
         {
-            bool added;
-            lock (run.InFlight) added = run.InFlight.Add(pod.NodeId);
-            if (added) _ = RunPodAsync(key, run, pod);
+            PodControl? control = null;
+            lock (run.InFlight)
+                if (run.InFlight.Add(pod.NodeId))
+                    run.Controls[pod.NodeId] = control = new PodControl(_stopping);
+            if (control is not null) _ = RunPodAsync(key, run, pod, control);
         }
-        foreach (var id in outcome.PodsToKill) _executor.Kill(new StepKey(wfNow.NamespaceOrDefault, wfNow.Name, id));
+        if (outcome.PodsToKill.Count > 0) Kill(run, wfNow.NamespaceOrDefault, wfNow.Name, outcome.PodsToKill);
         if (outcome.RequeueAt is { } at) ScheduleWake(key, at, run);
 
         var now = _time.GetUtcNow();
@@ -212,10 +256,10 @@ public sealed partial class WorkflowController : BackgroundService
         }
         catch (ConflictException)
         {
-            // Someone else changed the object (labels, annotations); keep theirs and put our status on it.
+            // Someone else changed the object (labels, operator controls); take theirs and put our status on it.
             var fresh = await _store.GetAsync<Workflow>(wf.NamespaceOrDefault, wf.Name, ct).ConfigureAwait(false);
             if (fresh is null) return;
-            wf.Metadata = fresh.Metadata;
+            AdoptOutsideChanges(run, fresh);
             await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
         }
         run.LastSaved = _time.GetUtcNow();
@@ -223,6 +267,63 @@ public sealed partial class WorkflowController : BackgroundService
         run.Dirty = false;
         run.Flush?.Dispose();
         run.Flush = null;
+    }
+
+    /// <summary>
+    /// What others may change on a running workflow: metadata, spec.suspend, spec.shutdown, and the outcome of
+    /// waiting suspend nodes (resume). The rest of the status is ours and newer than the stored one.
+    /// </summary>
+    private static void AdoptOutsideChanges(WorkflowRun run, Workflow fresh)
+    {
+        var wf = run.Operator.Workflow;
+        wf.Metadata = fresh.Metadata;
+        wf.Spec.Suspend = fresh.Spec.Suspend;
+        wf.Spec.Shutdown = fresh.Spec.Shutdown;
+        run.Operator.AdoptSuspendDecisions(fresh.Status);
+    }
+
+    /// <summary>
+    /// A retry runs some steps again under their old node ids: their finished processes are discarded first,
+    /// or the executor would adopt the old outcome. Done before the run starts, and recorded as done (the
+    /// annotation removed) before any step starts, so a crash in between only repeats the discarding.
+    /// </summary>
+    private async Task DiscardRetriedStepsAsync(Workflow wf, CancellationToken ct)
+    {
+        var ids = wf.Metadata.Annotations![WorkflowOperations.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var id in ids)
+        {
+            var key = new StepKey(wf.NamespaceOrDefault, wf.Name, id);
+            _executor.Kill(key);
+            // IStepExecutor has no per-step removal; the local executor keeps a step in the directory of its logs.
+            var dir = Path.GetDirectoryName(_executor.LogPath(key, "stdout"));
+            if (dir is not null && Path.GetFileName(dir) == id && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+        wf.Metadata.Annotations.Remove(WorkflowOperations.PodsToDeleteAnnotation);
+        if (wf.Metadata.Annotations.Count == 0) wf.Metadata.Annotations = null;
+        try { await _store.UpdateAsync(wf, ct).ConfigureAwait(false); }
+        catch (ConflictException) { } // changed meanwhile: the next pass reads it and discards again
+    }
+
+    /// <summary>
+    /// Kills steps' processes; steps still waiting for a process slot never start. All are marked killed before
+    /// any process dies, or the slot a kill frees could go to a step that is being killed too.
+    /// </summary>
+    private void Kill(WorkflowRun run, string ns, string name, IReadOnlyList<string> nodeIds)
+    {
+        var waiting = new List<CancellationTokenSource>();
+        lock (run.InFlight)
+            foreach (var id in nodeIds)
+                if (run.Controls.GetValueOrDefault(id) is { } control)
+                {
+                    control.Killed = true;
+                    if (!control.Started) waiting.Add(control.WaitForSlot);
+                }
+        foreach (var cancel in waiting)
+        {
+            try { cancel.Cancel(); }
+            catch (ObjectDisposedException) { } // the step ended meanwhile
+        }
+        foreach (var id in nodeIds) _executor.Kill(new StepKey(ns, name, id));
     }
 
     private async Task TrySaveAsync(WorkflowRun run, CancellationToken ct)
@@ -260,14 +361,15 @@ public sealed partial class WorkflowController : BackgroundService
         }
     }
 
-    private async Task RunPodAsync(string key, WorkflowRun run, PodRequest pod)
+    private async Task RunPodAsync(string key, WorkflowRun run, PodRequest pod, PodControl control)
     {
+        var killed = control.WaitForSlot.Token;
         var wf = run.Operator.Workflow;
         var stepKey = new StepKey(wf.NamespaceOrDefault, wf.Name, pod.NodeId);
         PodResult result;
         try
         {
-            var (spec, error) = await _specs.BuildAsync(wf, pod, _time, _stopping).ConfigureAwait(false);
+            var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
             if (spec is null)
             {
                 var now = _time.GetUtcNow();
@@ -277,15 +379,25 @@ public sealed partial class WorkflowController : BackgroundService
             {
                 var outcome = await _executor.RunAsync(spec, () =>
                 {
+                    lock (run.InFlight)
+                    {
+                        // Killed while it waited for its slot: leave before a process exists.
+                        if (control.Killed) throw new OperationCanceledException(killed);
+                        control.Started = true;
+                    }
                     Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
                     if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
-                }, _stopping).ConfigureAwait(false);
+                }, killed).ConfigureAwait(false);
                 result = _outputs.Collect(wf, pod, stepKey, outcome);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             return; // service stopping: the step goes on and is adopted after restart
+        }
+        catch (OperationCanceledException) when (control.Killed)
+        {
+            return; // killed before it started (shutdown, deadline): its node already says why
         }
         catch (Exception e)
         {
@@ -294,7 +406,11 @@ public sealed partial class WorkflowController : BackgroundService
         }
         finally
         {
-            lock (run.InFlight) run.InFlight.Remove(pod.NodeId);
+            lock (run.InFlight)
+            {
+                run.InFlight.Remove(pod.NodeId);
+                if (run.Controls.Remove(pod.NodeId, out var ended)) ended.WaitForSlot.Dispose();
+            }
         }
         Post(key, run, result);
         if (StepFinished is { } handler && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node)

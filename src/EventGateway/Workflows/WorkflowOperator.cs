@@ -52,6 +52,15 @@ public sealed partial class WorkflowOperator
         if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
         foreach (var r in results) ApplyPodResult(r);
 
+        // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.
+        var shutdown = _wf.Spec.Shutdown is { Length: > 0 } s ? s : null;
+        if (shutdown is not null and not (WorkflowOperations.ShutdownStop or WorkflowOperations.ShutdownTerminate))
+        {
+            Finish(WorkflowPhase.Error, $"spec.shutdown: '{shutdown}' is not a shutdown strategy: use Stop or Terminate");
+            return Result();
+        }
+        if (shutdown is not null) StopNodes(shutdown);
+
         var (done, total) = CountPods();
         _activePods = total - done;
         _globals = BuildGlobals();
@@ -63,6 +72,10 @@ public sealed partial class WorkflowOperator
             else Wake(deadline);
         }
 
+        // Suspended (Argo keeps the phase Running): steps already running finish, nothing new starts.
+        // A shutdown overrides a suspension, or a suspended workflow could never be stopped.
+        if (_wf.Spec.Suspend == true && shutdown is null && !Status.IsCompleted) return Result();
+
         var entry = Spec.Entrypoint is { } ep ? FindTemplate(ep) : null;
         if (entry is null)
         {
@@ -70,10 +83,13 @@ public sealed partial class WorkflowOperator
             return Result();
         }
 
-        var root = Execute(WfName, WfName, entry, Spec.Arguments, boundaryId: null, _globals);
+        var root = shutdown is not null && !_byName.ContainsKey(WfName)
+            ? CreateNode(WfName, WfName, NodeTypeOf(entry), null, entry, NodePhase.Failed, StoppedMessage(shutdown))
+            : Execute(WfName, WfName, entry, Spec.Arguments, boundaryId: null, _globals);
         if (root is null || !root.Fulfilled) return Result();
 
-        if (Spec.OnExit is { Length: > 0 } onExit)
+        // Terminate runs no exit handler; Stop does (Argo's ShutdownStrategy.ShouldExecute).
+        if (Spec.OnExit is { Length: > 0 } onExit && (shutdown != WorkflowOperations.ShutdownTerminate || _byName.ContainsKey($"{WfName}.onExit")))
         {
             var exitNode = RunExitHandler($"{WfName}.onExit", onExit, root);
             if (exitNode is null || !exitNode.Fulfilled) return Result();
@@ -86,8 +102,43 @@ public sealed partial class WorkflowOperator
         };
         if (phase == WorkflowPhase.Succeeded && _byName.GetValueOrDefault($"{WfName}.onExit") is { Phase: NodePhase.Failed or NodePhase.Error } failedExit)
             (phase, root.Message) = (WorkflowPhase.Failed, $"exit handler failed: {failedExit.Message}");
-        Finish(phase, root.Phase == NodePhase.Succeeded ? null : root.Message ?? FirstFailureMessage());
+        var message = root.Phase == NodePhase.Succeeded ? null : root.Message ?? FirstFailureMessage();
+        if (shutdown is not null && NodePhase.IsFailedOrError(root.Phase)) message = StoppedMessage(shutdown);
+        Finish(phase, message);
         return Result();
+    }
+
+    private static string StoppedMessage(string strategy) => $"Stopped with strategy '{strategy}'";
+
+    /// <summary>
+    /// spec.shutdown: every unfinished node fails with Argo's message and its step is killed, so nothing new
+    /// starts; with Stop the workflow's exit handler is spared (it still runs), with Terminate nothing is.
+    /// </summary>
+    private void StopNodes(string strategy)
+    {
+        var exitHandler = $"{WfName}.onExit";
+        foreach (var n in Status.Nodes!.Values)
+        {
+            if (n.Fulfilled) continue;
+            if (strategy == WorkflowOperations.ShutdownStop && n.Name.StartsWith(exitHandler, StringComparison.Ordinal)) continue;
+            Complete(n, NodePhase.Failed, StoppedMessage(strategy));
+            if (n.Type == NodeType.Pod) _kill.Add(n.Id);
+        }
+    }
+
+    /// <summary>
+    /// Takes from a stored status the decisions made outside the controller on waiting suspend nodes (resume,
+    /// or stop of a selected node); everything else in the status is the controller's own and newer.
+    /// </summary>
+    internal void AdoptSuspendDecisions(WorkflowStatus? stored)
+    {
+        foreach (var s in stored?.Nodes?.Values.AsEnumerable() ?? [])
+        {
+            if (s.Type != NodeType.Suspend || !s.Fulfilled) continue;
+            if (_wf.Status?.Nodes?.GetValueOrDefault(s.Id) is not { Fulfilled: false } mine) continue;
+            (mine.Phase, mine.Message, mine.FinishedAt, mine.Outputs) = (s.Phase, s.Message, s.FinishedAt, s.Outputs);
+            ExportGlobalOutputs(s.Outputs);
+        }
     }
 
     private OperateResult Result()

@@ -68,19 +68,33 @@ internal static class EventPrinter
         foreach (var k in new[] { "sequence", "id", "namespace", "source", "subject", "type", "specversion", "datacontenttype", "time", "received" })
             sb.Append(CultureInfo.InvariantCulture, $"{k + ":",-17} {e[k]}\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"outcome:",-17} {Outcome(e)}\n");
-        foreach (var o in e["outcomes"] as JsonArray ?? [])
-            sb.Append(CultureInfo.InvariantCulture, $"  {Str(o!["consumer"])}: {Str(o["outcome"])} {Str(o["reason"])}\n");
         sb.Append("data:\n").Append(e["data"]?.ToJsonString(Indented)).Append('\n');
+        sb.Append('\n').Append(PathTable(e["path"] as JsonArray ?? []));
         return sb.ToString();
     }
 
-    /// <summary>What happened to an event: the consumers' outcomes, or that it waits in the log.</summary>
-    private static string Outcome(JsonNode e) => e["outcomes"] is JsonArray { Count: > 0 } os
-        ? string.Join(", ", os.Select(o => $"{Str(o!["consumer"])}: {Str(o["outcome"])}"))
-        : "logged";
+    /// <summary>Every step the sensors recorded for the event, in order; the dependency stage shows as "-".</summary>
+    public static string PathTable(JsonArray path)
+    {
+        if (path.Count == 0) return "path: no sensor has decided anything about this event\n";
+        var rows = new List<string[]> { new[] { "SENSOR", "TRIGGER", "OUTCOME", "REASON", "TIME" } };
+        foreach (var d in path)
+            rows.Add([Str(d!["sensor"]) ?? "", Str(d["trigger"]) is { Length: > 0 } t ? t : "-", Str(d["outcome"]) ?? "", OneLine(Str(d["reason"])), Instant(d["time"])]);
+        return WorkflowPrinter.Columns(rows);
+    }
 
-    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : n?.ToString();
+    /// <summary>The sensors' summary of what happened to the event; "logged" when none decided anything.</summary>
+    private static string Outcome(JsonNode e) => Str(e["outcome"]) is { Length: > 0 } o ? o : "logged";
 
-    private static string Age(JsonNode? at, DateTimeOffset now) =>
+    /// <summary>A recorded time in UTC to the millisecond: steps of one pass often share it.</summary>
+    private static string Instant(JsonNode? at) =>
+        Str(at) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
+            ? t.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : Str(at) ?? "";
+
+    internal static string OneLine(string? s) => (s ?? "").ReplaceLineEndings(" ");
+
+    internal static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : n?.ToString();
+
+    internal static string Age(JsonNode? at, DateTimeOffset now) =>
         Str(at) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? WorkflowPrinter.Human(now - t) : "";
 }

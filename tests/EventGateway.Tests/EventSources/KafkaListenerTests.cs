@@ -430,13 +430,9 @@ public sealed partial class KafkaListenerTests
 
         public Task<IReadOnlyList<LoggedEvent>> ReadAsync(long afterSequence, int max, CancellationToken ct = default) => inner.ReadAsync(afterSequence, max, ct);
         public Task WaitForAsync(long afterSequence, CancellationToken ct = default) => inner.WaitForAsync(afterSequence, ct);
-        public Task<long> GetCheckpointAsync(string consumer, CancellationToken ct = default) => inner.GetCheckpointAsync(consumer, ct);
-        public Task SaveCheckpointAsync(string consumer, long sequence, CancellationToken ct = default) => inner.SaveCheckpointAsync(consumer, sequence, ct);
         public Task<string?> GetSourceStateAsync(string key, CancellationToken ct = default) => inner.GetSourceStateAsync(key, ct);
         public Task<LoggedEvent?> GetAsync(long sequence, CancellationToken ct = default) => inner.GetAsync(sequence, ct);
         public Task<IReadOnlyList<LoggedEvent>> QueryAsync(EventQuery query, CancellationToken ct = default) => inner.QueryAsync(query, ct);
-        public Task RecordOutcomeAsync(EventOutcome outcome, CancellationToken ct = default) => inner.RecordOutcomeAsync(outcome, ct);
-        public Task<IReadOnlyList<EventOutcome>> GetOutcomesAsync(IReadOnlyList<long> sequences, CancellationToken ct = default) => inner.GetOutcomesAsync(sequences, ct);
         public Task<EventLogStats> StatsAsync(CancellationToken ct = default) => inner.StatsAsync(ct);
     }
 }

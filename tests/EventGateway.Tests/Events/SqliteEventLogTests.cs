@@ -87,17 +87,6 @@ public sealed class SqliteEventLogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Consumers_keep_their_own_checkpoints()
-    {
-        (await _log.GetCheckpointAsync("sensor-a")).ShouldBe(0);
-        await _log.SaveCheckpointAsync("sensor-a", 42);
-        await _log.SaveCheckpointAsync("sensor-b", 7);
-        await _log.SaveCheckpointAsync("sensor-a", 43);
-        (await _log.GetCheckpointAsync("sensor-a")).ShouldBe(43);
-        (await _log.GetCheckpointAsync("sensor-b")).ShouldBe(7);
-    }
-
-    [Fact]
     public async Task A_waiting_reader_wakes_on_append()
     {
         await _log.AppendAsync([Event("a")]);
@@ -148,16 +137,5 @@ public sealed class SqliteEventLogTests : IAsyncLifetime
         (await _log.QueryAsync(new EventQuery(Source: "a", Limit: 2))).Select(e => e.Event.Id).ShouldBe(["a3", "a2"]);
         (await _log.QueryAsync(new EventQuery(Source: "a", BeforeSequence: 3))).Select(e => e.Event.Id).ShouldBe(["a1"]);
         (await _log.QueryAsync(new EventQuery(Namespace: "other"))).ShouldBeEmpty();
-    }
-
-    [Fact]
-    public async Task Outcomes_are_recorded_per_consumer()
-    {
-        await _log.AppendAsync([Event("a"), Event("b")]);
-        await _log.RecordOutcomeAsync(new EventOutcome(1, "sensor/ci", "filtered", "data filter body.ref", _time.GetUtcNow()));
-        await _log.RecordOutcomeAsync(new EventOutcome(1, "sensor/ci", "triggered", null, _time.GetUtcNow()));
-        await _log.RecordOutcomeAsync(new EventOutcome(2, "sensor/x", "duplicate", "same id as 1", _time.GetUtcNow()));
-        var outcomes = await _log.GetOutcomesAsync([1, 2]);
-        outcomes.Select(o => (o.Sequence, o.Consumer, o.Outcome)).ShouldBe([(1L, "sensor/ci", "triggered"), (2L, "sensor/x", "duplicate")]);
     }
 }

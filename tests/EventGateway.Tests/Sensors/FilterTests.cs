@@ -220,9 +220,10 @@ public class FilterTests
     }
 
     [Fact]
-    public void Script_is_not_supported_yet()
+    public void Script_filters_run_lua()
     {
-        Check(Run("""{"script":"return true"}"""), "script filter error (script (Lua) filters are not supported yet)");
+        Check(Run("""{"script":"return event.body.admin == true"}"""), null);
+        Check(Run("""{"script":"return event.body.value > 100"}"""), "script filter returned false");
     }
 
     [Fact]
@@ -249,7 +250,7 @@ public class FilterTests
         [
             $"{at}.dataLogicalOperator: logical operator \"xor\" is not valid: use \"and\" or \"or\"",
             $"{at}.exprLogicalOperator: logical operator \"OR\" is not valid: use \"and\" or \"or\"",
-            $"{at}.script: script (Lua) filters are not supported yet",
+            $"{at}.script: cannot compile Lua script: script:1: syntax error near <eof>",
             $"{at}.time.start: \"25:00:00\" is out of range (hh 0-23, mm and ss 0-59)",
             $"{at}.time.stop: cannot parse \"nope\" as hh:mm:ss",
             $"{at}.time.timezone: invalid timezone \"Mars/Base\"",

@@ -125,6 +125,32 @@ public sealed class SensorPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_jq_transform_runs_before_a_Lua_script_filter_and_the_parameters_see_the_transformed_event()
+    {
+        const string deps = """
+                - name: push
+                  eventSourceName: hooks
+                  eventName: push
+                  transform:
+                    jq: ".body.branch |= ascii_upcase"
+                  filters:
+                    script: |
+                      return event.body.branch == "MAIN"
+            """;
+        await _host.ApplyAsync(Source() + "\n---\n" + Sensor(deps));
+
+        (await Post("/push", """{"branch":"dev"}""")).ShouldBe(HttpStatusCode.OK);
+        (await Post("/push", """{"branch":"main"}""")).ShouldBe(HttpStatusCode.OK);
+
+        var wf = (await _host.WaitWorkflowsCompletedAsync(1)).ShouldHaveSingleItem();
+        _host.StepLog(wf, wf.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod)).ShouldBe("building MAIN\n");
+        var events = await _host.WaitForEventsAsync("hooks", 2);
+        var dev = _host.Sensors.State.DecisionsFor([events[0].Sequence]).ShouldHaveSingleItem();
+        dev.Outcome.ShouldBe(Outcomes.Filtered);
+        dev.Reason!.ShouldContain("script");
+    }
+
+    [Fact]
     public async Task The_same_dedup_key_twice_creates_one_workflow_and_records_the_duplicate()
     {
         await _host.ApplyAsync(Source() + "\n---\n" + Sensor(PushDependency, annotations: "eventgateway.io/dedup-key: body.delivery"));

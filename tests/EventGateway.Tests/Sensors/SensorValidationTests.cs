@@ -65,7 +65,7 @@ public sealed class SensorValidationTests
     [InlineData("requestsPerUnit: 5", "requestsPerUnit: 0", "spec.triggers[0].rateLimit.requestsPerUnit: must be a positive number of triggers per unit")]
     [InlineData("name: tag, eventSourceName", "name: push, eventSourceName", "spec.dependencies[1].name: dependency 'push' is declared twice")]
     [InlineData("type: string, value", "type: text, value", "spec.dependencies[0].filters.data[0].type: type \"text\" is not valid: use string, number or bool")]
-    [InlineData("eventName: tag}", "eventName: tag, transform: {jq: .body}}", "spec.dependencies[1].transform: event transforms (jq, Lua) are not supported yet")]
+    [InlineData("eventName: tag}", "eventName: tag, transform: {jq: '.body |'}}", "spec.dependencies[1].transform.jq: cannot parse jq: syntax error: unexpected end of program, expected a value or filter (at position 7)")]
     [InlineData("name: build", "name: build\n        slack: {channel: ci}", "spec.triggers[0].template.slack: trigger type 'slack' is not supported here; supported: argoWorkflow, k8s, http, kafka, log")]
     [InlineData("argoWorkflow:", "k8s: {operation: create, source: {resource: {}}}\n        argoWorkflow:", "spec.triggers[0].template: one trigger kind per trigger, found argoWorkflow and k8s")]
     public void Bad_fields_are_refused_with_their_path(string from, string to, string expected)

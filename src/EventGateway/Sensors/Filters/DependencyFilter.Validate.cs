@@ -1,4 +1,5 @@
 using EventGateway.Expressions;
+using EventGateway.Sensors.Transforms;
 
 namespace EventGateway.Sensors.Filters;
 
@@ -19,9 +20,9 @@ public static partial class DependencyFilter
 
         CheckOperator(filter.DataLogicalOperator, $"{at}.dataLogicalOperator", fail);
         CheckOperator(filter.ExprLogicalOperator, $"{at}.exprLogicalOperator", fail);
-        if (!string.IsNullOrEmpty(filter.Script))
+        if (!string.IsNullOrEmpty(filter.Script) && LuaScript.SyntaxError(filter.Script) is { } syntax)
         {
-            fail($"{at}.script", ScriptNotSupported);
+            fail($"{at}.script", $"cannot compile Lua script: {syntax}");
         }
 
         if (filter.Time is { } time)

@@ -4,9 +4,10 @@ namespace EventGateway.Sensors.Filters;
 
 /// <summary>
 /// Decides whether an event satisfies a Sensor dependency's <c>filters</c>, with Argo Events' semantics
-/// (pkg/sensors/dependencies/filter.go): kinds run in the order expr, data, context, time; under
+/// (pkg/sensors/dependencies/filter.go): kinds run in the order expr, data, context, time, script; under
 /// <c>filtersLogicalOperator: and</c> (default) all must pass and the first error stops; under <c>or</c> any
-/// PRESENT kind passing is enough, but any kind reporting an error still fails the event.
+/// PRESENT kind passing is enough, but any kind reporting an error still fails the event (a script error alone
+/// is the reason then, as Argo returns it without the others).
 /// </summary>
 public static partial class DependencyFilter
 {
@@ -29,9 +30,10 @@ public static partial class DependencyFilter
         catch (JsonException)
         {
             document = null;
-            if (filter.Data is { Count: > 0 } || filter.Exprs is not null)
+            if (filter.Data is { Count: > 0 } || filter.Exprs is not null || !string.IsNullOrEmpty(filter.Script))
             {
-                return FilterResult.Fail($"{(filter.Exprs is not null ? "expr" : "data")} filter error (event data not valid JSON)");
+                var kind = filter.Exprs is not null ? "expr" : filter.Data is { Count: > 0 } ? "data" : "script";
+                return FilterResult.Fail($"{kind} filter error (event data not valid JSON)");
             }
         }
 
@@ -44,20 +46,21 @@ public static partial class DependencyFilter
     private static FilterResult Combine(EventDependencyFilter filter, string? op, CloudEventView e, JsonElement? data,
         DateTimeOffset now, TimeZoneInfo? defaultZone)
     {
-        var kinds = new List<(bool Present, Func<KindOutcome> Run)>
+        // A script error fails the event on its own even under "or" (Argo returns it immediately).
+        var kinds = new List<(bool Present, bool ErrorDecides, Func<KindOutcome> Run)>
         {
-            (filter.Exprs is not null, () => ExprFilters.Evaluate(filter.Exprs!, filter.ExprLogicalOperator, data)),
-            (filter.Data is not null, () => DataFilters.Evaluate(filter.Data!, filter.DataLogicalOperator, data)),
-            (filter.Context is not null, () => ContextFilters.Evaluate(filter.Context!, e)),
-            (filter.Time is not null, () => TimeFilters.Evaluate(filter.Time!, e.Time ?? now, defaultZone)),
-            (!string.IsNullOrEmpty(filter.Script), () => KindOutcome.Error("script", ScriptNotSupported)),
+            (filter.Exprs is not null, false, () => ExprFilters.Evaluate(filter.Exprs!, filter.ExprLogicalOperator, data)),
+            (filter.Data is not null, false, () => DataFilters.Evaluate(filter.Data!, filter.DataLogicalOperator, data)),
+            (filter.Context is not null, false, () => ContextFilters.Evaluate(filter.Context!, e)),
+            (filter.Time is not null, false, () => TimeFilters.Evaluate(filter.Time!, e.Time ?? now, defaultZone)),
+            (!string.IsNullOrEmpty(filter.Script), true, () => ScriptFilter.Evaluate(filter.Script!, data)),
         };
 
         var or = LogicalOperator.IsOr(op);
         var passed = false;
         var errors = new List<string>();
         var misses = new List<string>();
-        foreach (var (present, run) in kinds)
+        foreach (var (present, errorDecides, run) in kinds)
         {
             if (!present)
             {
@@ -65,7 +68,7 @@ public static partial class DependencyFilter
             }
 
             var outcome = run();
-            if (!or && !outcome.Passed)
+            if (!outcome.Passed && (!or || errorDecides && outcome.IsError))
             {
                 return FilterResult.Fail(outcome.Reason!);
             }
@@ -91,6 +94,4 @@ public static partial class DependencyFilter
             ? FilterResult.Pass
             : FilterResult.Fail(misses.Count > 0 ? $"no filter passed: {string.Join("; ", misses)}" : "no filter passed: none is defined");
     }
-
-    internal const string ScriptNotSupported = "script (Lua) filters are not supported yet";
 }

@@ -68,6 +68,10 @@ public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowOpe
         {
             throw new TriggerException($"{operation} {name}: {e.Message}", retryable: false, e);
         }
+        catch (Manifests.ManifestException e)
+        {
+            throw new TriggerException($"{operation} {name}: {e.Message}", retryable: false, e);
+        }
     }
 
     private static string NameOf(JsonObject resource) =>

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventGateway.Cli.Output;
+using EventGateway.Manifests;
+using EventGateway.Model;
+
+namespace EventGateway.Cli.Commands;
+
+/// <summary>
+/// <c>egw suspend|resume|stop|terminate|retry|resubmit NAME...</c>: Argo's operator controls, sent to
+/// <c>egw serve</c> as Argo's PUT /api/v1/workflows/{ns}/{name}/{operation}.
+/// </summary>
+internal static class WorkflowOperationCommands
+{
+    public static IEnumerable<Command> Create() =>
+    [
+        Operation("suspend", "suspend workflows: running steps finish, nothing new starts until resumed", "suspended", []),
+        Operation("resume", "resume suspended workflows and the suspend steps they wait in", "resumed", [Selector("resume only the suspend nodes it matches")]),
+        Operation("stop", "stop workflows: kill running steps, start nothing new, then run their exit handlers", "stopped",
+            [Selector("stop only the suspend nodes it matches"), new Option<string?>("--message") { Description = "why: kept on the workflow (with a selector: the message of the stopped nodes)" }]),
+        Operation("terminate", "terminate workflows: kill running steps, start nothing new, run no exit handler", "terminated", []),
+        Operation("retry", "run the failed steps of Failed or Error workflows again, keeping what succeeded", "retried",
+            [new Option<bool>("--restart-successful") { Description = "also run again the succeeded nodes that --node-field-selector matches" }, Selector("with --restart-successful: the succeeded nodes to run again")]),
+        Operation("resubmit", "submit workflows again as new workflows with the same spec and arguments", "resubmitted",
+            [new Option<bool>("--memoized") { Description = "carry over the steps that succeeded instead of running them again (Failed/Error only)" }]),
+    ];
+
+    private static Option<string?> Selector(string description) => new("--node-field-selector")
+    {
+        Description = $"FIELD=VALUE[,FIELD!=VALUE...] over displayName, templateName, phase, name, id, inputs.parameters.NAME.value: {description}",
+    };
+
+    private static Command Operation(string verb, string description, string done, Option[] extra)
+    {
+        var names = new Argument<string[]>("names") { Description = "workflow names", Arity = ArgumentArity.OneOrMore };
+        var server = Common.Server();
+        var ns = Common.Namespace();
+        var output = Common.Output();
+        var cmd = new Command(verb, description) { names, server, ns, output };
+        foreach (var o in extra) cmd.Options.Add(o);
+        cmd.SetAction((r, ct) => Common.Guard(async () =>
+        {
+            var json = Common.Json(r.GetValue(output));
+            var body = new JsonObject();
+            foreach (var o in extra)
+            {
+                if (o is Option<string?> text && r.GetValue(text) is { Length: > 0 } s) body[BodyField(o.Name)] = s;
+                if (o is Option<bool> flag && r.GetValue(flag)) body[BodyField(o.Name)] = true;
+            }
+            using var http = new HttpClient { BaseAddress = new Uri(r.GetValue(server)!.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(1) };
+            var results = new List<Workflow>();
+            foreach (var name in r.GetValue(names)!)
+            {
+                var wf = await PutAsync(http, $"api/v1/workflows/{r.GetValue(ns)}/{name}/{verb}", body, ct);
+                results.Add(wf);
+                if (!json) Console.WriteLine(verb == "resubmit" ? $"workflow {name} resubmitted as {wf.Name}" : $"workflow {name} {done}");
+            }
+            if (json) Console.WriteLine(WorkflowPrinter.ToJson(results));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    /// <summary>"--restart-successful" becomes Argo's request field "restartSuccessful".</summary>
+    private static string BodyField(string option)
+    {
+        var parts = option.TrimStart('-').Split('-');
+        return parts[0] + string.Concat(parts.Skip(1).Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+    }
+
+    private static async Task<Workflow> PutAsync(HttpClient http, string path, JsonObject body, CancellationToken ct)
+    {
+        HttpResponseMessage resp;
+        try
+        {
+            resp = await http.PutAsync(path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"cannot reach the server at {http.BaseAddress}: {e.Message} (start it with `egw serve` or set --server / EGW_SERVER)");
+        }
+        using (resp)
+        {
+            if (resp.IsSuccessStatusCode) return (await resp.Content.ReadFromJsonAsync<Workflow>(Json.Lenient, ct))!;
+            var text = await resp.Content.ReadAsStringAsync(ct);
+            string message;
+            try { message = JsonNode.Parse(text)?["message"]?.GetValue<string>() ?? text; }
+            catch (JsonException) { message = text; }
+            throw new CliException(message, resp.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.Invalid : ExitCodes.Failed);
+        }
+    }
+}
