@@ -20,7 +20,7 @@ public sealed class EventDependencyFilter
     /// <summary><c>and</c> (default when empty) or <c>or</c>.</summary>
     public string? ExprLogicalOperator { get; set; }
 
-    /// <summary>Lua script; not supported yet (validation rejects it).</summary>
+    /// <summary>Lua script run with the event data as the global <c>event</c>; passes only when it returns true.</summary>
     public string? Script { get; set; }
 }
 
