@@ -42,23 +42,26 @@ public sealed class SensorWorkflowGate : IDisposable
             await _changed.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false); // the timeout only guards a missed signal
     }
 
-    public void Track(string @namespace, string name) => _running[(@namespace, name)] = 0;
+    /// <summary>Counts a workflow a trigger created. It may already have finished (a policy waited for it), so it is checked once now.</summary>
+    public void Track(string @namespace, string name)
+    {
+        _running[(@namespace, name)] = 0;
+        Check((@namespace, name));
+    }
 
     private void OnChange(ResourceChange change)
     {
         var key = (change.Namespace, change.Name);
         if (!_running.ContainsKey(key)) return;
-        if (change.Type == ChangeType.Deleted)
-        {
-            Free(key);
-            return;
-        }
-        _ = Task.Run(async () =>
-        {
-            var wf = await _store.GetAsync<Workflow>(key.Namespace, key.Name).ConfigureAwait(false);
-            if (wf is null || IsDone(wf)) Free(key);
-        });
+        if (change.Type == ChangeType.Deleted) Free(key);
+        else Check(key);
     }
+
+    private void Check((string Namespace, string Name) key) => _ = Task.Run(async () =>
+    {
+        var wf = await _store.GetAsync<Workflow>(key.Namespace, key.Name).ConfigureAwait(false);
+        if (wf is null || IsDone(wf)) Free(key);
+    });
 
     private void Free((string, string) key)
     {

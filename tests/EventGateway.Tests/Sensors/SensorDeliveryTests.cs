@@ -87,6 +87,54 @@ public sealed class SensorDeliveryTests
         counts[Outcomes.RateLimited].ShouldBeGreaterThanOrEqualTo(200 / 5 - 1);
     }
 
+    [Fact]
+    public async Task The_workflow_cap_queues_firings_until_a_running_workflow_completes()
+    {
+        var port = EventTestHost.FreePort();
+        await using var host = await EventTestHost.StartAsync(pipeline: true, configure: o => o.Sensors.MaxRunningWorkflows = 1);
+        await host.ApplyAsync($$$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: EventSource
+            metadata: {name: flood}
+            spec:
+              webhook:
+                in: {port: "{{{port}}}", endpoint: /in, method: POST}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata: {name: capped}
+            spec:
+              dependencies:
+                - {name: e, eventSourceName: flood, eventName: in}
+              triggers:
+                - template:
+                    name: run
+                    k8s:
+                      source:
+                        resource:
+                          apiVersion: argoproj.io/v1alpha1
+                          kind: Workflow
+                          metadata: {generateName: capped-}
+                          spec:
+                            entrypoint: main
+                            templates:
+                              - {name: main, container: {image: alpine, command: [sh, -c, "sleep 0.3"]}}
+            """);
+
+        using var http = new HttpClient();
+        for (var n = 1; n <= 3; n++)
+        {
+            using var resp = await http.PostAsync($"http://127.0.0.1:{port}/in", new StringContent($$"""{"n":{{n}}}""", Encoding.UTF8, "application/json"));
+            resp.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        var workflows = (await host.WaitWorkflowsCompletedAsync(3)).OrderBy(w => w.Status!.StartedAt).ToList();
+        workflows.Count.ShouldBe(3);
+        for (var i = 1; i < workflows.Count; i++)
+            workflows[i].Metadata.CreationTimestamp!.Value.ShouldBeGreaterThanOrEqualTo(workflows[i - 1].Status!.FinishedAt!.Value,
+                "a workflow was created while the previous one still ran, past the cap of 1");
+    }
+
     /// <summary>
     /// Senders post numbered events (dedup key body.n) while `egw serve` is killed with SIGKILL mid-burst, then
     /// resend what was not acknowledged, as GitHub would. Every number ends up with exactly one Succeeded workflow.
