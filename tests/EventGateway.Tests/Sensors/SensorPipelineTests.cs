@@ -3,6 +3,9 @@ using System.Text;
 using EventGateway.Model;
 using EventGateway.Sensors.State;
 using EventGateway.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Shouldly;
 using Xunit;
 
@@ -148,6 +151,63 @@ public sealed class SensorPipelineTests : IAsyncLifetime
         var dev = _host.Sensors.State.DecisionsFor([events[0].Sequence]).ShouldHaveSingleItem();
         dev.Outcome.ShouldBe(Outcomes.Filtered);
         dev.Reason!.ShouldContain("script");
+    }
+
+    [Fact]
+    public async Task A_trigger_failing_after_its_retries_goes_to_its_dlqTrigger_or_else_to_the_dead_letter_list()
+    {
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var receiverPort = EventTestHost.FreePort();
+        var closedPort = EventTestHost.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{receiverPort}");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/dlq", async (HttpRequest req) =>
+        {
+            using var reader = new StreamReader(req.Body);
+            received.Enqueue(await reader.ReadToEndAsync());
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        await _host.ApplyAsync(Source() + $$$"""
+
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata: {name: notify}
+            spec:
+              dependencies:
+                - {name: push, eventSourceName: hooks, eventName: push}
+              triggers:
+                - template:
+                    name: primary
+                    http: {url: "http://127.0.0.1:{{{closedPort}}}/down", method: POST}
+                  retryStrategy: {steps: 3, duration: 10ms, factor: 2}
+                  dlqTrigger:
+                    template:
+                      name: to-dlq
+                      http:
+                        url: "http://127.0.0.1:{{{receiverPort}}}/dlq"
+                        method: POST
+                        payload:
+                          - {src: {dependencyName: push, dataKey: body.branch}, dest: branch}
+                - template:
+                    name: orphan
+                    http: {url: "http://127.0.0.1:{{{closedPort}}}/down", method: POST}
+            """);
+
+        (await Post("/push", """{"branch":"main"}""")).ShouldBe(HttpStatusCode.OK);
+
+        var logged = (await _host.WaitForEventsAsync("hooks", 1)).Single();
+        var path = await Eventually.Get(() => Task.FromResult(_host.Sensors.State.DecisionsFor([logged.Sequence]) is { Count: 5 } d ? d : null), "the event's whole path");
+        path.Where(d => d.Trigger == "primary").Select(d => d.Outcome).ShouldBe([Outcomes.Failed, Outcomes.DeadLettered]);
+        path.Single(d => d.Trigger == "primary" && d.Outcome == Outcomes.Failed).Reason!.ShouldContain("(after 3 attempts)");
+        path.Single(d => d.Trigger == "primary" && d.Outcome == Outcomes.DeadLettered).Reason!.ShouldStartWith("dlqTrigger to-dlq: POST");
+        received.ShouldHaveSingleItem().ShouldBe("""{"branch":"main"}""");
+        var letter = _host.Sensors.State.DeadLetters("default/notify").ShouldHaveSingleItem();
+        letter.Trigger.ShouldBe("orphan");
+        letter.Sequences.ShouldBe([logged.Sequence]);
+        letter.Events["push"].Id.ShouldBe(logged.Event.Id);
     }
 
     [Fact]
