@@ -211,6 +211,51 @@ public sealed class SensorPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_k8s_policy_waits_for_the_workflow_labels_and_fails_the_trigger_when_they_never_come()
+    {
+        static string Trigger(string name, string command) => $$$"""
+                - template:
+                    name: {{{name}}}
+                    argoWorkflow:
+                      source:
+                        resource:
+                          apiVersion: argoproj.io/v1alpha1
+                          kind: Workflow
+                          metadata: {generateName: {{{name}}}-}
+                          spec:
+                            entrypoint: main
+                            templates:
+                              - {name: main, container: {image: alpine, command: [sh, -c, "{{{command}}}"]}}
+                  policy:
+                    k8s:
+                      backoff: {duration: 50ms, steps: 80}
+                      labels: {workflows.argoproj.io/phase: Succeeded}
+                      errorOnBackoffTimeout: true
+            """;
+        await _host.ApplyAsync(Source() + $$$"""
+
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata: {name: gated}
+            spec:
+              dependencies:
+                - {name: push, eventSourceName: hooks, eventName: push}
+              triggers:
+            {{{Trigger("good", "true")}}}
+            {{{Trigger("bad", "exit 3")}}}
+            """);
+
+        (await Post("/push", """{"branch":"main"}""")).ShouldBe(HttpStatusCode.OK);
+
+        var logged = (await _host.WaitForEventsAsync("hooks", 1)).Single();
+        var path = await Eventually.Get(() => Task.FromResult(_host.Sensors.State.DecisionsFor([logged.Sequence]) is { Count: 4 } d ? d : null), "the event's whole path");
+        path.Single(d => d.Trigger == "good").Outcome.ShouldBe(Outcomes.Triggered);
+        var bad = path.Single(d => d.Trigger == "bad" && d.Outcome == Outcomes.Failed);
+        bad.Reason!.ShouldContain("did not reach labels {workflows.argoproj.io/phase: Succeeded} within 80 checks (has {workflows.argoproj.io/phase: Failed})");
+    }
+
+    [Fact]
     public async Task The_same_dedup_key_twice_creates_one_workflow_and_records_the_duplicate()
     {
         await _host.ApplyAsync(Source() + "\n---\n" + Sensor(PushDependency, annotations: "eventgateway.io/dedup-key: body.delivery"));
