@@ -23,7 +23,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly TimeSpan _adoptPoll;
-    private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal); // 0 while the process is being spawned
+    private readonly HashSet<string> _killWhenStarted = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
     public LocalProcessExecutor(string dataDir, int maxProcesses, Sandbox sandbox, TimeProvider time, ILogger<LocalProcessExecutor> log, TimeSpan? adoptPoll = null)
@@ -52,9 +53,27 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 : new StepOutcome(StepEnd.Lost, null, "step process was lost while the service was down", StartTime(dir), _time.GetUtcNow());
         }
 
-        await _slots.WaitAsync(stopWaiting).ConfigureAwait(false);
+        var key = Key(spec.Key);
+        lock (_gate) _running[key] = 0; // from here a kill is remembered, also while it waits for a slot
         try
         {
+            await _slots.WaitAsync(stopWaiting).ConfigureAwait(false);
+        }
+        catch
+        {
+            Forget(key);
+            throw;
+        }
+        try
+        {
+            lock (_gate)
+            {
+                if (_killWhenStarted.Contains(key))
+                {
+                    Forget(key);
+                    return new StepOutcome(StepEnd.Killed, null, "step was killed before it started", _time.GetUtcNow(), _time.GetUtcNow());
+                }
+            }
             started();
             var startedAt = _time.GetUtcNow();
             int child;
@@ -64,8 +83,16 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                Forget(key);
                 return new StepOutcome(StepEnd.FailedToStart, null, $"failed to start step: {e.Message}", startedAt, _time.GetUtcNow());
             }
+            bool killNow;
+            lock (_gate)
+            {
+                _running[key] = child;
+                killNow = _killWhenStarted.Remove(key);
+            }
+            if (killNow) KillGroup(child); // killed while it was being spawned
             var exited = PosixSpawn.WaitAsync(child);
             return await WaitAsync(spec, dir, child, startedAt, () => exited.WaitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
         }
@@ -137,7 +164,16 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         }
         finally
         {
-            lock (_gate) _running.Remove(Key(spec.Key));
+            Forget(Key(spec.Key));
+        }
+    }
+
+    private void Forget(string key)
+    {
+        lock (_gate)
+        {
+            _running.Remove(key);
+            _killWhenStarted.Remove(key);
         }
     }
 
@@ -145,9 +181,12 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     {
         int pid;
         lock (_gate)
+        {
             if (!_running.TryGetValue(Key(key), out pid)) return;
+            if (pid == 0) _killWhenStarted.Add(Key(key)); // waiting for a slot or being spawned: never starts, or is killed once its pid is known
+        }
         File.WriteAllText(Path.Combine(NodeDir(key), "killed"), "");
-        KillGroup(pid);
+        if (pid != 0) KillGroup(pid);
     }
 
     public string HostPath(StepKey key, string sandboxPath) => _sandbox.HostPath(Path.Combine(NodeDir(key), "root"), sandboxPath);
