@@ -377,6 +377,8 @@ public sealed partial class WorkflowController : BackgroundService
             }
             else
             {
+                // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
+                await Task.Yield();
                 var outcome = await _executor.RunAsync(spec, () =>
                 {
                     lock (run.InFlight)
