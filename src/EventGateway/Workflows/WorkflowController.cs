@@ -65,6 +65,7 @@ public sealed partial class WorkflowController : BackgroundService
         public ITimer? Wake { get; set; }
         public DateTimeOffset? WakeAt { get; set; }
         public ITimer? Flush { get; set; }
+        public volatile bool FlushFired;
     }
 
     private sealed class PodControl(CancellationToken stopping)
@@ -209,8 +210,20 @@ public sealed partial class WorkflowController : BackgroundService
         var now = _time.GetUtcNow();
         if (outcome.Completed || before != wfNow.Status?.Phase || run.SavedPhase is null || now - run.LastSaved >= _options.SaveInterval)
             await SaveAsync(run, ct).ConfigureAwait(false);
-        else if (run.Flush is null)
-            run.Flush = _time.CreateTimer(_ => Enqueue(key), null, _options.SaveInterval, Timeout.InfiniteTimeSpan);
+        else if (run.Flush is null || run.FlushFired)
+        {
+            // (Re)arm for the rest of the interval. A timer can fire a hair before the interval has passed on
+            // this clock; that pass does not save, and without re-arming the status would never be saved.
+            run.Flush?.Dispose();
+            var due = _options.SaveInterval - (now - run.LastSaved);
+            if (due < TimeSpan.FromMilliseconds(1)) due = TimeSpan.FromMilliseconds(1);
+            run.FlushFired = false;
+            run.Flush = _time.CreateTimer(_ =>
+            {
+                run.FlushFired = true;
+                Enqueue(key);
+            }, null, due, Timeout.InfiniteTimeSpan);
+        }
 
         if (outcome.Completed)
         {
