@@ -88,6 +88,58 @@ public sealed class SensorDeliveryTests
     }
 
     [Fact]
+    public async Task ConditionsReset_byTime_forgets_a_half_met_condition_at_the_cron_tick()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 10, 0, 30, TimeSpan.Zero));
+        var port = EventTestHost.FreePort();
+        await using var host = await EventTestHost.StartAsync(time, pipeline: true);
+        await host.ApplyAsync($$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: EventSource
+            metadata: {name: pair}
+            spec:
+              webhook:
+                a: {port: "{{port}}", endpoint: /a, method: POST}
+                b: {port: "{{port}}", endpoint: /b, method: POST}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata: {name: both}
+            spec:
+              dependencies:
+                - {name: a, eventSourceName: pair, eventName: a}
+                - {name: b, eventSourceName: pair, eventName: b}
+              triggers:
+                - template:
+                    name: joined
+                    conditions: "a && b"
+                    conditionsReset:
+                      - byTime: {cron: "0 11 * * *", timezone: UTC}
+                    log: {}
+            """);
+        using var http = new HttpClient();
+        async Task<long> Post(string path)
+        {
+            using var resp = await http.PostAsync($"http://127.0.0.1:{port}{path}", new StringContent("{}", Encoding.UTF8, "application/json"));
+            resp.StatusCode.ShouldBe(HttpStatusCode.OK);
+            var logged = await host.Log.QueryAsync(new EventGateway.Events.EventQuery(Source: "pair", Limit: 1));
+            var seq = logged.Single().Sequence;
+            await Eventually.Get(() => Task.FromResult(host.Sensors.State.DecisionsFor([seq]).FirstOrDefault(d => d.Trigger == "joined")), $"event {seq} decided");
+            return seq;
+        }
+        Outcomes.Waiting.ShouldBe(host.Sensors.State.DecisionsFor([await Post("/a")]).Single(d => d.Trigger == "joined").Outcome);
+
+        time.Advance(TimeSpan.FromMinutes(60)); // 11:00:30: the reset at 11:00 has passed
+        await Eventually.Get(() => Task.FromResult(host.Sensors.State.LoadPartial("default/both").GetValueOrDefault("joined") is null or { Count: 0 } ? "reset" : null), "the partial state cleared");
+
+        var afterReset = host.Sensors.State.DecisionsFor([await Post("/b")]).Single(d => d.Trigger == "joined");
+        afterReset.Outcome.ShouldBe(Outcomes.Waiting);
+        afterReset.Reason!.ShouldEndWith("missing a");
+        var fired = host.Sensors.State.DecisionsFor([await Post("/a")]).Single(d => d.Trigger == "joined");
+        fired.Outcome.ShouldBe(Outcomes.Triggered);
+    }
+
+    [Fact]
     public async Task The_workflow_cap_queues_firings_until_a_running_workflow_completes()
     {
         var port = EventTestHost.FreePort();
