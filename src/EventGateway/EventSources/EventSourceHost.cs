@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Threading.Channels;
 using EventGateway.Events;
 using EventGateway.EventSources.Http;
 using EventGateway.Manifests;
 using EventGateway.Model;
 using EventGateway.Store;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace EventGateway.EventSources;
@@ -23,12 +21,11 @@ public sealed partial class EventSourceHost(
     SecretResolver secrets,
     WebhookServer http,
     TimeProvider time,
-    ILoggerFactory loggers) : BackgroundService
+    ILoggerFactory loggers) : ResourceReconciler<EventSource>(store, "EventSource", loggers.CreateLogger<EventSourceHost>())
 {
     private sealed record Running(string Fingerprint, CancellationTokenSource Stop, IReadOnlyList<(ListenerStatus Status, Task Task)> Listeners, string? Error);
 
     private readonly ConcurrentDictionary<(string Ns, string Name), Running> _running = new();
-    private readonly Channel<(string Ns, string Name)> _changes = Channel.CreateUnbounded<(string, string)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _log = loggers.CreateLogger<EventSourceHost>();
 
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -37,35 +34,14 @@ public sealed partial class EventSourceHost(
     public (IReadOnlyList<ListenerStatus> Listeners, string? Error)? StatusOf(string @namespace, string name) =>
         _running.TryGetValue((@namespace, name), out var r) ? (r.Listeners.Select(l => l.Status).ToList(), r.Error) : null;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task StopAllAsync()
     {
-        using var watch = store.Watch("EventSource", c => _changes.Writer.TryWrite((c.Namespace, c.Name)));
-        foreach (var es in await store.ListAsync<EventSource>(ct: stoppingToken).ConfigureAwait(false))
-            _changes.Writer.TryWrite((es.NamespaceOrDefault, es.Name));
-        try
-        {
-            await foreach (var key in _changes.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await ReconcileAsync(key, stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogReconcileFailed(_log, e, key.Ns, key.Name);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        finally
-        {
-            foreach (var key in _running.Keys.ToList()) await StopAsync(key).ConfigureAwait(false);
-        }
+        foreach (var key in _running.Keys.ToList()) await StopAsync(key).ConfigureAwait(false);
     }
 
-    private async Task ReconcileAsync((string Ns, string Name) key, CancellationToken ct)
+    protected override async Task ReconcileAsync((string Ns, string Name) key, CancellationToken ct)
     {
-        var es = await store.GetAsync<EventSource>(key.Ns, key.Name, ct).ConfigureAwait(false);
+        var es = await Store.GetAsync<EventSource>(key.Ns, key.Name, ct).ConfigureAwait(false);
         if (es is null)
         {
             await StopAsync(key).ConfigureAwait(false);
@@ -88,7 +64,7 @@ public sealed partial class EventSourceHost(
         var listeners = EventListeners.For(es).Select(entry =>
         {
             var status = new ListenerStatus(entry.Type, entry.EventName);
-            var ctx = new ListenerContext(es, entry.Type, entry.EventName, log, secrets, http, store, time,
+            var ctx = new ListenerContext(es, entry.Type, entry.EventName, log, secrets, http, Store, time,
                 loggers.CreateLogger($"EventGateway.EventSources.{entry.Type}"), status);
             return (status, Task.Run(() => SuperviseAsync(entry.Listener, ctx, stop.Token), CancellationToken.None));
         }).ToList();
@@ -144,7 +120,4 @@ public sealed partial class EventSourceHost(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "event source {Namespace}/{Name} event {Event} failed: {Reason}; retrying in {Seconds}s")]
     private static partial void LogListenerFailed(ILogger log, string @namespace, string name, string @event, string reason, double seconds);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "event source {Namespace}/{Name}: reconcile failed")]
-    private static partial void LogReconcileFailed(ILogger log, Exception e, string @namespace, string name);
 }

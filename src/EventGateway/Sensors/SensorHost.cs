@@ -1,13 +1,11 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Threading.Channels;
 using EventGateway.Events;
 using EventGateway.Manifests;
 using EventGateway.Model;
 using EventGateway.Sensors.State;
 using EventGateway.Sensors.Triggers;
 using EventGateway.Store;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace EventGateway.Sensors;
@@ -27,12 +25,11 @@ public sealed partial class SensorHost(
     IEnumerable<ITrigger> triggers,
     SensorOptions options,
     SensorMetrics metrics,
-    ILoggerFactory loggers) : BackgroundService
+    ILoggerFactory loggers) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
 {
     private sealed record Running(string Fingerprint, CancellationTokenSource Stop, Task Task, SensorStatus Status);
 
     private readonly ConcurrentDictionary<(string Ns, string Name), Running> _running = new();
-    private readonly Channel<(string Ns, string Name)> _changes = Channel.CreateUnbounded<(string, string)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IReadOnlyDictionary<string, ITrigger> _kinds = triggers.ToDictionary(t => t.Kind, StringComparer.Ordinal);
     private readonly ILogger _log = loggers.CreateLogger<SensorHost>();
 
@@ -42,36 +39,24 @@ public sealed partial class SensorHost(
 
     public SensorStatus? StatusOf(string @namespace, string name) => _running.TryGetValue((@namespace, name), out var r) ? r.Status : null;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private ITimer? _pruner;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        using var watch = store.Watch("Sensor", c => _changes.Writer.TryWrite((c.Namespace, c.Name)));
-        foreach (var s in await store.ListAsync<Sensor>(ct: stoppingToken).ConfigureAwait(false))
-            _changes.Writer.TryWrite((s.NamespaceOrDefault, s.Name));
-        using var pruner = context.Time.CreateTimer(_ => Prune(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
-        try
-        {
-            await foreach (var key in _changes.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await ReconcileAsync(key, stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogReconcileFailed(_log, e, key.Ns, key.Name);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        finally
-        {
-            foreach (var key in _running.Keys.ToList()) await StopAsync(key).ConfigureAwait(false);
-        }
+        // Dedup records past their window and old event paths go once an hour.
+        _pruner = context.Time.CreateTimer(_ => Prune(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
+        return base.StartAsync(cancellationToken);
     }
 
-    private async Task ReconcileAsync((string Ns, string Name) key, CancellationToken ct)
+    protected override async Task StopAllAsync()
     {
-        var sensor = await store.GetAsync<Sensor>(key.Ns, key.Name, ct).ConfigureAwait(false);
+        _pruner?.Dispose();
+        foreach (var key in _running.Keys.ToList()) await StopAsync(key).ConfigureAwait(false);
+    }
+
+    protected override async Task ReconcileAsync((string Ns, string Name) key, CancellationToken ct)
+    {
+        var sensor = await Store.GetAsync<Sensor>(key.Ns, key.Name, ct).ConfigureAwait(false);
         if (sensor is null)
         {
             await StopAsync(key).ConfigureAwait(false);
@@ -151,7 +136,7 @@ public sealed partial class SensorHost(
         try
         {
             var now = context.Time.GetUtcNow();
-            var longestWindow = _running.Keys.Select(k => store.GetAsync<Sensor>(k.Ns, k.Name).GetAwaiter().GetResult())
+            var longestWindow = _running.Keys.Select(k => Store.GetAsync<Sensor>(k.Ns, k.Name).GetAwaiter().GetResult())
                 .Where(s => s is not null).Select(s => DedupKeys.Window(s!)).DefaultIfEmpty(DedupKeys.DefaultWindow).Max();
             state.Prune(now - longestWindow, now - options.DecisionRetention);
         }
@@ -169,9 +154,6 @@ public sealed partial class SensorHost(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "sensor {Namespace}/{Name} failed; restarting in {Seconds}s")]
     private static partial void LogSensorFailed(ILogger log, Exception e, string @namespace, string name, double seconds);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "sensor {Namespace}/{Name}: reconcile failed")]
-    private static partial void LogReconcileFailed(ILogger log, Exception e, string @namespace, string name);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "pruning sensor state failed")]
     private static partial void LogPruneFailed(ILogger log, Exception e);
