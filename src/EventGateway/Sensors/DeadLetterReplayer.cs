@@ -91,31 +91,12 @@ public sealed class DeadLetterReplayer(
 
     private async Task<ReplayResult> FireAsync(DeadLetter letter, Sensor sensor, TriggerPlan plan, CancellationToken ct)
     {
-        var attempts = 0;
-        string detail;
-        try
-        {
-            var firing = new TriggerFiring(sensor, TriggerParameters.Apply(plan.Trigger, letter.Events), letter.Events, letter.DedupKey, letter.Sequences);
-            var result = await plan.Retry.ExecuteAsync(async token =>
-            {
-                attempts++;
-                return await plan.Kind.FireAsync(firing, context, token).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
-            if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) gate.Track(sensor.NamespaceOrDefault, name);
-            detail = result.Detail;
-        }
-        catch (TriggerException e)
-        {
-            return Failed(letter, attempts > 1 ? $"{e.Message} (after {attempts} attempts)" : e.Message);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return Failed(letter, $"{e.GetType().Name}: {e.Message}");
-        }
-
+        var (result, error) = await plan.TryFireAsync(sensor, letter.Events, letter.DedupKey, letter.Sequences, context, ct).ConfigureAwait(false);
+        if (result is null) return Failed(letter, error!);
+        if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) gate.Track(sensor.NamespaceOrDefault, name);
         var now = context.Time.GetUtcNow();
-        Record(letter, detail, now);
-        return new ReplayResult(letter.Id, letter.Sensor, letter.Trigger, Outcomes.Triggered, detail, now);
+        Record(letter, result.Detail, now);
+        return new ReplayResult(letter.Id, letter.Sensor, letter.Trigger, Outcomes.Triggered, result.Detail, now);
     }
 
     private ReplayResult Failed(DeadLetter letter, string error) =>

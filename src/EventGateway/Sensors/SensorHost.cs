@@ -27,7 +27,7 @@ public sealed partial class SensorHost(
     SensorMetrics metrics,
     ILoggerFactory loggers) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
 {
-    private sealed record Running(string Fingerprint, CancellationTokenSource Stop, Task Task, SensorStatus Status);
+    private sealed record Running(string Fingerprint, CancellationTokenSource Stop, Task Task, SensorStatus Status, TimeSpan DedupWindow);
 
     private readonly ConcurrentDictionary<(string Ns, string Name), Running> _running = new();
     private readonly IReadOnlyDictionary<string, ITrigger> _kinds = triggers.ToDictionary(t => t.Kind, StringComparer.Ordinal);
@@ -86,13 +86,13 @@ public sealed partial class SensorHost(
         {
             status.State = SensorState.Refused;
             status.Message = string.Join("; ", errors);
-            _running[key] = new Running(fingerprint, new CancellationTokenSource(), Task.CompletedTask, status);
+            _running[key] = new Running(fingerprint, new CancellationTokenSource(), Task.CompletedTask, status, DedupKeys.Window(sensor));
             LogRefused(_log, key.Ns, key.Name, status.Message);
             return;
         }
         var stop = new CancellationTokenSource();
         var task = Task.Run(() => SuperviseAsync(runner, key, stop.Token), CancellationToken.None);
-        _running[key] = new Running(fingerprint, stop, task, status);
+        _running[key] = new Running(fingerprint, stop, task, status, DedupKeys.Window(sensor));
         LogStarted(_log, key.Ns, key.Name, sensor.Spec.Triggers?.Count ?? 0);
     }
 
@@ -136,8 +136,7 @@ public sealed partial class SensorHost(
         try
         {
             var now = context.Time.GetUtcNow();
-            var longestWindow = _running.Keys.Select(k => Store.GetAsync<Sensor>(k.Ns, k.Name).GetAwaiter().GetResult())
-                .Where(s => s is not null).Select(s => DedupKeys.Window(s!)).DefaultIfEmpty(DedupKeys.DefaultWindow).Max();
+            var longestWindow = _running.Values.Select(r => r.DedupWindow).DefaultIfEmpty(DedupKeys.DefaultWindow).Max();
             state.Prune(now - longestWindow, now - options.DecisionRetention);
         }
         catch (Exception e)

@@ -187,7 +187,7 @@ internal sealed partial class SensorRunner
 
         var waited = await WaitForRateLimitAsync(plan, ct).ConfigureAwait(false);
         if (waited is { } w)
-            Decide(sequence, plan.Name, Outcomes.RateLimited, $"waited {Durations.Format(w)} for rateLimit {TriggerPlan.DescribeRate((TriggerRateLimiter)plan.Limiter!)}");
+            Decide(sequence, plan.Name, Outcomes.RateLimited, $"waited {Durations.Format(w)} for rateLimit {plan.Limiter}");
         if (plan.CreatesWorkflows && !_gate.HasRoom)
         {
             Flush();
@@ -198,7 +198,7 @@ internal sealed partial class SensorRunner
             Status.Message = null;
         }
 
-        var (result, error) = await TryFireAsync(plan, events, key, sequences, ct).ConfigureAwait(false);
+        var (result, error) = await plan.TryFireAsync(_sensor, events, key, sequences, _context, ct).ConfigureAwait(false);
         if (result is not null)
         {
             if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) _gate.Track(_sensor.NamespaceOrDefault, name);
@@ -211,7 +211,7 @@ internal sealed partial class SensorRunner
         LogTriggerFailed(_logger, _key, plan.Name, error!);
         if (plan.DeadLetter is { } dlq)
         {
-            var (dlqResult, dlqError) = await TryFireAsync(dlq, events, key, sequences, ct).ConfigureAwait(false);
+            var (dlqResult, dlqError) = await dlq.TryFireAsync(_sensor, events, key, sequences, _context, ct).ConfigureAwait(false);
             if (dlqResult is not null)
             {
                 Decide(sequence, plan.Name, Outcomes.DeadLettered, $"dlqTrigger {dlq.Name}: {dlqResult.Detail}");
@@ -221,32 +221,6 @@ internal sealed partial class SensorRunner
         }
         _batch.DeadLetters.Add(new DeadLetter(0, _key, plan.Name, key, sequences, events, error!, _time.GetUtcNow(), null, null));
         Decide(sequence, plan.Name, Outcomes.DeadLettered, "kept in the dead-letter list (egw dlq list, egw dlq replay)");
-    }
-
-    /// <summary>Fires with the plan's retries; failures come back as the reason, never as an exception.</summary>
-    internal async Task<(TriggerResult? Result, string? Error)> TryFireAsync(TriggerPlan plan, IReadOnlyDictionary<string, CloudEvent> events,
-        string key, IReadOnlyList<long> sequences, CancellationToken ct)
-    {
-        var attempts = 0;
-        try
-        {
-            var trigger = TriggerParameters.Apply(plan.Trigger, events);
-            var firing = new TriggerFiring(_sensor, trigger, events, key, sequences);
-            var result = await plan.Retry.ExecuteAsync(async token =>
-            {
-                attempts++;
-                return await plan.Kind.FireAsync(firing, _context, token).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
-            return (result, null);
-        }
-        catch (TriggerException e)
-        {
-            return (null, attempts > 1 ? $"{e.Message} (after {attempts} attempts)" : e.Message);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return (null, $"{e.GetType().Name}: {e.Message}");
-        }
     }
 
     private async Task<TimeSpan?> WaitForRateLimitAsync(TriggerPlan plan, CancellationToken ct)

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Threading.RateLimiting;
 using EventGateway.EventSources.Calendar;
 using EventGateway.Model;
 using EventGateway.Sensors.Triggers;
@@ -19,7 +18,7 @@ internal sealed class TriggerPlan
     public required ITrigger Kind { get; init; }
     public required ResiliencePipeline Retry { get; init; }
     public required int Attempts { get; init; }
-    public RateLimiter? Limiter { get; init; }
+    public TriggerRateLimiter? Limiter { get; init; }
     public TriggerPlan? DeadLetter { get; init; }
     public IReadOnlyList<(CronSpec Cron, TimeZoneInfo Zone)> Resets { get; init; } = [];
 
@@ -62,5 +61,32 @@ internal sealed class TriggerPlan
         };
     }
 
-    public static string DescribeRate(TriggerRateLimiter l) => $"{l.RequestsPerUnit}/{(l.Unit.TotalSeconds switch { 1 => "Second", 60 => "Minute", _ => "Hour" })}";
+    /// <summary>
+    /// Fires once with the trigger's parameters applied and its retries; a failure comes back as the reason (with the
+    /// number of attempts), never as an exception, so the pipeline and a dead-letter replay record it the same way.
+    /// </summary>
+    public async Task<(TriggerResult? Result, string? Error)> TryFireAsync(Sensor sensor, IReadOnlyDictionary<string, Events.CloudEvent> events,
+        string dedupKey, IReadOnlyList<long> sequences, TriggerContext context, CancellationToken ct)
+    {
+        var attempts = 0;
+        try
+        {
+            var firing = new TriggerFiring(sensor, TriggerParameters.Apply(Trigger, events), events, dedupKey, sequences);
+            var result = await Retry.ExecuteAsync(async token =>
+            {
+                attempts++;
+                return await Kind.FireAsync(firing, context, token).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+            return (result, null);
+        }
+        catch (TriggerException e)
+        {
+            return (null, attempts > 1 ? $"{e.Message} (after {attempts} attempts)" : e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return (null, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
 }

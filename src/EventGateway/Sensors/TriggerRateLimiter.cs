@@ -40,6 +40,9 @@ public sealed class TriggerRateLimiter : RateLimiter
     };
 
     public int RequestsPerUnit => _granted.Length;
+
+    /// <summary>As the Sensor writes it, e.g. <c>5/Second</c>.</summary>
+    public override string ToString() => $"{RequestsPerUnit}/{(_unit.TotalSeconds switch { 1 => "Second", 60 => "Minute", _ => "Hour" })}";
     public TimeSpan Unit => _unit;
 
     public override TimeSpan? IdleDuration => null;
