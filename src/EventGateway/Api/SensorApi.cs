@@ -169,7 +169,7 @@ public static class SensorApi
     }
 
     /// <summary>
-    /// Sensor counts come from the state store, not <see cref="SensorMetrics.Snapshot"/>: they are committed in the same
+    /// Sensor counts come from the state store, not the in-memory <see cref="SensorMetrics"/>: they are committed in the same
     /// transaction as the decisions they count, so they survive restarts and a replayed pass does not count twice, and
     /// /metrics agrees with <c>egw sensor get</c>. Sensors deleted from the store drop out of the exposition.
     /// </summary>

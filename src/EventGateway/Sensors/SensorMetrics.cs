@@ -1,11 +1,11 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace EventGateway.Sensors;
 
 /// <summary>
-/// Sensor counters on one <see cref="Meter"/> (received, filtered, duplicate, rate-limited, triggered, failed, ...)
-/// by sensor and trigger, plus a snapshot for the Prometheus text endpoint.
+/// Sensor counters on one <see cref="Meter"/> (passed, filtered, duplicate, rate-limited, triggered, failed, ...) by
+/// sensor and trigger, for in-process listeners and exporters. <c>/metrics</c> reads the state store instead, whose
+/// counts are committed with the decisions and survive restarts.
 /// </summary>
 public sealed class SensorMetrics : IDisposable
 {
@@ -13,7 +13,6 @@ public sealed class SensorMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _events;
-    private readonly ConcurrentDictionary<(string Sensor, string Trigger, string Outcome), long> _totals = new();
 
     public SensorMetrics()
     {
@@ -22,12 +21,9 @@ public sealed class SensorMetrics : IDisposable
 
     public void Count(string sensor, string trigger, string outcome)
     {
-        _totals.AddOrUpdate((sensor, trigger, outcome), 1, (_, n) => n + 1);
         _events.Add(1, new KeyValuePair<string, object?>("sensor", sensor), new KeyValuePair<string, object?>("trigger", trigger),
             new KeyValuePair<string, object?>("outcome", outcome));
     }
-
-    public IReadOnlyDictionary<(string Sensor, string Trigger, string Outcome), long> Snapshot() => new Dictionary<(string, string, string), long>(_totals);
 
     public void Dispose() => _meter.Dispose();
 }
