@@ -132,7 +132,7 @@ public sealed class EventServeTests : IDisposable
                 {
                     if (await Post("/load", $$"""{"n":{{n}}}""") == HttpStatusCode.OK) acked.Add(n);
                 }
-                catch (HttpRequestException) when (Volatile.Read(ref killed)) { return; }
+                catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TaskCanceledException && Volatile.Read(ref killed)) { return; }
             }
         })).ToList();
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using EventGateway.Sensors.State;
@@ -242,8 +243,8 @@ public sealed class SensorDeliveryTests
                 using var resp = await http.PostAsync($"http://127.0.0.1:{port}/in", new StringContent($$"""{"n":{{n}}}""", Encoding.UTF8, "application/json"));
                 return resp.StatusCode == HttpStatusCode.OK;
             }
-            catch (HttpRequestException) { return false; }
-            catch (TaskCanceledException) { return false; }
+            // A kill mid-connect can surface as a bare SocketException/IOException rather than HttpRequestException.
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or SocketException or IOException) { return false; }
         }
         await Eventually.Get(async () => await Send(0) ? "up" : null, "webhook listening");
 
