@@ -89,9 +89,6 @@ public static class SensorApi
                 };
             }
         });
-
-        app.MapGet("/metrics", async (IResourceStore store, SensorStateStore state, SensorWorkflowGate gate, IEventLog log, CancellationToken ct) =>
-            Results.Text(await MetricsAsync(store, state, gate, log, ct), PrometheusText.ContentType));
         return app;
     }
 
@@ -166,33 +163,6 @@ public static class SensorApi
             ["error"] = d.Error, ["time"] = d.Time.ToString("O"), ["replayedAt"] = d.ReplayedAt?.ToString("O"), ["replayOutcome"] = d.ReplayOutcome,
             ["events"] = events,
         };
-    }
-
-    /// <summary>
-    /// Sensor counts come from the state store, not the in-memory <see cref="SensorMetrics"/>: they are committed in the same
-    /// transaction as the decisions they count, so they survive restarts and a replayed pass does not count twice, and
-    /// /metrics agrees with <c>egw sensor get</c>. Sensors deleted from the store drop out of the exposition.
-    /// </summary>
-    private static async Task<string> MetricsAsync(IResourceStore store, SensorStateStore state, SensorWorkflowGate gate, IEventLog log, CancellationToken ct)
-    {
-        var text = new PrometheusText();
-        text.Family("eventgateway_sensor_events_total", "counter",
-            "Events through each sensor stage by outcome; trigger=\"\" is the dependency stage (passed or filtered).");
-        var sensors = (await store.ListAsync<Sensor>(null, ct)).Select(SensorRunner.KeyOf).Distinct().Order(StringComparer.Ordinal);
-        foreach (var sensor in sensors)
-            foreach (var (trigger, byOutcome) in state.Counters(sensor).OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                foreach (var (outcome, n) in byOutcome.OrderBy(kv => Array.IndexOf(Outcomes.All, kv.Key)).ThenBy(kv => kv.Key, StringComparer.Ordinal))
-                    text.Sample("eventgateway_sensor_events_total", n, ("sensor", sensor), ("trigger", trigger), ("outcome", outcome));
-        text.Family("eventgateway_sensor_workflows_running", "gauge", "Workflows created by sensors that have not completed yet.")
-            .Sample("eventgateway_sensor_workflows_running", gate.Running);
-        text.Family("eventgateway_sensor_workflows_max", "gauge", "Cap on unfinished sensor workflows; further firings wait in the event log.")
-            .Sample("eventgateway_sensor_workflows_max", gate.Max);
-        var stats = await log.StatsAsync(ct);
-        text.Family("eventgateway_eventlog_events", "gauge", "Events held in the durable event log.")
-            .Sample("eventgateway_eventlog_events", stats.Count);
-        text.Family("eventgateway_eventlog_pending", "gauge", "Events accepted into the write queue and not yet durable.")
-            .Sample("eventgateway_eventlog_pending", stats.Pending);
-        return text.ToString();
     }
 
     private static IResult Json(JsonNode node) => Results.Text(node.ToJsonString(), "application/json", Encoding.UTF8);

@@ -74,6 +74,7 @@ public static class WorkflowApi
         MapTemplates<ClusterWorkflowTemplate>(app, "/api/v1/cluster-workflow-templates", "template", "clusterworkflowtemplates.argoproj.io");
         app.MapEventApi();
         app.MapSensorApi();
+        app.MapMetricsApi();
         return app;
     }
 

@@ -41,6 +41,8 @@ public sealed partial class WorkflowController : BackgroundService
         _options = options ?? new ControllerOptions();
     }
 
+    public ControllerMetrics Metrics { get; } = new();
+
     /// <summary>Raised when a workflow reaches Succeeded, Failed or Error (after its final status is saved).</summary>
     public event Action<Workflow>? WorkflowCompleted;
 
@@ -150,6 +152,14 @@ public sealed partial class WorkflowController : BackgroundService
 
     private async Task ReconcileAsync(string key, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var results = new List<PodResult>();
+        try { await ReconcileAsync(key, results, ct).ConfigureAwait(false); }
+        finally { Metrics.Pass(started, results.Count); }
+    }
+
+    private async Task ReconcileAsync(string key, List<PodResult> results, CancellationToken ct)
+    {
         if (!_runs.TryGetValue(key, out var run))
         {
             var (ns, name) = Split(key);
@@ -176,7 +186,6 @@ public sealed partial class WorkflowController : BackgroundService
             AdoptOutsideChanges(run, fresh);
         }
 
-        var results = new List<PodResult>();
         while (run.Results.TryDequeue(out var r)) results.Add(r);
         var before = run.Operator.Workflow.Status?.Phase;
         OperateResult outcome;
@@ -275,6 +284,7 @@ public sealed partial class WorkflowController : BackgroundService
             AdoptOutsideChanges(run, fresh);
             await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
         }
+        Metrics.Saved();
         run.LastSaved = _time.GetUtcNow();
         run.SavedPhase = wf.Status?.Phase;
         run.Dirty = false;
