@@ -47,6 +47,8 @@ public static class MetricsApi
             .Sample("eventgateway_controller_step_results_total", controller.StepResults);
         text.Family("eventgateway_controller_status_saves_total", "counter", "Workflow status writes to the store.")
             .Sample("eventgateway_controller_status_saves_total", controller.StatusSaves);
+        text.Family("eventgateway_controller_workflows_completed_total", "counter", "Workflows that reached Succeeded, Failed or Error since the service started.")
+            .Sample("eventgateway_controller_workflows_completed_total", controller.WorkflowsCompleted);
         var stats = await log.StatsAsync(ct);
         text.Family("eventgateway_eventlog_events", "gauge", "Events held in the durable event log.")
             .Sample("eventgateway_eventlog_events", stats.Count);

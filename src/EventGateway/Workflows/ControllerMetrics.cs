@@ -12,6 +12,7 @@ public sealed class ControllerMetrics
     private long _ticks;
     private long _results;
     private long _saves;
+    private long _completed;
 
     internal void Pass(long startTimestamp, int results)
     {
@@ -22,6 +23,8 @@ public sealed class ControllerMetrics
 
     internal void Saved() => Interlocked.Increment(ref _saves);
 
+    internal void WorkflowCompleted() => Interlocked.Increment(ref _completed);
+
     public long Passes => Interlocked.Read(ref _passes);
 
     public double PassSeconds => (double)Interlocked.Read(ref _ticks) / Stopwatch.Frequency;
@@ -30,4 +33,7 @@ public sealed class ControllerMetrics
     public long StepResults => Interlocked.Read(ref _results);
 
     public long StatusSaves => Interlocked.Read(ref _saves);
+
+    /// <summary>Workflows this controller saw reach Succeeded, Failed or Error since it started.</summary>
+    public long WorkflowsCompleted => Interlocked.Read(ref _completed);
 }

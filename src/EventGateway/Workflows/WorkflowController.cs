@@ -240,6 +240,7 @@ public sealed partial class WorkflowController : BackgroundService
             run.Wake?.Dispose();
             run.Flush?.Dispose();
             LogCompleted(_log, key, wfNow.Status!.Phase!);
+            Metrics.WorkflowCompleted();
             WorkflowCompleted?.Invoke(wfNow);
         }
     }
@@ -266,6 +267,7 @@ public sealed partial class WorkflowController : BackgroundService
         wf.Status.Nodes ??= [];
         await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
         LogCompleted(_log, Key(wf.NamespaceOrDefault, wf.Name), WorkflowPhase.Error);
+        Metrics.WorkflowCompleted();
         WorkflowCompleted?.Invoke(wf);
     }
 

@@ -217,7 +217,7 @@ public sealed class SensorApiTests : IAsyncLifetime
             resp.Content.Headers.ContentType!.ToString().ShouldBe("text/plain; version=0.0.4; charset=utf-8");
             var text = await resp.Content.ReadAsStringAsync();
             // The controller's counters depend on what it did meanwhile: present and numeric, compared apart.
-            foreach (var family in new[] { "reconciles_total", "reconcile_seconds_total", "step_results_total", "status_saves_total" })
+            foreach (var family in new[] { "reconciles_total", "reconcile_seconds_total", "step_results_total", "status_saves_total", "workflows_completed_total" })
                 text.ShouldMatch($@"(?m)^# TYPE eventgateway_controller_{family} counter\neventgateway_controller_{family} [0-9.eE+-]+$");
             return string.Join("", text.Split('\n').Where(l => !l.Contains("eventgateway_controller_", StringComparison.Ordinal)).Select(l => l + "\n"))[..^1];
         }
