@@ -25,7 +25,7 @@ public sealed class ResourceCondition
     /// <summary>Parses a condition; a FormatException says what is wrong and where.</summary>
     public static ResourceCondition Parse(string text)
     {
-        var tokens = Lex(text);
+        var (tokens, spans) = Lex(text);
         var requirements = new List<Requirement>();
         var i = 0;
         string Next(string expected) => i < tokens.Count ? tokens[i++] : throw new FormatException($"'{text}': expected {expected} at the end");
@@ -73,7 +73,7 @@ public sealed class ResourceCondition
                         throw new FormatException($"'{text}': '{op}' is not an operator (=, ==, !=, >, <, in, notin)");
                 }
             }
-            requirements.Add(req with { Text = string.Join(" ", tokens.Skip(start).Take(i - start)) });
+            requirements.Add(req with { Text = text[spans[start].Start..spans[i - 1].End] });
             if (i == tokens.Count) break;
             if (tokens[i++] != ",") throw new FormatException($"'{text}': expected ',' between requirements, found '{tokens[i - 1]}'");
         }
@@ -105,20 +105,22 @@ public sealed class ResourceCondition
 
     private static bool IsSpecial(char c) => c is ',' or '=' or '!' or '(' or ')' or '<' or '>';
 
-    private static List<string> Lex(string text)
+    private static (List<string> Tokens, List<(int Start, int End)> Spans) Lex(string text)
     {
         var tokens = new List<string>();
+        var spans = new List<(int, int)>();
         for (var i = 0; i < text.Length;)
         {
             var c = text[i];
-            if (char.IsWhiteSpace(c)) { i++; continue; }
-            if (c is '=' or '!' && i + 1 < text.Length && text[i + 1] == '=') { tokens.Add(text.Substring(i, 2)); i += 2; continue; }
-            if (IsSpecial(c)) { tokens.Add(c.ToString()); i++; continue; }
             var start = i;
-            while (i < text.Length && !char.IsWhiteSpace(text[i]) && !IsSpecial(text[i])) i++;
+            if (char.IsWhiteSpace(c)) { i++; continue; }
+            if (c is '=' or '!' && i + 1 < text.Length && text[i + 1] == '=') i += 2;
+            else if (IsSpecial(c)) i++;
+            else while (i < text.Length && !char.IsWhiteSpace(text[i]) && !IsSpecial(text[i])) i++;
             tokens.Add(text[start..i]);
+            spans.Add((start, i));
         }
         if (tokens.Count == 0) throw new FormatException("a condition must not be empty");
-        return tokens;
+        return (tokens, spans);
     }
 }

@@ -107,10 +107,13 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
         else return (null, "resource.manifest must be an object (or a list of JSON patch operations)");
 
         if (kind is null || !Ops.TryGetValue(kind, out var ops))
-            return (null, $"kind '{kind}' is not kept by the embedded store; resource templates act on {string.Join(", ", Ops.Keys.Order(StringComparer.Ordinal))}");
+            return (null, UnknownKind(kind));
         ns = Resources.IsClusterScoped(kind) ? "" : string.IsNullOrEmpty(ns) ? wf.NamespaceOrDefault : ns;
         return (new TargetObject(kind, ns, name, manifest, ops), null);
     }
+
+    internal static string UnknownKind(string? kind) =>
+        $"kind '{kind}' is not kept by the embedded store; resource templates act on {string.Join(", ", Resources.Kinds.Keys.Order(StringComparer.Ordinal))}";
 
     /// <summary>A kind as kubectl accepts it on the command line: ConfigMap, configmap, configmaps.</summary>
     private static string? KindNamed(string word) =>
