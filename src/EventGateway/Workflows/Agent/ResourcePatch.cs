@@ -34,7 +34,7 @@ public static class ResourcePatch
                 {
                     case "add": Add(ref doc, path, Value(op)); break;
                     case "remove": Remove(doc, path); break;
-                    case "replace": Remove(doc, path); Add(ref doc, path, Value(op)); break;
+                    case "replace": Replace(ref doc, path, Value(op)); break;
                     case "move": { var v = Get(doc, From(op)); Remove(doc, From(op)); Add(ref doc, path, v); break; }
                     case "copy": Add(ref doc, path, Get(doc, From(op))?.DeepClone()); break;
                     case "test":
@@ -94,6 +94,19 @@ public static class ResourcePatch
             case JsonArray a when last == "-": a.Add(value); break;
             case JsonArray a when int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i <= a.Count: a.Insert(i, value); break;
             default: throw new FormatException($"{path} cannot be added to");
+        }
+    }
+
+    /// <summary>Sets an existing member in place, so an object keeps its field order.</summary>
+    private static void Replace(ref JsonNode doc, string path, JsonNode? value)
+    {
+        if (path.Length == 0) { doc = value ?? throw new FormatException("the document cannot become null"); return; }
+        var (parent, last) = Parent(doc, path);
+        switch (parent)
+        {
+            case JsonObject o when o.ContainsKey(last): o[last] = value; break;
+            case JsonArray a when int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < a.Count: a[i] = value; break;
+            default: throw new FormatException($"{path} does not exist");
         }
     }
 

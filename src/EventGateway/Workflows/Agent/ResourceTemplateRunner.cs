@@ -43,7 +43,9 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
             if (failure is not null) return End(NodePhase.Failed, failure);
             if (obj is not null && (r.SuccessCondition is { Length: > 0 } || r.FailureCondition is { Length: > 0 }))
             {
-                (obj, failure) = await AwaitConditionsAsync(r, target, linked.Token).ConfigureAwait(false);
+                // A created object may have had only a generateName; the store named it.
+                var name = obj.Value.GetProperty("metadata").GetProperty("name").GetString();
+                (obj, failure) = await AwaitConditionsAsync(r, target with { Name = name }, linked.Token).ConfigureAwait(false);
                 if (failure is not null) return End(NodePhase.Failed, failure);
             }
             var (parameters, error) = ResourceOutputs.Read(pod.Template, obj);
