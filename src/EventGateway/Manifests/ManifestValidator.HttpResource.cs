@@ -58,6 +58,8 @@ public static partial class ManifestValidator
         else if (!ResourceTemplateRunner.Actions.Contains(r.Action)) fail($"{at}.action", $"'{r.Action}' is not one of {actions}");
         if (r.MergeStrategy is { } ms && !ResourceTemplateRunner.MergeStrategies.Contains(ms))
             fail($"{at}.mergeStrategy", $"'{ms}' is not one of {string.Join(", ", ResourceTemplateRunner.MergeStrategies)}");
+        if (r.Flags is { Count: > 0 } && !(r.Action == "patch" && r.MergeStrategy == "json"))
+            fail($"{at}.flags", "kubectl arguments are not understood here; flags only name a JSON patch's target: [KIND, NAME]");
         if (r.ManifestFrom is not null) fail($"{at}.manifestFrom", "not supported here: put the manifest in resource.manifest");
         else if (string.IsNullOrWhiteSpace(r.Manifest)) fail($"{at}.manifest", "missing: the object to act on");
         else if (!Templated(r.Manifest)) ValidateResourceManifest(r, at, fail);

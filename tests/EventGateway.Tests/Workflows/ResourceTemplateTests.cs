@@ -309,7 +309,7 @@ public sealed class ResourceTemplateTests
                   manifest: |
                     - {op: add, path: /data/x, value: "1"}
               - name: c
-                resource: {action: get}
+                resource: {action: get, flags: [--all-namespaces]}
             """));
         var errors = e.Errors.ToDictionary(x => x.Path, x => x.Reason);
         errors["spec.templates[0].resource.action"].ShouldBe("'upsert' is not one of create, apply, replace, patch, delete, get");
@@ -319,6 +319,7 @@ public sealed class ResourceTemplateTests
         errors["spec.templates[0].outputs.parameters[0].valueFrom.path"].ShouldBe("a resource template has no files: read the object with jsonPath or jqFilter");
         errors["spec.templates[1].resource.manifest"].ShouldBe("a list is a JSON patch: set mergeStrategy: json and action: patch");
         errors["spec.templates[2].resource.manifest"].ShouldBe("missing: the object to act on");
-        errors.Count.ShouldBe(7);
+        errors["spec.templates[2].resource.flags"].ShouldBe("kubectl arguments are not understood here; flags only name a JSON patch's target: [KIND, NAME]");
+        errors.Count.ShouldBe(8);
     }
 }
