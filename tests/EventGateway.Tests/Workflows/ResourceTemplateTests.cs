@@ -224,6 +224,21 @@ public sealed class ResourceTemplateTests
     }
 
     [Fact]
+    public async Task The_templates_activeDeadlineSeconds_ends_a_wait_that_never_succeeds()
+    {
+        var time = new FakeTimeProvider(Epoch);
+        await using var t = await TestEngine.StartAsync(time: time);
+        await SetGate(t, "gate4", "starting", "0");
+        var run = Submit(t, Gate("gate4").Replace("  - name: wait\n", "  - name: wait\n    activeDeadlineSeconds: 30\n"));
+        // The clock moves a second per poll until the run ends: only the deadline can end it.
+        var wf = await Eventually.Get(() => Task.FromResult(run.IsCompleted ? run.Result : null), "the deadline", eachPoll: () => time.Advance(TimeSpan.FromSeconds(1)));
+        var node = TestEngine.Node(wf, "gate4");
+        node.Phase.ShouldBe(NodePhase.Failed);
+        node.Message.ShouldBe("Step exceeded its deadline");
+        (node.FinishedAt - node.StartedAt).ShouldNotBeNull().ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task A_Workflow_created_by_a_resource_template_is_submitted_like_any_other_and_awaited()
     {
         await using var t = await TestEngine.StartAsync();
