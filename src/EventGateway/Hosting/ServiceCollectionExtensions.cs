@@ -9,6 +9,7 @@ using EventGateway.Sensors.Triggers;
 using EventGateway.Execution;
 using EventGateway.Store;
 using EventGateway.Workflows;
+using EventGateway.Workflows.Agent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -31,6 +32,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<OutputCollector>();
         services.AddSingleton<WorkflowSubmitter>();
         services.AddSingleton<WorkflowOperations>();
+        services.AddSingleton<AgentHttpClients>();
+        services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
+        services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());

@@ -122,6 +122,7 @@ public static partial class ManifestValidator
                 if (outs[i].ValueFrom is null && outs[i].Value is null)
                     fail($"{at}.outputs.parameters[{i}].valueFrom", $"missing: output parameter '{outs[i].Name}' needs valueFrom");
         CheckInputReferences(t, at, fail);
+        ValidateHttpAndResource(t, at, fail);
 
         if (t.Steps is { } groups)
         {

@@ -12,8 +12,8 @@ public sealed class Template
     public List<List<WorkflowStep>>? Steps { get; set; }
     public DagTemplate? Dag { get; set; }
     public SuspendTemplate? Suspend { get; set; }
-    public JsonNode? Resource { get; set; }
-    public JsonNode? Http { get; set; }
+    public ResourceTemplate? Resource { get; set; }
+    public HttpTemplate? Http { get; set; }
     public JsonNode? ContainerSet { get; set; }
     public JsonNode? Data { get; set; }
     public JsonNode? Plugin { get; set; }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using EventGateway.Execution;
 using EventGateway.Model;
 using EventGateway.Store;
+using EventGateway.Workflows.Agent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly ControllerOptions _options;
+    private readonly Dictionary<TemplateType, ITemplateRunner> _runners;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -35,10 +37,11 @@ public sealed partial class WorkflowController : BackgroundService
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
-        TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null)
+        TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null)
     {
         (_store, _executor, _specs, _outputs, _time, _log) = (store, executor, specs, outputs, time, log);
         _options = options ?? new ControllerOptions();
+        _runners = (runners ?? []).ToDictionary(r => r.Type);
     }
 
     public ControllerMetrics Metrics { get; } = new();
@@ -394,8 +397,15 @@ public sealed partial class WorkflowController : BackgroundService
         PodResult result;
         try
         {
-            var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
-            if (spec is null)
+            // http and resource templates run here, not as a process; they hold no slot, so a kill always cancels them.
+            var runner = _runners.GetValueOrDefault(pod.Template.Type);
+            var (spec, error) = runner is null ? await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false) : default;
+            if (runner is not null)
+            {
+                Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
+                result = await runner.RunAsync(wf, pod, killed).ConfigureAwait(false);
+            }
+            else if (spec is null)
             {
                 var now = _time.GetUtcNow();
                 result = new PodResult(pod.NodeId, NodePhase.Error, error, null, null, now, now);

@@ -47,7 +47,7 @@ public sealed partial class WorkflowOperator
         }
         switch (tmpl.Type)
         {
-            case TemplateType.Container or TemplateType.Script:
+            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource:
                 RequestPod(node, tmpl, scope);
                 break;
             case TemplateType.Steps:
