@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using EventGateway.Execution;
 using EventGateway.Model;
 using EventGateway.Store;
+using EventGateway.Workflows.Synchronization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,8 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly ControllerOptions _options;
+    private readonly SemaphoreLimits _limits;
+    private readonly LockTable _locks;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -39,6 +42,8 @@ public sealed partial class WorkflowController : BackgroundService
     {
         (_store, _executor, _specs, _outputs, _time, _log) = (store, executor, specs, outputs, time, log);
         _options = options ?? new ControllerOptions();
+        _limits = new SemaphoreLimits(store, log);
+        _locks = new LockTable(Enqueue, _limits.Read);
     }
 
     /// <summary>Raised when a workflow reaches Succeeded, Failed or Error (after its final status is saved).</summary>
@@ -80,8 +85,14 @@ public sealed partial class WorkflowController : BackgroundService
     {
         _stopping = stoppingToken;
         using var watch = _store.Watch("Workflow", OnChange);
+        using var limits = _limits.Follow(_locks);
         foreach (var wf in await _store.ListAsync<Workflow>(null, stoppingToken).ConfigureAwait(false))
-            if (wf.Status?.IsCompleted != true) Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
+            if (wf.Status?.IsCompleted != true)
+            {
+                // Before any pass: locks held before a restart stay held by the workflows still running.
+                _locks.Restore(wf);
+                Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
+            }
 
         try
         {
@@ -113,6 +124,7 @@ public sealed partial class WorkflowController : BackgroundService
         var key = Key(c.Namespace, c.Name);
         if (c.Type == ChangeType.Deleted)
         {
+            _locks.ReleaseWorkflow(c.Namespace, c.Name);
             if (_runs.TryRemove(key, out var run))
             {
                 run.Wake?.Dispose();
@@ -166,7 +178,7 @@ public sealed partial class WorkflowController : BackgroundService
                 await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
                 return;
             }
-            run = new WorkflowRun(new WorkflowOperator(wf, _time)) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
+            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks }) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
             _runs[key] = run;
         }
         else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
@@ -189,7 +201,7 @@ public sealed partial class WorkflowController : BackgroundService
             // A pass that failed half-way may have created nodes whose pods it never handed over: start
             // afresh from the status, as after a restart, so every unfinished pod is requested again.
             LogReconcileFailed(_log, key, e);
-            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time);
+            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time) { Locks = _locks };
             ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
             return;
         }
@@ -230,6 +242,7 @@ public sealed partial class WorkflowController : BackgroundService
             _runs.TryRemove(key, out _);
             run.Wake?.Dispose();
             run.Flush?.Dispose();
+            _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name);
             LogCompleted(_log, key, wfNow.Status!.Phase!);
             WorkflowCompleted?.Invoke(wfNow);
         }

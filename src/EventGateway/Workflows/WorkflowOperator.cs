@@ -49,7 +49,11 @@ public sealed partial class WorkflowOperator
         _kill.Clear();
         _requeueAt = null;
         if (_wf.Status?.IsCompleted == true) return new OperateResult([], [], null, true);
-        if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
+        if (_wf.Status?.Phase is null or WorkflowPhase.Pending)
+        {
+            if (WaitsForWorkflowLocks()) return Result();
+            Start();
+        }
         foreach (var r in results) ApplyPodResult(r);
 
         // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.
@@ -143,6 +147,7 @@ public sealed partial class WorkflowOperator
 
     private OperateResult Result()
     {
+        SettleLocks();
         Status.Progress = Progress();
         return new OperateResult([.. _pods], [.. _kill], Status.IsCompleted ? null : _requeueAt, Status.IsCompleted);
     }
