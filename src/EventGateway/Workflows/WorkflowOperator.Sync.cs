@@ -20,8 +20,9 @@ public sealed partial class WorkflowOperator
     private string WorkflowHolder => LockTable.WorkflowHolder(_wf.NamespaceOrDefault, WfName);
 
     /// <summary>
-    /// Workflow-level synchronization: true while the workflow must stay Pending (or has just ended: stopped
-    /// while it waited, or its locks cannot be had). Nothing runs before every lock is held.
+    /// Workflow-level synchronization: true while the workflow must wait (or has just ended: stopped while it
+    /// waited, or its locks cannot be had). Nothing runs before every lock is held. Asked on every pass, so a
+    /// workflow set running again by retry takes its locks again; such a workflow has no step in flight.
     /// </summary>
     private bool WaitsForWorkflowLocks()
     {
@@ -46,7 +47,8 @@ public sealed partial class WorkflowOperator
             Finish(WorkflowPhase.Failed, outcome.Message);
             return true;
         }
-        (Status.Phase, Status.Message, _workflowWaitsFor) = (WorkflowPhase.Pending, outcome.Message, outcome.WaitingFor);
+        if (Status.Phase is null) Status.Phase = WorkflowPhase.Pending;
+        (Status.Message, _workflowWaitsFor) = (outcome.Message, outcome.WaitingFor);
         return true;
     }
 

@@ -49,11 +49,8 @@ public sealed partial class WorkflowOperator
         _kill.Clear();
         _requeueAt = null;
         if (_wf.Status?.IsCompleted == true) return new OperateResult([], [], null, true);
-        if (_wf.Status?.Phase is null or WorkflowPhase.Pending)
-        {
-            if (WaitsForWorkflowLocks()) return Result();
-            Start();
-        }
+        if (WaitsForWorkflowLocks()) return Result();
+        if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
         foreach (var r in results) ApplyPodResult(r);
 
         // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.
