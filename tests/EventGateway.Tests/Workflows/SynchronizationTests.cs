@@ -183,6 +183,27 @@ public sealed class SynchronizationTests
     }
 
     [Fact]
+    public async Task A_retried_workflow_takes_its_mutex_again_before_anything_runs()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var failed = await Done(t, await t.Engine.SubmitAsync(Locked("flaky", Mutex, "exit 1")));
+        failed.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        var holder = await t.Engine.SubmitAsync(Locked("holding", Mutex, "sleep 300"));
+        await Stored(t, holder, StepRunning, "its step to run");
+
+        var ops = new WorkflowOperations(t.Engine.Store, TimeProvider.System);
+        var retried = await ops.RetryAsync(Ns, "flaky");
+        var waiting = await Stored(t, retried, w => w.Status?.Message?.StartsWith("Waiting for default/Mutex/deploy lock", StringComparison.Ordinal) == true, "to wait for the mutex");
+        waiting.Status!.Nodes!.Values.ShouldAllBe(n => n.Phase != NodePhase.Running, "nothing runs without the lock");
+
+        await ops.TerminateAsync(Ns, "holding");
+        var again = await Done(t, retried);
+        again.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        again.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod).StartedAt!.Value
+            .ShouldBeGreaterThanOrEqualTo((await Done(t, holder)).Status!.FinishedAt!.Value, "it ran again only after the holder let go");
+    }
+
+    [Fact]
     public async Task Terminating_a_waiting_workflow_ends_it_without_running_anything()
     {
         await using var t = await TestEngine.StartAsync();
