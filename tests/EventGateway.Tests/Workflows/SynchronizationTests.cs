@@ -3,6 +3,7 @@ using EventGateway.Manifests;
 using EventGateway.Model;
 using EventGateway.Tests.Support;
 using EventGateway.Workflows;
+using EventGateway.Workflows.Synchronization;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 
@@ -323,6 +324,101 @@ public sealed class SynchronizationTests
         await t.Engine.ApplyAsync([Limits("two")]);
         var invalid = await Done(t, await t.Engine.SubmitAsync(Locked("bad-limit", Semaphore, "echo never")));
         invalid.Status!.Message.ShouldBe("Failed to acquire the synchronization lock default/ConfigMap/limits/workflows: configmap \"limits\" key \"workflows\": 'two' is not a non-negative integer");
+    }
+
+    [Fact]
+    public async Task Waiters_go_by_priority_then_age()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var holder = await t.Engine.SubmitAsync(Locked("gatekeeper", Mutex, "sleep 300"));
+        await Stored(t, holder, StepRunning, "its step to run");
+        var waiters = new List<Workflow>();
+        foreach (var (name, priority) in new[] { ("old-low", 0), ("new-high", 5), ("newer-low", 0) })
+        {
+            var w = await t.Engine.SubmitAsync(Locked(name, Mutex, "echo " + name, $"priority: {priority}"));
+            await Stored(t, w, x => WaitsFor(x, "default/Mutex/deploy"), "to wait for the mutex");
+            waiters.Add(w);
+        }
+
+        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "gatekeeper");
+        var done = await Task.WhenAll(waiters.Select(w => Done(t, w)));
+        done.ShouldAllBe(w => w.Status!.Phase == WorkflowPhase.Succeeded);
+        MaxOverlap(done).ShouldBe(1);
+        done.OrderBy(w => w.Status!.StartedAt).Select(w => w.Name).ShouldBe(["new-high", "old-low", "newer-low"]);
+    }
+
+    [Fact]
+    public async Task Workflows_needing_several_locks_in_any_order_all_finish_and_never_share_one()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var needs = new Dictionary<string, string[]>
+        {
+            ["ab"] = ["alpha", "beta"], ["ba"] = ["beta", "alpha"], ["a"] = ["alpha"], ["b"] = ["beta"], ["ab2"] = ["alpha", "beta"],
+        };
+        var submitted = new List<Workflow>();
+        foreach (var (name, locks) in needs)
+            submitted.Add(await t.Engine.SubmitAsync(Locked(name, $"{{mutexes: [{string.Join(", ", locks.Select(l => $"{{name: {l}}}"))}]}}", "sleep 0.3")));
+        var done = await Task.WhenAll(submitted.Select(w => Done(t, w)));
+
+        done.ShouldAllBe(w => w.Status!.Phase == WorkflowPhase.Succeeded);
+        foreach (var mutex in new[] { "alpha", "beta" })
+            MaxOverlap(done.Where(w => needs[w.Name].Contains(mutex))).ShouldBe(1, $"holders of {mutex}");
+    }
+
+    // ---- the lock table on its own: decisions that need no process to show ----
+
+    private static (LockTable Table, List<string> Woken) Table()
+    {
+        var woken = new List<string>();
+        return (new LockTable(woken.Add, _ => { }), woken);
+    }
+
+    private static readonly LockName Sem = new("default", "limits", "workflows");
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Lowering_a_limit_lets_holders_finish_and_admits_newcomers_only_below_it()
+    {
+        var (table, woken) = Table();
+        table.TryAcquire("default/a", [Sem], 0, T0).Granted.ShouldBeFalse("the limit is not read yet");
+        table.SetLimits("default", "limits", new Dictionary<string, string> { ["workflows"] = "2" }, read: 1);
+        woken.ShouldBe(["default/a"]);
+        table.TryAcquire("default/a", [Sem], 0, T0).Granted.ShouldBeTrue();
+        table.TryAcquire("default/b", [Sem], 0, T0.AddSeconds(1)).Granted.ShouldBeTrue();
+
+        table.SetLimits("default", "limits", new Dictionary<string, string> { ["workflows"] = "1" }, read: 2);
+        table.Holders(Sem).ShouldBe(["default/a", "default/b"], "holders keep what they hold");
+        var c = table.TryAcquire("default/c", [Sem], 0, T0.AddSeconds(2));
+        (c.Granted, c.Message).ShouldBe((false, "Waiting for default/ConfigMap/limits/workflows lock. Lock status: 0/1"));
+
+        table.Release("default/a");
+        table.TryAcquire("default/c", [Sem], 0, T0.AddSeconds(2)).Granted.ShouldBeFalse("one holder left is the new limit");
+        woken.Clear();
+        table.Release("default/b");
+        woken.ShouldBe(["default/c"]);
+        table.TryAcquire("default/c", [Sem], 0, T0.AddSeconds(2)).Granted.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void An_older_read_of_the_configmap_arriving_late_does_not_undo_a_newer_one()
+    {
+        var (table, _) = Table();
+        table.TryAcquire("default/a", [Sem], 0, T0);
+        table.SetLimits("default", "limits", new Dictionary<string, string> { ["workflows"] = "1" }, read: 2);
+        table.SetLimits("default", "limits", null, read: 1);
+        table.TryAcquire("default/a", [Sem], 0, T0).Granted.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void A_semaphore_nobody_holds_or_waits_for_is_forgotten_with_its_limit()
+    {
+        var (table, _) = Table();
+        table.TryAcquire("default/x", [Sem], 0, T0);
+        table.UsesConfigMap("default", "limits").ShouldBeTrue();
+        table.ReleaseWorkflow("default", "x");
+        table.UsesConfigMap("default", "limits").ShouldBeFalse("changes of that ConfigMap no longer matter");
+        table.SetLimits("default", "limits", new Dictionary<string, string> { ["workflows"] = "5" }, read: 1);
+        table.TryAcquire("default/y", [Sem], 0, T0).Granted.ShouldBeFalse("a lock used again reads its limit again");
     }
 
     [Theory]
