@@ -124,7 +124,6 @@ public sealed partial class WorkflowController : BackgroundService
         var key = Key(c.Namespace, c.Name);
         if (c.Type == ChangeType.Deleted)
         {
-            _locks.ReleaseWorkflow(c.Namespace, c.Name);
             if (_runs.TryRemove(key, out var run))
             {
                 run.Wake?.Dispose();
@@ -133,6 +132,8 @@ public sealed partial class WorkflowController : BackgroundService
                 lock (run.InFlight) inFlight = [.. run.InFlight];
                 Kill(run, c.Namespace, c.Name, inFlight);
             }
+            // After the run is gone: a pass still under way sees that and releases what it took meanwhile.
+            _locks.ReleaseWorkflow(c.Namespace, c.Name);
             return;
         }
         if (!_runs.TryGetValue(key, out var running))
@@ -207,6 +208,7 @@ public sealed partial class WorkflowController : BackgroundService
         }
         var wfNow = run.Operator.Workflow;
         run.Dirty = true;
+        if (!_runs.ContainsKey(key)) _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name); // deleted during the pass
 
         foreach (var pod in outcome.Pods)
         {
