@@ -17,6 +17,9 @@ public sealed partial class WorkflowOperator
     /// <summary>The lock the workflow itself waits for in this pass (workflow-level synchronization).</summary>
     private LockName? _workflowWaitsFor;
 
+    /// <summary>Whether this pass asked for a lock; with nothing recorded either, there is nothing to settle.</summary>
+    private bool _locksAsked;
+
     private string WorkflowHolder => LockTable.WorkflowHolder(_wf.NamespaceOrDefault, WfName);
 
     /// <summary>
@@ -84,6 +87,7 @@ public sealed partial class WorkflowOperator
     private Acquisition Acquire(string holder, Model.Synchronization sync, Func<string, string> render)
     {
         if (Locks is null) return new Acquisition(false, true, "synchronization needs the controller's lock table", null);
+        _locksAsked = true;
         var (names, error) = LockName.Of(sync, _wf.NamespaceOrDefault, render);
         if (error is not null) return new Acquisition(false, true, error, null);
         var outcome = Locks.TryAcquire(holder, names, Spec.Priority ?? 0, _wf.Metadata.CreationTimestamp ?? DateTimeOffset.MinValue);
@@ -122,7 +126,8 @@ public sealed partial class WorkflowOperator
     /// </summary>
     private void SettleLocks()
     {
-        if (_wf.Status is null || Locks is null) return;
+        if (_wf.Status is null || Locks is null || (Status.Synchronization is null && !_locksAsked)) return;
+        _locksAsked = false;
         if (Status.IsCompleted)
         {
             Status.Synchronization = null;
