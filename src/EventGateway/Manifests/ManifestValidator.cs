@@ -91,6 +91,7 @@ public static partial class ManifestValidator
         if (spec.Parallelism is < 1) fail($"{at}.parallelism", "must be at least 1");
         if (spec.ActiveDeadlineSeconds is < 0) fail($"{at}.activeDeadlineSeconds", "must not be negative");
         ValidateRetry(spec.RetryStrategy, $"{at}.retryStrategy", fail);
+        ValidateSynchronization(spec.Synchronization, $"{at}.synchronization", fail);
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
 
         for (var i = 0; i < templates.Count; i++)
@@ -110,6 +111,7 @@ public static partial class ManifestValidator
         }
         if (t.Parallelism is < 1) fail($"{at}.parallelism", "must be at least 1");
         ValidateRetry(t.RetryStrategy, $"{at}.retryStrategy", fail);
+        ValidateSynchronization(t.Synchronization, $"{at}.synchronization", fail);
         ValidateParameters(t.Inputs?.Parameters, $"{at}.inputs.parameters", fail);
         if (t.Container is { } c && string.IsNullOrEmpty(c.Image)) fail($"{at}.container.image", "missing: a container needs an image");
         if (t.Script is { } s)

@@ -31,7 +31,7 @@ public sealed class Template
     public string? PodSpecPatch { get; set; }
     public JsonNode? Metadata { get; set; }
     public JsonNode? Memoize { get; set; }
-    public JsonNode? Synchronization { get; set; }
+    public Synchronization? Synchronization { get; set; }
     public JsonNode? Hooks { get; set; }
     public JsonNode? Metrics { get; set; }
     public JsonNode? ArchiveLocation { get; set; }

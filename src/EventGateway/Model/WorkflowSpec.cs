@@ -47,7 +47,7 @@ public sealed class WorkflowSpec
     public string? DnsPolicy { get; set; }
     public string? PodSpecPatch { get; set; }
     public JsonNode? Hooks { get; set; }
-    public JsonNode? Synchronization { get; set; }
+    public Synchronization? Synchronization { get; set; }
     public JsonNode? Memoize { get; set; }
     public JsonNode? PodGC { get; set; }
     public JsonNode? TtlStrategy { get; set; }

@@ -17,7 +17,7 @@ public sealed class WorkflowStatus
     public WorkflowSpec? StoredWorkflowTemplateSpec { get; set; }
     /// <summary>Templates referenced by templateRef, frozen at submission ("namespaced/NAME/TEMPLATE").</summary>
     public Dictionary<string, Template>? StoredTemplates { get; set; }
-    public JsonNode? Synchronization { get; set; }
+    public SynchronizationStatus? Synchronization { get; set; }
     public long? EstimatedDuration { get; set; }
 
     [JsonIgnore] public bool IsCompleted => WorkflowPhase.IsCompleted(Phase);
@@ -53,7 +53,7 @@ public sealed class NodeStatus
     public string? PodIP { get; set; }
     public string? Daemoned { get; set; }
     public JsonNode? MemoizationStatus { get; set; }
-    public JsonNode? SynchronizationStatus { get; set; }
+    public NodeSynchronizationStatus? SynchronizationStatus { get; set; }
     public JsonNode? ResourcesDuration { get; set; }
     public long? EstimatedDuration { get; set; }
 
@@ -95,4 +95,43 @@ public static class NodeType
     public const string Retry = "Retry";
     public const string Skipped = "Skipped";
     public const string Suspend = "Suspend";
+}
+
+/// <summary>Argo's record of the locks a workflow holds and waits for; holders are "ns/workflow" or "ns/workflow/nodeId".</summary>
+public sealed class SynchronizationStatus
+{
+    public SemaphoreStatus? Semaphore { get; set; }
+    public MutexStatus? Mutex { get; set; }
+}
+
+public sealed class SemaphoreStatus
+{
+    public List<SemaphoreHolding>? Holding { get; set; }
+    /// <summary>The semaphores this workflow waits for, with who holds them now.</summary>
+    public List<SemaphoreHolding>? Waiting { get; set; }
+}
+
+public sealed class SemaphoreHolding
+{
+    public string? Semaphore { get; set; }
+    public List<string>? Holders { get; set; }
+}
+
+public sealed class MutexStatus
+{
+    public List<MutexHolding>? Holding { get; set; }
+    /// <summary>The mutexes this workflow waits for, with who holds them now.</summary>
+    public List<MutexHolding>? Waiting { get; set; }
+}
+
+public sealed class MutexHolding
+{
+    public string? Mutex { get; set; }
+    public string? Holder { get; set; }
+}
+
+public sealed class NodeSynchronizationStatus
+{
+    /// <summary>The lock this node waits for.</summary>
+    public string? Waiting { get; set; }
 }

@@ -4,6 +4,7 @@ using EventGateway.Execution;
 using EventGateway.Model;
 using EventGateway.Store;
 using EventGateway.Workflows.Agent;
+using EventGateway.Workflows.Synchronization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -30,6 +31,8 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly ILogger _log;
     private readonly ControllerOptions _options;
     private readonly Dictionary<TemplateType, ITemplateRunner> _runners;
+    private readonly SemaphoreLimits _limits;
+    private readonly LockTable _locks;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -42,6 +45,8 @@ public sealed partial class WorkflowController : BackgroundService
         (_store, _executor, _specs, _outputs, _time, _log) = (store, executor, specs, outputs, time, log);
         _options = options ?? new ControllerOptions();
         _runners = (runners ?? []).ToDictionary(r => r.Type);
+        _limits = new SemaphoreLimits(store, log);
+        _locks = new LockTable(Enqueue, _limits.Read);
     }
 
     public ControllerMetrics Metrics { get; } = new();
@@ -85,8 +90,14 @@ public sealed partial class WorkflowController : BackgroundService
     {
         _stopping = stoppingToken;
         using var watch = _store.Watch("Workflow", OnChange);
+        using var limits = _limits.Follow(_locks);
         foreach (var wf in await _store.ListAsync<Workflow>(null, stoppingToken).ConfigureAwait(false))
-            if (wf.Status?.IsCompleted != true) Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
+            if (wf.Status?.IsCompleted != true)
+            {
+                // Before any pass: locks held before a restart stay held by the workflows still running.
+                _locks.Restore(wf);
+                Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
+            }
 
         try
         {
@@ -126,6 +137,8 @@ public sealed partial class WorkflowController : BackgroundService
                 lock (run.InFlight) inFlight = [.. run.InFlight];
                 Kill(run, c.Namespace, c.Name, inFlight);
             }
+            // After the run is gone: a pass still under way sees that and releases what it took meanwhile.
+            _locks.ReleaseWorkflow(c.Namespace, c.Name);
             return;
         }
         if (!_runs.TryGetValue(key, out var running))
@@ -179,7 +192,7 @@ public sealed partial class WorkflowController : BackgroundService
                 await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
                 return;
             }
-            run = new WorkflowRun(new WorkflowOperator(wf, _time)) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
+            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks }) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
             _runs[key] = run;
         }
         else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
@@ -201,12 +214,13 @@ public sealed partial class WorkflowController : BackgroundService
             // A pass that failed half-way may have created nodes whose pods it never handed over: start
             // afresh from the status, as after a restart, so every unfinished pod is requested again.
             LogReconcileFailed(_log, key, e);
-            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time);
+            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time) { Locks = _locks };
             ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
             return;
         }
         var wfNow = run.Operator.Workflow;
         run.Dirty = true;
+        if (!_runs.ContainsKey(key)) _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name); // deleted during the pass
 
         foreach (var pod in outcome.Pods)
         {
@@ -242,6 +256,7 @@ public sealed partial class WorkflowController : BackgroundService
             _runs.TryRemove(key, out _);
             run.Wake?.Dispose();
             run.Flush?.Dispose();
+            _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name);
             LogCompleted(_log, key, wfNow.Status!.Phase!);
             Metrics.WorkflowCompleted();
             WorkflowCompleted?.Invoke(wfNow);

@@ -40,6 +40,7 @@ public sealed partial class WorkflowOperator
         if (node.Fulfilled) return node;
 
         var scope = TemplateScope(node, globals);
+        if (attempt is null && WaitsForTemplateLocks(node, tmpl, scope)) return node;
         if (attempt is { } a)
         {
             scope["retries"] = a.Index.ToString(CultureInfo.InvariantCulture);
@@ -112,6 +113,7 @@ public sealed partial class WorkflowOperator
             parent = CreateNode(nodeName, displayName, NodeType.Retry, boundaryId, tmpl);
             parent.Inputs = inputs;
         }
+        if (WaitsForTemplateLocks(parent, tmpl, TemplateScope(parent, globals))) return parent;
         var childArgs = ArgumentsFrom(parent.Inputs);
         var count = parent.Children?.Count ?? 0;
         var last = count > 0 ? Child(parent, count - 1) : null;

@@ -49,6 +49,7 @@ public sealed partial class WorkflowOperator
         _kill.Clear();
         _requeueAt = null;
         if (_wf.Status?.IsCompleted == true) return new OperateResult([], [], null, true);
+        if (WaitsForWorkflowLocks()) return Result();
         if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
         foreach (var r in results) ApplyPodResult(r);
 
@@ -143,6 +144,7 @@ public sealed partial class WorkflowOperator
 
     private OperateResult Result()
     {
+        SettleLocks();
         Status.Progress = Progress();
         return new OperateResult([.. _pods], [.. _kill], Status.IsCompleted ? null : _requeueAt, Status.IsCompleted);
     }

@@ -37,6 +37,8 @@ internal static class WorkflowPrinter
         Line("Finished", s?.FinishedAt?.ToString("u", CultureInfo.InvariantCulture));
         Line("Duration", s?.StartedAt is null ? null : Duration(s.StartedAt, s.FinishedAt, now));
         Line("Progress", s?.Progress);
+        Line("Holding", Locks(s?.Synchronization, waiting: false));
+        Line("Waiting for", Locks(s?.Synchronization, waiting: true));
         var ps = (s?.StoredWorkflowTemplateSpec ?? wf.Spec).Arguments?.Parameters;
         if (ps is { Count: > 0 })
         {
@@ -45,6 +47,17 @@ internal static class WorkflowPrinter
         }
         if (s?.Nodes is { Count: > 0 }) sb.Append('\n').Append(Tree(wf, now));
         return sb.ToString();
+    }
+
+    /// <summary>The locks a workflow holds or waits for; a waited-for lock says who holds it now.</summary>
+    private static string Locks(SynchronizationStatus? sync, bool waiting)
+    {
+        var mutexes = (waiting ? sync?.Mutex?.Waiting : sync?.Mutex?.Holding) ?? [];
+        var semaphores = (waiting ? sync?.Semaphore?.Waiting : sync?.Semaphore?.Holding) ?? [];
+        string HeldBy(IEnumerable<string?> holders) =>
+            waiting ? $" (held by {string.Join(", ", holders.Where(h => h is not null).DefaultIfEmpty("nobody"))})" : "";
+        return string.Join(", ", mutexes.Select(m => m.Mutex + HeldBy([m.Holder]))
+            .Concat(semaphores.Select(x => x.Semaphore + HeldBy(x.Holders ?? []))));
     }
 
     /// <summary>The node tree as `argo get` draws it; step groups are folded into their parent's lines.</summary>
