@@ -18,7 +18,8 @@ public sealed record PodResult(
     int? ExitCode,
     Outputs? Outputs,
     DateTimeOffset StartedAt,
-    DateTimeOffset FinishedAt);
+    DateTimeOffset FinishedAt,
+    MemoizationStatus? Memoization = null);
 
 /// <summary>The outcome of one reconcile pass.</summary>
 public sealed record OperateResult(IReadOnlyList<PodRequest> Pods, IReadOnlyList<string> PodsToKill, DateTimeOffset? RequeueAt, bool Completed);

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using EventGateway.Execution;
 using EventGateway.Model;
 using EventGateway.Store;
+using EventGateway.Workflows.Memoization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly ControllerOptions _options;
+    private readonly MemoCache _memo;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -39,6 +41,7 @@ public sealed partial class WorkflowController : BackgroundService
     {
         (_store, _executor, _specs, _outputs, _time, _log) = (store, executor, specs, outputs, time, log);
         _options = options ?? new ControllerOptions();
+        _memo = new MemoCache(store, time, log);
     }
 
     /// <summary>Raised when a workflow reaches Succeeded, Failed or Error (after its final status is saved).</summary>
@@ -379,11 +382,15 @@ public sealed partial class WorkflowController : BackgroundService
         var killed = control.WaitForSlot.Token;
         var wf = run.Operator.Workflow;
         var stepKey = new StepKey(wf.NamespaceOrDefault, wf.Name, pod.NodeId);
+        // A step that had started before a restart is adopted, not looked up again.
+        var memoized = pod.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId)?.Phase != NodePhase.Running;
         PodResult result;
         try
         {
             var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
-            if (spec is null)
+            if (memoized && await _memo.LookUpAsync(wf.NamespaceOrDefault, pod, killed).ConfigureAwait(false) is { } cached)
+                result = cached; // a hit (or an unusable cache) is the step's result: nothing runs
+            else if (spec is null)
             {
                 var now = _time.GetUtcNow();
                 result = new PodResult(pod.NodeId, NodePhase.Error, error, null, null, now, now);
@@ -404,6 +411,7 @@ public sealed partial class WorkflowController : BackgroundService
                     if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
                 }, killed).ConfigureAwait(false);
                 result = _outputs.Collect(wf, pod, stepKey, outcome);
+                if (pod.Template.Memoize is not null) result = await _memo.RecordAsync(wf.NamespaceOrDefault, pod, result, killed).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
