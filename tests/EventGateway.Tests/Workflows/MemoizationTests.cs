@@ -3,8 +3,11 @@ using EventGateway.Cli.Output;
 using EventGateway.Execution;
 using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Store;
 using EventGateway.Tests.Support;
+using EventGateway.Workflows;
 using EventGateway.Workflows.Memoization;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 
@@ -159,6 +162,87 @@ public sealed class MemoizationTests
         (Ran(t, wfA, a), Ran(t, wfB, b)).ShouldBe((true, true));
         BuildId(a).ShouldNotBe(BuildId(b));
         (await Cache(t))!.Data!.Keys.Order().ShouldBe(["build-alpha", "build-beta"]);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_into_one_cache_ConfigMap_all_land_their_entries()
+    {
+        await using var t = await Start(extra: "");
+        var apps = Enumerable.Range(0, 8).Select(i => $"app{i}").ToList();
+        var runs = await Task.WhenAll(apps.Select(app => Build(t, app)));
+        foreach (var (_, build) in runs) (build.Phase, build.Message, build.MemoizationStatus!.Hit).ShouldBe((NodePhase.Succeeded, null, false));
+        var cm = (await Cache(t))!;
+        cm.Data!.Keys.Order().ShouldBe(apps.Select(a => $"build-{a}"));
+        foreach (var (_, build) in runs)
+            JsonNode.Parse(cm.Data[$"build-{build.Inputs!.Parameters!.Single().Value}"])!["nodeID"]!.GetValue<string>().ShouldBe(build.Id);
+    }
+
+    /// <summary>The real store, with a writer elsewhere that changes a ConfigMap between each read and write of ours.</summary>
+    private sealed class MeddlingStore(IResourceStore inner, int times) : IResourceStore
+    {
+        public int Meddled { get; private set; }
+
+        public async Task<T> UpdateAsync<T>(T resource, CancellationToken ct = default) where T : Resource
+        {
+            if (resource is ConfigMap mine && Meddled < times)
+            {
+                var theirs = (await inner.GetAsync<ConfigMap>(mine.NamespaceOrDefault, mine.Name, ct))!;
+                (theirs.Data ??= [])[$"outside-{Meddled++}"] = "x";
+                await inner.UpdateAsync(theirs, ct);
+            }
+            return await inner.UpdateAsync(resource, ct);
+        }
+
+        public Task<T?> GetAsync<T>(string @namespace, string name, CancellationToken ct = default) where T : Resource => inner.GetAsync<T>(@namespace, name, ct);
+        public Task<IReadOnlyList<T>> ListAsync<T>(string? @namespace = null, CancellationToken ct = default) where T : Resource => inner.ListAsync<T>(@namespace, ct);
+        public Task<T> CreateAsync<T>(T resource, CancellationToken ct = default) where T : Resource => inner.CreateAsync(resource, ct);
+        public Task<T> ApplyAsync<T>(T resource, CancellationToken ct = default) where T : Resource => inner.ApplyAsync(resource, ct);
+        public Task<IReadOnlyList<Resource>> ApplyAllAsync(IReadOnlyList<Resource> resources, CancellationToken ct = default) => inner.ApplyAllAsync(resources, ct);
+        public Task<bool> DeleteAsync<T>(string @namespace, string name, CancellationToken ct = default) where T : Resource => inner.DeleteAsync<T>(@namespace, name, ct);
+        public IDisposable Watch(string kind, Action<ResourceChange> onChange) => inner.Watch(kind, onChange);
+    }
+
+    private const string LabelledCache = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: build-cache
+          labels: {workflows.argoproj.io/configmap-type: Cache}
+        """;
+
+    private static (PodRequest, PodResult) SucceededStep(string key)
+    {
+        var template = new Template { Name = "build", Memoize = new Memoize { Key = key, Cache = new MemoizeCache { ConfigMap = new KeySelector { Name = "build-cache" } } } };
+        var now = DateTimeOffset.UtcNow;
+        var outputs = new Outputs { Parameters = [new Parameter { Name = "build-id", Value = "42" }], ExitCode = "0" };
+        return (new PodRequest("wf-1", "wf.build", template, [], null), new PodResult("wf-1", NodePhase.Succeeded, null, 0, outputs, now, now));
+    }
+
+    [Fact]
+    public async Task A_write_that_loses_to_a_writer_elsewhere_reads_again_and_keeps_their_change()
+    {
+        await using var t = await Start(extra: LabelledCache);
+        var store = new MeddlingStore(t.Engine.Store, times: 3);
+        var (pod, result) = SucceededStep("k");
+        var recorded = await new MemoCache(store, TimeProvider.System, NullLogger.Instance).RecordAsync(Ns, pod, result, CancellationToken.None);
+        (recorded.Phase, recorded.Message).ShouldBe((NodePhase.Succeeded, null));
+        store.Meddled.ShouldBe(3);
+        var cm = (await Cache(t))!;
+        cm.Data!.Keys.Order().ShouldBe(["k", "outside-0", "outside-1", "outside-2"]);
+        JsonNode.Parse(cm.Data["k"])!["outputs"]!["parameters"]![0]!["value"]!.GetValue<string>().ShouldBe("42");
+    }
+
+    [Fact]
+    public async Task A_cache_that_keeps_changing_is_given_up_on_after_a_bounded_number_of_attempts_and_the_step_says_so()
+    {
+        await using var t = await Start(extra: LabelledCache);
+        var store = new MeddlingStore(t.Engine.Store, times: int.MaxValue);
+        var (pod, result) = SucceededStep("k");
+        var recorded = await new MemoCache(store, TimeProvider.System, NullLogger.Instance).RecordAsync(Ns, pod, result, CancellationToken.None);
+        recorded.Phase.ShouldBe(NodePhase.Succeeded);
+        recorded.Message.ShouldBe("not memoized: ConfigMap 'build-cache' kept changing while the entry was written (8 attempts)");
+        store.Meddled.ShouldBe(8);
+        (await Cache(t))!.Data!.ContainsKey("k").ShouldBeFalse();
     }
 
     [Fact]

@@ -32,8 +32,13 @@ public sealed partial class MemoCache(IResourceStore store, TimeProvider time, I
     /// <summary>Kubernetes caps a ConfigMap's data at 1 MiB: the bytes of every key and value together.</summary>
     public const int MaxConfigMapBytes = 1024 * 1024;
 
-    /// <summary>Attempts at writing an entry while other writers keep changing the ConfigMap.</summary>
+    /// <summary>Attempts at writing an entry while writers outside this process keep changing the ConfigMap.</summary>
     private const int MaxAttempts = 8;
+
+    // Steps of this process that store into one cache take turns (Argo's controller locks each cache too), so
+    // the retry on a conflict is only for writers elsewhere (egw apply, another replica). Striped: bounded
+    // however many caches there are.
+    private readonly SemaphoreSlim[] _writers = [.. Enumerable.Range(0, 16).Select(_ => new SemaphoreSlim(1, 1))];
 
     public const string KeyRule = "letters, digits and '-', starting with a letter or digit, at most 253 characters";
 
@@ -101,6 +106,14 @@ public sealed partial class MemoCache(IResourceStore store, TimeProvider time, I
 
     /// <summary>Writes the entry, retrying when another writer changed the ConfigMap meanwhile; returns why it was not written.</summary>
     private async Task<string?> SaveAsync(string ns, string cacheName, string key, string nodeId, Outputs? outputs, CancellationToken ct)
+    {
+        var writer = _writers[(uint)StringComparer.Ordinal.GetHashCode($"{ns}/{cacheName}") % (uint)_writers.Length];
+        await writer.WaitAsync(ct).ConfigureAwait(false);
+        try { return await WriteAsync(ns, cacheName, key, nodeId, outputs, ct).ConfigureAwait(false); }
+        finally { writer.Release(); }
+    }
+
+    private async Task<string?> WriteAsync(string ns, string cacheName, string key, string nodeId, Outputs? outputs, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var value = JsonSerializer.Serialize(new Entry(nodeId, outputs, now, now), Json.Options);
