@@ -383,12 +383,12 @@ public sealed partial class WorkflowController : BackgroundService
         var wf = run.Operator.Workflow;
         var stepKey = new StepKey(wf.NamespaceOrDefault, wf.Name, pod.NodeId);
         // A step that had started before a restart is adopted, not looked up again.
-        var memoized = pod.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId)?.Phase != NodePhase.Running;
+        var lookUp = pod.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId)?.Phase != NodePhase.Running;
         PodResult result;
         try
         {
             var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
-            if (memoized && await _memo.LookUpAsync(wf.NamespaceOrDefault, pod, killed).ConfigureAwait(false) is { } cached)
+            if (lookUp && await _memo.LookUpAsync(wf.NamespaceOrDefault, pod, killed).ConfigureAwait(false) is { } cached)
                 result = cached; // a hit (or an unusable cache) is the step's result: nothing runs
             else if (spec is null)
             {
