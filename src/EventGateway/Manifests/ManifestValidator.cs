@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using EventGateway.Expressions;
 using EventGateway.Model;
+using EventGateway.Workflows.Memoization;
 
 namespace EventGateway.Manifests;
 
@@ -112,6 +113,7 @@ public static partial class ManifestValidator
         if (t.Parallelism is < 1) fail($"{at}.parallelism", "must be at least 1");
         ValidateRetry(t.RetryStrategy, $"{at}.retryStrategy", fail);
         ValidateSynchronization(t.Synchronization, $"{at}.synchronization", fail);
+        ValidateMemoize(t, $"{at}.memoize", fail);
         ValidateParameters(t.Inputs?.Parameters, $"{at}.inputs.parameters", fail);
         if (t.Container is { } c && string.IsNullOrEmpty(c.Image)) fail($"{at}.container.image", "missing: a container needs an image");
         if (t.Script is { } s)
@@ -278,6 +280,21 @@ public static partial class ManifestValidator
             fail($"{at}.backoff.maxDuration", $"'{md}' is not a duration like 10s, 2m or 1h");
     }
 
+    private static void ValidateMemoize(Template t, string at, Action<string, string> fail)
+    {
+        if (t.Memoize is not { } m) return;
+        // Steps and DAGs are expanded by the operator itself; see MemoCache for why they are not memoized.
+        if (t.Type is not (TemplateType.Container or TemplateType.Script) && t.TypeCount == 1)
+            fail(at, $"memoize is supported on container and script templates only, not on {t.Type.ToString().ToLowerInvariant()} template '{t.Name}'");
+        if (string.IsNullOrEmpty(m.Key)) fail($"{at}.key", "missing: memoize needs a key, usually built from the template's inputs");
+        else if (!m.Key.Contains("{{", StringComparison.Ordinal) && !MemoCache.IsValidKey(m.Key))
+            fail($"{at}.key", $"'{m.Key}' is not a valid cache key: {MemoCache.KeyRule}");
+        if (m.Cache?.ConfigMap?.Name is not { Length: > 0 } cm) fail($"{at}.cache.configMap.name", "missing: name the ConfigMap that holds the cache");
+        else if (!DnsSubdomain().IsMatch(cm)) fail($"{at}.cache.configMap.name", $"'{cm}' is not a valid ConfigMap name");
+        if (m.MaxAge is { Length: > 0 } age && !age.Contains("{{", StringComparison.Ordinal) && !Durations.TryParse(age, out _))
+            fail($"{at}.maxAge", $"'{age}' is not a duration like 180s or 24h");
+    }
+
     /// <summary>A typo in {{inputs.parameters.X}} is caught here instead of failing at run time.</summary>
     private static void CheckInputReferences(Template t, string at, Action<string, string> fail)
     {
@@ -287,7 +304,7 @@ public static partial class ManifestValidator
         var steps = t.Steps is null ? null : Json.Clone(t.Steps);
         var dag = t.Dag is null ? null : Json.Clone(t.Dag);
         foreach (var call in (steps ?? []).SelectMany(g => g).Cast<TemplateCall>().Concat(dag?.Tasks ?? [])) call.Inline = null;
-        var json = Json.Serialize(new { t.Container, t.Script, Steps = steps, Dag = dag, t.Suspend, t.Outputs, t.Http, t.Resource, t.ContainerSet });
+        var json = Json.Serialize(new { t.Container, t.Script, Steps = steps, Dag = dag, t.Suspend, t.Outputs, t.Http, t.Resource, t.ContainerSet, t.Memoize });
         foreach (Match m in InputRef().Matches(json))
         {
             var (kind, name) = (m.Groups[1].Value, m.Groups[2].Value);

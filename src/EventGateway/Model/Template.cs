@@ -30,7 +30,7 @@ public sealed class Template
     public string? SchedulerName { get; set; }
     public string? PodSpecPatch { get; set; }
     public JsonNode? Metadata { get; set; }
-    public JsonNode? Memoize { get; set; }
+    public Memoize? Memoize { get; set; }
     public Synchronization? Synchronization { get; set; }
     public JsonNode? Hooks { get; set; }
     public JsonNode? Metrics { get; set; }

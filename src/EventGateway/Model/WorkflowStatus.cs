@@ -52,7 +52,7 @@ public sealed class NodeStatus
     public string? HostNodeName { get; set; }
     public string? PodIP { get; set; }
     public string? Daemoned { get; set; }
-    public JsonNode? MemoizationStatus { get; set; }
+    public MemoizationStatus? MemoizationStatus { get; set; }
     public NodeSynchronizationStatus? SynchronizationStatus { get; set; }
     public JsonNode? ResourcesDuration { get; set; }
     public long? EstimatedDuration { get; set; }

@@ -10,7 +10,7 @@ public sealed record PodRequest(
     IReadOnlyList<(string Path, Artifact Source)> InputArtifacts,
     TimeSpan? ActiveDeadline);
 
-/// <summary>What came back from running a Pod node, ready to be written into its status.</summary>
+/// <summary>What came back from running a Pod node, ready to be written into its status; <c>Memoization</c> for memoized templates.</summary>
 public sealed record PodResult(
     string NodeId,
     string Phase,
@@ -18,7 +18,8 @@ public sealed record PodResult(
     int? ExitCode,
     Outputs? Outputs,
     DateTimeOffset StartedAt,
-    DateTimeOffset FinishedAt);
+    DateTimeOffset FinishedAt,
+    MemoizationStatus? Memoization = null);
 
 /// <summary>The outcome of one reconcile pass.</summary>
 public sealed record OperateResult(IReadOnlyList<PodRequest> Pods, IReadOnlyList<string> PodsToKill, DateTimeOffset? RequeueAt, bool Completed);

@@ -5,6 +5,7 @@ using EventGateway.Model;
 using EventGateway.Store;
 using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Synchronization;
+using EventGateway.Workflows.Memoization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -33,6 +34,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly Dictionary<TemplateType, ITemplateRunner> _runners;
     private readonly SemaphoreLimits _limits;
     private readonly LockTable _locks;
+    private readonly MemoCache _memo;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -47,6 +49,7 @@ public sealed partial class WorkflowController : BackgroundService
         _runners = (runners ?? []).ToDictionary(r => r.Type);
         _limits = new SemaphoreLimits(store, log);
         _locks = new LockTable(Enqueue, _limits.Read);
+        _memo = new MemoCache(store, time, log);
     }
 
     public ControllerMetrics Metrics { get; } = new();
@@ -409,39 +412,22 @@ public sealed partial class WorkflowController : BackgroundService
         var killed = control.WaitForSlot.Token;
         var wf = run.Operator.Workflow;
         var stepKey = new StepKey(wf.NamespaceOrDefault, wf.Name, pod.NodeId);
+        // A step that had started before a restart is adopted, not looked up again.
+        var lookUp = pod.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId)?.Phase != NodePhase.Running;
         PodResult result;
         try
         {
             // http and resource templates run here, not as a process; they hold no slot, so a kill always cancels them.
             var runner = _runners.GetValueOrDefault(pod.Template.Type);
-            var (spec, error) = runner is null ? await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false) : default;
-            if (runner is not null)
+            if (lookUp && await _memo.LookUpAsync(wf.NamespaceOrDefault, pod, killed).ConfigureAwait(false) is { } cached)
+                result = cached; // a hit (or an unusable cache) is the step's result: nothing runs
+            else if (runner is not null)
             {
                 Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
                 result = await runner.RunAsync(wf, pod, killed).ConfigureAwait(false);
             }
-            else if (spec is null)
-            {
-                var now = _time.GetUtcNow();
-                result = new PodResult(pod.NodeId, NodePhase.Error, error, null, null, now, now);
-            }
             else
-            {
-                // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
-                await Task.Yield();
-                var outcome = await _executor.RunAsync(spec, () =>
-                {
-                    lock (run.InFlight)
-                    {
-                        // Killed while it waited for its slot: leave before a process exists.
-                        if (control.Killed) throw new OperationCanceledException(killed);
-                        control.Started = true;
-                    }
-                    Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
-                    if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
-                }, killed).ConfigureAwait(false);
-                result = _outputs.Collect(wf, pod, stepKey, outcome);
-            }
+                result = await RunProcessAsync(key, run, pod, control, stepKey, killed).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -467,6 +453,33 @@ public sealed partial class WorkflowController : BackgroundService
         Post(key, run, result);
         if (StepFinished is { } handler && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node)
             handler(wf, node, stepKey);
+    }
+
+    /// <summary>A container or script step: its process in the sandbox, then its outputs (and, memoized, its cache entry).</summary>
+    private async Task<PodResult> RunProcessAsync(string key, WorkflowRun run, PodRequest pod, PodControl control, StepKey stepKey, CancellationToken killed)
+    {
+        var wf = run.Operator.Workflow;
+        var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
+        if (spec is null)
+        {
+            var now = _time.GetUtcNow();
+            return new PodResult(pod.NodeId, NodePhase.Error, error, null, null, now, now);
+        }
+        // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
+        await Task.Yield();
+        var outcome = await _executor.RunAsync(spec, () =>
+        {
+            lock (run.InFlight)
+            {
+                // Killed while it waited for its slot: leave before a process exists.
+                if (control.Killed) throw new OperationCanceledException(killed);
+                control.Started = true;
+            }
+            Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
+            if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
+        }, killed).ConfigureAwait(false);
+        var result = _outputs.Collect(wf, pod, stepKey, outcome);
+        return pod.Template.Memoize is null ? result : await _memo.RecordAsync(wf.NamespaceOrDefault, pod, result, killed).ConfigureAwait(false);
     }
 
     private void Post(string key, WorkflowRun run, PodResult result)

@@ -34,7 +34,7 @@ public sealed partial class WorkflowOperator
             _activePods--;
             return;
         }
-        var unresolved = Unresolved().Match(Json.Serialize(new { rendered.Container, rendered.Script, rendered.Outputs }));
+        var unresolved = Unresolved().Match(Json.Serialize(new { rendered.Container, rendered.Script, rendered.Outputs, rendered.Memoize }));
         if (unresolved.Success)
         {
             Complete(node, NodePhase.Error, $"failed to resolve {unresolved.Value}");
@@ -116,6 +116,7 @@ public sealed partial class WorkflowOperator
         node.StartedAt = Truncate(r.StartedAt);
         node.FinishedAt = Truncate(r.FinishedAt);
         node.Outputs = r.Outputs;
+        node.MemoizationStatus = r.Memoization;
         ExportGlobalOutputs(r.Outputs);
     }
 

@@ -69,7 +69,7 @@ internal static class WorkflowPrinter
         if (root is null) return "";
         void Walk(NodeStatus n, string prefix, string childPrefix)
         {
-            rows.Add([$"{prefix}{Icon(n.Phase)} {n.DisplayName}", n.TemplateName ?? "", n.Type == NodeType.Pod ? n.Id : "",
+            rows.Add([$"{prefix}{Icon(n.Phase)} {n.DisplayName}{(n.MemoizationStatus?.Hit == true ? " (memoized)" : "")}", n.TemplateName ?? "", n.Type == NodeType.Pod ? n.Id : "",
                 n.Type == NodeType.Pod || n.Type == NodeType.Suspend ? Duration(n.StartedAt, n.FinishedAt, now) : "", n.Message ?? ""]);
             var children = Expand(n, nodes).ToList();
             for (var i = 0; i < children.Count; i++)
