@@ -72,6 +72,7 @@ public static class WorkflowApi
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
         MapTemplates<CronWorkflow>(app, "/api/v1/cron-workflows/{ns}", "cronWorkflow", "cronworkflows.argoproj.io");
         MapTemplates<ClusterWorkflowTemplate>(app, "/api/v1/cluster-workflow-templates", "template", "clusterworkflowtemplates.argoproj.io");
+        app.MapCronWorkflowApi();
         app.MapEventApi();
         app.MapSensorApi();
         return app;
