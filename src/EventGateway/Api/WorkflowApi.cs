@@ -81,7 +81,7 @@ public static class WorkflowApi
     internal static void MapTemplates<T>(IEndpointRouteBuilder app, string prefix, string envelope, string resource) where T : Resource
     {
         var g = app.MapGroup(prefix);
-        g.MapGet("", async (HttpContext http, IResourceStore store, CancellationToken ct) => List(await store.ListAsync<T>(Ns(http), ct)));
+        g.MapGet("", async (HttpContext http, IResourceStore store, CancellationToken ct) => List(await store.ListAsync<T>(Ns(http) is "-" ? null : Ns(http), ct)));
         g.MapGet("/{name}", async (string name, HttpContext http, IResourceStore store, CancellationToken ct) =>
             await store.GetAsync<T>(Ns(http), name, ct) is { } t ? Ok(t) : ApiErrors.NotFound($"{resource} \"{name}\""));
         g.MapPost("", async (HttpContext http, IResourceStore store, CancellationToken ct) =>
