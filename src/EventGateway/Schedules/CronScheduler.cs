@@ -104,10 +104,10 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         var status = cron.Status ?? (watched.Status is { } carried ? Json.Clone(carried) : new CronWorkflowStatus());
         status.Phase ??= "Active";
 
+        // Checked again here: the store may hold what no validator saw (written by another client or an older version).
         var specErrors = new List<string>();
-        var schedule = CronSchedule.TryParse(cron.Spec, time.LocalTimeZone, (path, reason) => specErrors.Add($"{path}: {reason}"));
-        if (cron.Spec.ConcurrencyPolicy is { } policy && policy is not ("Allow" or "Forbid" or "Replace"))
-            specErrors.Add($"spec.concurrencyPolicy: '{policy}' is not one of Allow, Forbid, Replace");
+        ManifestValidator.Validate(cron, (path, reason) => specErrors.Add($"{path}: {reason}"));
+        var schedule = specErrors.Count == 0 ? CronSchedule.TryParse(cron.Spec, time.LocalTimeZone, (_, _) => { }) : null;
         SetCondition(status, "SpecError", specErrors.Count == 0 ? null : string.Join("; ", specErrors));
         var warning = CronWorkflowConversion.Warning(cron);
         SetCondition(status, "SpecWarning", warning);
@@ -133,7 +133,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         }
 
         DateTimeOffset? wake = null;
-        if (schedule is not null && specErrors.Count == 0 && !suspended)
+        if (schedule is not null && !suspended)
         {
             // A workflow created for a tick whose status update was lost (crash) still says which tick it was.
             var lastCreated = children.Select(ScheduledTime).Max();
