@@ -33,6 +33,8 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
     private static readonly TimeSpan MaxWait = TimeSpan.FromHours(1);
 
     private readonly Channel<(string Ns, string Name)> _changes = Channel.CreateUnbounded<(string, string)>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>Keys queued and not yet taken: a key is queued once however often it changes, so the queue holds at most one entry per CronWorkflow.</summary>
+    private readonly ConcurrentDictionary<(string Ns, string Name), byte> _queued = new();
     private readonly ConcurrentDictionary<(string Ns, string Name), Watched> _watched = new();
     /// <summary>Running workflow → its CronWorkflow, so a workflow's change wakes only its own CronWorkflow.</summary>
     private readonly ConcurrentDictionary<(string Ns, string Name), string> _activeOwners = new();
@@ -54,24 +56,25 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var crons = store.Watch("CronWorkflow", c => _changes.Writer.TryWrite((c.Namespace, c.Name)));
+        using var crons = store.Watch("CronWorkflow", c => Enqueue((c.Namespace, c.Name)));
         using var workflows = store.Watch("Workflow", c =>
         {
-            if (_activeOwners.TryGetValue((c.Namespace, c.Name), out var owner)) _changes.Writer.TryWrite((c.Namespace, owner));
+            if (_activeOwners.TryGetValue((c.Namespace, c.Name), out var owner)) Enqueue((c.Namespace, owner));
         });
         foreach (var c in await store.ListAsync<CronWorkflow>(ct: stoppingToken).ConfigureAwait(false))
-            _changes.Writer.TryWrite((c.NamespaceOrDefault, c.Name));
+            Enqueue((c.NamespaceOrDefault, c.Name));
         try
         {
             await foreach (var key in _changes.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                _queued.TryRemove(key, out _);
                 try
                 {
                     await ReconcileAsync(key.Ns, key.Name, stoppingToken).ConfigureAwait(false);
                 }
                 catch (ConflictException)
                 {
-                    _changes.Writer.TryWrite(key); // changed under us: read it again
+                    Enqueue(key); // changed under us: read it again
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -177,7 +180,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
                 catch (Exception e) when (e is WorkflowOperationException or NotFoundException) { } // it ended meanwhile
                 LogReplaced(logger, old.NamespaceOrDefault, old.Name, cron.Name);
             }
-            active = [];
+            // They stay in the active list until the controller has ended them, then count as failed.
         }
         var wf = ForTick(cron, tick);
         try
@@ -282,8 +285,13 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         }
         var due = wake.Value - now;
         due = due < TimeSpan.Zero ? TimeSpan.Zero : due > MaxWait ? MaxWait : due;
-        watched.Timer ??= time.CreateTimer(_ => _changes.Writer.TryWrite(key), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        watched.Timer ??= time.CreateTimer(_ => Enqueue(key), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         watched.Timer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Enqueue((string Ns, string Name) key)
+    {
+        if (_queued.TryAdd(key, 0)) _changes.Writer.TryWrite(key);
     }
 
     private static DateTimeOffset? ScheduledTime(Workflow w) =>

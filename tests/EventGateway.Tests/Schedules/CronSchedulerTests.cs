@@ -151,6 +151,14 @@ public sealed class CronSchedulerTests : IDisposable
         children.Count.ShouldBe(2);
         children.Single(w => w.Name == NameAt("hourly", "2026-01-05T10:00:00Z")).Spec.Shutdown.ShouldBe(WorkflowOperations.ShutdownTerminate);
         children.Single(w => w.Name == NameAt("hourly", "2026-01-05T11:00:00Z")).Spec.Shutdown.ShouldBeNull();
+
+        // The terminated run stays active until the controller has ended it, then counts as failed.
+        (await StatusAsync()).Active!.Count.ShouldBe(2);
+        await FinishAsync(NameAt("hourly", "2026-01-05T10:00:00Z"), WorkflowPhase.Failed);
+        await At(scheduler, "2026-01-05T11:00:05Z");
+        var status = await StatusAsync();
+        status.Active!.Single()!["name"]!.GetValue<string>().ShouldBe(NameAt("hourly", "2026-01-05T11:00:00Z"));
+        status.Failed.ShouldBe(1);
     }
 
     [Fact]
