@@ -72,6 +72,7 @@ public static class WorkflowApi
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
         MapTemplates<CronWorkflow>(app, "/api/v1/cron-workflows/{ns}", "cronWorkflow", "cronworkflows.argoproj.io");
         MapTemplates<ClusterWorkflowTemplate>(app, "/api/v1/cluster-workflow-templates", "template", "clusterworkflowtemplates.argoproj.io");
+        app.MapCronWorkflowApi();
         app.MapEventApi();
         app.MapSensorApi();
         app.MapMetricsApi();
@@ -81,7 +82,7 @@ public static class WorkflowApi
     internal static void MapTemplates<T>(IEndpointRouteBuilder app, string prefix, string envelope, string resource) where T : Resource
     {
         var g = app.MapGroup(prefix);
-        g.MapGet("", async (HttpContext http, IResourceStore store, CancellationToken ct) => List(await store.ListAsync<T>(Ns(http), ct)));
+        g.MapGet("", async (HttpContext http, IResourceStore store, CancellationToken ct) => List(await store.ListAsync<T>(Ns(http) is "-" ? null : Ns(http), ct)));
         g.MapGet("/{name}", async (string name, HttpContext http, IResourceStore store, CancellationToken ct) =>
             await store.GetAsync<T>(Ns(http), name, ct) is { } t ? Ok(t) : ApiErrors.NotFound($"{resource} \"{name}\""));
         g.MapPost("", async (HttpContext http, IResourceStore store, CancellationToken ct) =>

@@ -38,6 +38,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
+        services.AddSingleton<Schedules.CronScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Schedules.CronScheduler>());
 
         services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));

@@ -56,10 +56,12 @@ public static partial class ManifestValidator
     private static void ValidateCron(CronWorkflow c, Action<string, string> fail)
     {
         var s = c.Spec;
-        if (s.Schedule is null && (s.Schedules is null || s.Schedules.Count == 0))
-            fail("spec.schedules", "missing: a CronWorkflow needs at least one schedule");
+        Schedules.CronSchedule.TryParse(s, TimeZoneInfo.Utc, fail);
         if (s.ConcurrencyPolicy is not null and not ("Allow" or "Forbid" or "Replace"))
             fail("spec.concurrencyPolicy", $"'{s.ConcurrencyPolicy}' is not one of Allow, Forbid, Replace");
+        if (s.StartingDeadlineSeconds is < 0) fail("spec.startingDeadlineSeconds", "must not be negative");
+        if (s.SuccessfulJobsHistoryLimit is < 0) fail("spec.successfulJobsHistoryLimit", "must not be negative");
+        if (s.FailedJobsHistoryLimit is < 0) fail("spec.failedJobsHistoryLimit", "must not be negative");
         ValidateSpec(s.WorkflowSpec, "spec.workflowSpec", requireEntrypoint: true, fail);
     }
 

@@ -27,6 +27,8 @@ public sealed class CronWorkflowStatus
 {
     public List<System.Text.Json.Nodes.JsonNode>? Active { get; set; }
     public DateTimeOffset? LastScheduledTime { get; set; }
+    /// <summary>The latest tick that created nothing (Forbid, startingDeadlineSeconds, when); the reason is in conditions.</summary>
+    public DateTimeOffset? LastSkippedTime { get; set; }
     public List<Condition>? Conditions { get; set; }
     public long? Succeeded { get; set; }
     public long? Failed { get; set; }

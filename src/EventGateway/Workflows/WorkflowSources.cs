@@ -37,22 +37,37 @@ public static class WorkflowSources
         };
     }
 
+    /// <summary>
+    /// The kind a <c>--from</c> or submit request names, by its Kind, singular, plural or short name as Argo accepts them
+    /// (CronWorkflow, cronworkflow, cronworkflows, cronwf, cwf; WorkflowTemplate, ..., wftmpl; ClusterWorkflowTemplate, ..., cwftmpl).
+    /// </summary>
+    /// <exception cref="ArgumentException">not one of the three.</exception>
+    public static string Kind(string kindOrAlias) => kindOrAlias.ToLowerInvariant() switch
+    {
+        "cronworkflow" or "cronworkflows" or "cronwf" or "cwf" => "CronWorkflow",
+        "workflowtemplate" or "workflowtemplates" or "wftmpl" => "WorkflowTemplate",
+        "clusterworkflowtemplate" or "clusterworkflowtemplates" or "cwftmpl" => "ClusterWorkflowTemplate",
+        _ => throw new ArgumentException($"kind '{kindOrAlias}' is not one of cronwf, workflowtemplate, clusterworkflowtemplate"),
+    };
+
+    /// <summary>Splits "KIND/NAME" (e.g. cronwf/nightly) into the canonical kind and the name.</summary>
+    /// <exception cref="ArgumentException">not of that form, or an unknown kind.</exception>
+    public static (string Kind, string Name) ParseReference(string reference)
+    {
+        var slash = reference.IndexOf('/');
+        if (slash <= 0 || slash == reference.Length - 1) throw new ArgumentException($"--from '{reference}': expected KIND/NAME, e.g. cronwf/nightly or workflowtemplate/build");
+        try { return (Kind(reference[..slash]), reference[(slash + 1)..]); }
+        catch (ArgumentException e) { throw new ArgumentException($"--from '{reference}': {e.Message}"); }
+    }
+
+    /// <summary>The workflow made from a CronWorkflow, WorkflowTemplate or ClusterWorkflowTemplate.</summary>
+    public static Workflow From(Resource source) => source is CronWorkflow c ? FromCron(c) : FromTemplate(source);
+
     /// <summary>Resolves "cronwf/NAME", "workflowtemplate/NAME" or "clusterworkflowtemplate/NAME" among loaded documents.</summary>
     public static Workflow From(string reference, IEnumerable<Resource> available)
     {
-        var slash = reference.IndexOf('/');
-        if (slash <= 0) throw new ArgumentException($"--from '{reference}': expected KIND/NAME, e.g. cronwf/nightly or workflowtemplate/build");
-        var (kind, name) = (reference[..slash].ToLowerInvariant(), reference[(slash + 1)..]);
-        var docs = available.ToList();
-        return kind switch
-        {
-            "cronwf" or "cronworkflow" or "cronworkflows" => docs.OfType<CronWorkflow>().FirstOrDefault(c => c.Name == name) is { } c ? FromCron(c)
-                : throw new ArgumentException($"--from {reference}: no CronWorkflow named '{name}'"),
-            "workflowtemplate" or "wftmpl" or "workflowtemplates" => docs.OfType<WorkflowTemplate>().FirstOrDefault(t => t.Name == name) is { } t ? FromTemplate(t)
-                : throw new ArgumentException($"--from {reference}: no WorkflowTemplate named '{name}'"),
-            "clusterworkflowtemplate" or "cwftmpl" => docs.OfType<ClusterWorkflowTemplate>().FirstOrDefault(t => t.Name == name) is { } ct ? FromTemplate(ct)
-                : throw new ArgumentException($"--from {reference}: no ClusterWorkflowTemplate named '{name}'"),
-            _ => throw new ArgumentException($"--from '{reference}': kind '{kind}' is not one of cronwf, workflowtemplate, clusterworkflowtemplate"),
-        };
+        var (kind, name) = ParseReference(reference);
+        return available.FirstOrDefault(r => r.Kind == kind && r.Name == name) is { } source ? From(source)
+            : throw new ArgumentException($"--from {reference}: no {kind} named '{name}' in the files");
     }
 }

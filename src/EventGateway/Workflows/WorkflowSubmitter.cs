@@ -17,6 +17,28 @@ public sealed class WorkflowSubmitter(IResourceStore store)
         return await store.CreateAsync(wf, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The workflow `argo submit --from KIND/NAME` makes from a stored CronWorkflow, WorkflowTemplate or
+    /// ClusterWorkflowTemplate (see <see cref="WorkflowSources"/>), in namespace <paramref name="ns"/>; not yet submitted.
+    /// </summary>
+    /// <exception cref="ArgumentException">an unknown kind.</exception>
+    /// <exception cref="NotFoundException">no such object.</exception>
+    public async Task<Workflow> FromAsync(string kind, string ns, string name, CancellationToken ct = default)
+    {
+        var canonical = WorkflowSources.Kind(kind);
+        Resource? source = canonical switch
+        {
+            "CronWorkflow" => await store.GetAsync<CronWorkflow>(ns, name, ct).ConfigureAwait(false),
+            "WorkflowTemplate" => await store.GetAsync<WorkflowTemplate>(ns, name, ct).ConfigureAwait(false),
+            _ => await store.GetAsync<ClusterWorkflowTemplate>("", name, ct).ConfigureAwait(false),
+        };
+        if (source is null)
+            throw new NotFoundException(canonical == "ClusterWorkflowTemplate" ? $"ClusterWorkflowTemplate '{name}' not found" : $"{canonical} '{name}' not found in namespace '{ns}'");
+        var wf = WorkflowSources.From(source);
+        wf.Metadata.Namespace = ns;
+        return wf;
+    }
+
     /// <summary>Returns the workflow as it would be stored, or throws <see cref="ManifestException"/>.</summary>
     public async Task<Workflow> PrepareAsync(Workflow workflow, IReadOnlyList<KeyValuePair<string, string>>? parameters, string source, CancellationToken ct)
     {

@@ -17,8 +17,11 @@ internal static class ApplyCommand
             var json = Common.Json(r.GetValue(output));
             var inputs = r.GetValue(files)!.Select(f => (Path: f, Text: File.Exists(f) ? File.ReadAllText(f) : throw new FileNotFoundException($"{f}: no such file"))).ToList();
             // Check every file before applying any, so a bad second file leaves the first unapplied too.
-            var errors = inputs.SelectMany(i => ManifestReader.ReadEach(i.Text, i.Path).Errors).ToList();
+            var read = inputs.Select(i => (i.Path, Result: ManifestReader.ReadEach(i.Text, i.Path))).ToList();
+            var errors = read.SelectMany(i => i.Result.Errors).ToList();
             if (errors.Count > 0) throw new ManifestException(errors);
+            foreach (var (path, result) in read)
+                foreach (var warning in Schedules.CronWorkflowConversion.ConvertAll(result.Valid)) Console.Error.WriteLine($"warning: {path}: {warning}");
             using var api = new ApiClient(r.GetValue(server)!);
             var applied = new JsonArray();
             foreach (var (path, text) in inputs)

@@ -15,7 +15,12 @@ internal static class LintCommand
             var count = 0;
             foreach (var f in r.GetValue(files)!)
             {
-                try { count += ManifestReader.ReadFile(f).Count; }
+                try
+                {
+                    var docs = ManifestReader.ReadFile(f);
+                    count += docs.Count;
+                    foreach (var warning in Schedules.CronWorkflowConversion.ConvertAll(docs)) Console.Error.WriteLine($"warning: {f}: {warning}");
+                }
                 catch (ManifestException e) { errors.AddRange(e.Errors); }
                 catch (IOException e) { throw new CliException($"{f}: {e.Message}", ExitCodes.Invalid); }
             }

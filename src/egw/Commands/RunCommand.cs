@@ -4,6 +4,7 @@ using EventGateway.Cli.Output;
 using EventGateway.Hosting;
 using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Schedules;
 using EventGateway.Workflows;
 using Microsoft.Extensions.Logging;
 
@@ -98,6 +99,7 @@ internal static class RunCommand
             {
                 var docs = ManifestReader.ReadFile(f);
                 foreach (var wf in docs.OfType<Workflow>()) Sources.AddOrUpdate(wf, f);
+                foreach (var warning in CronWorkflowConversion.ConvertAll(docs)) Console.Error.WriteLine($"warning: {f}: {warning}");
                 all.AddRange(docs);
             }
             catch (ManifestException e) { errors.AddRange(e.Errors); }

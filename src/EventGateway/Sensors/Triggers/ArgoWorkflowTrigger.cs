@@ -30,7 +30,7 @@ public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowOpe
             }
             case "submit-from":
             {
-                var wf = await FromAsync(resource, firing.Namespace, context, ct).ConfigureAwait(false);
+                var wf = await FromAsync(resource, firing.Namespace, ct).ConfigureAwait(false);
                 var result = await WorkflowCreation.CreateAsync(wf, firing, submitter, context, ct).ConfigureAwait(false);
                 await K8sPolicy.WaitAsync(firing, result, context, ct).ConfigureAwait(false);
                 return result;
@@ -78,19 +78,15 @@ public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowOpe
         resource["metadata"]?["name"]?.GetValue<string>() is { Length: > 0 } name ? name
             : throw new TriggerException("source.resource.metadata.name: missing: the workflow to act on (set it with a parameter)", retryable: false);
 
-    private static async Task<Workflow> FromAsync(JsonObject resource, string ns, TriggerContext context, CancellationToken ct)
+    private async Task<Workflow> FromAsync(JsonObject resource, string ns, CancellationToken ct)
     {
-        var kind = resource["kind"]?.GetValue<string>();
-        var name = NameOf(resource);
-        return kind switch
+        try
         {
-            "WorkflowTemplate" => WorkflowSources.FromTemplate(await context.Store.GetAsync<WorkflowTemplate>(ns, name, ct).ConfigureAwait(false)
-                ?? throw new TriggerException($"submit-from: WorkflowTemplate '{name}' not found in namespace '{ns}'", retryable: false)),
-            "ClusterWorkflowTemplate" => WorkflowSources.FromTemplate(await context.Store.GetAsync<ClusterWorkflowTemplate>("", name, ct).ConfigureAwait(false)
-                ?? throw new TriggerException($"submit-from: ClusterWorkflowTemplate '{name}' not found", retryable: false)),
-            "CronWorkflow" => WorkflowSources.FromCron(await context.Store.GetAsync<CronWorkflow>(ns, name, ct).ConfigureAwait(false)
-                ?? throw new TriggerException($"submit-from: CronWorkflow '{name}' not found in namespace '{ns}'", retryable: false)),
-            _ => throw new TriggerException($"submit-from: kind '{kind}' is not one of WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow", retryable: false),
-        };
+            return await submitter.FromAsync(resource["kind"]?.GetValue<string>() ?? "", ns, NameOf(resource), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or Store.NotFoundException)
+        {
+            throw new TriggerException($"submit-from: {e.Message}", retryable: false, e);
+        }
     }
 }
