@@ -56,6 +56,8 @@ internal sealed class ApiClient(string server) : IDisposable
 
     public Task<JsonObject> GetJsonAsync(string path, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Get, path, null, ct);
 
+    public Task<JsonObject> DeleteJsonAsync(string path, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Delete, path, null, ct);
+
     public Task<JsonObject> PostJsonAsync(string path, JsonNode? body, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Post, path, body ?? new JsonObject(), ct);
 
     /// <summary>Sends manifest text (YAML or JSON) to be applied as one transaction; returns what was applied.</summary>

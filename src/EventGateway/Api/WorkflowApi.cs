@@ -60,8 +60,8 @@ public static class WorkflowApi
         });
         wf.MapDelete("/{name}", async (string ns, string name, Workflows.Retention.WorkflowDeleter deleter, CancellationToken ct) =>
             await deleter.DeleteAsync(ns, name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"workflows.argoproj.io \"{name}\""));
-        wf.MapGet("/{name}/log", (string ns, string name, HttpContext http, IResourceStore store, IStepExecutor executor, TimeProvider time, CancellationToken ct) =>
-            WorkflowLogs.StreamAsync(http, store, executor, time, ns, name, ct));
+        wf.MapGet("/{name}/log", (string ns, string name, HttpContext http, IResourceStore store, IStepExecutor executor, TimeProvider time, Workflows.Retention.RetentionOptions retention, CancellationToken ct) =>
+            WorkflowLogs.StreamAsync(http, store, executor, time, retention, ns, name, ct));
         MapOperations(wf);
 
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
