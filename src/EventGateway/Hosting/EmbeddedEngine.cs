@@ -38,6 +38,9 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public WorkflowSubmitter Submitter => _services.GetRequiredService<WorkflowSubmitter>();
     public IStepExecutor Executor => _services.GetRequiredService<IStepExecutor>();
 
+    /// <summary>The workflow archive; null when it is off.</summary>
+    public IWorkflowArchive? Archive => _services.GetService<IWorkflowArchive>();
+
     public Workflows.Retention.WorkflowReaper Reaper => _services.GetRequiredService<Workflows.Retention.WorkflowReaper>();
 
     public async Task StartAsync()
