@@ -3,6 +3,7 @@ using EventGateway.Manifests;
 using EventGateway.Model;
 using EventGateway.Store;
 using EventGateway.Tests.Support;
+using EventGateway.Workflows.Retention;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 
@@ -44,6 +45,10 @@ public sealed class GarbageCollectionTests
 
     private static string PodDir(TestEngine t, Workflow wf, NodeStatus node) => Path.Combine(t.DataDir, "pods", wf.NamespaceOrDefault, wf.Name, node.Id);
 
+    /// <summary>Waits until the reaper's next action is due at <paramref name="at"/>: what it plans, once it has taken in what happened.</summary>
+    private static Task Due(WorkflowReaper reaper, DateTimeOffset? at, string what) =>
+        Eventually.Get(() => Task.FromResult(reaper.NextDue == at ? "" : null), $"{what}: next action due at {at?.ToString("O") ?? "never"}");
+
     private static string[] Split(string names) => names.Split(',', StringSplitOptions.RemoveEmptyEntries);
 
     [Theory]
@@ -71,7 +76,7 @@ public sealed class GarbageCollectionTests
         if (removedEarly.Length > 0)
         {
             var due = removedEarly.Min(n => first[n].FinishedAt!.Value) + TimeSpan.FromSeconds(30);
-            (await Eventually.Get(() => Task.FromResult(reaper.NextDue is { } d ? (object)d : null), "podGC to be scheduled")).ShouldBe(due);
+            await Due(reaper, due, "podGC to be scheduled");
             time.Advance(due - Tick - time.GetUtcNow());
             foreach (var node in first.Values) Directory.Exists(PodDir(t, held, node)).ShouldBeTrue($"{node.DisplayName} is kept until the delay has passed");
             time.Advance(removedEarly.Max(n => first[n].FinishedAt!.Value) + TimeSpan.FromSeconds(30) - time.GetUtcNow());
@@ -91,7 +96,7 @@ public sealed class GarbageCollectionTests
         {
             var moment = strategy.StartsWith("OnPod", StringComparison.Ordinal) ? all["last"].FinishedAt!.Value : wf.Status.FinishedAt!.Value;
             var due = moment + TimeSpan.FromSeconds(30);
-            (await Eventually.Get(() => Task.FromResult(reaper.NextDue is { } d ? (object)d : null), "podGC after completion")).ShouldBe(due);
+            await Due(reaper, due, "podGC after completion");
             time.Advance(due - Tick - time.GetUtcNow());
             foreach (var n in removedLate) Directory.Exists(PodDir(t, wf, all[n])).ShouldBeTrue($"{n} is kept until the delay has passed");
             time.Advance(Tick);
@@ -101,7 +106,7 @@ public sealed class GarbageCollectionTests
         else
         {
             time.Advance(TimeSpan.FromHours(1));
-            reaper.NextDue.ShouldBeNull();
+            await Due(reaper, null, "nothing left to collect");
         }
         foreach (var (name, node) in all)
             Directory.Exists(PodDir(t, wf, node)).ShouldBe(!Split(atEnd).Contains(name), $"{name} under {strategy} with a {wf.Status.Phase} workflow");
@@ -136,7 +141,7 @@ public sealed class GarbageCollectionTests
             """).OfType<Workflow>().Single());
         var wf = await t.Engine.WaitAsync(submitted, new CancellationTokenSource(TestEngine.Patience).Token);
         // No deleteDelayDuration: the service default (Argo's 5s).
-        (await Eventually.Get(() => Task.FromResult(t.Engine.Reaper.NextDue is { } d ? (object)d : null), "podGC")).ShouldBe(wf.Status!.FinishedAt!.Value + TimeSpan.FromSeconds(5));
+        await Due(t.Engine.Reaper, wf.Status!.FinishedAt!.Value + TimeSpan.FromSeconds(5), "podGC");
         time.Advance(TimeSpan.FromSeconds(5));
         await Eventually.Get(() => Task.FromResult(Directory.Exists(PodDir(t, wf, TestEngine.Node(wf, "marked"))) ? null : ""), "the marked pod removed");
         Directory.Exists(PodDir(t, wf, TestEngine.Node(wf, "plain"))).ShouldBeTrue();
@@ -183,7 +188,7 @@ public sealed class GarbageCollectionTests
             return;
         }
         var due = wf.Status.FinishedAt!.Value + TimeSpan.FromSeconds(seconds.Value);
-        (await Eventually.Get(() => Task.FromResult(t.Engine.Reaper.NextDue is { } d ? (object)d : null), "the expiry")).ShouldBe(due);
+        await Due(t.Engine.Reaper, due, "the expiry");
         time.Advance(due - Tick - time.GetUtcNow());
         (await t.Engine.Store.GetAsync<Workflow>("default", "timed")).ShouldNotBeNull();
         Directory.Exists(pods).ShouldBeTrue();
@@ -203,17 +208,17 @@ public sealed class GarbageCollectionTests
         {
             await first.StartAsync();
             wf = await first.RunAsync(ManifestReader.Read(Timed.Replace("TTL", "ttlStrategy: {secondsAfterCompletion: 60}").Replace("CODE", "0")).OfType<Workflow>().Single());
-            (await Eventually.Get(() => Task.FromResult(first.Reaper.NextDue is { } d ? (object)d : null), "the expiry")).ShouldBe(wf.Status!.FinishedAt!.Value + TimeSpan.FromSeconds(60));
+            await Due(first.Reaper, wf.Status!.FinishedAt!.Value + TimeSpan.FromSeconds(60), "the expiry");
         }
 
         // Down for 30s; the new process knows nothing but the store.
         var after = new FakeTimeProvider(wf.Status.FinishedAt.Value + TimeSpan.FromSeconds(30));
         await using var t = await TestEngine.StartAsync(time: after, dataDir: dataDir);
-        (await Eventually.Get(() => Task.FromResult(t.Engine.Reaper.NextDue is { } d ? (object)d : null), "the re-armed expiry")).ShouldBe(wf.Status.FinishedAt.Value + TimeSpan.FromSeconds(60));
+        await Due(t.Engine.Reaper, wf.Status.FinishedAt.Value + TimeSpan.FromSeconds(60), "the re-armed expiry");
         (await t.Engine.Store.GetAsync<Workflow>("default", "timed")).ShouldNotBeNull();
         after.Advance(TimeSpan.FromSeconds(30));
         await Eventually.Get(async () => await t.Engine.Store.GetAsync<Workflow>("default", "timed") is null ? "" : null, "the workflow deleted after the restart");
-        Directory.Exists(Path.Combine(dataDir, "pods", "default", "timed")).ShouldBeFalse();
+        await Eventually.Get(() => Task.FromResult(Directory.Exists(Path.Combine(dataDir, "pods", "default", "timed")) ? null : ""), "its pods removed");
     }
 
     [Fact]
@@ -225,7 +230,7 @@ public sealed class GarbageCollectionTests
         var archive = t.Engine.Archive!;
         await Eventually.Get(async () => await archive.ContainsAsync(wf.Metadata.Uid!) ? "" : null, "archived");
         // Sweeps run hourly from the start; the first one after the workflow is 10 minutes old drops it.
-        (await Eventually.Get(() => Task.FromResult(t.Engine.Reaper.NextDue is { } d ? (object)d : null), "the archive sweep")).ShouldBe(Epoch + TimeSpan.FromHours(1));
+        await Due(t.Engine.Reaper, Epoch + TimeSpan.FromHours(1), "the archive sweep");
         time.Advance(TimeSpan.FromHours(1));
         await Eventually.Get(async () => await archive.ContainsAsync(wf.Metadata.Uid!) ? null : "", "the archived workflow dropped");
         (await t.Engine.Store.GetAsync<Workflow>("default", "timed")).ShouldNotBeNull("the archive TTL does not touch live workflows");
