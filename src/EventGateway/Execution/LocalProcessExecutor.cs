@@ -195,6 +195,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
     public void Forget(StepKey key)
     {
+        // Node ids also arrive from an annotation (retry): one that is no plain name names no step of ours.
+        if (key.NodeId.Length == 0 || key.NodeId.Contains('/') || key.NodeId is "." or "..") return;
         var dir = DirOf(key);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
