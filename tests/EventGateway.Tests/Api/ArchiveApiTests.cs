@@ -139,6 +139,22 @@ public sealed class ArchiveApiTests
         File.Exists(Path.Combine(host.DataDir, "archive.db")).ShouldBeFalse();
     }
 
+    [Theory]
+    [InlineData("--pod-gc", "OnSunday", "pod GC strategy 'OnSunday' is not one of OnPodCompletion, OnPodSuccess, OnWorkflowCompletion, OnWorkflowSuccess")]
+    [InlineData("--workflow-ttl", "soon", "--workflow-ttl 'soon' is not a duration")]
+    [InlineData("--archive-ttl", "0s", "archive TTL must be positive")]
+    public async Task Serve_refuses_bad_retention_flags_before_starting(string flag, string value, string message)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("egw-flags-").FullName;
+        try
+        {
+            var (code, _, stderr) = await CliTests.Egw("serve", "--port", "0", "--data-dir", dataDir, flag, value);
+            code.ShouldBe(2);
+            stderr.ShouldContain(message);
+        }
+        finally { Directory.Delete(dataDir, recursive: true); }
+    }
+
     /// <summary>The service as `egw serve` builds it, in process on a free loopback port, on the given clock.</summary>
     private sealed class ServiceHost : IAsyncDisposable
     {
