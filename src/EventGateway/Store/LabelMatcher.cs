@@ -64,6 +64,9 @@ public sealed partial class LabelMatcher
         return new LabelMatcher(requirements);
     }
 
+    /// <summary>No requirement: every object matches, so its labels need not be gathered.</summary>
+    public bool MatchesEverything => _requirements.Count == 0;
+
     public bool Matches(IReadOnlyDictionary<string, string>? labels) => _requirements.All(r =>
     {
         string? value = null;

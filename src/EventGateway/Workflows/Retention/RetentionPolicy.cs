@@ -6,8 +6,8 @@ using EventGateway.Store;
 namespace EventGateway.Workflows.Retention;
 
 /// <summary>
-/// The decisions of podGC and ttlStrategy, as pure functions of a workflow's stored state and the clock-free
-/// facts in it (finishedAt of pods and workflow): the reaper acts on them and the log API explains with them.
+/// The decisions of podGC and ttlStrategy, as pure functions of a workflow's stored state (phases and finishedAt
+/// times of its pods and itself): the reaper acts on them and the log API explains with them.
 /// </summary>
 public static class RetentionPolicy
 {
@@ -42,7 +42,8 @@ public static class RetentionPolicy
     /// <summary>When a pod's process directory (logs, sandbox) goes under the policy; null while it stays (maybe forever).</summary>
     public static DateTimeOffset? CollectAt(PodCollection gc, Workflow wf, NodeStatus pod)
     {
-        if (pod.Type != NodeType.Pod || !pod.Fulfilled || !gc.Selector.Matches(PodLabels(wf, pod))) return null;
+        if (pod.Type != NodeType.Pod || !pod.Fulfilled) return null;
+        if (!gc.Selector.MatchesEverything && !gc.Selector.Matches(PodLabels(wf, pod))) return null;
         var phase = wf.Status?.Phase;
         // A pod that never ran (skipped) may have no finish time of its own: the workflow's stands in.
         DateTimeOffset? moment = gc.Strategy switch
