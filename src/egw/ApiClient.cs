@@ -56,6 +56,8 @@ internal sealed class ApiClient(string server) : IDisposable
 
     public Task<JsonObject> GetJsonAsync(string path, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Get, path, null, ct);
 
+    public Task<JsonObject> DeleteJsonAsync(string path, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Delete, path, null, ct);
+
     public Task<JsonObject> PostJsonAsync(string path, JsonNode? body, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Post, path, body ?? new JsonObject(), ct);
 
     public Task<JsonObject> PutJsonAsync(string path, JsonNode? body, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Put, path, body ?? new JsonObject(), ct);

@@ -145,6 +145,7 @@ internal sealed class NullExecutor(string dataDir, int delayMs) : IStepExecutor
     public string HostPath(StepKey key, string sandboxPath) => Path.Combine(dataDir, "null", sandboxPath.TrimStart('/'));
     public string LogPath(StepKey key, string stream) => Path.Combine(dataDir, "null", stream);
     public void Forget(string @namespace, string workflow) { }
+    public void Forget(StepKey key) { }
 }
 
 /// <summary>Counts and times UpdateAsync (the controller's status saves).</summary>

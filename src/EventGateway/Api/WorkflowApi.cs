@@ -58,21 +58,17 @@ public static class WorkflowApi
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
         });
-        wf.MapDelete("/{name}", async (string ns, string name, IResourceStore store, IStepExecutor executor, Artifacts.LocalArtifactRepository artifacts, CancellationToken ct) =>
-        {
-            if (!await store.DeleteAsync<Workflow>(ns, name, ct)) return ApiErrors.NotFound($"workflows.argoproj.io \"{name}\"");
-            executor.Forget(ns, name);
-            artifacts.Forget(ns, name);
-            return Results.Json(new { });
-        });
-        wf.MapGet("/{name}/log", (string ns, string name, HttpContext http, IResourceStore store, IStepExecutor executor, TimeProvider time, CancellationToken ct) =>
-            WorkflowLogs.StreamAsync(http, store, executor, time, ns, name, ct));
+        wf.MapDelete("/{name}", async (string ns, string name, Workflows.Retention.WorkflowDeleter deleter, CancellationToken ct) =>
+            await deleter.DeleteAsync(ns, name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"workflows.argoproj.io \"{name}\""));
+        wf.MapGet("/{name}/log", (string ns, string name, HttpContext http, IResourceStore store, IStepExecutor executor, TimeProvider time, Workflows.Retention.RetentionOptions retention, CancellationToken ct) =>
+            WorkflowLogs.StreamAsync(http, store, executor, time, retention, ns, name, ct));
         MapOperations(wf);
 
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
         MapTemplates<CronWorkflow>(app, "/api/v1/cron-workflows/{ns}", "cronWorkflow", "cronworkflows.argoproj.io");
         MapTemplates<ClusterWorkflowTemplate>(app, "/api/v1/cluster-workflow-templates", "template", "clusterworkflowtemplates.argoproj.io");
         app.MapCronWorkflowApi();
+        app.MapArchiveApi();
         app.MapEventApi();
         app.MapSensorApi();
         app.MapMetricsApi();

@@ -17,11 +17,14 @@ public interface IStepExecutor
     /// <summary>Where a sandbox path of a finished step can be read on the host (outputs).</summary>
     string HostPath(StepKey key, string sandboxPath);
 
-    /// <summary>The durable log file of a step's stream ("stdout" or "stderr"); it may not exist yet.</summary>
+    /// <summary>The durable log file of a step's stream ("stdout" or "stderr"); it may not exist (yet, or any more).</summary>
     string LogPath(StepKey key, string stream);
 
     /// <summary>Removes everything kept for a workflow's steps (logs, sandboxes).</summary>
     void Forget(string @namespace, string workflow);
+
+    /// <summary>Removes everything kept for one finished step (logs, sandbox): podGC, or a step about to run again.</summary>
+    void Forget(StepKey key);
 }
 
 public readonly record struct StepKey(string Namespace, string Workflow, string NodeId);

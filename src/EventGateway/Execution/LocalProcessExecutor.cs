@@ -189,9 +189,17 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (pid != 0) KillGroup(pid);
     }
 
-    public string HostPath(StepKey key, string sandboxPath) => _sandbox.HostPath(Path.Combine(NodeDir(key), "root"), sandboxPath);
+    public string HostPath(StepKey key, string sandboxPath) => _sandbox.HostPath(Path.Combine(DirOf(key), "root"), sandboxPath);
 
-    public string LogPath(StepKey key, string stream) => Path.Combine(NodeDir(key), stream);
+    public string LogPath(StepKey key, string stream) => Path.Combine(DirOf(key), stream);
+
+    public void Forget(StepKey key)
+    {
+        // Node ids also arrive from an annotation (retry): one that is no plain name names no step of ours.
+        if (key.NodeId.Length == 0 || key.NodeId.Contains('/') || key.NodeId is "." or "..") return;
+        var dir = DirOf(key);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
 
     public void Forget(string @namespace, string workflow)
     {
@@ -227,10 +235,13 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
     private string NodeDir(StepKey key)
     {
-        var dir = Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
+        var dir = DirOf(key);
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    /// <summary>A step's directory without creating it: reading logs of a collected step must not bring it back.</summary>
+    private string DirOf(StepKey key) => Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
 
     private static string Key(StepKey k) => $"{k.Namespace}/{k.Workflow}/{k.NodeId}";
 

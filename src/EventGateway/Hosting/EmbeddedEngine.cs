@@ -38,7 +38,17 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public WorkflowSubmitter Submitter => _services.GetRequiredService<WorkflowSubmitter>();
     public IStepExecutor Executor => _services.GetRequiredService<IStepExecutor>();
 
-    public Task StartAsync() => Controller.StartAsync(_stop.Token);
+    /// <summary>The workflow archive; null when it is off.</summary>
+    public IWorkflowArchive? Archive => _services.GetService<IWorkflowArchive>();
+
+    public Workflows.Retention.WorkflowReaper Reaper => _services.GetRequiredService<Workflows.Retention.WorkflowReaper>();
+
+    public async Task StartAsync()
+    {
+        var reaper = Reaper; // listens to the controller from its creation on
+        await Controller.StartAsync(_stop.Token).ConfigureAwait(false);
+        await reaper.StartAsync(_stop.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Stores every non-Workflow document (templates, ConfigMaps, Secrets) in one transaction.</summary>
     public Task ApplyAsync(IEnumerable<Resource> resources, CancellationToken ct = default) =>
@@ -77,6 +87,8 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        try { await Reaper.StopAsync(CancellationToken.None).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
         try { await Controller.StopAsync(CancellationToken.None).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         await _services.DisposeAsync().ConfigureAwait(false);

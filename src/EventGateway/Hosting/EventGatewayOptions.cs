@@ -22,6 +22,7 @@ public sealed class EventGatewayOptions
 
     public Events.EventLogOptions EventLog { get; set; } = new();
     public Sensors.SensorOptions Sensors { get; set; } = new();
+    public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
@@ -37,5 +38,6 @@ public sealed class EventGatewayOptions
             if (!Directory.Exists(d)) throw new ArgumentException($"manifest directory {d} does not exist");
         EventLog.Validate();
         Sensors.Validate();
+        Retention.Validate();
     }
 }

@@ -10,6 +10,7 @@ using EventGateway.Execution;
 using EventGateway.Store;
 using EventGateway.Workflows;
 using EventGateway.Workflows.Agent;
+using EventGateway.Workflows.Retention;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -40,6 +41,11 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
         services.AddSingleton<Schedules.CronScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Schedules.CronScheduler>());
+        services.AddSingleton(options.Retention);
+        services.AddSingleton<WorkflowDeleter>();
+        if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
+        services.AddSingleton<WorkflowReaper>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
 
         services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));

@@ -67,6 +67,7 @@ public static partial class ManifestValidator
 
     public static void ValidateSpec(WorkflowSpec spec, string at, bool requireEntrypoint, Action<string, string> fail)
     {
+        Workflows.Retention.RetentionPolicy.Validate(spec, at, fail);
         if (spec.WorkflowTemplateRef is { } wtr)
         {
             if (string.IsNullOrEmpty(wtr.Name)) fail($"{at}.workflowTemplateRef.name", "missing: name the WorkflowTemplate to run");

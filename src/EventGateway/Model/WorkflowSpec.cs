@@ -49,8 +49,8 @@ public sealed class WorkflowSpec
     public JsonNode? Hooks { get; set; }
     public Synchronization? Synchronization { get; set; }
     public JsonNode? Memoize { get; set; }
-    public JsonNode? PodGC { get; set; }
-    public JsonNode? TtlStrategy { get; set; }
+    public PodGC? PodGC { get; set; }
+    public TtlStrategy? TtlStrategy { get; set; }
     public JsonNode? ArtifactRepositoryRef { get; set; }
     public JsonNode? ArtifactGC { get; set; }
     public JsonNode? VolumeClaimGC { get; set; }

@@ -57,6 +57,9 @@ public sealed partial class WorkflowController : BackgroundService
     /// <summary>Raised when a workflow reaches Succeeded, Failed or Error (after its final status is saved).</summary>
     public event Action<Workflow>? WorkflowCompleted;
 
+    /// <summary>Raised after a status is saved: what it says is durable (podGC removes only pods whose end is saved).</summary>
+    public event Action<Workflow>? StatusSaved;
+
     /// <summary>Raised when a step gets its process slot and starts (or is adopted).</summary>
     public event Action<Workflow, NodeStatus, StepKey>? StepStarted;
 
@@ -313,6 +316,7 @@ public sealed partial class WorkflowController : BackgroundService
         run.Dirty = false;
         run.Flush?.Dispose();
         run.Flush = null;
+        StatusSaved?.Invoke(wf);
     }
 
     /// <summary>
@@ -340,9 +344,7 @@ public sealed partial class WorkflowController : BackgroundService
         {
             var key = new StepKey(wf.NamespaceOrDefault, wf.Name, id);
             _executor.Kill(key);
-            // IStepExecutor has no per-step removal; the local executor keeps a step in the directory of its logs.
-            var dir = Path.GetDirectoryName(_executor.LogPath(key, "stdout"));
-            if (dir is not null && Path.GetFileName(dir) == id && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            _executor.Forget(key);
         }
         wf.Metadata.Annotations.Remove(WorkflowOperations.PodsToDeleteAnnotation);
         if (wf.Metadata.Annotations.Count == 0) wf.Metadata.Annotations = null;

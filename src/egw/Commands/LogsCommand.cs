@@ -14,6 +14,9 @@ internal static class LogsCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             using var api = new ApiClient(r.GetValue(server)!);
+            // A workflow that is gone: the server's log answer says why (e.g. removed by its ttlStrategy, only archived).
+            if (r.GetValue(name) != "@latest" && await api.GetAsync(r.GetValue(ns)!, r.GetValue(name)!, ct) is null)
+                await foreach (var _ in api.LogsAsync(r.GetValue(ns)!, r.GetValue(name)!, false, ct)) { }
             var wf = await GetCommand.Resolve(api, r.GetValue(ns)!, r.GetValue(name)!, ct);
             var names = wf.Status?.Nodes?.Values.ToDictionary(n => n.Id, n => n.DisplayName) ?? [];
             await foreach (var (pod, line) in api.LogsAsync(wf.NamespaceOrDefault, wf.Name, r.GetValue(follow), ct))

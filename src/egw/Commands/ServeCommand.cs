@@ -23,8 +23,13 @@ internal static class ServeCommand
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
         var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
+        var workflowTtl = new Option<string?>("--workflow-ttl") { Description = "delete finished workflows (with their logs and artifacts) this long after they finish, unless their ttlStrategy says otherwise (Go duration; default: keep)" };
+        var podGc = new Option<string?>("--pod-gc") { Description = "podGC strategy of workflows that set none: OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess (default: keep pods' logs)" };
+        var podGcDelay = new Option<string?>("--pod-gc-delay") { Description = "podGC deleteDelayDuration of workflows that set none (Go duration, default 5s)" };
+        var noArchive = new Option<bool>("--no-archive") { Description = "do not archive finished workflows (the archive keeps them queryable after they are deleted)" };
+        var archiveTtl = new Option<string?>("--archive-ttl") { Description = "drop archived workflows that finished longer ago than this (Go duration, e.g. 720h; default: keep)" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
-            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows };
+            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -36,6 +41,11 @@ internal static class ServeCommand
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
+            if (r.GetValue(workflowTtl) is { } ttl) options.Retention.WorkflowTtl = Duration("--workflow-ttl", ttl);
+            options.Retention.PodGCStrategy = r.GetValue(podGc);
+            if (r.GetValue(podGcDelay) is { } delay) options.Retention.PodGCDeleteDelay = Duration("--pod-gc-delay", delay);
+            options.Retention.Archive = !r.GetValue(noArchive);
+            if (r.GetValue(archiveTtl) is { } attl) options.Retention.ArchiveTtl = Duration("--archive-ttl", attl);
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
@@ -53,4 +63,7 @@ internal static class ServeCommand
         }));
         return cmd;
     }
+
+    private static TimeSpan Duration(string flag, string text) =>
+        Durations.TryParse(text, out var d) ? d : throw new CliException($"{flag} '{text}' is not a duration (e.g. 30s, 24h)", ExitCodes.Invalid);
 }

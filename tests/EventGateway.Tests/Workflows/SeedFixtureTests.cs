@@ -52,7 +52,8 @@ public sealed class SeedFixtureTests
     public async Task Runs_to_the_phase_Argo_gives(string file)
     {
         var e = All().Single(x => x.File == file);
-        await using var t = await TestEngine.StartAsync();
+        // Seeds with podGC would have their pods' logs removed 5s after each ends; keep them to read (GarbageCollectionTests covers podGC).
+        await using var t = await TestEngine.StartAsync(configure: o => o.Retention.PodGCDeleteDelay = TimeSpan.FromHours(1));
         var docs = ManifestReader.ReadFile(Path.Combine(Dir, file));
         await t.Engine.ApplyAsync(docs);
         var wf = docs.OfType<Workflow>().SingleOrDefault() ?? WorkflowSources.FromCron(docs.OfType<CronWorkflow>().Single());
