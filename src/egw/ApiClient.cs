@@ -62,8 +62,6 @@ internal sealed class ApiClient(string server) : IDisposable
 
     public Task<JsonObject> PutJsonAsync(string path, JsonNode? body, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Put, path, body ?? new JsonObject(), ct);
 
-    public Task<JsonObject> DeleteJsonAsync(string path, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Delete, path, null, ct);
-
     /// <summary>Sends manifest text (YAML or JSON) to be applied as one transaction; returns what was applied.</summary>
     public async Task<JsonObject> ApplyAsync(string text, string source, CancellationToken ct)
     {
