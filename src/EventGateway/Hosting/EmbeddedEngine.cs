@@ -38,7 +38,11 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public WorkflowSubmitter Submitter => _services.GetRequiredService<WorkflowSubmitter>();
     public IStepExecutor Executor => _services.GetRequiredService<IStepExecutor>();
 
-    public Task StartAsync() => Controller.StartAsync(_stop.Token);
+    public async Task StartAsync()
+    {
+        await _services.GetRequiredService<Artifacts.ArtifactGarbageCollector>().StartAsync(_stop.Token).ConfigureAwait(false);
+        await Controller.StartAsync(_stop.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Stores every non-Workflow document (templates, ConfigMaps, Secrets) in one transaction.</summary>
     public Task ApplyAsync(IEnumerable<Resource> resources, CancellationToken ct = default) =>
@@ -78,6 +82,8 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         try { await Controller.StopAsync(CancellationToken.None).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        try { await _services.GetRequiredService<Artifacts.ArtifactGarbageCollector>().StopAsync(CancellationToken.None).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         await _services.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();

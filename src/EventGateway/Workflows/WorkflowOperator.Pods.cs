@@ -137,7 +137,7 @@ public sealed partial class WorkflowOperator
             Status.Outputs ??= new Outputs();
             Status.Outputs.Artifacts ??= [];
             Status.Outputs.Artifacts.RemoveAll(x => x.Name == g);
-            Status.Outputs.Artifacts.Add(new Artifact { Name = g, Path = a.Path, Local = a.Local });
+            Status.Outputs.Artifacts.Add(new Artifact { Name = g, Path = a.Path, Local = a.Local, S3 = a.S3, Archive = a.Archive });
         }
     }
 
