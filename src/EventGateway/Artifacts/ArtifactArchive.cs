@@ -38,12 +38,12 @@ public static class ArtifactArchive
     public static (string File, string ObjectName) Pack(string source, string artifactName, ArchiveStrategy? archive, string workDir)
     {
         var (kind, level, error) = Parse(archive);
-        if (error is not null) throw new ArtifactException($"artifact '{artifactName}': archive: {error}");
+        if (error is not null) throw new ArtifactException($"archive: {error}");
         var isDir = Directory.Exists(source);
         switch (kind)
         {
             case Kind.None when isDir:
-                throw new ArtifactException($"artifact '{artifactName}': archive none stores a single file, but the output is a directory; use tar (the default) or zip");
+                throw new ArtifactException($"archive none stores a single file, but the output is a directory; use tar (the default) or zip");
             case Kind.None:
                 return (source, Path.GetFileName(source));
             case Kind.Zip:
@@ -80,10 +80,10 @@ public static class ArtifactArchive
     }
 
     /// <summary>Unpacks a downloaded object to <paramref name="target"/> (a file or a directory), consuming <paramref name="downloaded"/>.</summary>
-    public static void Unpack(string downloaded, string target, string artifactName, ArchiveStrategy? archive)
+    public static void Unpack(string downloaded, string target, ArchiveStrategy? archive)
     {
         var (kind, _, error) = archive is null ? (Sniff(downloaded), 0, null) : Parse(archive);
-        if (error is not null) throw new ArtifactException($"artifact '{artifactName}': archive: {error}");
+        if (error is not null) throw new ArtifactException($"archive: {error}");
         if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
         File.Delete(target);
         if (kind == Kind.None)
@@ -107,7 +107,7 @@ public static class ArtifactArchive
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             Directory.Delete(unpacked, recursive: true);
-            throw new ArtifactException($"artifact '{artifactName}': not a {(kind == Kind.Zip ? "zip" : "tar.gz")} archive: {e.Message}", e);
+            throw new ArtifactException($"not a {(kind == Kind.Zip ? "zip" : "tar.gz")} archive: {e.Message}", e);
         }
         finally { File.Delete(downloaded); }
         // An archive of one file or one directory becomes the input path itself, as Argo unpacks it.

@@ -63,7 +63,7 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
             var target = Path.Combine(dir, Uri.EscapeDataString(input.Name));
             using (var repo = await OpenAsync(wf.NamespaceOrDefault, location, ct).ConfigureAwait(false))
                 await repo.LoadAsync(key, target + ".download", ct).ConfigureAwait(false);
-            ArtifactArchive.Unpack(target + ".download", target, input.Name, input.Archive);
+            ArtifactArchive.Unpack(target + ".download", target, input.Archive);
             return target;
         }
         catch (ArtifactException e)

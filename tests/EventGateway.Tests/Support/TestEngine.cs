@@ -16,11 +16,13 @@ public sealed class TestEngine : IAsyncDisposable
     public string DataDir { get; }
     public EmbeddedEngine Engine { get; }
 
-    public static async Task<TestEngine> StartAsync(int maxProcesses = 64, TimeProvider? time = null, string? dataDir = null)
+    public static async Task<TestEngine> StartAsync(int maxProcesses = 64, TimeProvider? time = null, string? dataDir = null, Action<EventGatewayOptions>? configure = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("egw-test-").FullName;
         var logging = LoggerFactory.Create(b => b.AddProvider(new FileLoggerProvider(Path.Combine(Path.GetTempPath(), "egw-test-warnings.log"))));
-        var engine = new EmbeddedEngine(new EventGatewayOptions { DataDir = dataDir, MaxProcesses = maxProcesses }, logging, time);
+        var options = new EventGatewayOptions { DataDir = dataDir, MaxProcesses = maxProcesses };
+        configure?.Invoke(options);
+        var engine = new EmbeddedEngine(options, logging, time);
         await engine.StartAsync();
         return new TestEngine(dataDir, engine);
     }
