@@ -92,6 +92,7 @@ public static partial class ManifestValidator
         if (spec.ActiveDeadlineSeconds is < 0) fail($"{at}.activeDeadlineSeconds", "must not be negative");
         ValidateRetry(spec.RetryStrategy, $"{at}.retryStrategy", fail);
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
+        ValidateArtifacts(spec, at, fail);
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);

@@ -23,8 +23,9 @@ internal static class ServeCommand
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
         var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
+        var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
-            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows };
+            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, artifactRepository };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -36,6 +37,11 @@ internal static class ServeCommand
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
+            if (r.GetValue(artifactRepository) is { } repo)
+            {
+                try { options.ArtifactRepository = EventGateway.Artifacts.ArtifactRepositories.ReadFile(repo); }
+                catch (EventGateway.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
+            }
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.

@@ -252,6 +252,51 @@ public sealed class S3ArtifactTests
     }
 
     [Fact]
+    public async Task A_failed_artifactGC_is_reported_as_a_workflow_condition_naming_the_object()
+    {
+        await using var s3 = await S3Server.StartAsync(Bucket);
+        await using var t = await TestEngine.StartAsync();
+        var docs = EventGateway.Manifests.ManifestReader.Read(Repository(s3) + """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: gc-fails}
+            spec:
+              entrypoint: main
+              artifactRepositoryRef: {key: default}
+              artifactGC: {strategy: OnWorkflowCompletion}
+              templates:
+              - name: main
+                steps:
+                - - {name: make, template: make}
+                - - {name: wait, template: wait}
+              - name: make
+                container: {image: alpine, command: [sh, -c, "echo 1 > /tmp/one"]}
+                outputs:
+                  artifacts:
+                  - {name: one, path: /tmp/one}
+              - name: wait
+                suspend: {}
+            """, "test.yaml");
+        await t.Engine.ApplyAsync(docs);
+        var submitted = await t.Engine.SubmitAsync(docs.OfType<Workflow>().Single());
+        await Eventually.Get(async () => (await t.Engine.Store.GetAsync<Workflow>("default", "gc-fails"))!.Status?.Nodes?.Values
+            .Any(n => n.DisplayName == "wait" && n.Phase == NodePhase.Running) == true ? "suspended" : null, "the workflow to wait at its suspend step");
+        var pod = (await t.Engine.Store.GetAsync<Workflow>("default", "gc-fails"))!.Status!.Nodes!.Values.Single(n => n.DisplayName == "make").Id;
+
+        // The bucket becomes unreachable before the workflow completes.
+        await s3.StopAsync();
+        await new EventGateway.Workflows.WorkflowOperations(t.Engine.Store, TimeProvider.System).ResumeAsync("default", "gc-fails");
+        (await t.Engine.WaitAsync(submitted)).Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+
+        var reported = await Eventually.Get(async () => (await t.Engine.Store.GetAsync<Workflow>("default", "gc-fails"))!.Status!.Conditions?
+            .SingleOrDefault(c => c.Type == ArtifactGarbageCollector.ArtifactGCError), "the artifactGC failure to be reported");
+        reported.Status.ShouldBe("True");
+        reported.Message.ShouldStartWith($"artifact 'one' of node {pod}: failed to delete s3://{Bucket}/gc-fails/{pod}/one.tgz: ");
+        await s3.StartAgainAsync();
+        (await KeysAsync(s3)).ShouldBe([$"gc-fails/{pod}/one.tgz"], "the object is still there, as the condition says");
+    }
+
+    [Fact]
     public async Task Wrong_credentials_fail_the_node_with_a_message_naming_bucket_and_key()
     {
         await using var s3 = await S3Server.StartAsync(Bucket);
@@ -313,6 +358,46 @@ public sealed class S3ArtifactTests
             .Message.ShouldBe("gcs: not served here: only s3 (AWS or an S3-compatible server such as MinIO) repositories are supported; s3: missing: an artifact repository needs s3 with at least a bucket");
         Should.Throw<ArtifactException>(() => ArtifactRepositories.Parse("s3: {bucket: b, accessKeySecret: {name: c, key: a}}"))
             .Message.ShouldBe("s3.secretKeySecret: missing: set both accessKeySecret and secretKeySecret, or neither");
+    }
+
+    [Fact]
+    public async Task Serve_refuses_an_artifact_repository_file_it_cannot_use_naming_file_and_field()
+    {
+        var dir = Directory.CreateTempSubdirectory("egw-repo-").FullName;
+        var file = Path.Combine(dir, "repo.yaml");
+        await File.WriteAllTextAsync(file, "s3: {endpoint: 'minio:9000', insecure: true}\n");
+        var (code, _, stderr) = await EventGateway.Tests.Cli.CliTests.Egw("serve", "--data-dir", dir, "--port", "1", "--artifact-repository", file);
+        code.ShouldBe(2);
+        stderr.ShouldContain($"--artifact-repository: {file}: s3.bucket: missing: name the bucket artifacts are stored in");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void Artifact_fields_are_validated_with_their_paths()
+    {
+        var e = Should.Throw<EventGateway.Manifests.ManifestException>(() => EventGateway.Manifests.ManifestReader.Read("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: bad-artifacts}
+            spec:
+              entrypoint: main
+              artifactGC: {strategy: OnWorkflowSuccess}
+              templates:
+              - name: main
+                container: {image: alpine, command: [sh, -c, "true"]}
+                inputs:
+                  artifacts:
+                  - {name: in, path: /tmp/in, s3: {key: k, accessKeySecret: {name: c, key: a}}}
+                outputs:
+                  artifacts:
+                  - {name: out, path: /tmp/out, archive: {none: {}, tar: {}}}
+                  - {name: level, path: /tmp/level, archive: {tar: {compressionLevel: 12}}, artifactGC: {strategy: Sometimes}}
+            """, "bad.yaml"));
+        e.Message.ShouldContain("spec.artifactGC.strategy: 'OnWorkflowSuccess' is not one of OnWorkflowCompletion, OnWorkflowDeletion, Never");
+        e.Message.ShouldContain("spec.templates[0].inputs.artifacts[0].s3.secretKeySecret: missing: set both accessKeySecret and secretKeySecret, or neither");
+        e.Message.ShouldContain("spec.templates[0].outputs.artifacts[0].archive: set only one of tar, none, zip");
+        e.Message.ShouldContain("spec.templates[0].outputs.artifacts[1].archive: tar.compressionLevel: '12' is not a gzip level (-1 for the default, 0 to 9)");
+        e.Message.ShouldContain("spec.templates[0].outputs.artifacts[1].artifactGC.strategy: 'Sometimes' is not one of OnWorkflowCompletion, OnWorkflowDeletion, Never");
     }
 
     [Fact]
