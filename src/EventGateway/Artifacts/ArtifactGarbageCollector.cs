@@ -62,13 +62,14 @@ public sealed partial class ArtifactGarbageCollector(
     private async Task CollectCompletedAsync(string ns, string name, CancellationToken ct)
     {
         storage.ForgetInputs(ns, name);
+        var entries = ledger.Entries(ns, name);
+        if (entries.Count == 0) return;
         var wf = await store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false);
         if (wf is null)
         {
             await CollectDeletedAsync(ns, name, ct).ConfigureAwait(false);
             return;
         }
-        var entries = ledger.Entries(ns, name);
         // Entries of an earlier workflow of the same name: that one is gone.
         var stale = entries.Where(e => e.Entry.Uid != (wf.Metadata.Uid ?? "")).ToList();
         await DeleteAsync(ns, name, stale, ct).ConfigureAwait(false);

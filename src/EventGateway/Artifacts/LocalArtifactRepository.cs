@@ -54,7 +54,7 @@ public sealed class LocalArtifactRepository(string dataDir) : IArtifactRepositor
     {
         var target = PathOf(key);
         if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
-        else File.Delete(target);
+        else if (File.Exists(target)) File.Delete(target);
         return Task.CompletedTask;
     }
 

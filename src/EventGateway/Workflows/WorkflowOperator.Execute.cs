@@ -285,6 +285,11 @@ public sealed partial class WorkflowOperator
                 }
                 else if (a.Optional != true) return (null, $"artifact '{a.Name}': cannot resolve from '{from}'");
             }
+            else if (copy.S3 is { Key: { } key })
+            {
+                copy.S3 = Json.Clone(copy.S3);
+                copy.S3.Key = scope.Render(key);
+            }
             (result.Artifacts ??= []).Add(copy);
         }
         return (result, null);

@@ -350,6 +350,17 @@ public sealed class S3ArtifactTests
     }
 
     [Fact]
+    public void The_seed_workflow_controller_configmap_is_read_as_a_service_wide_repository()
+    {
+        var repo = ArtifactRepositories.ReadFile(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Seeds", "19-s1-workflow-controller-configmap.yaml"));
+        repo.S3!.Bucket.ShouldBe("my-argo-artifacts");
+        repo.S3.Endpoint.ShouldBe("s3.amazonaws.com");
+        repo.S3.Insecure.ShouldBe(false);
+        repo.S3.SecretKeySecret!.Name.ShouldBe("s3-credentials");
+        repo.S3.SecretKeySecret.Key.ShouldBe("secretKey");
+    }
+
+    [Fact]
     public void Repository_problems_are_reported_by_field()
     {
         Should.Throw<ArtifactException>(() => ArtifactRepositories.Parse("s3: {endpoint: 'minio:9000', insecure: true}"))
