@@ -64,7 +64,7 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
             };
             throw new ArtifactException($"failed to {what} s3://{bucket}/{key}: {reason}", e);
         }
-        catch (Exception e) when (e is AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
         {
             throw new ArtifactException($"failed to {what} s3://{bucket}/{key}: {e.Message}", e);
         }

@@ -440,13 +440,16 @@ public sealed class S3ArtifactTests
             metadata: {name: service-wide}
             spec:
               entrypoint: main
+              arguments:
+                parameters: [{name: folder, value: inbox}]
               templates:
               - name: main
                 inputs:
+                  parameters: [{name: folder}]
                   artifacts:
                   - name: greeting
                     path: /tmp/greeting.txt
-                    s3: {key: inbox/greeting.txt}
+                    s3: {key: "{{inputs.parameters.folder}}/greeting.txt"}
                 container: {image: alpine, command: [sh, -c, "cat /tmp/greeting.txt; cp /tmp/greeting.txt /tmp/out.txt"]}
                 outputs:
                   artifacts:
