@@ -93,7 +93,7 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         : ArtifactGC.Never;
 
     /// <summary>
-    /// The S3 location of an artifact: its own s3 fields over the workflow's S3 repository. Null when neither
+    /// The S3 location of an artifact: its own s3 fields, or the workflow's S3 repository's. Null when neither
     /// is S3 (the local repository keeps it); an error when the artifact names a key but there is no bucket.
     /// </summary>
     private static S3Artifact? Locate(Workflow wf, S3Artifact? own)
@@ -101,7 +101,8 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         var repo = wf.Status?.ArtifactRepositoryRef?.ArtifactRepository?.S3;
         if (own is null && repo is null) return null;
         var l = new S3Artifact { Key = own?.Key };
-        S3ArtifactLocation?[] layers = [repo, own];
+        // As in Argo, an artifact that names its bucket is a whole location; one that names only a key is in the repository.
+        S3ArtifactLocation?[] layers = string.IsNullOrEmpty(own?.Bucket) ? [repo, own] : [own];
         foreach (var s in layers.OfType<S3ArtifactLocation>())
         {
             l.Endpoint = s.Endpoint ?? l.Endpoint;

@@ -154,6 +154,62 @@ public sealed class S3ArtifactTests
     }
 
     [Fact]
+    public async Task An_artifact_naming_its_own_bucket_needs_no_repository()
+    {
+        await using var s3 = await S3Server.StartAsync(Bucket);
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync(Repository(s3).Split("---")[0] + $$$"""
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: own-bucket}
+            spec:
+              entrypoint: make
+              templates:
+              - name: make
+                container: {image: alpine, command: [sh, -c, "echo mine > /tmp/mine.txt"]}
+                outputs:
+                  artifacts:
+                  - name: mine
+                    path: /tmp/mine.txt
+                    archive: {none: {}}
+                    s3:
+                      endpoint: {{{s3.Endpoint}}}
+                      bucket: {{{Bucket}}}
+                      insecure: true
+                      key: own/mine.txt
+                      accessKeySecret: {name: s3-cred, key: accessKey}
+                      secretKeySecret: {name: s3-cred, key: secretKey}
+            """);
+
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);
+        wf.Status.ArtifactRepositoryRef.ShouldBeNull();
+        System.Text.Encoding.UTF8.GetString((await ObjectAsync(s3, "own/mine.txt"))!).ShouldBe("mine\n");
+    }
+
+    [Fact]
+    public async Task A_key_without_any_repository_fails_the_node_saying_what_to_configure()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: no-repo}
+            spec:
+              entrypoint: make
+              templates:
+              - name: make
+                container: {image: alpine, command: [sh, -c, "echo x > /tmp/x"]}
+                outputs:
+                  artifacts:
+                  - {name: x, path: /tmp/x, s3: {key: "workflows/{{workflow.name}}/x"}}
+            """);
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Error);
+        TestEngine.Node(wf, "no-repo").Message.ShouldBe("failed to save outputs: artifact 'x': s3 names no bucket and the workflow has no S3 artifact repository: " +
+            "set s3.bucket, an artifactRepositoryRef, the namespace's artifact-repositories ConfigMap, or egw serve --artifact-repository");
+    }
+
+    [Fact]
     public async Task A_directory_without_an_archive_fails_the_node_and_saying_so()
     {
         await using var s3 = await S3Server.StartAsync(Bucket);
