@@ -46,6 +46,7 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public async Task StartAsync()
     {
         var reaper = Reaper; // listens to the controller from its creation on
+        await _services.GetRequiredService<Artifacts.ArtifactGarbageCollector>().StartAsync(_stop.Token).ConfigureAwait(false);
         await Controller.StartAsync(_stop.Token).ConfigureAwait(false);
         await reaper.StartAsync(_stop.Token).ConfigureAwait(false);
     }
@@ -90,6 +91,8 @@ public sealed class EmbeddedEngine : IAsyncDisposable
         try { await Reaper.StopAsync(CancellationToken.None).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         try { await Controller.StopAsync(CancellationToken.None).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        try { await _services.GetRequiredService<Artifacts.ArtifactGarbageCollector>().StopAsync(CancellationToken.None).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         await _services.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();

@@ -20,6 +20,9 @@ public sealed class EventGatewayOptions
     /// <summary>Directories whose manifests are applied at start and on change (<c>--manifests</c>).</summary>
     public List<string> ManifestDirectories { get; set; } = [];
 
+    /// <summary>Where workflows without a repository of their own keep artifacts (<c>--artifact-repository</c>); null: the data directory.</summary>
+    public Model.ArtifactRepository? ArtifactRepository { get; set; }
+
     public Events.EventLogOptions EventLog { get; set; } = new();
     public Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();

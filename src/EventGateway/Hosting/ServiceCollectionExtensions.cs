@@ -27,6 +27,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
+        services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
+        services.AddSingleton<ArtifactStorage>();
+        services.AddSingleton<ArtifactGarbageCollector>();
+        services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>()));
         services.AddSingleton<StepSpecBuilder>();
@@ -36,7 +40,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<AgentHttpClients>();
         services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
         services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
-        services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval });
+        services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
         services.AddSingleton<Schedules.CronScheduler>();

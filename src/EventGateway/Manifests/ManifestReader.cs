@@ -87,7 +87,7 @@ public static class ManifestReader
     }
 
     /// <summary>Turns System.Text.Json's messages into a field path and a reason a person can act on.</summary>
-    private static (string Path, string Reason) Explain(JsonException e)
+    internal static (string Path, string Reason) Explain(JsonException e)
     {
         var path = ToFieldPath(e.Path);
         var msg = e.Message;

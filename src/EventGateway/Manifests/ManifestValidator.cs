@@ -97,6 +97,7 @@ public static partial class ManifestValidator
         ValidateRetry(spec.RetryStrategy, $"{at}.retryStrategy", fail);
         ValidateSynchronization(spec.Synchronization, $"{at}.synchronization", fail);
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
+        ValidateArtifacts(spec, at, fail);
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);

@@ -51,8 +51,8 @@ public sealed class WorkflowSpec
     public JsonNode? Memoize { get; set; }
     public PodGC? PodGC { get; set; }
     public TtlStrategy? TtlStrategy { get; set; }
-    public JsonNode? ArtifactRepositoryRef { get; set; }
-    public JsonNode? ArtifactGC { get; set; }
+    public ArtifactRepositoryRef? ArtifactRepositoryRef { get; set; }
+    public ArtifactGC? ArtifactGC { get; set; }
     public JsonNode? VolumeClaimGC { get; set; }
     public JsonNode? Volumes { get; set; }
     public JsonNode? VolumeClaimTemplates { get; set; }
@@ -150,7 +150,7 @@ public sealed class Artifact
     public RawArtifact? Raw { get; set; }
     /// <summary>Where the local artifact repository keeps this artifact (set by the controller).</summary>
     public LocalArtifact? Local { get; set; }
-    public JsonNode? S3 { get; set; }
+    public S3Artifact? S3 { get; set; }
     public JsonNode? Http { get; set; }
     public JsonNode? Git { get; set; }
     public JsonNode? Gcs { get; set; }
@@ -158,7 +158,7 @@ public sealed class Artifact
     public JsonNode? Hdfs { get; set; }
     public JsonNode? Azure { get; set; }
     public JsonNode? Artifactory { get; set; }
-    public JsonNode? ArtifactGC { get; set; }
+    public ArtifactGC? ArtifactGC { get; set; }
 }
 
 public sealed class ArchiveStrategy

@@ -18,6 +18,7 @@ public sealed class WorkflowStatus
     /// <summary>Templates referenced by templateRef, frozen at submission ("namespaced/NAME/TEMPLATE").</summary>
     public Dictionary<string, Template>? StoredTemplates { get; set; }
     public SynchronizationStatus? Synchronization { get; set; }
+    public ArtifactRepositoryRefStatus? ArtifactRepositoryRef { get; set; }
     public long? EstimatedDuration { get; set; }
 
     [JsonIgnore] public bool IsCompleted => WorkflowPhase.IsCompleted(Phase);

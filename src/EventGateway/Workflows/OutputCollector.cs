@@ -7,12 +7,12 @@ using EventGateway.Model;
 namespace EventGateway.Workflows;
 
 /// <summary>Reads a finished step's outputs back from its sandbox: result, exit code, parameters, artifacts.</summary>
-public sealed class OutputCollector(IStepExecutor executor, LocalArtifactRepository artifacts)
+public sealed class OutputCollector(IStepExecutor executor, ArtifactStorage artifacts)
 {
     /// <summary>Argo keeps at most this much of stdout as outputs.result.</summary>
     public const int MaxResultBytes = 256 * 1024;
 
-    public PodResult Collect(Workflow wf, PodRequest pod, StepKey key, StepOutcome outcome)
+    public async Task<PodResult> CollectAsync(Workflow wf, PodRequest pod, StepKey key, StepOutcome outcome, CancellationToken ct)
     {
         var (phase, message) = outcome.End switch
         {
@@ -44,8 +44,11 @@ public sealed class OutputCollector(IStepExecutor executor, LocalArtifactReposit
                         (phase, message) = (NodePhase.Error, $"failed to save outputs: artifact '{a.Name}': {path}: no such file or directory");
                     continue;
                 }
-                var saved = artifacts.Save(key.Namespace, key.Workflow, key.NodeId, a.Name, host);
-                (outputs.Artifacts ??= []).Add(new Artifact { Name = a.Name, Path = path, Local = saved, GlobalName = a.GlobalName });
+                try { (outputs.Artifacts ??= []).Add(await artifacts.SaveAsync(wf, key.NodeId, a, host, ct).ConfigureAwait(false)); }
+                catch (ArtifactException e)
+                {
+                    if (phase == NodePhase.Succeeded) (phase, message) = (NodePhase.Error, e.Message);
+                }
             }
         }
         return new PodResult(pod.NodeId, phase, message, outcome.ExitCode, outputs, outcome.StartedAt, outcome.FinishedAt);

@@ -10,7 +10,7 @@ namespace EventGateway.Workflows;
 /// Turns a rendered container or script template into what the executor runs: argv, environment
 /// (resolving ConfigMap and Secret references from the store) and the files to stage.
 /// </summary>
-public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepository artifacts)
+public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepository artifacts, ArtifactStorage storage)
 {
     /// <summary>Argo stages a script's source here.</summary>
     public const string ScriptPath = "/argo/staging/script";
@@ -52,6 +52,11 @@ public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepositor
         {
             if (artifact.Raw is { } raw) files.Add(new StagedFile(path, null, raw.Data));
             else if (artifact.Local is { } local) files.Add(new StagedFile(path, artifacts.PathOf(local), null));
+            else if (artifact.S3 is not null)
+            {
+                try { files.Add(new StagedFile(path, await storage.LoadAsync(wf, pod.NodeId, artifact, ct).ConfigureAwait(false), null)); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
         }
 
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;

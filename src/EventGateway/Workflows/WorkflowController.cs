@@ -15,6 +15,9 @@ public sealed class ControllerOptions
 {
     /// <summary>Status of a running workflow is written at most this often; phase changes are written at once.</summary>
     public TimeSpan SaveInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The service-wide artifact repository (<c>egw serve --artifact-repository</c>); null: the local one.</summary>
+    public ArtifactRepository? ArtifactRepository { get; set; }
 }
 
 /// <summary>
@@ -269,17 +272,12 @@ public sealed partial class WorkflowController : BackgroundService
         }
     }
 
-    /// <summary>An artifactRepositoryRef must name a ConfigMap (default "artifact-repositories") and key that exist.</summary>
+    /// <summary>Resolves the workflow's artifact repository and freezes it into its status, or says why it cannot start.</summary>
     private async Task<string?> ArtifactRepositoryProblemAsync(Workflow wf, CancellationToken ct)
     {
-        var spec = wf.Status?.StoredWorkflowTemplateSpec ?? wf.Spec;
-        if (spec.ArtifactRepositoryRef is not System.Text.Json.Nodes.JsonObject r) return null;
-        var name = r["configMap"]?.GetValue<string>() ?? "artifact-repositories";
-        var cm = await _store.GetAsync<ConfigMap>(wf.NamespaceOrDefault, name, ct).ConfigureAwait(false);
-        if (cm is null) return $"failed to find artifact repository: configmap \"{name}\" not found in namespace \"{wf.NamespaceOrDefault}\"";
-        var key = r["key"]?.GetValue<string>() ?? cm.Metadata.Annotations?.GetValueOrDefault("workflows.argoproj.io/default-artifact-repository");
-        if (key is not null && cm.Data?.ContainsKey(key) != true) return $"failed to find artifact repository: configmap \"{name}\" has no key \"{key}\"";
-        return null;
+        var (resolved, problem) = await Artifacts.ArtifactRepositories.ResolveAsync(_store, wf, _options.ArtifactRepository, ct).ConfigureAwait(false);
+        if (resolved is not null) (wf.Status ??= new WorkflowStatus()).ArtifactRepositoryRef = resolved;
+        return problem;
     }
 
     /// <summary>Ends a workflow that cannot start, saying why, as Argo does with phase Error.</summary>
@@ -480,7 +478,7 @@ public sealed partial class WorkflowController : BackgroundService
             Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
             if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
         }, killed).ConfigureAwait(false);
-        var result = _outputs.Collect(wf, pod, stepKey, outcome);
+        var result = await _outputs.CollectAsync(wf, pod, stepKey, outcome, killed).ConfigureAwait(false);
         return pod.Template.Memoize is null ? result : await _memo.RecordAsync(wf.NamespaceOrDefault, pod, result, killed).ConfigureAwait(false);
     }
 

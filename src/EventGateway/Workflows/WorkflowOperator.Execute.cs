@@ -225,7 +225,8 @@ public sealed partial class WorkflowOperator
             var resolved = Json.Clone(a);
             if (arg?.Local is { } local) resolved.Local = local;
             else if (arg?.Raw is { } raw) resolved.Raw = raw;
-            else if (a.Raw is null && a.Local is null)
+            else if (arg?.S3 is { } s3) (resolved.S3, resolved.Archive) = (s3, resolved.Archive ?? arg.Archive);
+            else if (a.Raw is null && a.Local is null && a.S3 is null)
             {
                 if (a.Optional == true) continue;
                 return (null, $"inputs.artifacts.{a.Name} was not supplied");
@@ -275,15 +276,21 @@ public sealed partial class WorkflowOperator
         }
         foreach (var a in args.Artifacts ?? [])
         {
-            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional };
+            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive };
             if (a.From is { } from)
             {
                 if (ArtifactRecord(scope.Render(from)) is { } source)
                 {
                     copy.Local = source.Local;
                     copy.Raw ??= source.Raw;
+                    (copy.S3, copy.Archive) = (source.S3, copy.Archive ?? source.Archive);
                 }
                 else if (a.Optional != true) return (null, $"artifact '{a.Name}': cannot resolve from '{from}'");
+            }
+            else if (copy.S3 is { Key: { } key })
+            {
+                copy.S3 = Json.Clone(copy.S3);
+                copy.S3.Key = scope.Render(key);
             }
             (result.Artifacts ??= []).Add(copy);
         }
@@ -322,7 +329,7 @@ public sealed partial class WorkflowOperator
         foreach (var a in tmpl.Outputs.Artifacts ?? [])
         {
             if (a.From is not { } from || ArtifactRecord(scope.Render(from)) is not { } source) continue;
-            (outputs.Artifacts ??= []).Add(new Artifact { Name = a.Name, Path = source.Path, Local = source.Local, GlobalName = a.GlobalName });
+            (outputs.Artifacts ??= []).Add(new Artifact { Name = a.Name, Path = source.Path, Local = source.Local, S3 = source.S3, Archive = source.Archive, GlobalName = a.GlobalName });
         }
         return outputs;
     }

@@ -44,7 +44,17 @@ public sealed partial class WorkflowOperator
 
         var artifacts = new List<(string, Artifact)>();
         foreach (var a in node.Inputs?.Artifacts ?? [])
-            if (a.Path is { } path) artifacts.Add((path, a));
+        {
+            if (a.Path is not { } path) continue;
+            // A key declared on the template's input may use its inputs: render it in the step's scope.
+            if (a.S3?.Key is { } key && key.Contains("{{", StringComparison.Ordinal))
+            {
+                var keyed = Json.Clone(a);
+                keyed.S3!.Key = scope.Render(key);
+                artifacts.Add((path, keyed));
+            }
+            else artifacts.Add((path, a));
+        }
 
         TimeSpan? deadline = null;
         if (rendered.ActiveDeadlineSeconds is { } ads)
@@ -138,7 +148,7 @@ public sealed partial class WorkflowOperator
             Status.Outputs ??= new Outputs();
             Status.Outputs.Artifacts ??= [];
             Status.Outputs.Artifacts.RemoveAll(x => x.Name == g);
-            Status.Outputs.Artifacts.Add(new Artifact { Name = g, Path = a.Path, Local = a.Local });
+            Status.Outputs.Artifacts.Add(new Artifact { Name = g, Path = a.Path, Local = a.Local, S3 = a.S3, Archive = a.Archive });
         }
     }
 

@@ -310,7 +310,7 @@ public sealed partial class WorkflowOperator
     }
 
     /// <summary>workflow.creationTimestamp and its strftime-style parts (workflow.creationTimestamp.Y ...).</summary>
-    private static void CreationTimestamp(VariableScope g, DateTimeOffset t)
+    internal static void CreationTimestamp(VariableScope g, DateTimeOffset t)
     {
         var u = t.UtcDateTime;
         g["workflow.creationTimestamp"] = u.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

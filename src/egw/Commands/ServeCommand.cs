@@ -28,8 +28,9 @@ internal static class ServeCommand
         var podGcDelay = new Option<string?>("--pod-gc-delay") { Description = "podGC deleteDelayDuration of workflows that set none (Go duration, default 5s)" };
         var noArchive = new Option<bool>("--no-archive") { Description = "do not archive finished workflows (the archive keeps them queryable after they are deleted)" };
         var archiveTtl = new Option<string?>("--archive-ttl") { Description = "drop archived workflows that finished longer ago than this (Go duration, e.g. 720h; default: keep)" };
+        var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
-            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl };
+            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -46,6 +47,11 @@ internal static class ServeCommand
             if (r.GetValue(podGcDelay) is { } delay) options.Retention.PodGCDeleteDelay = Duration("--pod-gc-delay", delay);
             options.Retention.Archive = !r.GetValue(noArchive);
             if (r.GetValue(archiveTtl) is { } attl) options.Retention.ArchiveTtl = Duration("--archive-ttl", attl);
+            if (r.GetValue(artifactRepository) is { } repo)
+            {
+                try { options.ArtifactRepository = EventGateway.Artifacts.ArtifactRepositories.ReadFile(repo); }
+                catch (EventGateway.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
+            }
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
