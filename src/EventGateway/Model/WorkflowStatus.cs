@@ -95,4 +95,5 @@ public static class NodeType
     public const string Retry = "Retry";
     public const string Skipped = "Skipped";
     public const string Suspend = "Suspend";
+    public const string Container = "Container";
 }

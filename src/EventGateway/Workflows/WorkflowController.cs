@@ -74,6 +74,8 @@ public sealed partial class WorkflowController : BackgroundService
         public CancellationTokenSource WaitForSlot { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         public bool Started { get; set; }
         public bool Killed { get; set; }
+        /// <summary>The containers of a containerSet pod, which a kill of the pod stops.</summary>
+        public ContainerSetRun? Set { get; set; }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -324,13 +326,16 @@ public sealed partial class WorkflowController : BackgroundService
     private void Kill(WorkflowRun run, string ns, string name, IReadOnlyList<string> nodeIds)
     {
         var waiting = new List<CancellationTokenSource>();
+        var sets = new List<ContainerSetRun>();
         lock (run.InFlight)
             foreach (var id in nodeIds)
                 if (run.Controls.GetValueOrDefault(id) is { } control)
                 {
                     control.Killed = true;
                     if (!control.Started) waiting.Add(control.WaitForSlot);
+                    if (control.Set is { } set) sets.Add(set);
                 }
+        foreach (var set in sets) set.Kill();
         foreach (var cancel in waiting)
         {
             try { cancel.Cancel(); }
@@ -382,8 +387,10 @@ public sealed partial class WorkflowController : BackgroundService
         PodResult result;
         try
         {
-            var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
-            if (spec is null)
+            var (spec, error) = pod.Template.ContainerSet is null ? await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false) : default;
+            if (pod.Template.ContainerSet is not null)
+                result = await RunContainerSetAsync(key, run, pod, control, killed).ConfigureAwait(false);
+            else if (spec is null)
             {
                 var now = _time.GetUtcNow();
                 result = new PodResult(pod.NodeId, NodePhase.Error, error, null, null, now, now);

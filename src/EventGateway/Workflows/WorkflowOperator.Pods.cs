@@ -34,7 +34,7 @@ public sealed partial class WorkflowOperator
             _activePods--;
             return;
         }
-        var unresolved = Unresolved().Match(Json.Serialize(new { rendered.Container, rendered.Script, rendered.Outputs }));
+        var unresolved = Unresolved().Match(Json.Serialize(new { rendered.Container, rendered.Script, rendered.ContainerSet, rendered.Outputs }));
         if (unresolved.Success)
         {
             Complete(node, NodePhase.Error, $"failed to resolve {unresolved.Value}");
@@ -117,6 +117,7 @@ public sealed partial class WorkflowOperator
         node.FinishedAt = Truncate(r.FinishedAt);
         node.Outputs = r.Outputs;
         ExportGlobalOutputs(r.Outputs);
+        if (node.Type == NodeType.Pod) CompleteContainers(node);
     }
 
     /// <summary>Output parameters and artifacts with a globalName become workflow outputs.</summary>
