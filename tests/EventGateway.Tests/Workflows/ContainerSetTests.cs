@@ -299,6 +299,25 @@ public sealed class ContainerSetTests
         TestEngine.Node(wf, "cset-adopt").Outputs!.Result.ShouldBe("first");
     }
 
+    [Fact]
+    public async Task Egw_get_shows_each_container_and_egw_logs_prints_each_containers_lines()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        var file = Path.Combine(serve.DataDir, "cset.yaml");
+        File.WriteAllText(file, Pipeline.Replace("CLONE", "mkdir -p /workspace/repo && echo 'package main' > /workspace/repo/src.txt && echo cloned"));
+        var (code, _, stderr) = await Cli.CliTests.Egw("submit", file, "--server", server, "--wait");
+        code.ShouldBe(0, stderr);
+
+        var get = await Cli.CliTests.Egw("get", "cset", "--server", server);
+        get.Out.ShouldContain("✔ cset");
+        foreach (var name in new[] { "clone", "build", "test" }) get.Out.ShouldContain($"✔ {name}");
+        var logs = (await Cli.CliTests.Egw("logs", "cset", "--server", server)).Out.Split('\n');
+        logs.ShouldContain("clone: cloned");
+        logs.ShouldContain("build: package main");
+        logs.ShouldContain("test: tested");
+    }
+
     // ---- validation ----
 
     private static string Set(string containers, string extra = "") => $$"""
