@@ -120,8 +120,9 @@ public sealed class ContainerSetRun(
     {
         for (var attempt = 0; ; attempt++)
         {
-            // A retry runs under a key of its own, or the executor would adopt the failed attempt's exit code.
-            var key = attempt == 0 ? spec.Key : spec.Key with { NodeId = $"{spec.Key.NodeId}-{attempt}" };
+            // A retry runs under a key of its own, or the executor would adopt the failed attempt's exit code. The
+            // key nests in the container's own directory, so discarding a container (egw retry) discards its attempts.
+            var key = attempt == 0 ? spec.Key : spec.Key with { NodeId = $"{spec.Key.NodeId}/retry-{attempt}" };
             lock (_gate)
             {
                 if (Killed) return (new StepOutcome(StepEnd.Killed, null, "step was killed before it started", time.GetUtcNow(), time.GetUtcNow()), key);

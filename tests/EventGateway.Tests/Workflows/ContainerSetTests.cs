@@ -300,6 +300,34 @@ public sealed class ContainerSetTests
     }
 
     [Fact]
+    public async Task Egw_retry_runs_the_whole_set_again_on_fresh_processes()
+    {
+        await using var t = await TestEngine.StartAsync();
+        // The gate is read from a ConfigMap when the container's spec is built, so a retry sees the change.
+        var yaml = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: gate}
+            data: {open: "no"}
+            ---
+            """ + "\n" + Pipeline.Replace("CLONE", "echo gate $OPEN; mkdir -p /workspace/repo && echo src > /workspace/repo/src.txt; [ $OPEN = yes ]")
+                .Replace("      - name: clone\n", "      - name: clone\n        env: [{name: OPEN, valueFrom: {configMapKeyRef: {name: gate, key: open}}}]\n");
+        var failed = await t.RunYamlAsync(yaml);
+        failed.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        Container(failed, "build").Phase.ShouldBe(NodePhase.Omitted);
+
+        var gate = (await t.Engine.Store.GetAsync<ConfigMap>("default", "gate"))!;
+        gate.Data!["open"] = "yes";
+        await t.Engine.Store.UpdateAsync(gate);
+        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).RetryAsync("default", "cset");
+        var wf = await t.Engine.WaitAsync(failed, new CancellationTokenSource(TestEngine.Patience).Token);
+
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);
+        foreach (var name in new[] { "clone", "build", "test" }) Container(wf, name).Phase.ShouldBe(NodePhase.Succeeded);
+        t.Logs(wf, Container(wf, "clone")).ShouldBe("gate yes\n"); // a new process, not the failed one adopted
+    }
+
+    [Fact]
     public async Task Egw_get_shows_each_container_and_egw_logs_prints_each_containers_lines()
     {
         await using var serve = await ServeProcess.StartAsync();
