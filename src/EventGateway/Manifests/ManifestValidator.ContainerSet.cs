@@ -20,7 +20,7 @@ public static partial class ManifestValidator
             foreach (var (name, path) in mounts)
             {
                 if (!volumes.Contains(name)) fail($"{mat}[{i}].name", $"volume '{name}' is not declared in the template's or the workflow's volumes");
-                if (!path.StartsWith('/')) fail($"{mat}[{i}].mountPath", $"'{path}' is not an absolute path");
+                if (!path.StartsWith('/') || path.Trim('/').Length == 0) fail($"{mat}[{i}].mountPath", $"'{path}' is not an absolute path below /");
                 i++;
             }
         }

@@ -26,6 +26,20 @@ public sealed class ContainerSetRun(
 
     public static string NodeName(string podNodeName, string? container) => $"{podNodeName}.{container}";
 
+    /// <summary>What makes a set unrunnable (checked at load too; this covers inline and referenced templates).</summary>
+    public static string? GraphProblem(ContainerSetTemplate set)
+    {
+        if (set.Containers.Count == 0) return "containerSet has no containers";
+        var edges = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+        foreach (var c in set.Containers)
+            if (string.IsNullOrEmpty(c.Name) || !edges.TryAdd(c.Name, c.Dependencies ?? []))
+                return $"containerSet: container name '{c.Name}' is missing or not unique";
+        foreach (var (name, deps) in edges)
+            if (deps.FirstOrDefault(d => !edges.ContainsKey(d)) is { } unknown)
+                return $"containerSet: container '{name}' depends on '{unknown}', which is not defined";
+        return ManifestValidator.FindCycle(edges) is { } cycle ? $"containerSet: dependency cycle: {string.Join(" -> ", cycle)}" : null;
+    }
+
     /// <summary>Stops every container: running ones are killed, the others never start.</summary>
     public void Kill()
     {
@@ -67,6 +81,20 @@ public sealed class ContainerSetRun(
             steps[c.Name ?? ""] = (c, spec with { Deadline = deadline, Volumes = volumes });
         }
 
+        try
+        {
+            return await RunContainersAsync(set, steps, retries, backoff, startedAt, stopWaiting).ConfigureAwait(false);
+        }
+        catch (Exception) when (!stopWaiting.IsCancellationRequested)
+        {
+            Kill(); // an executor failure ends the pod: none of its containers may run on unseen
+            throw;
+        }
+    }
+
+    private async Task<PodResult> RunContainersAsync(ContainerSetTemplate set, Dictionary<string, (ContainerNode Container, StepSpec Spec)> steps,
+        int retries, TimeSpan backoff, DateTimeOffset startedAt, CancellationToken stopWaiting)
+    {
         var ended = new Dictionary<string, (PodResult Report, StepEnd End)>(StringComparer.Ordinal);
         var running = new Dictionary<Task<(StepOutcome, StepKey)>, string>();
         var pending = set.Containers.Select(c => c.Name ?? "").ToList();

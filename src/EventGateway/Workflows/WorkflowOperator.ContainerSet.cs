@@ -12,6 +12,12 @@ public sealed partial class WorkflowOperator
     private void ExecuteContainerSet(NodeStatus node, Template tmpl, VariableScope scope)
     {
         var containers = tmpl.ContainerSet!.Containers;
+        if (!_handedOver.Contains(node.Id) && ContainerSetRun.GraphProblem(tmpl.ContainerSet) is { } problem)
+        {
+            Complete(node, NodePhase.Error, problem);
+            _activePods--;
+            return;
+        }
         foreach (var c in containers)
             if (!_byName.ContainsKey(ContainerSetRun.NodeName(node.Name, c.Name)))
                 CreateNode(ContainerSetRun.NodeName(node.Name, c.Name), c.Name ?? "", NodeType.Container, node.Id, tmpl, NodePhase.Pending);
