@@ -95,10 +95,10 @@ public sealed class ContainerSetRun(
     private async Task<PodResult> RunContainersAsync(ContainerSetTemplate set, Dictionary<string, (ContainerNode Container, StepSpec Spec)> steps,
         int retries, TimeSpan backoff, DateTimeOffset startedAt, CancellationToken stopWaiting)
     {
-        var ended = new Dictionary<string, (PodResult Report, StepEnd End)>(StringComparer.Ordinal);
+        var ended = new Dictionary<string, PodResult>(StringComparer.Ordinal);
         var running = new Dictionary<Task<(StepOutcome, StepKey)>, string>();
         var pending = set.Containers.Select(c => c.Name ?? "").ToList();
-        string? firstFailure = null;
+        (string Name, StepEnd End)? firstFailure = null;
         while (true)
         {
             // Start what can start, and give up on what never can (a dependency did not succeed), to a fixpoint.
@@ -108,15 +108,15 @@ public sealed class ContainerSetRun(
                 foreach (var name in pending.ToList())
                 {
                     var deps = steps[name].Container.Dependencies ?? [];
-                    if (deps.FirstOrDefault(x => ended.TryGetValue(x, out var e) && e.Report.Phase != NodePhase.Succeeded) is { } failedDep)
+                    if (deps.FirstOrDefault(x => ended.TryGetValue(x, out var e) && e.Phase != NodePhase.Succeeded) is { } failedDep)
                     {
                         var now = time.GetUtcNow();
                         var omitted = new PodResult(steps[name].Spec.Key.NodeId, NodePhase.Omitted, $"not started: dependency '{failedDep}' did not succeed", null, null, now, now);
-                        ended[name] = (omitted, StepEnd.Killed);
+                        ended[name] = omitted;
                         progress(omitted);
                     }
-                    else if (deps.All(x => ended.TryGetValue(x, out var e) && e.Report.Phase == NodePhase.Succeeded))
-                        running[RunContainerAsync(name, steps[name].Spec, retries, backoff, stopWaiting)] = name;
+                    else if (deps.All(x => ended.TryGetValue(x, out var e) && e.Phase == NodePhase.Succeeded))
+                        running[RunContainerAsync(steps[name].Spec, retries, backoff, stopWaiting)] = name;
                     else continue;
                     pending.Remove(name);
                     changed = true;
@@ -129,22 +129,23 @@ public sealed class ContainerSetRun(
             var (outcome, key) = await done.ConfigureAwait(false);
             // Main's report carries the set's declared outputs, read once main has ended (Argo's main container).
             var report = outputs.Collect(wf, pod with { NodeId = steps[finished].Spec.Key.NodeId, Template = finished == Main ? pod.Template : new Template() }, key, outcome);
-            ended[finished] = (report, outcome.End);
+            ended[finished] = report;
             progress(report);
-            if (report.Phase != NodePhase.Succeeded) firstFailure ??= finished;
+            if (report.Phase != NodePhase.Succeeded) firstFailure ??= (finished, outcome.End);
         }
 
-        var first = ended.Values.Where(e => e.Report.Phase != NodePhase.Omitted).Select(e => e.Report.StartedAt).DefaultIfEmpty(startedAt).Min();
-        var main = ended.GetValueOrDefault(Main).Report;
+        var first = ended.Values.Where(e => e.Phase != NodePhase.Omitted).Select(e => e.StartedAt).DefaultIfEmpty(startedAt).Min();
+        var main = ended.GetValueOrDefault(Main);
         if (firstFailure is null)
             return new PodResult(pod.NodeId, NodePhase.Succeeded, null, main?.ExitCode, main?.Outputs, first, time.GetUtcNow());
-        var (failure, end) = ended[firstFailure];
-        var message = end == StepEnd.DeadlineExceeded ? failure.Message : $"container '{firstFailure}': {failure.Message}";
+        var (failed, end) = firstFailure.Value;
+        var failure = ended[failed];
+        var message = end == StepEnd.DeadlineExceeded ? failure.Message : $"container '{failed}': {failure.Message}";
         return new PodResult(pod.NodeId, failure.Phase, message, main?.ExitCode, main?.Outputs, first, time.GetUtcNow());
     }
 
     /// <summary>Runs a container, again in place after a failed exit while containerSet.retryStrategy allows.</summary>
-    private async Task<(StepOutcome, StepKey)> RunContainerAsync(string name, StepSpec spec, int retries, TimeSpan backoff, CancellationToken stopWaiting)
+    private async Task<(StepOutcome, StepKey)> RunContainerAsync(StepSpec spec, int retries, TimeSpan backoff, CancellationToken stopWaiting)
     {
         for (var attempt = 0; ; attempt++)
         {

@@ -346,6 +346,33 @@ public sealed class ContainerSetTests
         logs.ShouldContain("test: tested");
     }
 
+    [Fact]
+    public async Task An_inline_set_with_a_cycle_errors_at_run_time_without_starting_anything()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: cset-inline}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - name: set
+                    inline:
+                      containerSet:
+                        containers:
+                        - {name: a, image: busybox, command: [sh, -c, "echo a"], dependencies: [b]}
+                        - {name: b, image: busybox, command: [sh, -c, "echo b"], dependencies: [a]}
+            """);
+
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        TestEngine.Node(wf, "set").Phase.ShouldBe(NodePhase.Error);
+        TestEngine.Node(wf, "set").Message.ShouldBe("containerSet: dependency cycle: a -> b -> a");
+        wf.Status.Nodes!.Values.ShouldNotContain(n => n.Type == NodeType.Container);
+    }
+
     // ---- validation ----
 
     private static string Set(string containers, string extra = "") => $$"""
