@@ -32,7 +32,7 @@ internal static class WorkflowLogs
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200), time);
         while (true)
         {
-            var pods = (wf.Status?.Nodes?.Values.AsEnumerable() ?? []).Where(n => n.Type == NodeType.Pod && (podFilter.Length == 0 || n.Id == podFilter || n.DisplayName == podFilter))
+            var pods = (wf.Status?.Nodes?.Values.AsEnumerable() ?? []).Where(n => n.Type is NodeType.Pod or NodeType.Container && (podFilter.Length == 0 || n.Id == podFilter || n.DisplayName == podFilter))
                 .OrderBy(n => n.StartedAt).ToList();
             foreach (var pod in pods)
             {

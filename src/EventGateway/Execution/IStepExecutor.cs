@@ -36,7 +36,14 @@ public sealed record StepSpec(
     string? WorkingDir,
     IReadOnlyDictionary<string, string> Env,
     IReadOnlyList<StagedFile> Files,
-    DateTimeOffset? Deadline);
+    DateTimeOffset? Deadline)
+{
+    /// <summary>Directories shared with other steps (a containerSet's volumes), bind-mounted into the sandbox.</summary>
+    public IReadOnlyList<SharedVolume> Volumes { get; init; } = [];
+}
+
+/// <summary>A volume owned by <paramref name="Owner"/> (its pod), mounted at <paramref name="MountPath"/>; it lives as long as the owner's files.</summary>
+public sealed record SharedVolume(StepKey Owner, string Name, string MountPath);
 
 /// <summary>A file or directory on the host placed at an absolute path inside the sandbox before start.</summary>
 public sealed record StagedFile(string SandboxPath, string? HostSource, string? Content, int? Mode = null);

@@ -106,10 +106,11 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     {
         var root = Path.Combine(dir, "root");
         Directory.CreateDirectory(root);
-        foreach (var f in spec.Files) Stage(root, f);
+        var binds = Mount(spec, dir, root);
+        foreach (var f in spec.Files) Stage(HostTarget(binds, f.SandboxPath) ?? Path.Combine(root, f.SandboxPath.TrimStart('/')), f);
         var workingDir = spec.WorkingDir ?? "/";
         if (_sandbox.Isolated) Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
-        var argv = _sandbox.Wrap(root, workingDir, spec.Argv);
+        var argv = _sandbox.Wrap(root, workingDir, spec.Argv, binds);
         File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new { image = spec.Image, argv = spec.Argv, startedAt, sandboxed = _sandbox.Isolated }));
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -125,6 +126,28 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         // The pid file is the durable record that this node's process exists (written before waiting).
         File.WriteAllText(Path.Combine(dir, "pid"), pid.ToString(CultureInfo.InvariantCulture));
         return pid;
+    }
+
+    /// <summary>
+    /// Shared volumes (a containerSet's, Argo's emptyDir): one directory per volume in the owning pod's node
+    /// directory, bound into this step's sandbox. The binds are recorded in the step's "mounts" file so that
+    /// HostPath finds outputs written to a volume, also after a restart.
+    /// </summary>
+    private List<(string Host, string Sandbox)> Mount(StepSpec spec, string dir, string root)
+    {
+        if (spec.Volumes.Count == 0) return [];
+        if (!_sandbox.Isolated) throw new IOException("volumes shared between containers need the bubblewrap sandbox (bwrap), which is not available");
+        var binds = new List<(string Host, string Sandbox)>(spec.Volumes.Count);
+        foreach (var v in spec.Volumes)
+        {
+            if (v.Name is "" or "." or ".." || v.Name.Contains('/')) throw new IOException($"volume name '{v.Name}' is not a valid name");
+            var host = Path.Combine(NodeDir(v.Owner), "volumes", v.Name);
+            Directory.CreateDirectory(host);
+            Directory.CreateDirectory(_sandbox.HostPath(root, v.MountPath));
+            binds.Add((host, v.MountPath));
+        }
+        File.WriteAllText(Path.Combine(dir, "mounts"), JsonSerializer.Serialize(binds.Select(b => new[] { b.Sandbox, b.Host })));
+        return binds;
     }
 
     private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, CancellationToken stopWaiting)
@@ -189,7 +212,26 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (pid != 0) KillGroup(pid);
     }
 
-    public string HostPath(StepKey key, string sandboxPath) => _sandbox.HostPath(Path.Combine(DirOf(key), "root"), sandboxPath);
+    public string HostPath(StepKey key, string sandboxPath)
+    {
+        var dir = DirOf(key);
+        var root = Path.Combine(dir, "root");
+        var mounts = Path.Combine(dir, "mounts");
+        var binds = File.Exists(mounts) ? JsonSerializer.Deserialize<string[][]>(File.ReadAllText(mounts))!.Select(b => (b[1], b[0])).ToList() : [];
+        return HostTarget(binds, sandboxPath) ?? _sandbox.HostPath(root, sandboxPath);
+    }
+
+    /// <summary>Where a sandbox path lies on the host when a bind holds it (the deepest bind wins, as in the sandbox); else null.</summary>
+    private static string? HostTarget(List<(string Host, string Sandbox)> binds, string sandboxPath)
+    {
+        foreach (var (host, sandbox) in binds.OrderByDescending(b => b.Sandbox.Length))
+        {
+            var at = sandbox.TrimEnd('/');
+            if (sandboxPath == at || sandboxPath.StartsWith(at + "/", StringComparison.Ordinal))
+                return Path.Combine(host, sandboxPath[at.Length..].TrimStart('/'));
+        }
+        return null;
+    }
 
     public string LogPath(StepKey key, string stream) => Path.Combine(DirOf(key), stream);
 
@@ -214,9 +256,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", StartTime(dir), new DateTimeOffset(finished, TimeSpan.Zero));
     }
 
-    private static void Stage(string root, StagedFile f)
+    private static void Stage(string target, StagedFile f)
     {
-        var target = Path.Combine(root, f.SandboxPath.TrimStart('/'));
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         if (f.Content is not null) File.WriteAllText(target, f.Content);
         else if (f.HostSource is { } src) Copy(src, target);

@@ -50,13 +50,14 @@ public sealed class Sandbox
         finally { root.Delete(recursive: true); }
     }
 
-    /// <summary>The argv that runs <paramref name="argv"/> inside the sandbox rooted at <paramref name="rootDir"/>.</summary>
-    public IReadOnlyList<string> Wrap(string rootDir, string workingDir, IReadOnlyList<string> argv)
+    /// <summary>The argv that runs <paramref name="argv"/> inside the sandbox rooted at <paramref name="rootDir"/>, with host directories bound at sandbox paths.</summary>
+    public IReadOnlyList<string> Wrap(string rootDir, string workingDir, IReadOnlyList<string> argv, IReadOnlyList<(string Host, string Sandbox)>? binds = null)
     {
         if (_bwrap is null) return argv;
         Directory.CreateDirectory(Path.Combine(rootDir, "tmp"));
         var a = new List<string>(_systemBinds.Count + argv.Count + 16) { _bwrap, "--bind", rootDir, "/" };
         a.AddRange(_systemBinds);
+        foreach (var (host, at) in binds ?? []) a.AddRange(["--bind", host, at]);
         a.AddRange(["--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--chdir", workingDir, "--"]);
         a.AddRange(argv);
         return a;

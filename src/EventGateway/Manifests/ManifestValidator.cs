@@ -101,6 +101,8 @@ public static partial class ManifestValidator
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);
+        for (var i = 0; i < templates.Count; i++)
+            if (templates[i].ContainerSet is { } set) ValidateContainerSet(templates[i], set, spec.Volumes, $"{at}.templates[{i}]", fail);
 
         // The entrypoint's required inputs come from the workflow's arguments.
         if (spec.Entrypoint is { } ep && byName.TryGetValue(ep, out var entry))

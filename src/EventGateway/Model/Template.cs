@@ -14,7 +14,7 @@ public sealed class Template
     public SuspendTemplate? Suspend { get; set; }
     public ResourceTemplate? Resource { get; set; }
     public HttpTemplate? Http { get; set; }
-    public JsonNode? ContainerSet { get; set; }
+    public ContainerSetTemplate? ContainerSet { get; set; }
     public JsonNode? Data { get; set; }
     public JsonNode? Plugin { get; set; }
     public RetryStrategy? RetryStrategy { get; set; }

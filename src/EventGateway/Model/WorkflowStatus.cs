@@ -96,6 +96,7 @@ public static class NodeType
     public const string Retry = "Retry";
     public const string Skipped = "Skipped";
     public const string Suspend = "Suspend";
+    public const string Container = "Container";
 }
 
 /// <summary>Argo's record of the locks a workflow holds and waits for; holders are "ns/workflow" or "ns/workflow/nodeId".</summary>

@@ -93,6 +93,8 @@ public sealed partial class WorkflowController : BackgroundService
         public CancellationTokenSource WaitForSlot { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         public bool Started { get; set; }
         public bool Killed { get; set; }
+        /// <summary>The containers of a containerSet pod, which a kill of the pod stops.</summary>
+        public ContainerSetRun? Set { get; set; }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -357,13 +359,16 @@ public sealed partial class WorkflowController : BackgroundService
     private void Kill(WorkflowRun run, string ns, string name, IReadOnlyList<string> nodeIds)
     {
         var waiting = new List<CancellationTokenSource>();
+        var sets = new List<ContainerSetRun>();
         lock (run.InFlight)
             foreach (var id in nodeIds)
                 if (run.Controls.GetValueOrDefault(id) is { } control)
                 {
                     control.Killed = true;
                     if (!control.Started) waiting.Add(control.WaitForSlot);
+                    if (control.Set is { } set) sets.Add(set);
                 }
+        foreach (var set in sets) set.Kill();
         foreach (var cancel in waiting)
         {
             try { cancel.Cancel(); }
@@ -421,6 +426,8 @@ public sealed partial class WorkflowController : BackgroundService
             var runner = _runners.GetValueOrDefault(pod.Template.Type);
             if (lookUp && await _memo.LookUpAsync(wf.NamespaceOrDefault, pod, killed).ConfigureAwait(false) is { } cached)
                 result = cached; // a hit (or an unusable cache) is the step's result: nothing runs
+            else if (pod.Template.ContainerSet is not null)
+                result = await RunContainerSetAsync(key, run, pod, control, killed).ConfigureAwait(false);
             else if (runner is not null)
             {
                 Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));

@@ -258,8 +258,8 @@ internal static class WorkflowRetry
         string RestartUnit(string id) => Ancestors(id).LastOrDefault(a => nodes[a].Type == NodeType.Retry) ?? id;
 
         var targets = nodes.Values
-            .Where(n => !InExitHandler(n))
-            .Where(n => (NodePhase.IsFailedOrError(n.Phase) && n.Children is not { Count: > 0 })
+            .Where(n => !InExitHandler(n) && n.Type != NodeType.Container) // a containerSet runs again as a whole pod
+            .Where(n => (NodePhase.IsFailedOrError(n.Phase) && (n.Children is not { Count: > 0 } || n.Type == NodeType.Pod))
                         || (restartSuccessful && selector is not null && selector.Matches(n)))
             .Select(n => RestartUnit(n.Id))
             .Distinct(StringComparer.Ordinal)
@@ -289,7 +289,7 @@ internal static class WorkflowRetry
                     if (nodes.GetValueOrDefault(child)?.Phase == NodePhase.Omitted) DeleteSubtree(child);
         foreach (var n in nodes.Values.Where(InExitHandler)) delete.Add(n.Id);
 
-        var pods = delete.Where(id => nodes[id].Type == NodeType.Pod).ToList();
+        var pods = delete.Where(id => nodes[id].Type is NodeType.Pod or NodeType.Container).ToList();
         foreach (var id in delete) nodes.Remove(id);
         foreach (var id in reset) Reset(nodes[id], now);
         foreach (var n in nodes.Values)

@@ -60,6 +60,9 @@ public sealed partial class WorkflowOperator
             case TemplateType.Suspend:
                 ExecuteSuspend(node, tmpl, scope);
                 break;
+            case TemplateType.ContainerSet:
+                ExecuteContainerSet(node, tmpl, scope);
+                break;
             default:
                 Complete(node, NodePhase.Error, $"template type {tmpl.Type} is not supported by the local executor yet");
                 break;

@@ -34,7 +34,7 @@ public sealed partial class WorkflowOperator
             _activePods--;
             return;
         }
-        var unresolved = Unresolved().Match(Json.Serialize(new { rendered.Container, rendered.Script, rendered.Outputs, rendered.Memoize }));
+        var unresolved = Unresolved().Match(Json.Serialize(new { rendered.Container, rendered.Script, rendered.ContainerSet, rendered.Outputs, rendered.Memoize }));
         if (unresolved.Success)
         {
             Complete(node, NodePhase.Error, $"failed to resolve {unresolved.Value}");
@@ -128,6 +128,7 @@ public sealed partial class WorkflowOperator
         node.Outputs = r.Outputs;
         node.MemoizationStatus = r.Memoization;
         ExportGlobalOutputs(r.Outputs);
+        if (node.Type == NodeType.Pod) CompleteContainers(node);
     }
 
     /// <summary>Output parameters and artifacts with a globalName become workflow outputs.</summary>

@@ -70,7 +70,7 @@ internal static class WorkflowPrinter
         void Walk(NodeStatus n, string prefix, string childPrefix)
         {
             rows.Add([$"{prefix}{Icon(n.Phase)} {n.DisplayName}{(n.MemoizationStatus?.Hit == true ? " (memoized)" : "")}", n.TemplateName ?? "", n.Type == NodeType.Pod ? n.Id : "",
-                n.Type == NodeType.Pod || n.Type == NodeType.Suspend ? Duration(n.StartedAt, n.FinishedAt, now) : "", n.Message ?? ""]);
+                n.Type is NodeType.Pod or NodeType.Container or NodeType.Suspend ? Duration(n.StartedAt, n.FinishedAt, now) : "", n.Message ?? ""]);
             var children = Expand(n, nodes).ToList();
             for (var i = 0; i < children.Count; i++)
             {
