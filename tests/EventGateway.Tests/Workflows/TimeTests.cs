@@ -53,9 +53,10 @@ public sealed class TimeTests
         var node = TestEngine.Node(wf, "slow");
         node.Phase.ShouldBe(NodePhase.Failed);
         node.Message.ShouldBe("Step exceeded its deadline");
-        // The group leader and the backgrounded sleep are both gone.
-        Directory.Exists($"/proc/{pid}").ShouldBeFalse();
-        ProcessesInGroup(pid).ShouldBeEmpty();
+        // The group leader and the backgrounded sleep are both gone (SIGKILL is delivered asynchronously: a killed
+        // process may still be listed for a moment, so this observes the real processes until they are).
+        await Eventually.Get(() => Task.FromResult(!Directory.Exists($"/proc/{pid}") && !ProcessesInGroup(pid).Any() ? "gone" : null),
+            $"process group {pid} to be gone", TimeSpan.FromSeconds(10));
     }
 
     private static IEnumerable<int> ProcessesInGroup(int pgid) =>
@@ -124,6 +125,10 @@ public sealed class TimeTests
         waiting.Status!.Nodes!.Values.Count(n => n.Type == NodeType.Pod).ShouldBe(1);
         time.Advance(TimeSpan.FromHours(1));
         await Eventually.Get(async () => (await StepsPrinting(t, "try")) is { Length: 2 } two ? two : null, "the second attempt");
+        // Only once the second failure has set up the next backoff: a timer created after the clock moved would never fire.
+        await Eventually.Get(async () =>
+            await t.Engine.Store.GetAsync<Workflow>("default", "backoff") is { } w && w.Status?.Nodes?.Values.Any(n => n.Message == "Backoff for 7200s") == true ? w : null,
+            "the retry node to report its second backoff", eachPoll: () => time.Advance(TimeSpan.FromMilliseconds(300)));
         time.Advance(TimeSpan.FromHours(2));
         var wf = await run;
         wf.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
