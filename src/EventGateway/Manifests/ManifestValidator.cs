@@ -92,6 +92,7 @@ public static partial class ManifestValidator
         if (spec.ActiveDeadlineSeconds is < 0) fail($"{at}.activeDeadlineSeconds", "must not be negative");
         ValidateRetry(spec.RetryStrategy, $"{at}.retryStrategy", fail);
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
+        ValidateHooks(spec.Hooks, spec.OnExit, at, byName, workflowLevel: true, fail);
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);
@@ -122,6 +123,7 @@ public static partial class ManifestValidator
                 if (outs[i].ValueFrom is null && outs[i].Value is null)
                     fail($"{at}.outputs.parameters[{i}].valueFrom", $"missing: output parameter '{outs[i].Name}' needs valueFrom");
         CheckInputReferences(t, at, fail);
+        ValidateHooks(t.Hooks, null, at, byName, workflowLevel: false, fail);
 
         if (t.Steps is { } groups)
         {
@@ -219,6 +221,7 @@ public static partial class ManifestValidator
         if (loops > 1) fail(at, "set only one of withItems, withParam, withSequence");
         if (call.WithSequence is { Count: not null, End: not null }) fail($"{at}.withSequence", "set either count or end, not both");
         if (call.OnExit is { Length: > 0 } onExit && !byName.ContainsKey(onExit)) fail($"{at}.onExit", $"template '{onExit}' is not defined");
+        ValidateHooks(call.Hooks, call.OnExit, at, byName, workflowLevel: false, fail);
         ValidateParameters(call.Arguments?.Parameters, $"{at}.arguments.parameters", fail, valuesRequired: false);
     }
 
