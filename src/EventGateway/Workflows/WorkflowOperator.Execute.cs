@@ -32,6 +32,7 @@ public sealed partial class WorkflowOperator
             var (inputs, error) = ProcessInputs(tmpl, args, globals);
             if (error is not null)
                 return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Error, error);
+            if (Stopping(nodeName)) return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Failed, StoppedMessage(_wf.Spec.Shutdown!));
             if (type == NodeType.Pod && Spec.Parallelism is { } wfLimit && _activePods >= wfLimit) return null;
             node = CreateNode(nodeName, displayName, type, boundaryId, tmpl, type == NodeType.Pod ? NodePhase.Pending : NodePhase.Running);
             node.Inputs = inputs;
@@ -145,6 +146,11 @@ public sealed partial class WorkflowOperator
                 return parent;
             }
             parent.Message = null;
+        }
+        if (last is not null && Stopping(nodeName))
+        {
+            Complete(parent, last.Phase, StoppedMessage(_wf.Spec.Shutdown!));
+            return parent;
         }
         var childName = $"{nodeName}({count})";
         var child = ExecuteOnce(childName, $"{displayName}({count})", tmpl, childArgs, boundaryId, globals, (count, last));

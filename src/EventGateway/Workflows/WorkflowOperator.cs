@@ -111,16 +111,24 @@ public sealed partial class WorkflowOperator
 
     private static string StoppedMessage(string strategy) => $"Stopped with strategy '{strategy}'";
 
+    /// <summary>Whether new work under this node name is refused: during a shutdown, except inside an exit handler under Stop.</summary>
+    private bool Stopping(string nodeName) =>
+        _wf.Spec.Shutdown is { Length: > 0 } s && !(s == WorkflowOperations.ShutdownStop && IsExitHandler(nodeName));
+
+    private static bool IsExitHandler(string nodeName) => nodeName.Contains(".onExit", StringComparison.Ordinal);
+
     /// <summary>
-    /// spec.shutdown: every unfinished node fails with Argo's message and its step is killed, so nothing new
-    /// starts; with Stop exit handlers (the workflow's and its steps') are spared (they still run), with Terminate nothing is.
+    /// spec.shutdown: every unfinished step (process or suspend) fails with Argo's message and its process is
+    /// killed; the templates above them then complete as they would on a failure, running the exit hooks of their
+    /// steps on the way (see <see cref="Stopping"/>). With Stop exit handlers (the workflow's and its steps') are
+    /// spared and still run; with Terminate nothing is.
     /// </summary>
     private void StopNodes(string strategy)
     {
         foreach (var n in Status.Nodes!.Values)
         {
-            if (n.Fulfilled) continue;
-            if (strategy == WorkflowOperations.ShutdownStop && n.Name.Contains(".onExit", StringComparison.Ordinal)) continue;
+            if (n.Fulfilled || n.Type is not (NodeType.Pod or NodeType.Suspend)) continue;
+            if (strategy == WorkflowOperations.ShutdownStop && IsExitHandler(n.Name)) continue;
             Complete(n, NodePhase.Failed, StoppedMessage(strategy));
             if (n.Type == NodeType.Pod) _kill.Add(n.Id);
         }
