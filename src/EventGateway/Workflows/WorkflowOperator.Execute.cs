@@ -139,6 +139,11 @@ public sealed partial class WorkflowOperator
                 Complete(parent, last.Phase, why is null ? last.Message : $"{last.Message} ({why})");
                 return parent;
             }
+            if (Stopping(nodeName))
+            {
+                Complete(parent, last.Phase, StoppedMessage(_wf.Spec.Shutdown!));
+                return parent;
+            }
             if (wait > TimeSpan.Zero && last.FinishedAt + wait is { } resumeAt && _now < resumeAt)
             {
                 parent.Message = $"Backoff for {wait.TotalSeconds:0.##}s";
@@ -146,11 +151,6 @@ public sealed partial class WorkflowOperator
                 return parent;
             }
             parent.Message = null;
-        }
-        if (last is not null && Stopping(nodeName))
-        {
-            Complete(parent, last.Phase, StoppedMessage(_wf.Spec.Shutdown!));
-            return parent;
         }
         var childName = $"{nodeName}({count})";
         var child = ExecuteOnce(childName, $"{displayName}({count})", tmpl, childArgs, boundaryId, globals, (count, last));

@@ -2,6 +2,7 @@ using EventGateway.Manifests;
 using EventGateway.Model;
 using EventGateway.Tests.Support;
 using EventGateway.Workflows;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 
 namespace EventGateway.Tests.Workflows;
@@ -179,5 +180,35 @@ public sealed class ExitHandlerTests
         (done.Status!.Phase, done.Status.Message).ShouldBe((WorkflowPhase.Failed, "Stopped with strategy 'Terminate'"));
         TestEngine.Node(done, "gate").Phase.ShouldBe(NodePhase.Failed);
         done.Status.Nodes!.Values.ShouldNotContain(n => n.Name.Contains(".onExit", StringComparison.Ordinal) || n.Name.Contains(".hooks.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Stop_during_a_retry_backoff_ends_the_workflow_without_waiting_for_the_clock_and_runs_the_exit_handler()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 5, 9, 0, 0, TimeSpan.Zero));
+        await using var t = await TestEngine.StartAsync(time: time);
+        var wf = await t.Engine.SubmitAsync(ManifestReader.Read("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: backing-off}
+            spec:
+              entrypoint: main
+              onExit: final
+              templates:
+              - name: main
+                retryStrategy: {limit: 5, backoff: {duration: "1h"}}
+                container: {image: busybox, command: [sh, -c, "exit 1"]}
+              - name: final
+                container: {image: busybox, command: [sh, -c, "echo final {{workflow.status}}"]}
+            """, "backoff.yaml").OfType<Workflow>().Single(), []);
+        await Eventually.Get(async () => await t.Engine.Store.GetAsync<Workflow>(wf.NamespaceOrDefault, wf.Name) is { } w
+            && w.Status?.Nodes?.Values.Any(n => n.Message == "Backoff for 3600s") == true ? w : null, "the retry to back off",
+            eachPoll: () => time.Advance(TimeSpan.FromMilliseconds(300)));
+
+        await new WorkflowOperations(t.Engine.Store, time).StopAsync(wf.NamespaceOrDefault, wf.Name, null);
+        var done = await WaitAsync(t, wf);
+        (done.Status!.Phase, done.Status.Message).ShouldBe((WorkflowPhase.Failed, "Stopped with strategy 'Stop'"));
+        TestEngine.Node(done, wf.Name).Children!.Count.ShouldBe(1, "no attempt starts once stopped");
+        t.Logs(done, Exit(done)).ShouldContain("final Failed");
     }
 }
