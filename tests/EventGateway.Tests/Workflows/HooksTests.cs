@@ -228,6 +228,48 @@ public sealed class HooksTests
         TestEngine.Node(wf, "next").StartedAt!.Value.ShouldBeGreaterThanOrEqualTo(exit.FinishedAt!.Value);
     }
 
+    [Fact]
+    public async Task Hook_templates_from_a_WorkflowTemplate_are_frozen_at_submission()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: WorkflowTemplate
+            metadata: {name: audit-lib}
+            spec:
+              templates:
+              - name: audited
+                steps:
+                - - name: inner
+                    template: say
+                    hooks:
+                      running: {template: say}
+              - name: say
+                container: {image: busybox, command: [sh, -c, "echo from the library"]}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: lib-hooks-}
+            spec:
+              entrypoint: main
+              hooks:
+                exit: {templateRef: {name: audit-lib, template: say}}
+              templates:
+              - name: main
+                steps:
+                - - name: outer
+                    templateRef: {name: audit-lib, template: audited}
+                    hooks:
+                      running: {templateRef: {name: audit-lib, template: say}}
+            """);
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);
+        foreach (var hook in new[] { TestEngine.Node(wf, "outer.hooks.running"), TestEngine.Node(wf, "inner.hooks.running"), Named(wf, $"{wf.Name}.onExit")! })
+        {
+            hook.Phase.ShouldBe(NodePhase.Succeeded, hook.Name);
+            t.Logs(wf, hook).ShouldContain("from the library");
+        }
+    }
+
     // ---- validation ----
 
     private static IReadOnlyList<ManifestError> Check(string templates, string specExtra = "")
