@@ -105,7 +105,7 @@ public static class WorkflowApi
     private static void MapOperations(RouteGroupBuilder wf)
     {
         wf.MapPut("/{name}/suspend", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
-            OperateAsync(req, name, _ => ops.SuspendAsync(ns, name, ct), ct));
+            OperateAsync(req, name, b => OperationText(b, "nodeFieldSelector") is null ? ops.SuspendAsync(ns, name, ct) : throw new WorkflowOperationException(WorkflowOperations.NoNodeSuspend), ct));
         wf.MapPut("/{name}/resume", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
             OperateAsync(req, name, b => ops.ResumeAsync(ns, name, OperationText(b, "nodeFieldSelector"), ct), ct));
         wf.MapPut("/{name}/stop", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>

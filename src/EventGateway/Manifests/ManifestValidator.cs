@@ -98,6 +98,7 @@ public static partial class ManifestValidator
         ValidateSynchronization(spec.Synchronization, $"{at}.synchronization", fail);
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
         ValidateArtifacts(spec, at, fail);
+        ValidateHooks(spec.Hooks, spec.OnExit, at, byName, workflowLevel: true, fail);
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);
@@ -133,6 +134,7 @@ public static partial class ManifestValidator
                     fail($"{at}.outputs.parameters[{i}].valueFrom", $"missing: output parameter '{outs[i].Name}' needs valueFrom");
         CheckInputReferences(t, at, fail);
         ValidateHttpAndResource(t, at, fail);
+        ValidateHooks(t.Hooks, null, at, byName, workflowLevel: false, fail);
 
         if (t.Steps is { } groups)
         {
@@ -230,6 +232,7 @@ public static partial class ManifestValidator
         if (loops > 1) fail(at, "set only one of withItems, withParam, withSequence");
         if (call.WithSequence is { Count: not null, End: not null }) fail($"{at}.withSequence", "set either count or end, not both");
         if (call.OnExit is { Length: > 0 } onExit && !byName.ContainsKey(onExit)) fail($"{at}.onExit", $"template '{onExit}' is not defined");
+        ValidateHooks(call.Hooks, call.OnExit, at, byName, workflowLevel: false, fail);
         ValidateParameters(call.Arguments?.Parameters, $"{at}.arguments.parameters", fail, valuesRequired: false);
     }
 

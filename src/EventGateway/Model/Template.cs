@@ -32,7 +32,7 @@ public sealed class Template
     public JsonNode? Metadata { get; set; }
     public Memoize? Memoize { get; set; }
     public Synchronization? Synchronization { get; set; }
-    public JsonNode? Hooks { get; set; }
+    public Dictionary<string, LifecycleHook>? Hooks { get; set; }
     public JsonNode? Metrics { get; set; }
     public JsonNode? ArchiveLocation { get; set; }
     public JsonNode? Volumes { get; set; }
@@ -146,7 +146,7 @@ public abstract class TemplateCall
     public Sequence? WithSequence { get; set; }
     public ContinueOn? ContinueOn { get; set; }
     public string? OnExit { get; set; }
-    public JsonNode? Hooks { get; set; }
+    public Dictionary<string, LifecycleHook>? Hooks { get; set; }
 
     public bool IsLoop => WithItems is not null || WithParam is not null || WithSequence is not null;
 }

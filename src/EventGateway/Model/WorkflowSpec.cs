@@ -46,7 +46,7 @@ public sealed class WorkflowSpec
     public bool? HostNetwork { get; set; }
     public string? DnsPolicy { get; set; }
     public string? PodSpecPatch { get; set; }
-    public JsonNode? Hooks { get; set; }
+    public Dictionary<string, LifecycleHook>? Hooks { get; set; }
     public Synchronization? Synchronization { get; set; }
     public JsonNode? Memoize { get; set; }
     public PodGC? PodGC { get; set; }

@@ -28,6 +28,10 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
 
     private const int MaxAttempts = 10;
 
+    /// <summary>Why a node selector on suspend is refused rather than silently suspending the whole workflow.</summary>
+    public const string NoNodeSuspend =
+        "suspend acts on whole workflows, as in Argo: a single step waits in a suspend template, and resume or stop with a node field selector acts on it";
+
     /// <summary>Sets spec.suspend: running steps finish, nothing new starts until resumed.</summary>
     public Task<Workflow> SuspendAsync(string ns, string name, CancellationToken ct = default) =>
         UpdateAsync(ns, name, wf =>

@@ -60,10 +60,18 @@ public sealed partial class WorkflowOperator
         }
         while (progressed);
 
+        // A finished task may still have hooks to run (its exit handler): the DAG waits for them.
+        var hooksPending = false;
+        foreach (var t in tasks)
+            if (!t.IsLoop && _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is { Fulfilled: true } done && !HooksSettled(t, done.Name))
+            {
+                RunCall(t, new LoopChild(done.Name, t.Name, null), node, node, dagScope, globals, out _, out var waits);
+                hooksPending |= waits;
+            }
         var pending = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is not { Fulfilled: true });
         var running = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is { Fulfilled: false });
         var failure = UnhandledFailure(node, tasks);
-        if (running || (pending && !(failFast && failure is not null))) return;
+        if (running || hooksPending || (pending && !(failFast && failure is not null))) return;
         if (pending)
         {
             // failFast: tasks that never started will not start now.
@@ -175,19 +183,20 @@ public sealed partial class WorkflowOperator
         var allDone = true;
         NodeStatus? failed = null;
         var active = tmpl.Parallelism is null ? 0 : CountActiveDescendantPods(dagNode);
-        var loopCall = new DagTask { Name = task.Name, Template = task.Template, TemplateRef = task.TemplateRef, Inline = task.Inline, Arguments = task.Arguments, ContinueOn = task.ContinueOn, OnExit = task.OnExit, WithItems = task.WithItems, WithParam = task.WithParam, WithSequence = task.WithSequence };
+        var loopCall = new DagTask { Name = task.Name, Template = task.Template, TemplateRef = task.TemplateRef, Inline = task.Inline, Arguments = task.Arguments, ContinueOn = task.ContinueOn, OnExit = task.OnExit, Hooks = task.Hooks, WithItems = task.WithItems, WithParam = task.WithParam, WithSequence = task.WithSequence };
         foreach (var c in children)
         {
             var node = _byName.GetValueOrDefault(c.Name);
             if (node is null && tmpl.Parallelism is { } limit && active >= limit) { allDone = false; continue; }
-            if (node is not { Fulfilled: true })
+            var hooksPending = false;
+            if (node is not { Fulfilled: true } || !HooksSettled(loopCall, c.Name))
             {
                 var wasNew = node is null;
-                node = RunCall(loopCall, c, group, dagNode, scope, globals, out _, out _);
+                node = RunCall(loopCall, c, group, dagNode, scope, globals, out _, out hooksPending);
                 if (node is null) { allDone = false; continue; }
                 if (wasNew && !node.Fulfilled) active++;
             }
-            if (!node.Fulfilled) allDone = false;
+            if (!node.Fulfilled || hooksPending) allDone = false;
             else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(task, node)) failed ??= node;
         }
         if (allDone) Complete(group, failed is null ? NodePhase.Succeeded : NodePhase.Failed, failed is null ? null : $"child '{failed.Id}' failed");

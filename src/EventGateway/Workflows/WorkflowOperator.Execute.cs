@@ -32,6 +32,7 @@ public sealed partial class WorkflowOperator
             var (inputs, error) = ProcessInputs(tmpl, args, globals);
             if (error is not null)
                 return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Error, error);
+            if (Stopping(nodeName)) return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Failed, StoppedMessage(_wf.Spec.Shutdown!));
             if (type == NodeType.Pod && Spec.Parallelism is { } wfLimit && _activePods >= wfLimit) return null;
             node = CreateNode(nodeName, displayName, type, boundaryId, tmpl, type == NodeType.Pod ? NodePhase.Pending : NodePhase.Running);
             node.Inputs = inputs;
@@ -141,6 +142,11 @@ public sealed partial class WorkflowOperator
             {
                 parent.Outputs = last.Outputs;
                 Complete(parent, last.Phase, why is null ? last.Message : $"{last.Message} ({why})");
+                return parent;
+            }
+            if (Stopping(nodeName))
+            {
+                Complete(parent, last.Phase, StoppedMessage(_wf.Spec.Shutdown!));
                 return parent;
             }
             if (wait > TimeSpan.Zero && last.FinishedAt + wait is { } resumeAt && _now < resumeAt)

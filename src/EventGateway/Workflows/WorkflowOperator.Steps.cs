@@ -74,7 +74,7 @@ public sealed partial class WorkflowOperator
             {
                 var c = children[i];
                 var node = _byName.GetValueOrDefault(c.Name);
-                if (node is { Fulfilled: true } && (step.OnExit is null || _byName.GetValueOrDefault($"{c.Name}.onExit") is { Fulfilled: true }))
+                if (node is { Fulfilled: true } && HooksSettled(step, c.Name))
                 {
                     if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;
                     if (advancing) _finishedPrefix[baseName] = (i + 1, failed);
@@ -139,13 +139,8 @@ public sealed partial class WorkflowOperator
         var result = Execute(c.Name, c.DisplayName, target, args ?? ArgumentsFrom(existing?.Inputs), boundary.Id, globals);
         if (result is null) return null;
         AddChild(parent, result);
-        if (result.Fulfilled && call.OnExit is { Length: > 0 } onExit)
-        {
-            // A step-level exit handler runs after the step, whatever its outcome, before the step counts as done.
-            var exitNode = RunExitHandler($"{c.Name}.onExit", onExit, result);
-            if (exitNode is not null) AddChild(parent, exitNode);
-            exitPending = exitNode is not { Fulfilled: true };
-        }
+        // Its hooks, and after it its exit handler, whatever its outcome, before the step counts as done.
+        exitPending = !RunCallHooks(call, target, result, boundary, callScope) && result.Fulfilled;
         return result;
     }
 

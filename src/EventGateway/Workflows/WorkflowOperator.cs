@@ -87,12 +87,12 @@ public sealed partial class WorkflowOperator
         var root = shutdown is not null && !_byName.ContainsKey(WfName)
             ? CreateNode(WfName, WfName, NodeTypeOf(entry), null, entry, NodePhase.Failed, StoppedMessage(shutdown))
             : Execute(WfName, WfName, entry, Spec.Arguments, boundaryId: null, _globals);
-        if (root is null || !root.Fulfilled) return Result();
+        if (root is null || !RunWorkflowHooks(root) || !root.Fulfilled) return Result();
 
         // Terminate runs no exit handler; Stop does (Argo's ShutdownStrategy.ShouldExecute).
-        if (Spec.OnExit is { Length: > 0 } onExit && (shutdown != WorkflowOperations.ShutdownTerminate || _byName.ContainsKey($"{WfName}.onExit")))
+        if (WorkflowExitHook() is { } exitHook && (shutdown != WorkflowOperations.ShutdownTerminate || _byName.ContainsKey($"{WfName}.onExit")))
         {
-            var exitNode = RunExitHandler($"{WfName}.onExit", onExit, root);
+            var exitNode = RunExitHandler($"{WfName}.onExit", $"{WfName}.onExit", exitHook, root, null, _globals);
             if (exitNode is null || !exitNode.Fulfilled) return Result();
         }
         var phase = root.Phase switch
@@ -101,9 +101,10 @@ public sealed partial class WorkflowOperator
             NodePhase.Error => WorkflowPhase.Error,
             _ => WorkflowPhase.Failed,
         };
-        if (phase == WorkflowPhase.Succeeded && _byName.GetValueOrDefault($"{WfName}.onExit") is { Phase: NodePhase.Failed or NodePhase.Error } failedExit)
-            (phase, root.Message) = (WorkflowPhase.Failed, $"exit handler failed: {failedExit.Message}");
         var message = root.Phase == NodePhase.Succeeded ? null : root.Message ?? FirstFailureMessage();
+        // A failed exit handler fails a workflow that had succeeded: Error stays Error (Argo's operate).
+        if (phase == WorkflowPhase.Succeeded && _byName.GetValueOrDefault($"{WfName}.onExit") is { Phase: NodePhase.Failed or NodePhase.Error } failedExit)
+            (phase, message) = (failedExit.Phase == NodePhase.Error ? WorkflowPhase.Error : WorkflowPhase.Failed, $"exit handler failed: {failedExit.Message}");
         if (shutdown is not null && NodePhase.IsFailedOrError(root.Phase)) message = StoppedMessage(shutdown);
         Finish(phase, message);
         return Result();
@@ -111,17 +112,24 @@ public sealed partial class WorkflowOperator
 
     private static string StoppedMessage(string strategy) => $"Stopped with strategy '{strategy}'";
 
+    /// <summary>Whether new work under this node name is refused: during a shutdown, except inside an exit handler under Stop.</summary>
+    private bool Stopping(string nodeName) =>
+        _wf.Spec.Shutdown is { Length: > 0 } s && !(s == WorkflowOperations.ShutdownStop && IsExitHandler(nodeName));
+
+    private static bool IsExitHandler(string nodeName) => nodeName.Contains(".onExit", StringComparison.Ordinal);
+
     /// <summary>
-    /// spec.shutdown: every unfinished node fails with Argo's message and its step is killed, so nothing new
-    /// starts; with Stop the workflow's exit handler is spared (it still runs), with Terminate nothing is.
+    /// spec.shutdown: every unfinished step (process or suspend) fails with Argo's message and its process is
+    /// killed; the templates above them then complete as they would on a failure, running the exit hooks of their
+    /// steps on the way (see <see cref="Stopping"/>). With Stop exit handlers (the workflow's and its steps') are
+    /// spared and still run; with Terminate nothing is.
     /// </summary>
     private void StopNodes(string strategy)
     {
-        var exitHandler = $"{WfName}.onExit";
         foreach (var n in Status.Nodes!.Values)
         {
-            if (n.Fulfilled) continue;
-            if (strategy == WorkflowOperations.ShutdownStop && n.Name.StartsWith(exitHandler, StringComparison.Ordinal)) continue;
+            if (n.Fulfilled || n.Type is not (NodeType.Pod or NodeType.Suspend)) continue;
+            if (strategy == WorkflowOperations.ShutdownStop && IsExitHandler(n.Name)) continue;
             Complete(n, NodePhase.Failed, StoppedMessage(strategy));
             if (n.Type == NodeType.Pod) _kill.Add(n.Id);
         }
@@ -325,17 +333,6 @@ public sealed partial class WorkflowOperator
         g["workflow.creationTimestamp.s"] = t.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         g["workflow.creationTimestamp.u"] = ((int)u.DayOfWeek == 0 ? 7 : (int)u.DayOfWeek).ToString(CultureInfo.InvariantCulture);
         g["workflow.creationTimestamp.w"] = ((int)u.DayOfWeek).ToString(CultureInfo.InvariantCulture);
-    }
-
-    private NodeStatus? RunExitHandler(string nodeName, string templateName, NodeStatus of)
-    {
-        // A name with '/' is the key of an exit handler frozen from a referenced WorkflowTemplate.
-        var tmpl = FindTemplate(templateName) ?? Status.StoredTemplates?.GetValueOrDefault(templateName);
-        if (tmpl is null) return CreateNode(nodeName, nodeName, NodeType.Pod, null, null, NodePhase.Error, $"exit handler template '{templateName}' not found");
-        var scope = new VariableScope(_globals);
-        scope["workflow.status"] = of.Phase switch { NodePhase.Succeeded or NodePhase.Skipped => WorkflowPhase.Succeeded, NodePhase.Error => WorkflowPhase.Error, _ => WorkflowPhase.Failed };
-        scope["workflow.failures"] = Failures();
-        return Execute(nodeName, nodeName, tmpl, null, null, scope);
     }
 
     private string Failures()

@@ -76,7 +76,7 @@ public sealed class WorkflowSubmitter(IResourceStore store)
             ManifestValidator.ValidateSpec(effective, "spec", requireEntrypoint: true, Fail);
 
         var stored = new Dictionary<string, Template>(StringComparer.Ordinal);
-        await FreezeTemplateRefsAsync(effective.Templates ?? [], wf.NamespaceOrDefault, stored, Fail, ct).ConfigureAwait(false);
+        await FreezeTemplateRefsAsync(effective.Templates ?? [], effective.Hooks, wf.NamespaceOrDefault, stored, Fail, ct).ConfigureAwait(false);
         if (errors.Count > 0) throw new ManifestException(errors);
 
         if (wf.Spec.WorkflowTemplateRef is not null || stored.Count > 0)
@@ -141,11 +141,18 @@ public sealed class WorkflowSubmitter(IResourceStore store)
     /// Copies every template reached through templateRef into the workflow. Names used inside a referenced
     /// template are rewritten to refs into its own WorkflowTemplate, so they resolve where they were written.
     /// </summary>
-    private async Task FreezeTemplateRefsAsync(IEnumerable<Template> templates, string ns, Dictionary<string, Template> stored, Action<string, string> fail, CancellationToken ct)
+    private async Task FreezeTemplateRefsAsync(IEnumerable<Template> templates, Dictionary<string, LifecycleHook>? workflowHooks, string ns, Dictionary<string, Template> stored, Action<string, string> fail, CancellationToken ct)
     {
-        var queue = new Queue<TemplateRef>();
+        var queue = new Queue<TemplateRef>(workflowHooks?.Values.Select(h => h.TemplateRef).OfType<TemplateRef>() ?? []);
         void Collect(Template t, TemplateRef? owner)
         {
+            foreach (var hook in Calls(t).Select(c => c.Hooks).Append(t.Hooks).SelectMany(h => h?.Values.AsEnumerable() ?? []))
+            {
+                // As for calls: a hook inside a referenced template names a template of that same WorkflowTemplate.
+                if (owner is not null && hook.Template is { } own && hook.TemplateRef is null)
+                    (hook.TemplateRef, hook.Template) = (new TemplateRef { Name = owner.Name, Template = own, ClusterScope = owner.ClusterScope }, null);
+                if (hook.TemplateRef is { } hookRef) queue.Enqueue(hookRef);
+            }
             foreach (var call in Calls(t))
             {
                 if (owner is not null && call.OnExit is { Length: > 0 } exit && !exit.Contains('/', StringComparison.Ordinal))

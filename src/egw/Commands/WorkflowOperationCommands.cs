@@ -18,7 +18,8 @@ internal static class WorkflowOperationCommands
 {
     public static IEnumerable<Command> Create() =>
     [
-        Operation("suspend", "suspend workflows: running steps finish, nothing new starts until resumed", "suspended", []),
+        Operation("suspend", "suspend workflows: running steps finish, nothing new starts until resumed", "suspended",
+            [Selector("not supported: suspend acts on whole workflows (the server says why)")]),
         Operation("resume", "resume suspended workflows and the suspend steps they wait in", "resumed", [Selector("resume only the suspend nodes it matches")]),
         Operation("stop", "stop workflows: kill running steps, start nothing new, then run their exit handlers", "stopped",
             [Selector("stop only the suspend nodes it matches"), new Option<string?>("--message") { Description = "why: kept on the workflow (with a selector: the message of the stopped nodes)" }]),
@@ -51,6 +52,9 @@ internal static class WorkflowOperationCommands
                 if (o is Option<string?> text && r.GetValue(text) is { Length: > 0 } s) body[BodyField(o.Name)] = s;
                 if (o is Option<bool> flag && r.GetValue(flag)) body[BodyField(o.Name)] = true;
             }
+            // An unknown option would otherwise be taken for a workflow name, after the names before it were acted on.
+            if (r.GetValue(names)!.FirstOrDefault(n => n.StartsWith('-')) is { } unknown)
+                throw new CliException($"unknown option '{unknown}' for egw {verb}", ExitCodes.Invalid);
             using var http = new HttpClient { BaseAddress = new Uri(r.GetValue(server)!.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(1) };
             var results = new List<Workflow>();
             foreach (var name in r.GetValue(names)!)

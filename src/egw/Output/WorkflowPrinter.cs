@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Workflows;
 
 namespace EventGateway.Cli.Output;
 
@@ -19,7 +20,7 @@ internal static class WorkflowPrinter
     {
         var rows = new List<string[]> { new[] { "NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE" } };
         foreach (var w in wfs.OrderByDescending(w => w.Metadata.CreationTimestamp))
-            rows.Add([w.Name, w.Status?.Phase ?? "Pending", Human(now - (w.Metadata.CreationTimestamp ?? now)), Duration(w.Status?.StartedAt, w.Status?.FinishedAt, now), w.Status?.Progress ?? "", w.Status?.Message ?? ""]);
+            rows.Add([w.Name, Status(w), Human(now - (w.Metadata.CreationTimestamp ?? now)), Duration(w.Status?.StartedAt, w.Status?.FinishedAt, now), w.Status?.Progress ?? "", w.Status?.Message ?? ""]);
         return Columns(rows);
     }
 
@@ -30,7 +31,7 @@ internal static class WorkflowPrinter
         void Line(string k, string? v) { if (!string.IsNullOrEmpty(v)) sb.Append(CultureInfo.InvariantCulture, $"{k + ":",-20} {v}\n"); }
         Line("Name", wf.Name);
         Line("Namespace", wf.NamespaceOrDefault);
-        Line("Status", s?.Phase ?? "Pending");
+        Line("Status", Status(wf));
         Line("Message", s?.Message);
         Line("Created", wf.Metadata.CreationTimestamp?.ToString("u", CultureInfo.InvariantCulture));
         Line("Started", s?.StartedAt?.ToString("u", CultureInfo.InvariantCulture));
@@ -60,6 +61,15 @@ internal static class WorkflowPrinter
             .Concat(semaphores.Select(x => x.Semaphore + HeldBy(x.Holders ?? []))));
     }
 
+    /// <summary>The phase as `argo get` and `argo list` show it: a suspended run and a shut-down failure say so.</summary>
+    public static string Status(Workflow wf) => wf.Status?.Phase switch
+    {
+        WorkflowPhase.Running when WorkflowOperations.IsSuspended(wf) => "Running (Suspended)",
+        WorkflowPhase.Failed when wf.Spec.Shutdown is { Length: > 0 } => "Failed (Terminated)",
+        null => WorkflowPhase.Pending,
+        var phase => phase,
+    };
+
     /// <summary>The node tree as `argo get` draws it; step groups are folded into their parent's lines.</summary>
     public static string Tree(Workflow wf, DateTimeOffset now)
     {
@@ -69,7 +79,7 @@ internal static class WorkflowPrinter
         if (root is null) return "";
         void Walk(NodeStatus n, string prefix, string childPrefix)
         {
-            rows.Add([$"{prefix}{Icon(n.Phase)} {n.DisplayName}{(n.MemoizationStatus?.Hit == true ? " (memoized)" : "")}", n.TemplateName ?? "", n.Type == NodeType.Pod ? n.Id : "",
+            rows.Add([$"{prefix}{(n is { Type: NodeType.Suspend, Phase: NodePhase.Running } ? Suspended : Icon(n.Phase))} {n.DisplayName}{(n.MemoizationStatus?.Hit == true ? " (memoized)" : "")}", n.TemplateName ?? "", n.Type == NodeType.Pod ? n.Id : "",
                 n.Type is NodeType.Pod or NodeType.Container or NodeType.Suspend ? Duration(n.StartedAt, n.FinishedAt, now) : "", n.Message ?? ""]);
             var children = Expand(n, nodes).ToList();
             for (var i = 0; i < children.Count; i++)
@@ -79,6 +89,8 @@ internal static class WorkflowPrinter
             }
         }
         Walk(root, " ", " ");
+        // The workflow's own hooks and exit handler stand beside its entrypoint, as in `argo get`.
+        foreach (var hook in nodes.Values.Where(n => n.Name.StartsWith($"{wf.Name}.hooks.", StringComparison.Ordinal) && n.BoundaryID is null)) Walk(hook, " ", " ");
         foreach (var exit in nodes.Values.Where(n => n.Name == $"{wf.Name}.onExit")) Walk(exit, " ", " ");
         return Columns(rows);
     }
@@ -93,6 +105,9 @@ internal static class WorkflowPrinter
             else yield return c;
         }
     }
+
+    /// <summary>Argo's mark for a suspend step that waits to be resumed.</summary>
+    public const string Suspended = "ǁ";
 
     public static string Icon(string? phase) => phase switch
     {

@@ -159,4 +159,115 @@ public sealed class WorkflowOperationsApiTests : IAsyncLifetime
         code.ShouldBe(0, stderr);
         stdout.Trim().ShouldBe($"workflow {copy} retried");
     }
+
+    private async Task<Workflow> SubmitJson(string json, string name, Func<Workflow, bool> until, string what)
+    {
+        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(json.Replace("NAME", name)));
+        resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
+        return await Until(name, until, what);
+    }
+
+    private static NodeStatus Node(Workflow wf, string displayName) => wf.Status!.Nodes!.Values.Single(n => n.DisplayName == displayName);
+
+    private const string TwoGates = """
+        {"workflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "NAME"},
+          "spec": {"entrypoint": "main", "onExit": "bye", "templates": [
+            {"name": "main", "steps": [[{"name": "gate-a", "template": "wait"}, {"name": "gate-b", "template": "wait"}]]},
+            {"name": "wait", "suspend": {}},
+            {"name": "bye", "container": {"image": "busybox", "command": ["echo", "bye"]}}]}}}
+        """;
+
+    // build succeeds, check fails: a retry that restarts build as well runs it again.
+    private const string BuildThenCheck = """
+        {"workflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "NAME"},
+          "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "steps": [[{"name": "build", "template": "ok"}], [{"name": "check", "template": "bad"}]]},
+            {"name": "ok", "container": {"image": "busybox", "command": ["echo", "built"]}},
+            {"name": "bad", "container": {"image": "busybox", "command": ["sh", "-c", "exit 1"]}}]}}}
+        """;
+
+    private static bool BothGatesWait(Workflow w) =>
+        w.Status?.Nodes?.Values.Count(n => n.DisplayName is "gate-a" or "gate-b" && n.Phase == NodePhase.Running) == 2;
+
+    [Fact]
+    public async Task Put_stop_of_one_node_then_of_the_workflow_runs_the_exit_handler()
+    {
+        await SubmitJson(TwoGates, "gates", BothGatesWait, "both gates to wait");
+
+        var (status, body) = await Put("gates/stop", """{"nodeFieldSelector": "displayName=gate-a", "message": "rejected"}""");
+        status.ShouldBe(HttpStatusCode.OK);
+        var one = body.Deserialize<Workflow>(Json.Lenient)!;
+        (Node(one, "gate-a").Phase, Node(one, "gate-a").Message).ShouldBe((NodePhase.Failed, "rejected"));
+        Node(one, "gate-b").Phase.ShouldBe(NodePhase.Running);
+        one.Spec.Shutdown.ShouldBeNull("a node selector stops that node only");
+
+        (status, body) = await Put("gates/stop", """{"message": "enough"}""");
+        status.ShouldBe(HttpStatusCode.OK);
+        body["spec"]!["shutdown"]!.GetValue<string>().ShouldBe("Stop");
+        var done = await Until("gates", w => w.Status?.IsCompleted == true, "the stop");
+        (done.Status!.Phase, done.Status.Message).ShouldBe((WorkflowPhase.Failed, "Stopped with strategy 'Stop'"));
+        done.Metadata.Annotations![WorkflowOperations.ShutdownMessageAnnotation].ShouldBe("enough");
+        Node(done, "gate-b").Message.ShouldBe("Stopped with strategy 'Stop'");
+        Node(done, "gates.onExit").Phase.ShouldBe(NodePhase.Succeeded, "Stop runs the exit handler");
+    }
+
+    [Fact]
+    public async Task Put_retry_with_restartSuccessful_runs_the_selected_succeeded_node_again()
+    {
+        var failed = await SubmitJson(BuildThenCheck, "rebuild", w => w.Status?.IsCompleted == true, "the first run to fail");
+        failed.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        var firstEnd = failed.Status.FinishedAt!.Value;
+
+        var (status, body) = await Put("rebuild/retry", """{"restartSuccessful": true, "nodeFieldSelector": "displayName=build"}""");
+        status.ShouldBe(HttpStatusCode.OK);
+        body["status"]!["phase"]!.GetValue<string>().ShouldBe(WorkflowPhase.Running);
+        var again = await Until("rebuild", w => w.Status?.IsCompleted == true, "the retried run");
+        again.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        Node(again, "build").StartedAt!.Value.ShouldBeGreaterThanOrEqualTo(firstEnd, "build ran again");
+        Node(again, "check").StartedAt!.Value.ShouldBeGreaterThanOrEqualTo(Node(again, "build").FinishedAt!.Value);
+    }
+
+    [Fact]
+    public async Task Egw_get_shows_the_suspension_and_node_selectors_work_from_the_command_line()
+    {
+        await Submit("cligate");
+        var server = _serve.BaseAddress.ToString();
+
+        var (code, stdout, stderr) = await CliTests.Egw("get", "cligate", "--server", server);
+        code.ShouldBe(0, stderr);
+        stdout.ShouldContain("Running (Suspended)");
+        stdout.ShouldContain("ǁ approve", customMessage: "the node the workflow waits in is marked as Argo marks it");
+
+        (code, _, stderr) = await CliTests.Egw("suspend", "cligate", "--server", server, "--node-field-selector", "displayName=approve");
+        code.ShouldBe(2, "Argo suspends whole workflows only");
+        stderr.ShouldContain(WorkflowOperations.NoNodeSuspend);
+        var (status, error) = await Put("cligate/suspend", """{"nodeFieldSelector": "displayName=approve"}""");
+        (status, error["message"]!.GetValue<string>()).ShouldBe((HttpStatusCode.BadRequest, WorkflowOperations.NoNodeSuspend));
+        (code, _, stderr) = await CliTests.Egw("terminate", "cligate", "--bogus", "--server", server);
+        code.ShouldBe(2);
+        stderr.ShouldContain("unknown option '--bogus' for egw terminate");
+        (await Until("cligate", w => true, "the workflow")).Spec.Suspend.ShouldBeNull("a refused request changes nothing");
+
+        (code, stdout, stderr) = await CliTests.Egw("resume", "cligate", "--server", server, "--node-field-selector", "displayName=approve");
+        code.ShouldBe(0, stderr);
+        stdout.Trim().ShouldBe("workflow cligate resumed");
+        (await Until("cligate", w => w.Status?.IsCompleted == true, "completion")).Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+
+        var failed = await SubmitJson(BuildThenCheck, "clirebuild", w => w.Status?.IsCompleted == true, "the first run to fail");
+        (code, stdout, stderr) = await CliTests.Egw("retry", "clirebuild", "--server", server, "--restart-successful", "--node-field-selector", "displayName=build");
+        code.ShouldBe(0, stderr);
+        stdout.Trim().ShouldBe("workflow clirebuild retried");
+        var again = await Until("clirebuild", w => w.Status?.IsCompleted == true && w.Status.FinishedAt > failed.Status!.FinishedAt, "the retried run");
+        Node(again, "build").StartedAt!.Value.ShouldBeGreaterThanOrEqualTo(failed.Status!.FinishedAt!.Value, "build ran again");
+
+        await Submit("cliterm");
+        (code, stdout, stderr) = await CliTests.Egw("terminate", "cliterm", "--server", server);
+        code.ShouldBe(0, stderr);
+        stdout.Trim().ShouldBe("workflow cliterm terminated");
+        await Until("cliterm", w => w.Status?.IsCompleted == true, "termination");
+        (code, stdout, stderr) = await CliTests.Egw("get", "cliterm", "--server", server);
+        code.ShouldBe(0, stderr);
+        stdout.ShouldContain("Failed (Terminated)");
+        stdout.ShouldContain("Stopped with strategy 'Terminate'");
+    }
 }
