@@ -205,6 +205,7 @@ public sealed class SqliteResourceStore : IResourceStore, IDisposable
         resource.Metadata.CreationTimestamp = existing.Metadata.CreationTimestamp;
         resource.Metadata.Namespace = ns.Length == 0 ? null : ns;
         resource.Metadata.Generation = (existing.Metadata.Generation ?? 1) + 1;
+        KeepStatus(resource, existing);
         var rv = NextVersion(tx);
         resource.Metadata.ResourceVersion = rv.ToString(CultureInfo.InvariantCulture);
         using var cmd = Command("UPDATE resources SET resource_version=$rv, body=$b WHERE kind=$k AND namespace=$ns AND name=$n",
@@ -212,6 +213,19 @@ public sealed class SqliteResourceStore : IResourceStore, IDisposable
         cmd.Transaction = tx;
         cmd.ExecuteNonQuery();
         return new ResourceChange(ChangeType.Modified, kind, ns, resource.Name, rv);
+    }
+
+    /// <summary>
+    /// Status is a subresource, as in Kubernetes: re-applying a manifest (which carries none) keeps what the
+    /// controllers recorded, e.g. a CronWorkflow's last scheduled time and counters across `--manifests` reloads.
+    /// </summary>
+    private static void KeepStatus(Resource applied, Resource existing)
+    {
+        switch (applied)
+        {
+            case CronWorkflow { Status: null } cron: cron.Status = ((CronWorkflow)existing).Status; break;
+            case Workflow { Status: null } wf: wf.Status = ((Workflow)existing).Status; break;
+        }
     }
 
     private void Stamp(Resource resource, string ns)

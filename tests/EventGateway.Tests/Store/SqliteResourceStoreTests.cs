@@ -245,6 +245,22 @@ public sealed class SqliteResourceStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Applying_a_manifest_again_keeps_the_status_controllers_recorded()
+    {
+        var cron = new CronWorkflow { Kind = "CronWorkflow", ApiVersion = "argoproj.io/v1alpha1", Metadata = new ObjectMeta { Name = "nightly" }, Spec = new CronWorkflowSpec { Schedules = ["0 2 * * *"] } };
+        await _store.ApplyAllAsync([cron]);
+        var stored = (await _store.GetAsync<CronWorkflow>("default", "nightly"))!;
+        stored.Status = new CronWorkflowStatus { Succeeded = 3, LastScheduledTime = new DateTimeOffset(2026, 11, 23, 2, 0, 0, TimeSpan.Zero) };
+        await _store.UpdateAsync(stored);
+
+        await _store.ApplyAllAsync([new CronWorkflow { Kind = "CronWorkflow", ApiVersion = "argoproj.io/v1alpha1", Metadata = new ObjectMeta { Name = "nightly" }, Spec = new CronWorkflowSpec { Schedules = ["0 3 * * *"] } }]);
+        var reapplied = (await _store.GetAsync<CronWorkflow>("default", "nightly"))!;
+        reapplied.Spec.Schedules.ShouldBe(["0 3 * * *"]);
+        reapplied.Status.ShouldNotBeNull().Succeeded.ShouldBe(3);
+        reapplied.Status.LastScheduledTime.ShouldBe(stored.Status.LastScheduledTime);
+    }
+
+    [Fact]
     public async Task ApplyAll_writes_every_object_and_announces_in_order()
     {
         await _store.CreateAsync(Cm("existing", "old"));
