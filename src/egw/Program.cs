@@ -18,6 +18,7 @@ root.Subcommands.Add(SensorCommand.Create());
 root.Subcommands.Add(DlqCommand.Create());
 root.Subcommands.Add(CronCommand.Create());
 root.Subcommands.Add(TemplateCommand.Create());
+root.Subcommands.Add(ClusterTemplateCommand.Create());
 root.Subcommands.Add(ArchiveCommand.Create());
 foreach (var operation in WorkflowOperationCommands.Create()) root.Subcommands.Add(operation);
 // "@latest" names a workflow, not a response file.

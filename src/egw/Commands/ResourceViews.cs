@@ -10,40 +10,52 @@ namespace EventGateway.Cli.Commands;
 /// </summary>
 internal static class ResourceViews
 {
-    /// <param name="collection">REST path of the kind, e.g. <c>api/v1/sensors</c>; followed by the namespace or <c>-</c> for all.</param>
-    public static Command List(string description, string collection, Func<JsonObject, DateTimeOffset, string> table)
+    public static Command List(string description, RestCollection collection, Func<JsonObject, DateTimeOffset, string> table)
     {
         var server = Common.Server();
         var ns = Common.Namespace();
         var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
         var output = Common.Output();
-        var cmd = new Command("list", description) { server, ns, all, output };
+        var cmd = new Command("list", description) { server, output };
+        if (!collection.ClusterScoped) { cmd.Options.Add(ns); cmd.Options.Add(all); }
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
             using var api = new ApiClient(r.GetValue(server)!);
-            var list = await api.GetJsonAsync($"{collection}/{(r.GetValue(all) ? "-" : Uri.EscapeDataString(r.GetValue(ns)!))}", ct);
+            var list = await api.GetJsonAsync(collection.In(r.GetValue(all) ? "-" : r.GetValue(ns)), ct);
             Console.Write(json ? EventPrinter.Pretty(list["items"]) : table(list, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
-    public static Command Get(string description, string what, string collection, Func<JsonObject, DateTimeOffset, string> detail)
+    public static Command Get(string description, string what, RestCollection collection, Func<JsonObject, DateTimeOffset, string> detail)
     {
         var name = new Argument<string>("name") { Description = $"{what} name" };
         var server = Common.Server();
         var ns = Common.Namespace();
         var output = Common.Output();
-        var cmd = new Command("get", description) { name, server, ns, output };
+        var cmd = new Command("get", description) { name, server, output };
+        if (!collection.ClusterScoped) cmd.Options.Add(ns);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
             using var api = new ApiClient(r.GetValue(server)!);
-            var item = await api.GetJsonAsync($"{collection}/{Uri.EscapeDataString(r.GetValue(ns)!)}/{Uri.EscapeDataString(r.GetValue(name)!)}", ct);
+            var item = await api.GetJsonAsync($"{collection.In(r.GetValue(ns))}/{Uri.EscapeDataString(r.GetValue(name)!)}", ct);
             Console.Write(json ? EventPrinter.Pretty(item) : detail(item, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;
     }
+}
+
+/// <summary>
+/// A kind's REST collection, e.g. <c>api/v1/sensors</c>: a namespaced kind's path is followed by the namespace (or <c>-</c>
+/// for all), a cluster-scoped kind's (ClusterWorkflowTemplates) by nothing.
+/// </summary>
+internal sealed record RestCollection(string Path, bool ClusterScoped = false)
+{
+    public string In(string? ns) => ClusterScoped ? Path : $"{Path}/{Uri.EscapeDataString(ns ?? "default")}";
+
+    public static implicit operator RestCollection(string path) => new(path);
 }

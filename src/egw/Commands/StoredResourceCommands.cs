@@ -8,20 +8,20 @@ using EventGateway.Model;
 namespace EventGateway.Cli.Commands;
 
 /// <summary>
-/// `create FILE...` and `delete NAME...` for the kinds kept as they are written (CronWorkflows, WorkflowTemplates), over
+/// `create FILE...` and `delete NAME...` for the kinds kept as they are written (CronWorkflows, WorkflowTemplates, ClusterWorkflowTemplates), over
 /// the Argo Server's collections; their list and get are <see cref="ResourceViews"/>.
 /// </summary>
 internal static class StoredResourceCommands
 {
-    /// <param name="collection">REST path of the kind, e.g. <c>api/v1/cron-workflows</c>; followed by the namespace.</param>
     /// <param name="envelope">the create request's field, e.g. <c>cronWorkflow</c></param>
-    public static Command Create<T>(string description, string collection, string envelope) where T : Resource
+    public static Command Create<T>(string description, RestCollection collection, string envelope) where T : Resource
     {
         var files = new Argument<string[]>("files") { Description = "YAML or JSON manifests", Arity = ArgumentArity.OneOrMore };
         var server = Common.Server();
         var ns = Common.Namespace();
         var output = Common.Output();
-        var cmd = new Command("create", description) { files, server, ns, output };
+        var cmd = new Command("create", description) { files, server, output };
+        if (!collection.ClusterScoped) cmd.Options.Add(ns);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
@@ -32,9 +32,9 @@ internal static class StoredResourceCommands
             var created = new JsonArray();
             foreach (var doc in docs)
             {
-                doc.Metadata.Namespace ??= r.GetValue(ns);
+                if (!collection.ClusterScoped) doc.Metadata.Namespace ??= r.GetValue(ns);
                 var body = new JsonObject { [envelope] = JsonSerializer.SerializeToNode(doc, doc.GetType(), Json.Options) };
-                var item = await api.PostJsonAsync($"{collection}/{Uri.EscapeDataString(doc.NamespaceOrDefault)}", body, ct);
+                var item = await api.PostJsonAsync(collection.In(doc.NamespaceOrDefault), body, ct);
                 created.Add(item);
                 if (!json) Console.WriteLine($"{typeof(T).Name.ToLowerInvariant()}/{doc.Name} created");
             }
@@ -44,18 +44,19 @@ internal static class StoredResourceCommands
         return cmd;
     }
 
-    public static Command Delete(string what, string collection)
+    public static Command Delete(string what, RestCollection collection)
     {
         var names = new Argument<string[]>("names") { Description = $"{what} names", Arity = ArgumentArity.OneOrMore };
         var server = Common.Server();
         var ns = Common.Namespace();
-        var cmd = new Command("delete", $"delete {what}s (workflows they created stay)") { names, server, ns };
+        var cmd = new Command("delete", $"delete {what}s (workflows they created stay)") { names, server };
+        if (!collection.ClusterScoped) cmd.Options.Add(ns);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             using var api = new ApiClient(r.GetValue(server)!);
             foreach (var n in r.GetValue(names)!)
             {
-                await api.DeleteJsonAsync($"{collection}/{Uri.EscapeDataString(r.GetValue(ns)!)}/{Uri.EscapeDataString(n)}", ct);
+                await api.DeleteJsonAsync($"{collection.In(r.GetValue(ns))}/{Uri.EscapeDataString(n)}", ct);
                 Console.WriteLine($"{what} '{n}' deleted");
             }
             return ExitCodes.Ok;

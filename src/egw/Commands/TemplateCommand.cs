@@ -19,3 +19,20 @@ internal static class TemplateCommand
         return cmd;
     }
 }
+
+/// <summary>`egw cluster-template create|list|get|delete`, as `argo cluster-template`: ClusterWorkflowTemplates, referenced with
+/// `clusterScope: true` and run with `egw submit --from clusterworkflowtemplate/NAME`.</summary>
+internal static class ClusterTemplateCommand
+{
+    private static readonly RestCollection Collection = new("api/v1/cluster-workflow-templates", ClusterScoped: true);
+
+    public static Command Create()
+    {
+        var cmd = new Command("cluster-template", "ClusterWorkflowTemplates: workflow specs shared by every namespace");
+        cmd.Subcommands.Add(StoredResourceCommands.Create<ClusterWorkflowTemplate>("create ClusterWorkflowTemplates from files", Collection, "template"));
+        cmd.Subcommands.Add(ResourceViews.List("list ClusterWorkflowTemplates", Collection, CronPrinter.TemplateTable));
+        cmd.Subcommands.Add(ResourceViews.Get("show a ClusterWorkflowTemplate", "cluster workflow template", Collection, CronPrinter.TemplateDetail));
+        cmd.Subcommands.Add(StoredResourceCommands.Delete("ClusterWorkflowTemplate", Collection));
+        return cmd;
+    }
+}

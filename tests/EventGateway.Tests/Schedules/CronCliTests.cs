@@ -159,6 +159,54 @@ public sealed class CronCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Cluster_template_commands_and_a_workflow_referencing_one_with_cluster_scope()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        var file = Write("ct.yaml", """
+            apiVersion: argoproj.io/v1alpha1
+            kind: ClusterWorkflowTemplate
+            metadata: {name: org-standard-ci}
+            spec:
+              templates:
+              - name: security-scan
+                inputs: {parameters: [{name: image}]}
+                container: {image: busybox, command: [echo, "scanned {{inputs.parameters.image}}"]}
+            """);
+        (await Egw("cluster-template", "create", file, "--server", server)).Out.ShouldContain("clusterworkflowtemplate/org-standard-ci created");
+        var list = await Egw("cluster-template", "list", "--server", server);
+        list.Code.ShouldBe(0, list.Err);
+        list.Out.Split('\n')[1].ShouldStartWith("org-standard-ci");
+        var get = await Egw("cluster-template", "get", "org-standard-ci", "-o", "json", "--server", server);
+        get.Code.ShouldBe(0, get.Err);
+        JsonNode.Parse(get.Out)!["metadata"]!["namespace"].ShouldBeNull("cluster-scoped: no namespace");
+        (await Egw("cluster-template", "list", "-n", "x", "--server", server)).Code.ShouldNotBe(0, "a cluster-scoped kind takes no namespace");
+
+        // The seed's DAG task referencing it with clusterScope: true.
+        var wf = Write("scan.yaml", """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: scan-}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                dag:
+                  tasks:
+                  - name: scan
+                    templateRef: {name: org-standard-ci, template: security-scan, clusterScope: true}
+                    arguments: {parameters: [{name: image, value: "myapp:v1.35.0"}]}
+            """);
+        var run = await Egw("submit", wf, "--wait", "-o", "json", "--server", server);
+        run.Code.ShouldBe(0, run.Err);
+        var done = JsonSerializer.Deserialize<Workflow>(run.Out, Json.Lenient)!;
+        done.Status!.Nodes!.Values.Single(n => n.DisplayName == "scan").Outputs!.Result.ShouldBe("scanned myapp:v1.35.0");
+
+        (await Egw("cluster-template", "delete", "org-standard-ci", "--server", server)).Code.ShouldBe(0);
+        (await Egw("cluster-template", "get", "org-standard-ci", "--server", server)).Code.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Run_from_a_cron_workflow_in_the_files_runs_its_workflow_spec_once()
     {
         var (code, stdout, stderr) = await Egw("run", Write("cron.yaml", NightlyEtl), "--from", "cronwf/nightly-etl", "-o", "json");
