@@ -22,27 +22,30 @@ public sealed partial class ArtifactGarbageCollector(
     /// <summary>At most this many failures are spelled out in the condition; the rest are counted.</summary>
     private const int MaxReportedFailures = 5;
 
-    private readonly Channel<(string Namespace, string Name, bool Deleted)> _jobs =
-        Channel.CreateUnbounded<(string, string, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    // One pending job per workflow name however often it is announced, so the queue holds at most the workflows with
+    // work outstanding; what that work is, the durable ledger and the store say when the job runs.
+    private readonly Channel<(string Namespace, string Name)> _jobs =
+        Channel.CreateUnbounded<(string, string)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Namespace, string Name), byte> _pending = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         controller.WorkflowCompleted += OnCompleted;
         using var watch = store.Watch("Workflow", c =>
         {
-            if (c.Type == ChangeType.Deleted) _jobs.Writer.TryWrite((c.Namespace, c.Name, true));
+            if (c.Type == ChangeType.Deleted) Enqueue(c.Namespace, c.Name);
         });
         try
         {
             // What finished or was deleted while the service was down.
             foreach (var (ns, name) in ledger.Workflows().ToList())
-                _jobs.Writer.TryWrite((ns, name, await store.GetAsync<Workflow>(ns, name, stoppingToken).ConfigureAwait(false) is null));
-            await foreach (var (ns, name, deleted) in _jobs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+                Enqueue(ns, name);
+            await foreach (var (ns, name) in _jobs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                _pending.TryRemove((ns, name), out _);
                 try
                 {
-                    if (deleted) await CollectDeletedAsync(ns, name, stoppingToken).ConfigureAwait(false);
-                    else await CollectCompletedAsync(ns, name, stoppingToken).ConfigureAwait(false);
+                    await CollectAsync(ns, name, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -57,9 +60,18 @@ public sealed partial class ArtifactGarbageCollector(
         }
     }
 
-    private void OnCompleted(Workflow wf) => _jobs.Writer.TryWrite((wf.NamespaceOrDefault, wf.Name, false));
+    private void OnCompleted(Workflow wf) => Enqueue(wf.NamespaceOrDefault, wf.Name);
 
-    private async Task CollectCompletedAsync(string ns, string name, CancellationToken ct)
+    private void Enqueue(string ns, string name)
+    {
+        if (_pending.TryAdd((ns, name), 0)) _jobs.Writer.TryWrite((ns, name));
+    }
+
+    /// <summary>
+    /// Whatever is due for this name now: everything of a workflow that is gone or was replaced (another uid), and the
+    /// OnWorkflowCompletion artifacts of one that has completed.
+    /// </summary>
+    private async Task CollectAsync(string ns, string name, CancellationToken ct)
     {
         storage.ForgetInputs(ns, name);
         var entries = ledger.Entries(ns, name);
