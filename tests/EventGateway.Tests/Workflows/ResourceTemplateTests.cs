@@ -197,6 +197,49 @@ public sealed class ResourceTemplateTests
         Output(TestEngine.Node(wf, "gate"), "count").ShouldBe("3");
     }
 
+    [Theory]
+    [InlineData("name: made")]
+    [InlineData("generateName: made-")]
+    public async Task A_create_that_ran_before_a_restart_is_taken_up_again_not_repeated(string naming)
+    {
+        var t1 = await TestEngine.StartAsync();
+        var dataDir = t1.DataDir;
+        var wf = ManifestReader.Read($$$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: maker}
+            spec:
+              entrypoint: make
+              activeDeadlineSeconds: 60
+              templates:
+              - name: make
+                resource:
+                  action: create
+                  manifest: |
+                    apiVersion: v1
+                    kind: ConfigMap
+                    metadata: { {{{naming}}} }
+                    data: {state: starting}
+                  successCondition: data.state == ready
+                outputs:
+                  parameters:
+                  - {name: made, valueFrom: {jsonPath: "{.metadata.name}"}}
+            """).OfType<Workflow>().Single();
+        var submitted = await t1.Engine.SubmitAsync(wf);
+        await RunningNode(t1, "maker", "maker");
+        var first = await Eventually.Get(async () => (await t1.Engine.Store.ListAsync<ConfigMap>("default")).SingleOrDefault(c => c.Name.StartsWith("made", StringComparison.Ordinal)), "the created ConfigMap");
+        await t1.Engine.DisposeAsync(); // the service stops while the node waits on its object
+
+        await using var t2 = await TestEngine.StartAsync(dataDir: dataDir);
+        var run = t2.Engine.WaitAsync(submitted, new CancellationTokenSource(TestEngine.Patience).Token);
+        first.Data!["state"] = "ready";
+        await t2.Engine.Store.ApplyAsync(first);
+        var done = await run;
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, done.Status.Message);
+        Output(TestEngine.Node(done, "maker"), "made").ShouldBe(first.Name);
+        (await t2.Engine.Store.ListAsync<ConfigMap>("default")).Count(c => c.Name.StartsWith("made", StringComparison.Ordinal)).ShouldBe(1, "the second run made no second object");
+    }
+
     [Fact]
     public async Task A_matching_failure_condition_fails_the_node_and_says_which_requirement_matched()
     {

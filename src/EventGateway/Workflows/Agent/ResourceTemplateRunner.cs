@@ -25,6 +25,9 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
     public static readonly string[] Actions = ["create", "apply", "replace", "patch", "delete", "get"];
     public static readonly string[] MergeStrategies = ["strategic", "merge", "json"];
 
+    /// <summary>On objects a create made: "{workflow uid}/{node id}", so the node's second run after a restart finds them.</summary>
+    public const string CreatedByAnnotation = "eventgateway.io/created-by-node";
+
     public TemplateType Type => TemplateType.Resource;
 
     public async Task<PodResult> RunAsync(Workflow wf, PodRequest pod, CancellationToken ct)
@@ -39,7 +42,7 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
             var r = pod.Template.Resource!;
             var (target, problem) = Target(r, wf);
             if (target is null) return End(NodePhase.Error, problem);
-            var (obj, failure) = await ActAsync(r, target, wf, pod.NodeName, linked.Token).ConfigureAwait(false);
+            var (obj, failure) = await ActAsync(r, target, wf, pod, linked.Token).ConfigureAwait(false);
             if (failure is not null) return End(NodePhase.Failed, failure);
             if (obj is not null && (r.SuccessCondition is { Length: > 0 } || r.FailureCondition is { Length: > 0 }))
             {
@@ -122,9 +125,9 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
         Ops.Keys.FirstOrDefault(k => string.Equals(k, word, StringComparison.OrdinalIgnoreCase) || string.Equals(k + "s", word, StringComparison.OrdinalIgnoreCase)) ?? word;
 
     /// <summary>Performs the action; returns the object as it now is (null after delete) or why the node fails.</summary>
-    private async Task<(JsonElement? Object, string? Failure)> ActAsync(ResourceTemplate r, TargetObject t, Workflow wf, string nodeName, CancellationToken ct)
+    private async Task<(JsonElement? Object, string? Failure)> ActAsync(ResourceTemplate r, TargetObject t, Workflow wf, PodRequest pod, CancellationToken ct)
     {
-        var source = $"{nodeName} resource.manifest";
+        var source = $"{pod.NodeName} resource.manifest";
         var action = r.Action ?? "";
         if (action == "delete")
         {
@@ -133,7 +136,17 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
         }
         if (action == "create")
         {
-            var created = Read((JsonObject)t.Manifest, t.Namespace, source) switch
+            // The node runs again after a restart: what its first run created (marked with the node) is taken, rather than
+            // failing on "already exists" or making a second object from a generateName.
+            var mark = $"{wf.Metadata.Uid}/{pod.NodeId}";
+            if (await CreatedEarlierAsync(t, mark, ct).ConfigureAwait(false) is { } earlier) return (ToJson(earlier), null);
+            var manifest = (JsonObject)t.Manifest.DeepClone();
+            var meta = manifest["metadata"] as JsonObject ?? (JsonObject)(manifest["metadata"] = new JsonObject());
+            (meta["annotations"] as JsonObject ?? (JsonObject)(meta["annotations"] = new JsonObject()))[CreatedByAnnotation] = mark;
+            // The API server names a generateName object; the store does so only for Workflows (through the submitter).
+            if (t.Name is null && t.Kind != "Workflow" && meta["generateName"]?.GetValue<string>() is { } prefix)
+                meta["name"] = prefix + RandomSuffix();
+            var created = Read(manifest, t.Namespace, source) switch
             {
                 Workflow w => await submitter.SubmitAsync(w, null, source, ct).ConfigureAwait(false),
                 var other => await store.CreateAsync(other, ct).ConfigureAwait(false),
@@ -186,6 +199,18 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
         }
     }
 
+    /// <summary>Kubernetes' five-character generateName suffix (consonants and digits that spell no words).</summary>
+    private static string RandomSuffix() => new(Enumerable.Range(0, 5).Select(_ => "bcdfghjklmnpqrstvwxz2456789"[Random.Shared.Next(27)]).ToArray());
+
+    /// <summary>The object a create of this node made before, by name or (a generateName) by the node's mark.</summary>
+    private async Task<Resource?> CreatedEarlierAsync(TargetObject t, string mark, CancellationToken ct)
+    {
+        static bool Marked(Resource? r, string mark) => r?.Metadata.Annotations?.GetValueOrDefault(CreatedByAnnotation) == mark;
+        if (t.Name is not null)
+            return await t.Ops.Get(store, t.Namespace, t.Name, ct).ConfigureAwait(false) is { } named && Marked(named, mark) ? named : null;
+        return (await t.Ops.List(store, t.Namespace, ct).ConfigureAwait(false)).FirstOrDefault(r => Marked(r, mark));
+    }
+
     /// <summary>Checks a would-be object as any applied manifest is checked; the reasons name the fields.</summary>
     private static Resource Read(JsonObject manifest, string ns, string source)
     {
@@ -220,11 +245,13 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
 
     /// <summary>The store's typed calls for a kind known only from a manifest.</summary>
     private sealed record KindOps(
+        Func<IResourceStore, string, CancellationToken, Task<IReadOnlyList<Resource>>> List,
         Func<IResourceStore, string, string, CancellationToken, Task<Resource?>> Get,
         Func<IResourceStore, Resource, CancellationToken, Task<Resource>> Update,
         Func<IResourceStore, string, string, CancellationToken, Task<bool>> Delete);
 
     private static KindOps OpsFor<T>() where T : Resource => new(
+        async (s, ns, ct) => [.. await s.ListAsync<T>(ns, ct).ConfigureAwait(false)],
         async (s, ns, name, ct) => await s.GetAsync<T>(ns, name, ct).ConfigureAwait(false),
         async (s, r, ct) => await s.UpdateAsync((T)r, ct).ConfigureAwait(false),
         (s, ns, name, ct) => s.DeleteAsync<T>(ns, name, ct));
