@@ -50,8 +50,6 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         public bool Suspended;
         public long? WarnedGeneration;
         public ITimer? Timer;
-        /// <summary>The last status saved, carried over when an apply replaces the object without one.</summary>
-        public CronWorkflowStatus? Status;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -102,9 +100,10 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         }
         var now = time.GetUtcNow();
         var watched = _watched.GetOrAdd(key, _ => new Watched { LiveSince = now });
-        if (watched.Uid != cron.Metadata.Uid) (watched.Uid, watched.Status, watched.Schedule, watched.LiveSince, watched.Floor) = (cron.Metadata.Uid, null, null, now, null);
+        if (watched.Uid != cron.Metadata.Uid) (watched.Uid, watched.Schedule, watched.LiveSince, watched.Floor) = (cron.Metadata.Uid, null, now, null);
         var before = cron.Status is null ? "" : JsonSerializer.Serialize(cron.Status, Json.Options);
-        var status = cron.Status ?? (watched.Status is { } carried ? Json.Clone(carried) : new CronWorkflowStatus());
+        // The store keeps a status across re-applied manifests (a subresource), so none means a new CronWorkflow.
+        var status = cron.Status ?? new CronWorkflowStatus();
         status.Phase ??= "Active";
 
         // Checked again here: the store may hold what no validator saw (written by another client or an older version).
@@ -165,7 +164,6 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
             cron.Status = status;
             await store.UpdateAsync(cron, ct).ConfigureAwait(false);
         }
-        watched.Status = Json.Clone(status);
     }
 
     /// <summary>Creates the tick's workflow (after terminating the running ones under Replace); returns the active list.</summary>
