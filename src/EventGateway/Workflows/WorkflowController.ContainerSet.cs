@@ -17,15 +17,7 @@ public sealed partial class WorkflowController
             if (handler is not null && wf.Status?.Nodes?.GetValueOrDefault(nodeId) is { } node) handler(wf, node, step);
         }
         var set = new ContainerSetRun(_executor, _specs, _outputs, _time, wf, pod,
-            podStarted: () =>
-            {
-                lock (run.InFlight)
-                {
-                    if (control.Killed) throw new OperationCanceledException(killed);
-                    control.Started = true;
-                }
-                Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
-            },
+            podStarted: () => MarkStarted(key, run, pod, control, killed),
             progress: r => Post(key, run, r),
             containerStarted: (nodeId, step) => Raise(StepStarted, nodeId, step),
             containerFinished: (nodeId, step) => Raise(StepFinished, nodeId, step));

@@ -476,17 +476,22 @@ public sealed partial class WorkflowController : BackgroundService
         await Task.Yield();
         var outcome = await _executor.RunAsync(spec, () =>
         {
-            lock (run.InFlight)
-            {
-                // Killed while it waited for its slot: leave before a process exists.
-                if (control.Killed) throw new OperationCanceledException(killed);
-                control.Started = true;
-            }
-            Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
+            MarkStarted(key, run, pod, control, killed);
             if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
         }, killed).ConfigureAwait(false);
         var result = await _outputs.CollectAsync(wf, pod, stepKey, outcome, killed).ConfigureAwait(false);
         return pod.Template.Memoize is null ? result : await _memo.RecordAsync(wf.NamespaceOrDefault, pod, result, killed).ConfigureAwait(false);
+    }
+
+    /// <summary>The step got its process slot: it is Running, unless it was killed while it waited (then no process may start).</summary>
+    private void MarkStarted(string key, WorkflowRun run, PodRequest pod, PodControl control, CancellationToken killed)
+    {
+        lock (run.InFlight)
+        {
+            if (control.Killed) throw new OperationCanceledException(killed);
+            control.Started = true;
+        }
+        Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
     }
 
     private void Post(string key, WorkflowRun run, PodResult result)
