@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using EventGateway.Manifests;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Validation;
+using EventGateway.Workflows.Schedules;
 
 namespace EventGateway.Cli.Commands;
 
@@ -21,7 +24,7 @@ internal static class ApplyCommand
             var errors = read.SelectMany(i => i.Result.Errors).ToList();
             if (errors.Count > 0) throw new ManifestException(errors);
             foreach (var (path, result) in read)
-                foreach (var warning in Schedules.CronWorkflowConversion.ConvertAll(result.Valid)) Console.Error.WriteLine($"warning: {path}: {warning}");
+                foreach (var warning in CronWorkflowConversion.ConvertAll(result.Valid)) Console.Error.WriteLine($"warning: {path}: {warning}");
             using var api = new ApiClient(r.GetValue(server)!);
             var applied = new JsonArray();
             foreach (var (path, text) in inputs)

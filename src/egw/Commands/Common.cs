@@ -1,5 +1,7 @@
 using System.CommandLine;
-using EventGateway.Manifests;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

@@ -1,5 +1,8 @@
 using System.CommandLine;
-using EventGateway.Manifests;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Validation;
+using EventGateway.Workflows.Schedules;
 
 namespace EventGateway.Cli.Commands;
 
@@ -19,7 +22,7 @@ internal static class LintCommand
                 {
                     var docs = ManifestReader.ReadFile(f);
                     count += docs.Count;
-                    foreach (var warning in Schedules.CronWorkflowConversion.ConvertAll(docs)) Console.Error.WriteLine($"warning: {f}: {warning}");
+                    foreach (var warning in CronWorkflowConversion.ConvertAll(docs)) Console.Error.WriteLine($"warning: {f}: {warning}");
                 }
                 catch (ManifestException e) { errors.AddRange(e.Errors); }
                 catch (IOException e) { throw new CliException($"{f}: {e.Message}", ExitCodes.Invalid); }

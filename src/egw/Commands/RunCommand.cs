@@ -1,12 +1,15 @@
 using System.CommandLine;
-using EventGateway.Api;
 using EventGateway.Cli.Output;
-using EventGateway.Hosting;
-using EventGateway.Manifests;
-using EventGateway.Model;
-using EventGateway.Schedules;
-using EventGateway.Workflows;
 using Microsoft.Extensions.Logging;
+using EventGateway.Model;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Api;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Controller;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Schedules;
+using EventGateway.Workflows.Submission;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

@@ -1,11 +1,12 @@
 using System.CommandLine;
-using EventGateway.Api;
-using EventGateway.Hosting;
-using EventGateway.Manifests;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Api;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 
@@ -49,8 +50,8 @@ internal static class ServeCommand
             if (r.GetValue(archiveTtl) is { } attl) options.Retention.ArchiveTtl = Duration("--archive-ttl", attl);
             if (r.GetValue(artifactRepository) is { } repo)
             {
-                try { options.ArtifactRepository = EventGateway.Artifacts.ArtifactRepositories.ReadFile(repo); }
-                catch (EventGateway.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
+                try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
+                catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }

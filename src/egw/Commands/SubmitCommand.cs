@@ -2,9 +2,13 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Cli.Output;
-using EventGateway.Manifests;
 using EventGateway.Model;
-using EventGateway.Workflows;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Controller;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Submission;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

@@ -5,8 +5,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Cli.Output;
-using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

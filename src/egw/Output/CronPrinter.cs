@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Manifests;
 using EventGateway.Model;
-using EventGateway.Schedules;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Schedules;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Output;
 

@@ -1,5 +1,6 @@
-using EventGateway.Execution;
+
 using EventGateway.Model;
+using EventGateway.Workflows.Execution;
 
 namespace EventGateway.Cli.Output;
 

@@ -1,3 +1,4 @@
+
 using EventGateway.Model;
 
 namespace EventGateway.Cli.Output;

@@ -1,9 +1,13 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using EventGateway.Manifests;
 using EventGateway.Model;
-using EventGateway.Workflows;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Controller;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Submission;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Output;
 

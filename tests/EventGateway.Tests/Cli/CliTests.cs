@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Manifests;
-using EventGateway.Model;
 using EventGateway.Tests.Support;
 using Shouldly;
+using EventGateway.Model;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Cli;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using EventGateway.EventSources.Kafka;
+using EventGateway.Events.EventSources.Kafka;
+using EventGateway.Events.Kafka;
 
 namespace EventGateway.Tests.Support;
 

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Logging;
-using EventGateway.Execution;
-using EventGateway.Hosting;
-using EventGateway.Manifests;
 using EventGateway.Model;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Support;
 

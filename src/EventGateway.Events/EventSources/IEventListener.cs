@@ -1,0 +1,18 @@
+using EventGateway.Events.EventSources.Calendar;
+using EventGateway.Events.EventSources.Github;
+using EventGateway.Events.EventSources.Kafka;
+using EventGateway.Events.EventSources.S3;
+using EventGateway.Workflows.Store;
+
+namespace EventGateway.Events.EventSources;
+
+/// <summary>
+/// One event of an EventSource (a key under <c>spec.webhook</c>, <c>spec.kafka</c>, ...), running
+/// until cancelled. A listener turns what arrives into envelopes and appends them through
+/// <see cref="ListenerContext.PublishAsync"/>; it acknowledges its sender only after that returns.
+/// Throwing ends the run: the host records the reason and restarts it with backoff.
+/// </summary>
+public interface IEventListener
+{
+    Task RunAsync(ListenerContext context, CancellationToken ct);
+}

@@ -1,0 +1,65 @@
+using EventGateway.Events.EventSources.Calendar;
+using EventGateway.Events.EventSources.Github;
+using EventGateway.Events.EventSources.Kafka;
+using EventGateway.Events.EventSources.S3;
+using EventGateway.Workflows.Store;
+
+namespace EventGateway.Events.EventSources;
+
+public enum ListenerState { Starting, Listening, Failed, Stopped }
+
+/// <summary>What one running event is doing, for <c>egw eventsource get</c>. Updated by its listener, read by anyone.</summary>
+public sealed class ListenerStatus
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, long> _rejected = new(StringComparer.Ordinal);
+    private long _accepted;
+
+    public ListenerStatus(string type, string eventName)
+    {
+        Type = type;
+        EventName = eventName;
+    }
+
+    public string Type { get; }
+    public string EventName { get; }
+    public ListenerState State { get; private set; } = ListenerState.Starting;
+    /// <summary>Where it listens or what it watches, e.g. <c>:12000/push</c> or <c>kafka://host:9092/topic</c>.</summary>
+    public string? Target { get; private set; }
+    public string? Message { get; private set; }
+    public DateTimeOffset? LastEventAt { get; private set; }
+    public long Accepted => Interlocked.Read(ref _accepted);
+    public int Restarts { get; private set; }
+
+    public IReadOnlyDictionary<string, long> Rejected
+    {
+        get { lock (_gate) return new Dictionary<string, long>(_rejected); }
+    }
+
+    public void Listening(string target)
+    {
+        lock (_gate) { State = ListenerState.Listening; Target = target; Message = null; }
+    }
+
+    public void Failed(string reason)
+    {
+        lock (_gate) { State = ListenerState.Failed; Message = reason; Restarts++; }
+    }
+
+    public void Stopped()
+    {
+        lock (_gate) State = ListenerState.Stopped;
+    }
+
+    public void Accept(DateTimeOffset at, int count = 1)
+    {
+        Interlocked.Add(ref _accepted, count);
+        lock (_gate) LastEventAt = at;
+    }
+
+    /// <summary>Counts a refusal by its reason class (e.g. "401 bad token", "filtered").</summary>
+    public void Reject(string reason)
+    {
+        lock (_gate) _rejected[reason] = _rejected.GetValueOrDefault(reason) + 1;
+    }
+}

@@ -1,0 +1,28 @@
+
+using EventGateway.Events.EventSources.Calendar;
+using EventGateway.Events.EventSources.Github;
+using EventGateway.Events.EventSources.Kafka;
+using EventGateway.Model;
+using EventGateway.Workflows.S3;
+using EventGateway.Workflows.Store;
+
+namespace EventGateway.Events.EventSources.S3;
+
+/// <summary>
+/// Argo's <c>minio</c> and <c>s3</c> sources. Events are CloudEvents of type <paramref name="type"/>
+/// with data <c>{"notification": [S3 event record], "metadata": {...}}</c>. They arrive by polling
+/// the bucket (<see cref="S3Poller"/>, the default) or as S3 notifications POSTed to us
+/// (<see cref="S3NotificationReceiver"/>), chosen by the EventSource's <c>eventgateway.io/s3-*</c>
+/// annotations (<see cref="S3Delivery"/>).
+/// </summary>
+public sealed class S3Listener(S3EventSource spec, string type) : IEventListener
+{
+    public Task RunAsync(ListenerContext ctx, CancellationToken ct)
+    {
+        // The annotations were validated with the EventSource (at load and again by the host before starting).
+        var delivery = S3Delivery.Require(ctx.Source.Metadata.Annotations);
+        return delivery.Polls
+            ? new S3Poller(spec, type, delivery, ctx).RunAsync(ct)
+            : new S3NotificationReceiver(spec, delivery).RunAsync(ctx, ct);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using EventGateway.Events.Log;
+using EventGateway.Events.Sensors.State;
+using EventGateway.Events.Sensors.Triggers;
+using EventGateway.Languages.Json;
+using EventGateway.Model;
+using EventGateway.Model.Manifests;
+using EventGateway.Workflows.Store;
+using EventGateway.Workflows.Validation;
+
+namespace EventGateway.Events.Sensors;
+
+/// <summary>
+/// Keeps one running pipeline per Sensor in the store: starts it when the Sensor is added, restarts it
+/// when its spec or annotations change (keeping its checkpoint and partial state), stops it and forgets
+/// its position when deleted. A refused Sensor says why; a failing pipeline restarts with 1 s → 30 s backoff
+/// and replays from its checkpoint.
+/// </summary>
+public sealed partial class SensorHost(
+    IResourceStore store,
+    IEventLog log,
+    SensorStateStore state,
+    SensorWorkflowGate gate,
+    TriggerContext context,
+    IEnumerable<ITrigger> triggers,
+    SensorOptions options,
+    SensorMetrics metrics,
+    ILoggerFactory loggers) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
+{
+    /// <summary>A sensor's key in the state store and metrics: namespace/name.</summary>
+    public static string KeyOf(Sensor s) => $"{s.NamespaceOrDefault}/{s.Name}";
+
+    private sealed record Running(string Fingerprint, CancellationTokenSource Stop, Task Task, SensorStatus Status, TimeSpan DedupWindow);
+
+    private readonly ConcurrentDictionary<(string Ns, string Name), Running> _running = new();
+    private readonly IReadOnlyDictionary<string, ITrigger> _kinds = triggers.ToDictionary(t => t.Kind, StringComparer.Ordinal);
+    private readonly ILogger _log = loggers.CreateLogger<SensorHost>();
+
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    public SensorStateStore State => state;
+
+    public SensorStatus? StatusOf(string @namespace, string name) => _running.TryGetValue((@namespace, name), out var r) ? r.Status : null;
+
+    private ITimer? _pruner;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Dedup records past their window and old event paths go once an hour.
+        _pruner = context.Time.CreateTimer(_ => Prune(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task StopAllAsync()
+    {
+        _pruner?.Dispose();
+        foreach (var key in _running.Keys.ToList()) await StopAsync(key).ConfigureAwait(false);
+    }
+
+    protected override async Task ReconcileAsync((string Ns, string Name) key, CancellationToken ct)
+    {
+        var sensor = await Store.GetAsync<Sensor>(key.Ns, key.Name, ct).ConfigureAwait(false);
+        if (sensor is null)
+        {
+            await StopAsync(key).ConfigureAwait(false);
+            state.Forget($"{key.Ns}/{key.Name}");
+            return;
+        }
+        var fingerprint = JsonSerializer.Serialize(sensor.Spec, Json.Lenient) + JsonSerializer.Serialize(sensor.Metadata.Annotations, Json.Lenient);
+        if (_running.TryGetValue(key, out var current) && current.Fingerprint == fingerprint) return;
+        await StopAsync(key).ConfigureAwait(false);
+
+        var status = new SensorStatus();
+        var errors = new List<string>();
+        SensorValidator.Validate(sensor, (path, reason) => errors.Add($"{path}: {reason}"));
+        SensorRunner? runner = null;
+        if (errors.Count == 0)
+        {
+            try
+            {
+                runner = new SensorRunner(sensor, log, state, gate, context, _kinds, options, metrics, status);
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                errors.Add(e.Message);
+            }
+        }
+        if (runner is null)
+        {
+            status.State = SensorState.Refused;
+            status.Message = string.Join("; ", errors);
+            _running[key] = new Running(fingerprint, new CancellationTokenSource(), Task.CompletedTask, status, DedupKeys.Window(sensor));
+            LogRefused(_log, key.Ns, key.Name, status.Message);
+            return;
+        }
+        var stop = new CancellationTokenSource();
+        var task = Task.Run(() => SuperviseAsync(runner, key, stop.Token), CancellationToken.None);
+        _running[key] = new Running(fingerprint, stop, task, status, DedupKeys.Window(sensor));
+        LogStarted(_log, key.Ns, key.Name, sensor.Spec.Triggers?.Count ?? 0);
+    }
+
+    private async Task SuperviseAsync(SensorRunner runner, (string Ns, string Name) key, CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await runner.RunAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                runner.Status.State = SensorState.Failed;
+                runner.Status.Message = e.Message;
+                runner.Status.Restarts++;
+                LogSensorFailed(_log, e, key.Ns, key.Name, backoff.TotalSeconds);
+            }
+            try { await Task.Delay(backoff, context.Time, ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+        runner.Status.State = SensorState.Stopped;
+    }
+
+    private async Task StopAsync((string Ns, string Name) key)
+    {
+        if (!_running.TryRemove(key, out var r)) return;
+        await r.Stop.CancelAsync().ConfigureAwait(false);
+        await r.Task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        r.Stop.Dispose();
+    }
+
+    private void Prune()
+    {
+        try
+        {
+            var now = context.Time.GetUtcNow();
+            var longestWindow = _running.Values.Select(r => r.DedupWindow).DefaultIfEmpty(DedupKeys.DefaultWindow).Max();
+            state.Prune(now - longestWindow, now - options.DecisionRetention);
+        }
+        catch (Exception e)
+        {
+            LogPruneFailed(_log, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "sensor {Namespace}/{Name}: started with {Count} triggers")]
+    private static partial void LogStarted(ILogger log, string @namespace, string name, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "sensor {Namespace}/{Name} refused: {Errors}")]
+    private static partial void LogRefused(ILogger log, string @namespace, string name, string errors);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "sensor {Namespace}/{Name} failed; restarting in {Seconds}s")]
+    private static partial void LogSensorFailed(ILogger log, Exception e, string @namespace, string name, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "pruning sensor state failed")]
+    private static partial void LogPruneFailed(ILogger log, Exception e);
+}

@@ -1,0 +1,46 @@
+namespace EventGateway.Server.Hosting;
+
+/// <summary>Service settings; validated once at start-up.</summary>
+public sealed class EventGatewayOptions
+{
+    /// <summary>Where the SQLite store, step logs and artifacts live.</summary>
+    public string DataDir { get; set; } = DefaultDataDir();
+
+    /// <summary>Service-wide cap on concurrently running step processes; further steps wait as Pending.</summary>
+    public int MaxProcesses { get; set; } = Math.Max(4, Environment.ProcessorCount * 32);
+
+    /// <summary>Run steps in bubblewrap when it is available.</summary>
+    public bool Sandbox { get; set; } = true;
+
+    public TimeSpan StatusSaveInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Address the event sources' HTTP listeners bind to; webhooks come from outside, so all interfaces by default.</summary>
+    public string EventListenAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Directories whose manifests are applied at start and on change (<c>--manifests</c>).</summary>
+    public List<string> ManifestDirectories { get; set; } = [];
+
+    /// <summary>Where workflows without a repository of their own keep artifacts (<c>--artifact-repository</c>); null: the data directory.</summary>
+    public Model.ArtifactRepository? ArtifactRepository { get; set; }
+
+    public Events.Log.EventLogOptions EventLog { get; set; } = new();
+    public Events.Sensors.SensorOptions Sensors { get; set; } = new();
+    public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
+
+    public static string DefaultDataDir() =>
+        Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("data directory must be set (--data-dir or EGW_DATA_DIR)");
+        if (MaxProcesses < 1) throw new ArgumentException($"max processes must be at least 1, got {MaxProcesses}");
+        if (StatusSaveInterval <= TimeSpan.Zero) throw new ArgumentException("status save interval must be positive");
+        if (!System.Net.IPAddress.TryParse(EventListenAddress, out _)) throw new ArgumentException($"event listen address '{EventListenAddress}' is not an IP address");
+        foreach (var d in ManifestDirectories)
+            if (!Directory.Exists(d)) throw new ArgumentException($"manifest directory {d} does not exist");
+        EventLog.Validate();
+        Sensors.Validate();
+        Retention.Validate();
+    }
+}

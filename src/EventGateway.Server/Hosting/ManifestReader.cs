@@ -1,0 +1,25 @@
+using EventGateway.Events.EventSources;
+using EventGateway.Events.Sensors;
+using EventGateway.Model;
+using EventGateway.Model.Manifests;
+using EventGateway.Workflows.Validation;
+
+namespace EventGateway.Server.Hosting;
+
+/// <summary>
+/// Reads manifests of every kind this service runs, each checked by the validator its feature owns.
+/// The one place that knows all of them: the composition root.
+/// </summary>
+public static class ManifestReader
+{
+    public static ManifestValidator Validator { get; } = new([WorkflowValidator.Instance, EventSourceValidator.Instance, SensorValidator.Instance]);
+
+    public static ManifestParser Parser { get; } = new(Validator);
+
+    public static IReadOnlyList<Resource> ReadFile(string path) => Parser.ReadFile(path);
+
+    public static IReadOnlyList<Resource> Read(string text, string source = "<input>") => Parser.Read(text, source);
+
+    public static (IReadOnlyList<Resource> Valid, IReadOnlyList<ManifestError> Errors) ReadEach(string text, string source = "<input>") =>
+        Parser.ReadEach(text, source);
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using EventGateway.Events.EventSources;
+using EventGateway.Events.EventSources.Calendar;
+using EventGateway.Events.EventSources.Github;
+using EventGateway.Events.EventSources.Http;
+using EventGateway.Events.EventSources.Kafka;
+using EventGateway.Events.EventSources.S3;
+using EventGateway.Events.Log;
+using EventGateway.Events.Sensors;
+using EventGateway.Events.Sensors.State;
+using EventGateway.Events.Sensors.Triggers;
+using EventGateway.Languages.Json;
+using EventGateway.Model.Manifests;
+using EventGateway.Workflows.Agent;
+using EventGateway.Workflows.Artifacts;
+using EventGateway.Workflows.Controller;
+using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Retention;
+using EventGateway.Workflows.Store;
+using EventGateway.Workflows.Submission;
+using EventGateway.Workflows.Validation;
+using EventGateway.Workflows.Schedules;
+
+namespace EventGateway.Server.Hosting;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>The embedded engine: SQLite store, local sandboxed executor, reconcile loop.</summary>
+    public static IServiceCollection AddEventGateway(this IServiceCollection services, EventGatewayOptions options)
+    {
+        options.Validate();
+        Directory.CreateDirectory(options.DataDir);
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(ManifestReader.Parser);
+        services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
+        services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
+        services.AddSingleton<ArtifactStorage>();
+        services.AddSingleton<ArtifactGarbageCollector>();
+        services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
+        services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>()));
+        services.AddSingleton<StepSpecBuilder>();
+        services.AddSingleton<OutputCollector>();
+        services.AddSingleton<WorkflowSubmitter>();
+        services.AddSingleton<WorkflowOperations>();
+        services.AddSingleton<AgentHttpClients>();
+        services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
+        services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
+        services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository });
+        services.AddSingleton<WorkflowController>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
+        services.AddSingleton<CronScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<CronScheduler>());
+        services.AddSingleton(options.Retention);
+        services.AddSingleton<WorkflowDeleter>();
+        if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
+        services.AddSingleton<WorkflowReaper>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
+
+        services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));
+        services.AddSingleton<SecretResolver>();
+        services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>()));
+        if (options.ManifestDirectories.Count > 0)
+        {
+            services.AddSingleton(sp => new ManifestDirectoryWatcher(options.ManifestDirectories.Select(Path.GetFullPath).ToList(),
+                sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectoryWatcher>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<ManifestDirectoryWatcher>());
+        }
+        services.AddSingleton<EventSourceHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
+
+        services.AddSingleton(options.Sensors);
+        services.AddSingleton(_ => new SensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
+        services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
+        services.AddSingleton<SensorMetrics>();
+        services.AddSingleton<TriggerHttpClients>();
+        services.AddSingleton(sp => new TriggerContext(sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<SecretResolver>(),
+            sp.GetRequiredService<TriggerHttpClients>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("EventGateway.Events.Sensors.Triggers")));
+        services.AddSingleton<ITrigger, K8sTrigger>();
+        services.AddSingleton<ITrigger, ArgoWorkflowTrigger>();
+        services.AddSingleton<ITrigger, HttpTrigger>();
+        services.AddSingleton<ITrigger, KafkaTrigger>();
+        services.AddSingleton<ITrigger, LogTrigger>();
+        services.AddSingleton<SensorHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
+        services.AddSingleton<DeadLetterReplayer>();
+        return services;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text;
+using EventGateway.Model;
+using EventGateway.Workflows.Artifacts;
+using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Store;
+using EventGateway.Workflows.Submission;
+
+namespace EventGateway.Workflows.Controller;
+
+/// <summary>
+/// Turns a rendered container or script template into what the executor runs: argv, environment
+/// (resolving ConfigMap and Secret references from the store) and the files to stage.
+/// </summary>
+public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepository artifacts, ArtifactStorage storage)
+{
+    /// <summary>Argo stages a script's source here.</summary>
+    public const string ScriptPath = "/argo/staging/script";
+
+    public async Task<(StepSpec? Spec, string? Error)> BuildAsync(Workflow wf, PodRequest pod, TimeProvider time, CancellationToken ct)
+    {
+        var ns = wf.NamespaceOrDefault;
+        Container c = (Container?)pod.Template.Script ?? pod.Template.Container!;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var from in c.EnvFrom ?? [])
+        {
+            var error = await AddEnvFromAsync(ns, from, env, ct).ConfigureAwait(false);
+            if (error is not null) return (null, error);
+        }
+        foreach (var e in c.Env ?? [])
+        {
+            if (e.ValueFrom is null) { env[e.Name] = ExpandRefs(e.Value ?? "", env); continue; }
+            var (value, error) = await ResolveAsync(ns, e, ct).ConfigureAwait(false);
+            if (error is not null) return (null, error);
+            if (value is not null) env[e.Name] = value;
+        }
+
+        var files = new List<StagedFile>();
+        List<string> argv;
+        if (pod.Template.Script is { } script)
+        {
+            files.Add(new StagedFile(ScriptPath, null, script.Source ?? "", Mode: 0b111_101_101));
+            argv = [.. script.Command is { Count: > 0 } cmd ? cmd : ["sh"], .. script.Args ?? [], ScriptPath];
+        }
+        else
+        {
+            argv = [.. c.Command ?? [], .. c.Args ?? []];
+        }
+        if (argv.Count == 0)
+            return (null, $"container '{pod.Template.Name}' has no command: the local executor runs commands on the host and cannot use the entrypoint of image '{c.Image}'");
+        argv = argv.Select(a => ExpandRefs(a, env)).ToList();
+
+        foreach (var (path, artifact) in pod.InputArtifacts)
+        {
+            if (artifact.Raw is { } raw) files.Add(new StagedFile(path, null, raw.Data));
+            else if (artifact.Local is { } local) files.Add(new StagedFile(path, artifacts.PathOf(local), null));
+            else if (artifact.S3 is not null)
+            {
+                try { files.Add(new StagedFile(path, await storage.LoadAsync(wf, pod.NodeId, artifact, ct).ConfigureAwait(false), null)); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
+        }
+
+        DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
+        return (new StepSpec(new StepKey(ns, wf.Name, pod.NodeId), c.Image ?? "", argv, c.WorkingDir, env, files, deadline), null);
+    }
+
+    private async Task<string?> AddEnvFromAsync(string ns, EnvFromSource from, Dictionary<string, string> env, CancellationToken ct)
+    {
+        var prefix = from.Prefix ?? "";
+        if (from.ConfigMapRef is { } cmRef)
+        {
+            var cm = await store.GetAsync<ConfigMap>(ns, cmRef.Name ?? "", ct).ConfigureAwait(false);
+            if (cm is null) return cmRef.Optional == true ? null : $"envFrom: configmap \"{cmRef.Name}\" not found";
+            foreach (var (k, v) in cm.Data ?? []) env[prefix + k] = v;
+        }
+        if (from.SecretRef is { } sRef)
+        {
+            var secret = await store.GetAsync<Secret>(ns, sRef.Name ?? "", ct).ConfigureAwait(false);
+            if (secret is null) return sRef.Optional == true ? null : $"envFrom: secret \"{sRef.Name}\" not found";
+            foreach (var k in (secret.Data?.Keys.AsEnumerable() ?? []).Union(secret.StringData?.Keys.AsEnumerable() ?? []))
+                if (secret.Value(k) is { } v) env[prefix + k] = v;
+        }
+        return null;
+    }
+
+    private async Task<(string? Value, string? Error)> ResolveAsync(string ns, EnvVar e, CancellationToken ct)
+    {
+        if (e.ValueFrom!.ConfigMapKeyRef is { } cmRef)
+        {
+            var cm = await store.GetAsync<ConfigMap>(ns, cmRef.Name ?? "", ct).ConfigureAwait(false);
+            if (cm?.Data?.GetValueOrDefault(cmRef.Key ?? "") is { } v) return (v, null);
+            return cmRef.Optional == true ? (null, null) : (null, $"env {e.Name}: configmap \"{cmRef.Name}\" {(cm is null ? "not found" : $"has no key \"{cmRef.Key}\"")}");
+        }
+        if (e.ValueFrom.SecretKeyRef is { } sRef)
+        {
+            var secret = await store.GetAsync<Secret>(ns, sRef.Name ?? "", ct).ConfigureAwait(false);
+            if (secret?.Value(sRef.Key ?? "") is { } v) return (v, null);
+            return sRef.Optional == true ? (null, null) : (null, $"env {e.Name}: secret \"{sRef.Name}\" {(secret is null ? "not found" : $"has no key \"{sRef.Key}\"")}");
+        }
+        return (null, null); // fieldRef/resourceFieldRef describe a pod; there is none to describe
+    }
+
+    /// <summary>Kubernetes' $(VAR) expansion in command, args and env values; $$(VAR) escapes it; unknown names stay.</summary>
+    internal static string ExpandRefs(string text, IReadOnlyDictionary<string, string> env)
+    {
+        if (!text.Contains("$(", StringComparison.Ordinal)) return text;
+        var sb = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '$' && i + 1 < text.Length && text[i + 1] == '$' && i + 2 < text.Length && text[i + 2] == '(')
+            {
+                sb.Append("$(");
+                i += 2;
+                continue;
+            }
+            if (text[i] == '$' && i + 1 < text.Length && text[i + 1] == '(')
+            {
+                var close = text.IndexOf(')', i + 2);
+                if (close > 0 && env.TryGetValue(text[(i + 2)..close], out var v))
+                {
+                    sb.Append(v);
+                    i = close;
+                    continue;
+                }
+            }
+            sb.Append(text[i]);
+        }
+        return sb.ToString();
+    }
+}

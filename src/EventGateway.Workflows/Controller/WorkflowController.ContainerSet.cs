@@ -1,0 +1,30 @@
+
+using EventGateway.Model;
+using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Submission;
+
+namespace EventGateway.Workflows.Controller;
+
+public sealed partial class WorkflowController
+{
+    /// <summary>
+    /// A containerSet pod: the pod counts as started with its first container; each container reports its own
+    /// phase and is streamed as a step of its own (logs per container); a kill of the pod stops them all.
+    /// </summary>
+    private Task<PodResult> RunContainerSetAsync(string key, WorkflowRun run, PodRequest pod, PodControl control, CancellationToken killed)
+    {
+        var wf = run.Operator.Workflow;
+        void Raise(Action<Workflow, NodeStatus, StepKey>? handler, string nodeId, StepKey step)
+        {
+            if (handler is not null && wf.Status?.Nodes?.GetValueOrDefault(nodeId) is { } node) handler(wf, node, step);
+        }
+        var set = new ContainerSetRun(_executor, _specs, _outputs, _time, wf, pod,
+            podStarted: () => MarkStarted(key, run, pod, control, killed),
+            progress: r => Post(key, run, r),
+            containerStarted: (nodeId, step) => Raise(StepStarted, nodeId, step),
+            containerFinished: (nodeId, step) => Raise(StepFinished, nodeId, step));
+        lock (run.InFlight) control.Set = set;
+        return set.RunAsync(killed);
+    }
+}

@@ -1,0 +1,56 @@
+namespace EventGateway.Workflows.Execution;
+
+/// <summary>
+/// Runs one step (an Argo Pod node) to completion. Implementations: the local sandboxed process
+/// executor; later a Kubernetes pod executor. Calls are idempotent per node: after a restart the
+/// executor adopts a step that is still running or already finished instead of starting it again.
+/// </summary>
+public interface IStepExecutor
+{
+    /// <summary>Runs or adopts the step. <paramref name="started"/> is called once it holds a process slot.</summary>
+    /// <param name="stopWaiting">Stops waiting only; the step keeps running (service shutdown).</param>
+    Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting);
+
+    /// <summary>Kills a running step's whole process tree (terminate, stop, deadline of an enclosing node).</summary>
+    void Kill(StepKey key);
+
+    /// <summary>Where a sandbox path of a finished step can be read on the host (outputs).</summary>
+    string HostPath(StepKey key, string sandboxPath);
+
+    /// <summary>The durable log file of a step's stream ("stdout" or "stderr"); it may not exist (yet, or any more).</summary>
+    string LogPath(StepKey key, string stream);
+
+    /// <summary>Removes everything kept for a workflow's steps (logs, sandboxes).</summary>
+    void Forget(string @namespace, string workflow);
+
+    /// <summary>Removes everything kept for one finished step (logs, sandbox): podGC, or a step about to run again.</summary>
+    void Forget(StepKey key);
+}
+
+public readonly record struct StepKey(string Namespace, string Workflow, string NodeId);
+
+public sealed record StepSpec(
+    StepKey Key,
+    string Image,
+    IReadOnlyList<string> Argv,
+    string? WorkingDir,
+    IReadOnlyDictionary<string, string> Env,
+    IReadOnlyList<StagedFile> Files,
+    DateTimeOffset? Deadline)
+{
+    /// <summary>Directories shared with other steps (a containerSet's volumes), bind-mounted into the sandbox.</summary>
+    public IReadOnlyList<SharedVolume> Volumes { get; init; } = [];
+}
+
+/// <summary>A volume owned by <paramref name="Owner"/> (its pod), mounted at <paramref name="MountPath"/>; it lives as long as the owner's files.</summary>
+public sealed record SharedVolume(StepKey Owner, string Name, string MountPath);
+
+/// <summary>A file or directory on the host placed at an absolute path inside the sandbox before start.</summary>
+public sealed record StagedFile(string SandboxPath, string? HostSource, string? Content, int? Mode = null);
+
+public enum StepEnd { Exited, DeadlineExceeded, Killed, Lost, FailedToStart }
+
+public sealed record StepOutcome(StepEnd End, int? ExitCode, string? Message, DateTimeOffset StartedAt, DateTimeOffset FinishedAt)
+{
+    public bool Succeeded => End == StepEnd.Exited && ExitCode == 0;
+}

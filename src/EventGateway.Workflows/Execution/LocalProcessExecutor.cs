@@ -1,0 +1,329 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace EventGateway.Workflows.Execution;
+
+/// <summary>
+/// Runs each step as a host process in its own session (so a deadline kills the whole group and a
+/// service crash does not), inside a bubblewrap sandbox when available. Everything about a step
+/// lives in its node directory: pod.json, pid, stdout, stderr, exitcode and the sandbox root.
+/// The exitcode file is the durable fact that a step finished, which is what makes adoption after
+/// a restart safe.
+/// </summary>
+public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
+{
+    // sh runs the step with its streams on files, so they outlive the service, and records the exit code.
+    private const string Wrapper = "d=$1; shift; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
+
+    private readonly string _root;
+    private readonly Sandbox _sandbox;
+    private readonly SemaphoreSlim _slots;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly TimeSpan _adoptPoll;
+    private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal); // 0 while the process is being spawned
+    private readonly HashSet<string> _killWhenStarted = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public LocalProcessExecutor(string dataDir, int maxProcesses, Sandbox sandbox, TimeProvider time, ILogger<LocalProcessExecutor> log, TimeSpan? adoptPoll = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxProcesses, 1);
+        _root = Path.Combine(dataDir, "pods");
+        _sandbox = sandbox;
+        _slots = new SemaphoreSlim(maxProcesses, maxProcesses);
+        _time = time;
+        _log = log;
+        _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
+        if (!sandbox.Isolated && !sandbox.Disabled) LogNoSandbox(_log);
+    }
+
+    public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
+    {
+        var dir = NodeDir(spec.Key);
+        if (TryReadExit(dir) is { } done) return Finished(dir, done, started);
+        if (ReadPid(dir) is { } pid)
+        {
+            // Started before a restart: adopt it if alive, otherwise it was lost with the host.
+            started();
+            return IsAlive(pid)
+                ? await AdoptAsync(spec, dir, pid, stopWaiting).ConfigureAwait(false)
+                : TryReadExit(dir) is { } late ? Finished(dir, late, () => { })
+                : new StepOutcome(StepEnd.Lost, null, "step process was lost while the service was down", StartTime(dir), _time.GetUtcNow());
+        }
+
+        var key = Key(spec.Key);
+        lock (_gate) _running[key] = 0; // from here a kill is remembered, also while it waits for a slot
+        try
+        {
+            await _slots.WaitAsync(stopWaiting).ConfigureAwait(false);
+        }
+        catch
+        {
+            Forget(key);
+            throw;
+        }
+        try
+        {
+            lock (_gate)
+            {
+                if (_killWhenStarted.Contains(key))
+                {
+                    Forget(key);
+                    return new StepOutcome(StepEnd.Killed, null, "step was killed before it started", _time.GetUtcNow(), _time.GetUtcNow());
+                }
+            }
+            started();
+            var startedAt = _time.GetUtcNow();
+            int child;
+            try
+            {
+                child = Start(spec, dir, startedAt);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Forget(key);
+                return new StepOutcome(StepEnd.FailedToStart, null, $"failed to start step: {e.Message}", startedAt, _time.GetUtcNow());
+            }
+            bool killNow;
+            lock (_gate)
+            {
+                _running[key] = child;
+                killNow = _killWhenStarted.Remove(key);
+            }
+            if (killNow) KillGroup(child); // killed while it was being spawned
+            var exited = PosixSpawn.WaitAsync(child);
+            return await WaitAsync(spec, dir, child, startedAt, () => exited.WaitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private int Start(StepSpec spec, string dir, DateTimeOffset startedAt)
+    {
+        var root = Path.Combine(dir, "root");
+        Directory.CreateDirectory(root);
+        var binds = Mount(spec, dir, root);
+        foreach (var f in spec.Files) Stage(HostTarget(binds, f.SandboxPath) ?? Path.Combine(root, f.SandboxPath.TrimStart('/')), f);
+        var workingDir = spec.WorkingDir ?? "/";
+        if (_sandbox.Isolated) Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
+        var argv = _sandbox.Wrap(root, workingDir, spec.Argv, binds);
+        File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new { image = spec.Image, argv = spec.Argv, startedAt, sandboxed = _sandbox.Isolated }));
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+            ["HOME"] = Environment.GetEnvironmentVariable("HOME") ?? "/root",
+            ["LANG"] = "C.UTF-8",
+        };
+        foreach (var (k, v) in spec.Env) env[k] = v;
+        if (!_sandbox.Isolated && !Directory.Exists(workingDir)) throw new IOException($"working directory {workingDir} does not exist");
+
+        var pid = PosixSpawn.Start(["/bin/sh", "-c", Wrapper, "egw-step", dir, .. argv], env, _sandbox.Isolated ? dir : workingDir);
+        // The pid file is the durable record that this node's process exists (written before waiting).
+        File.WriteAllText(Path.Combine(dir, "pid"), pid.ToString(CultureInfo.InvariantCulture));
+        return pid;
+    }
+
+    /// <summary>
+    /// Shared volumes (a containerSet's, Argo's emptyDir): one directory per volume in the owning pod's node
+    /// directory, bound into this step's sandbox. The binds are recorded in the step's "mounts" file so that
+    /// HostPath finds outputs written to a volume, also after a restart.
+    /// </summary>
+    private List<(string Host, string Sandbox)> Mount(StepSpec spec, string dir, string root)
+    {
+        if (spec.Volumes.Count == 0) return [];
+        if (!_sandbox.Isolated) throw new IOException("volumes shared between containers need the bubblewrap sandbox (bwrap), which is not available");
+        var binds = new List<(string Host, string Sandbox)>(spec.Volumes.Count);
+        foreach (var v in spec.Volumes)
+        {
+            if (v.Name is "" or "." or ".." || v.Name.Contains('/')) throw new IOException($"volume name '{v.Name}' is not a valid name");
+            var host = Path.Combine(NodeDir(v.Owner), "volumes", v.Name);
+            Directory.CreateDirectory(host);
+            Directory.CreateDirectory(_sandbox.HostPath(root, v.MountPath));
+            binds.Add((host, v.MountPath));
+        }
+        File.WriteAllText(Path.Combine(dir, "mounts"), JsonSerializer.Serialize(binds.Select(b => new[] { b.Sandbox, b.Host })));
+        return binds;
+    }
+
+    private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, CancellationToken stopWaiting)
+    {
+        async Task PollUntilExit()
+        {
+            using var timer = new PeriodicTimer(_adoptPoll, _time);
+            while (IsAlive(pid) && TryReadExit(dir) is null)
+                await timer.WaitForNextTickAsync(stopWaiting).ConfigureAwait(false);
+        }
+        return await WaitAsync(spec, dir, pid, StartTime(dir), PollUntilExit, stopWaiting).ConfigureAwait(false);
+    }
+
+    private async Task<StepOutcome> WaitAsync(StepSpec spec, string dir, int pid, DateTimeOffset startedAt, Func<Task> exited, CancellationToken stopWaiting)
+    {
+        lock (_gate) _running[Key(spec.Key)] = pid;
+        try
+        {
+            var wait = exited();
+            if (spec.Deadline is { } deadline)
+            {
+                var remaining = deadline - _time.GetUtcNow();
+                using var timeout = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time);
+                var fired = await Task.WhenAny(wait, Task.Delay(Timeout.InfiniteTimeSpan, timeout.Token)).ConfigureAwait(false);
+                if (fired != wait && TryReadExit(dir) is null)
+                {
+                    KillGroup(pid);
+                    await wait.ConfigureAwait(false);
+                    return new StepOutcome(StepEnd.DeadlineExceeded, null, "Step exceeded its deadline", startedAt, _time.GetUtcNow());
+                }
+            }
+            await wait.ConfigureAwait(false);
+            if (TryReadExit(dir) is { } code) return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", startedAt, _time.GetUtcNow());
+            return File.Exists(Path.Combine(dir, "killed"))
+                ? new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow())
+                : new StepOutcome(StepEnd.Lost, null, "step process ended without an exit code (killed by a signal)", startedAt, _time.GetUtcNow());
+        }
+        finally
+        {
+            Forget(Key(spec.Key));
+        }
+    }
+
+    private void Forget(string key)
+    {
+        lock (_gate)
+        {
+            _running.Remove(key);
+            _killWhenStarted.Remove(key);
+        }
+    }
+
+    public void Kill(StepKey key)
+    {
+        int pid;
+        lock (_gate)
+        {
+            if (!_running.TryGetValue(Key(key), out pid)) return;
+            if (pid == 0) _killWhenStarted.Add(Key(key)); // waiting for a slot or being spawned: never starts, or is killed once its pid is known
+        }
+        File.WriteAllText(Path.Combine(NodeDir(key), "killed"), "");
+        if (pid != 0) KillGroup(pid);
+    }
+
+    public string HostPath(StepKey key, string sandboxPath)
+    {
+        var dir = DirOf(key);
+        var root = Path.Combine(dir, "root");
+        var mounts = Path.Combine(dir, "mounts");
+        var binds = File.Exists(mounts) ? JsonSerializer.Deserialize<string[][]>(File.ReadAllText(mounts))!.Select(b => (b[1], b[0])).ToList() : [];
+        return HostTarget(binds, sandboxPath) ?? _sandbox.HostPath(root, sandboxPath);
+    }
+
+    /// <summary>Where a sandbox path lies on the host when a bind holds it (the deepest bind wins, as in the sandbox); else null.</summary>
+    private static string? HostTarget(List<(string Host, string Sandbox)> binds, string sandboxPath)
+    {
+        foreach (var (host, sandbox) in binds.OrderByDescending(b => b.Sandbox.Length))
+        {
+            var at = sandbox.TrimEnd('/');
+            if (sandboxPath == at || sandboxPath.StartsWith(at + "/", StringComparison.Ordinal))
+                return Path.Combine(host, sandboxPath[at.Length..].TrimStart('/'));
+        }
+        return null;
+    }
+
+    public string LogPath(StepKey key, string stream) => Path.Combine(DirOf(key), stream);
+
+    public void Forget(StepKey key)
+    {
+        // Node ids also arrive from an annotation (retry): one that is no plain name names no step of ours.
+        if (key.NodeId.Length == 0 || key.NodeId.Contains('/') || key.NodeId is "." or "..") return;
+        var dir = DirOf(key);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    public void Forget(string @namespace, string workflow)
+    {
+        var dir = Path.Combine(_root, @namespace, workflow);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    private StepOutcome Finished(string dir, int code, Action started)
+    {
+        started();
+        var finished = File.GetLastWriteTimeUtc(Path.Combine(dir, "exitcode"));
+        return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", StartTime(dir), new DateTimeOffset(finished, TimeSpan.Zero));
+    }
+
+    private static void Stage(string target, StagedFile f)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        if (f.Content is not null) File.WriteAllText(target, f.Content);
+        else if (f.HostSource is { } src) Copy(src, target);
+        if (f.Mode is { } mode && !OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(target, (UnixFileMode)mode);
+    }
+
+    internal static void Copy(string source, string target)
+    {
+        if (File.Exists(source)) { File.Copy(source, target, overwrite: true); return; }
+        Directory.CreateDirectory(target);
+        foreach (var d in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(source, d)));
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(target, Path.GetRelativePath(source, file)), overwrite: true);
+    }
+
+    private string NodeDir(StepKey key)
+    {
+        var dir = DirOf(key);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>A step's directory without creating it: reading logs of a collected step must not bring it back.</summary>
+    private string DirOf(StepKey key) => Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
+
+    private static string Key(StepKey k) => $"{k.Namespace}/{k.Workflow}/{k.NodeId}";
+
+    private static int? TryReadExit(string dir)
+    {
+        var path = Path.Combine(dir, "exitcode");
+        try
+        {
+            var text = File.ReadAllText(path).Trim();
+            return int.TryParse(text, CultureInfo.InvariantCulture, out var code) ? code : null;
+        }
+        catch (FileNotFoundException) { return null; }
+    }
+
+    private static int? ReadPid(string dir)
+    {
+        var path = Path.Combine(dir, "pid");
+        return File.Exists(path) && int.TryParse(File.ReadAllText(path), CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    private DateTimeOffset StartTime(string dir)
+    {
+        var pid = Path.Combine(dir, "pid");
+        return File.Exists(pid) ? new DateTimeOffset(File.GetLastWriteTimeUtc(pid), TimeSpan.Zero) : _time.GetUtcNow();
+    }
+
+    private static bool IsAlive(int pid) => Kill(pid, 0) == 0 && !IsZombie(pid);
+
+    private static bool IsZombie(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('Z'); }
+        catch (IOException) { return false; }
+    }
+
+    private static void KillGroup(int pid) => Kill(-pid, 9);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "bubblewrap (bwrap) is not available: steps run as plain host processes without isolation")]
+    private static partial void LogNoSandbox(ILogger log);
+
+    public void Dispose() => _slots.Dispose();
+}

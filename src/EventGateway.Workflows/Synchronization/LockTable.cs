@@ -1,0 +1,279 @@
+using System.Globalization;
+using EventGateway.Workflows.Controller;
+using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Submission;
+
+namespace EventGateway.Workflows.Synchronization;
+
+/// <summary>The answer to a lock request: granted, waiting (with Argo's message), or failed for good.</summary>
+public sealed record Acquisition(bool Granted, bool Failed, string? Message, LockName? WaitingFor)
+{
+    public static readonly Acquisition Yes = new(true, false, null, null);
+}
+
+/// <summary>
+/// The one owner of the decision "who holds which lock". In memory and synchronous: the controller's reconcile
+/// pass asks it directly (no I/O, no waiting), ConfigMap reads feed limits in from outside, and every change
+/// that frees capacity re-enqueues the workflows next in line. Holders are "ns/workflow" (workflow level) or
+/// "ns/workflow/nodeId" (template level), as in Argo's status.
+/// </summary>
+/// <remarks>
+/// Waiters are queued per lock by priority (higher first), then creation time, then holder key: one total
+/// order over all locks, so the waiter first in line for any lock it needs is first for all of them. Only the
+/// front of a queue may acquire, and only all of its locks at once; nobody holds a lock while waiting for
+/// another, so several locks never deadlock. A lock with neither holder nor waiter is forgotten (a semaphore's
+/// limit is read again on next use), which bounds memory by the locks in use.
+/// </remarks>
+public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> readLimit)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _locks = new(StringComparer.Ordinal);
+    /// <summary>Every lock a holder holds or waits for, for release by holder or workflow.</summary>
+    private readonly Dictionary<string, HashSet<string>> _byHolder = new(StringComparer.Ordinal);
+    /// <summary>Per ConfigMap ("ns/name"), the newest read applied, so a slow older read never wins.</summary>
+    private readonly Dictionary<string, long> _limitReads = new(StringComparer.Ordinal);
+
+    private sealed class Entry(LockName name)
+    {
+        public LockName Name { get; } = name;
+        /// <summary>A mutex admits one; a semaphore's limit is unknown until its ConfigMap was read.</summary>
+        public int? Limit { get; set; } = name.IsSemaphore ? null : 1;
+        public string? LimitError { get; set; }
+        public List<string> Holders { get; } = [];
+        public SortedSet<Waiter> Queue { get; } = [];
+        public Dictionary<string, Waiter> Waiting { get; } = new(StringComparer.Ordinal);
+        public bool Unused => Holders.Count == 0 && Queue.Count == 0;
+    }
+
+    private readonly record struct Waiter(string Holder, long Priority, DateTimeOffset Created) : IComparable<Waiter>
+    {
+        public int CompareTo(Waiter other)
+        {
+            var c = other.Priority.CompareTo(Priority);
+            if (c == 0) c = Created.CompareTo(other.Created);
+            return c != 0 ? c : string.CompareOrdinal(Holder, other.Holder);
+        }
+    }
+
+    public static string WorkflowHolder(string ns, string workflow) => $"{ns}/{workflow}";
+
+    public static string NodeHolder(string ns, string workflow, string nodeId) => $"{ns}/{workflow}/{nodeId}";
+
+    /// <summary>The workflow queue key ("ns/name") of a holder.</summary>
+    private static string WorkflowOf(string holder)
+    {
+        var first = holder.IndexOf('/');
+        var second = holder.IndexOf('/', first + 1);
+        return second < 0 ? holder : holder[..second];
+    }
+
+    /// <summary>
+    /// Takes every lock for <paramref name="holder"/>, or none and queues it. Asking again is cheap and
+    /// idempotent: a holder that has them is granted, a waiter keeps its place.
+    /// </summary>
+    public Acquisition TryAcquire(string holder, IReadOnlyList<LockName> names, long priority, DateTimeOffset created)
+    {
+        var wake = new List<string>();
+        var reads = new List<LockName>();
+        Acquisition result;
+        lock (_gate)
+        {
+            var entries = names.Select(n => GetOrAdd(n, reads)).ToList();
+            if (entries.All(e => e.Holders.Contains(holder))) return Acquisition.Yes;
+            var me = new Waiter(holder, priority, created);
+            foreach (var e in entries)
+                if (!e.Holders.Contains(holder) && e.Waiting.TryAdd(holder, me))
+                {
+                    e.Queue.Add(me);
+                    Index(holder, e.Name.Key);
+                }
+            result = Check(holder, entries, wake);
+            if (result.Granted)
+            {
+                foreach (var e in entries.Where(e => !e.Holders.Contains(holder)))
+                {
+                    e.Queue.Remove(e.Waiting[holder]);
+                    e.Waiting.Remove(holder);
+                    e.Holders.Add(holder);
+                }
+                foreach (var e in entries) Notify(e, wake);
+            }
+            else if (result.Failed) Forget(holder, wake);
+        }
+        Flush(wake, reads);
+        return result;
+    }
+
+    private Acquisition Check(string holder, List<Entry> entries, List<string> wake)
+    {
+        Acquisition? blocked = null;
+        foreach (var e in entries)
+        {
+            if (e.Holders.Contains(holder)) continue;
+            if (e.LimitError is { } error)
+                return new Acquisition(false, true, $"Failed to acquire the synchronization lock {e.Name}: {error}", e.Name);
+            if (blocked is not null) continue;
+            if (e.Limit is not { } limit)
+            {
+                blocked = Waiting(e, $"Waiting for {e.Name} lock: reading its limit from ConfigMap {e.Name.Namespace}/{e.Name.Name}");
+                continue;
+            }
+            var free = limit - e.Holders.Count;
+            if (e.Queue.Min.Holder != holder)
+            {
+                // The front may not know capacity is free yet (it queued while the lock was full): wake it.
+                if (free > 0) wake.Add(WorkflowOf(e.Queue.Min.Holder));
+                blocked = Waiting(e, StatusMessage(e, free, limit));
+            }
+            else if (free <= 0) blocked = Waiting(e, StatusMessage(e, free, limit));
+        }
+        return blocked ?? Acquisition.Yes;
+    }
+
+    private static Acquisition Waiting(Entry e, string message) => new(false, false, message, e.Name);
+
+    private static string StatusMessage(Entry e, int free, int limit) =>
+        string.Create(CultureInfo.InvariantCulture, $"Waiting for {e.Name} lock. Lock status: {Math.Max(free, 0)}/{limit}");
+
+    /// <summary>Gives up every lock the holder holds and its place in every queue; waiters next in line are woken.</summary>
+    public void Release(string holder)
+    {
+        var wake = new List<string>();
+        lock (_gate) Forget(holder, wake);
+        Flush(wake, []);
+    }
+
+    /// <summary>Releases the workflow and all its nodes: the one call for every ending and for deletion.</summary>
+    public void ReleaseWorkflow(string ns, string workflow)
+    {
+        var prefix = WorkflowHolder(ns, workflow);
+        var wake = new List<string>();
+        lock (_gate)
+            foreach (var holder in _byHolder.Keys.Where(h => h == prefix || h.StartsWith(prefix + "/", StringComparison.Ordinal)).ToList())
+                Forget(holder, wake);
+        Flush(wake, []);
+    }
+
+    /// <summary>
+    /// Re-grants the locks a stored status records as held (controller start, for workflows still running). The
+    /// limit is not checked: they were granted before the restart, and a limit lowered meanwhile only delays
+    /// newcomers until these holders finish. Waiters are not restored: they ask again on their next pass.
+    /// </summary>
+    public void Restore(Model.Workflow wf)
+    {
+        var s = wf.Status?.Synchronization;
+        var held = (s?.Mutex?.Holding ?? []).Select(h => (Lock: h.Mutex, Holder: h.Holder))
+            .Concat((s?.Semaphore?.Holding ?? []).SelectMany(h => (h.Holders ?? []).Select(holder => (Lock: h.Semaphore, Holder: (string?)holder))));
+        var reads = new List<LockName>();
+        lock (_gate)
+            foreach (var (key, holder) in held)
+            {
+                if (holder is null || key is null || LockName.Parse(key) is not { } name) continue;
+                var e = GetOrAdd(name, reads);
+                if (!e.Holders.Contains(holder)) e.Holders.Add(holder);
+                Index(holder, name.Key);
+            }
+        Flush([], reads);
+    }
+
+    /// <summary>Who holds a lock now (for the waiting entries of a status).</summary>
+    public IReadOnlyList<string> Holders(LockName name)
+    {
+        lock (_gate) return _locks.TryGetValue(name.Key, out var e) ? [.. e.Holders] : [];
+    }
+
+    /// <summary>Whether any lock in use takes its limit from this ConfigMap.</summary>
+    public bool UsesConfigMap(string ns, string name)
+    {
+        lock (_gate) return _limitReads.ContainsKey($"{ns}/{name}");
+    }
+
+    /// <summary>
+    /// Applies a read of a ConfigMap (<paramref name="data"/> null: not found) to every semaphore it limits.
+    /// <paramref name="read"/> orders reads; an older one arriving late is ignored. Raising a limit admits
+    /// waiters at once; lowering it lets holders finish; an unusable limit fails the waiters, saying why.
+    /// </summary>
+    public void SetLimits(string ns, string configMap, IReadOnlyDictionary<string, string>? data, long read)
+    {
+        var wake = new List<string>();
+        lock (_gate)
+        {
+            var cm = $"{ns}/{configMap}";
+            if (!_limitReads.TryGetValue(cm, out var applied) || read <= applied) return;
+            _limitReads[cm] = read;
+            foreach (var e in _locks.Values.Where(e => e.Name.IsSemaphore && e.Name.Namespace == ns && e.Name.Name == configMap))
+            {
+                (e.Limit, e.LimitError) = ParseLimit(e.Name, data);
+                if (e.LimitError is not null) wake.AddRange(e.Queue.Select(w => WorkflowOf(w.Holder)));
+                else Notify(e, wake);
+            }
+        }
+        Flush(wake, []);
+    }
+
+    private static (int? Limit, string? Error) ParseLimit(LockName name, IReadOnlyDictionary<string, string>? data)
+    {
+        if (data is null) return (null, $"configmap \"{name.Name}\" not found in namespace \"{name.Namespace}\"");
+        if (!data.TryGetValue(name.ConfigMapKey!, out var text)) return (null, $"configmap \"{name.Name}\" has no key \"{name.ConfigMapKey}\"");
+        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
+            ? (limit, null)
+            : (null, $"configmap \"{name.Name}\" key \"{name.ConfigMapKey}\": '{text}' is not a non-negative integer");
+    }
+
+    private Entry GetOrAdd(LockName name, List<LockName> reads)
+    {
+        if (_locks.TryGetValue(name.Key, out var e)) return e;
+        _locks[name.Key] = e = new Entry(name);
+        if (name.IsSemaphore)
+        {
+            _limitReads.TryAdd($"{name.Namespace}/{name.Name}", 0);
+            reads.Add(name);
+        }
+        return e;
+    }
+
+    private void Index(string holder, string key)
+    {
+        if (!_byHolder.TryGetValue(holder, out var keys)) _byHolder[holder] = keys = new HashSet<string>(StringComparer.Ordinal);
+        keys.Add(key);
+    }
+
+    private void Forget(string holder, List<string> wake)
+    {
+        if (!_byHolder.Remove(holder, out var keys)) return;
+        foreach (var key in keys)
+        {
+            if (!_locks.TryGetValue(key, out var e)) continue;
+            e.Holders.Remove(holder);
+            if (e.Waiting.Remove(holder, out var w)) e.Queue.Remove(w);
+            if (e.Unused) Drop(e);
+            else Notify(e, wake);
+        }
+    }
+
+    private void Drop(Entry e)
+    {
+        _locks.Remove(e.Name.Key);
+        if (e.Name.IsSemaphore && !_locks.Values.Any(o => o.Name.IsSemaphore && o.Name.Namespace == e.Name.Namespace && o.Name.Name == e.Name.Name))
+            _limitReads.Remove($"{e.Name.Namespace}/{e.Name.Name}");
+    }
+
+    /// <summary>Wakes as many waiters, front first, as the lock has free places.</summary>
+    private static void Notify(Entry e, List<string> wake)
+    {
+        if (e.Limit is not { } limit) return;
+        var free = limit - e.Holders.Count;
+        foreach (var w in e.Queue)
+        {
+            if (free-- <= 0) break;
+            wake.Add(WorkflowOf(w.Holder));
+        }
+    }
+
+    /// <summary>Outside the gate: callbacks may take their own locks or start I/O.</summary>
+    private void Flush(List<string> wake, List<LockName> reads)
+    {
+        foreach (var wf in wake.Distinct(StringComparer.Ordinal)) enqueueWorkflow(wf);
+        foreach (var r in reads) readLimit(r);
+    }
+}
