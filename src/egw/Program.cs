@@ -20,6 +20,6 @@ root.Subcommands.Add(CronCommand.Create());
 root.Subcommands.Add(TemplateCommand.Create());
 root.Subcommands.Add(ClusterTemplateCommand.Create());
 root.Subcommands.Add(ArchiveCommand.Create());
-foreach (var operation in WorkflowOperationCommands.Create()) root.Subcommands.Add(operation);
+foreach (var operation in WorkflowControlCommands.Create()) root.Subcommands.Add(operation);
 // "@latest" names a workflow, not a response file.
 return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync();

@@ -3,7 +3,7 @@ using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Events.EventSources.S3;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;

@@ -14,7 +14,7 @@ namespace EventGateway.Events.Sensors;
 public sealed partial class SensorValidator : IKindValidator
 {
     public static readonly string[] TriggerKinds = ["argoWorkflow", "k8s", "http", "kafka", "log"];
-    private static readonly string[] WorkflowOperations = ["submit", "submit-from", "resubmit", "retry", "resume", "suspend", "terminate", "stop"];
+    private static readonly string[] WorkflowControls = ["submit", "submit-from", "resubmit", "retry", "resume", "suspend", "terminate", "stop"];
     private static readonly string[] K8sOperations = ["create", "update", "patch", "delete"];
     private static readonly string[] ParameterOperations = ["overwrite", "append", "prepend"];
     private static readonly string[] RateUnits = ["Second", "Minute", "Hour"];
@@ -68,7 +68,7 @@ public sealed partial class SensorValidator : IKindValidator
             fail($"{at}.template", $"no trigger kind: set one of {string.Join(", ", TriggerKinds)}");
         if (kinds.Count > 1) fail($"{at}.template", $"one trigger kind per trigger, found {string.Join(" and ", kinds)}");
 
-        if (t.ArgoWorkflow is { } wf) ValidateOperation(wf, $"{at}.template.argoWorkflow", WorkflowOperations, "submit", requireSource: true, fail);
+        if (t.ArgoWorkflow is { } wf) ValidateOperation(wf, $"{at}.template.argoWorkflow", WorkflowControls, "submit", requireSource: true, fail);
         if (t.K8s is { } k8s) ValidateOperation(k8s, $"{at}.template.k8s", K8sOperations, "create", requireSource: true, fail);
         Triggers.TriggerValidation.Validate(trigger, at, deps, fail);
 

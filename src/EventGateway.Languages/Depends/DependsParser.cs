@@ -1,4 +1,4 @@
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;

@@ -1,5 +1,5 @@
 
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
@@ -25,7 +25,7 @@ internal static class Compare
     {
         if (args.Length < 2)
         {
-            throw new TemplateError("missing argument for comparison");
+            throw new GoTemplateError("missing argument for comparison");
         }
 
         var first = args[0];
@@ -38,14 +38,14 @@ internal static class Compare
             {
                 if (k1 != Kind.Invalid && k2 != Kind.Invalid)
                 {
-                    throw new TemplateError("incompatible types for comparison");
+                    throw new GoTemplateError("incompatible types for comparison");
                 }
 
                 truth = false;
             }
             else if (k1 == Kind.Other && (first is IReadOnlyList<object?> or IReadOnlyDictionary<string, object?>))
             {
-                throw new TemplateError($"non-comparable type {TemplateValues.Print(first)}: {TemplateValues.GoType(first)}");
+                throw new GoTemplateError($"non-comparable type {GoTemplateValues.Print(first)}: {GoTemplateValues.GoType(first)}");
             }
             else
             {
@@ -67,12 +67,12 @@ internal static class Compare
         var k2 = KindOf(b);
         if (k1 is Kind.Bool or Kind.Other or Kind.Invalid || k2 is Kind.Bool or Kind.Other or Kind.Invalid)
         {
-            throw new TemplateError("invalid type for comparison");
+            throw new GoTemplateError("invalid type for comparison");
         }
 
         if (k1 != k2)
         {
-            throw new TemplateError("incompatible types for comparison");
+            throw new GoTemplateError("incompatible types for comparison");
         }
 
         return a switch

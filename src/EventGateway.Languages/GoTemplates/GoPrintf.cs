@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
@@ -59,14 +59,14 @@ internal static class GoPrintf
                 continue;
             }
 
-            var text = Verb(verb, TemplateValues.Plain(args[next++]), precision, plus);
+            var text = Verb(verb, GoTemplateValues.Plain(args[next++]), precision, plus);
             var pad = (width ?? 0) - text.Length;
             sb.Append(pad <= 0 ? text : left ? text + new string(' ', pad) : zero && !left && verb != 's' ? Zero(text, pad) : new string(' ', pad) + text);
         }
 
         if (next < args.Length)
         {
-            sb.Append("%!(EXTRA ").Append(string.Join(", ", args[next..].Select(a => $"{TemplateValues.GoType(TemplateValues.Plain(a))}={GoFormat.PrintV(TemplateValues.Plain(a))}"))).Append(')');
+            sb.Append("%!(EXTRA ").Append(string.Join(", ", args[next..].Select(a => $"{GoTemplateValues.GoType(GoTemplateValues.Plain(a))}={GoFormat.PrintV(GoTemplateValues.Plain(a))}"))).Append(')');
         }
 
         return sb.ToString();
@@ -114,7 +114,7 @@ internal static class GoPrintf
             case (_, null):
                 return $"%!{verb}(<nil>)";
             default:
-                return $"%!{verb}({TemplateValues.GoType(value)}={GoFormat.PrintV(value)})";
+                return $"%!{verb}({GoTemplateValues.GoType(value)}={GoFormat.PrintV(value)})";
         }
     }
 }

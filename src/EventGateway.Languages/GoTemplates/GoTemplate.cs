@@ -1,5 +1,5 @@
 using System.Text;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
@@ -39,9 +39,9 @@ public sealed class GoTemplate
         {
             try
             {
-                return new GoTemplate(name, text, TemplateParser.Parse(text));
+                return new GoTemplate(name, text, GoTemplateParser.Parse(text));
             }
-            catch (TemplateError e)
+            catch (GoTemplateError e)
             {
                 throw new GoTemplateException($"template: {name}:{Line(text, e.Position)}: {e.Message}", e);
             }
@@ -51,12 +51,12 @@ public sealed class GoTemplate
     /// <summary>Executes against <paramref name="data"/> (the template's dot, e.g. <c>{"Input": event}</c>).</summary>
     public string Render(object? data)
     {
-        var root = TemplateValues.FromData(data);
+        var root = GoTemplateValues.FromData(data);
         try
         {
-            return new TemplateExecutor(Name, root).Run(tree, root);
+            return new GoTemplateEvaluator(Name, root).Run(tree, root);
         }
-        catch (TemplateError e)
+        catch (GoTemplateError e)
         {
             var location = e.Position >= 0 ? $"{Line(Text, e.Position)}:{Column(Text, e.Position)}" : "0:0";
             throw new GoTemplateException($"template: {Name}:{location}: {e.Message}", e);

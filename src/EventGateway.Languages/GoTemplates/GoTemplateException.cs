@@ -17,9 +17,9 @@ public sealed class GoTemplateException : Exception
 }
 
 /// <summary>Failure raised while parsing or executing, carrying the offending offset; the template adds name and line.</summary>
-internal sealed class TemplateError : Exception
+internal sealed class GoTemplateError : Exception
 {
-    public TemplateError(string reason, int position = -1)
+    public GoTemplateError(string reason, int position = -1)
         : base(reason)
     {
         Position = position;

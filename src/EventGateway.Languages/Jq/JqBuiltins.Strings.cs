@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;

@@ -7,7 +7,7 @@ using EventGateway.Events.Sensors.State;
 using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 

@@ -9,7 +9,7 @@ using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
@@ -66,7 +66,7 @@ public static class WorkflowApi
             await deleter.DeleteAsync(ns, name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"workflows.argoproj.io \"{name}\""));
         wf.MapGet("/{name}/log", (string ns, string name, HttpContext http, IResourceStore store, IStepExecutor executor, TimeProvider time, Workflows.Retention.RetentionOptions retention, CancellationToken ct) =>
             WorkflowLogs.StreamAsync(http, store, executor, time, retention, ns, name, ct));
-        MapOperations(wf);
+        MapControls(wf);
 
         MapTemplates<WorkflowTemplate>(app, "/api/v1/workflow-templates/{ns}", "template", "workflowtemplates.argoproj.io");
         MapTemplates<CronWorkflow>(app, "/api/v1/cron-workflows/{ns}", "cronWorkflow", "cronworkflows.argoproj.io");
@@ -106,19 +106,19 @@ public static class WorkflowApi
     /// Argo's PUT /api/v1/workflows/{ns}/{name}/suspend|resume|stop|terminate|retry|resubmit, with the bodies its
     /// server accepts (every field optional); each answers the workflow as it now is (resubmit: the new one).
     /// </summary>
-    private static void MapOperations(RouteGroupBuilder wf)
+    private static void MapControls(RouteGroupBuilder wf)
     {
-        wf.MapPut("/{name}/suspend", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
-            OperateAsync(req, name, b => OperationText(b, "nodeFieldSelector") is null ? ops.SuspendAsync(ns, name, ct) : throw new WorkflowOperationException(WorkflowOperations.NoNodeSuspend), ct));
-        wf.MapPut("/{name}/resume", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+        wf.MapPut("/{name}/suspend", (string ns, string name, HttpRequest req, WorkflowControls ops, CancellationToken ct) =>
+            OperateAsync(req, name, b => OperationText(b, "nodeFieldSelector") is null ? ops.SuspendAsync(ns, name, ct) : throw new WorkflowControlException(WorkflowControls.NoNodeSuspend), ct));
+        wf.MapPut("/{name}/resume", (string ns, string name, HttpRequest req, WorkflowControls ops, CancellationToken ct) =>
             OperateAsync(req, name, b => ops.ResumeAsync(ns, name, OperationText(b, "nodeFieldSelector"), ct), ct));
-        wf.MapPut("/{name}/stop", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+        wf.MapPut("/{name}/stop", (string ns, string name, HttpRequest req, WorkflowControls ops, CancellationToken ct) =>
             OperateAsync(req, name, b => ops.StopAsync(ns, name, OperationText(b, "message"), OperationText(b, "nodeFieldSelector"), ct), ct));
-        wf.MapPut("/{name}/terminate", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+        wf.MapPut("/{name}/terminate", (string ns, string name, HttpRequest req, WorkflowControls ops, CancellationToken ct) =>
             OperateAsync(req, name, _ => ops.TerminateAsync(ns, name, ct), ct));
-        wf.MapPut("/{name}/retry", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+        wf.MapPut("/{name}/retry", (string ns, string name, HttpRequest req, WorkflowControls ops, CancellationToken ct) =>
             OperateAsync(req, name, b => ops.RetryAsync(ns, name, OperationFlag(b, "restartSuccessful"), OperationText(b, "nodeFieldSelector"), ct), ct));
-        wf.MapPut("/{name}/resubmit", (string ns, string name, HttpRequest req, WorkflowOperations ops, CancellationToken ct) =>
+        wf.MapPut("/{name}/resubmit", (string ns, string name, HttpRequest req, WorkflowControls ops, CancellationToken ct) =>
             OperateAsync(req, name, b => ops.ResubmitAsync(ns, name, OperationFlag(b, "memoized"), ct: ct), ct));
     }
 
@@ -143,7 +143,7 @@ public static class WorkflowApi
             return Ok(await operation(body));
         }
         catch (NotFoundException) { return ApiErrors.NotFound($"workflows.argoproj.io \"{name}\""); }
-        catch (WorkflowOperationException e) { return ApiErrors.Invalid(e.Message); }
+        catch (WorkflowControlException e) { return ApiErrors.Invalid(e.Message); }
         catch (FormatException e) { return ApiErrors.Invalid(e.Message); }
         catch (ManifestException e) { return ApiErrors.Invalid(e); }
         catch (ConflictException e) { return ApiErrors.Conflict(e.Message); }

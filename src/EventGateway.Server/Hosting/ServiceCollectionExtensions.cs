@@ -16,7 +16,7 @@ using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Retention;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
@@ -46,7 +46,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
         services.AddSingleton<WorkflowSubmitter>();
-        services.AddSingleton<WorkflowOperations>();
+        services.AddSingleton<WorkflowControls>();
         services.AddSingleton<AgentHttpClients>();
         services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
         services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using EventGateway.Languages.Json;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Agent;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Languages;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
@@ -11,7 +11,7 @@ using EventGateway.Languages.Json;
 using EventGateway.Languages.Lua;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Agent;

@@ -1,5 +1,5 @@
 
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
@@ -8,7 +8,7 @@ using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;

@@ -2,7 +2,7 @@
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 

@@ -1,11 +1,11 @@
 using System.Text.Json.Nodes;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
@@ -47,11 +47,11 @@ public sealed class VariableScope
 
     /// <summary>Renders {{...}} tags. Unresolved plain tags are left verbatim: a later stage may know them.</summary>
     public string Render(string text) =>
-        text.Contains("{{", StringComparison.Ordinal) ? TemplateText.Render(text, Lookup, ExpressionEnv, strict: false) : text;
+        text.Contains("{{", StringComparison.Ordinal) ? TagSubstitution.Render(text, Lookup, ExpressionEnv, strict: false) : text;
 
     /// <summary>Renders and insists every tag resolves (the last stage before a step runs).</summary>
     public string RenderStrict(string text) =>
-        text.Contains("{{", StringComparison.Ordinal) ? TemplateText.Render(text, Lookup, ExpressionEnv, strict: true) : text;
+        text.Contains("{{", StringComparison.Ordinal) ? TagSubstitution.Render(text, Lookup, ExpressionEnv, strict: true) : text;
 
     /// <summary>Flattened variables for expression tags; the loop item keeps its JSON shape.</summary>
     public IReadOnlyDictionary<string, object?> ExpressionEnv()

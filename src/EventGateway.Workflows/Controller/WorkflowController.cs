@@ -6,7 +6,7 @@ using EventGateway.Model;
 using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Memoization;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Synchronization;
@@ -194,7 +194,7 @@ public sealed partial class WorkflowController : BackgroundService
             var (ns, name) = Split(key);
             var wf = await _store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false);
             if (wf is null || wf.Status?.IsCompleted == true) return;
-            if (wf.Metadata.Annotations?.ContainsKey(WorkflowOperations.PodsToDeleteAnnotation) == true)
+            if (wf.Metadata.Annotations?.ContainsKey(WorkflowControls.PodsToDeleteAnnotation) == true)
             {
                 await DiscardRetriedStepsAsync(wf, ct).ConfigureAwait(false);
                 Enqueue(key);
@@ -341,14 +341,14 @@ public sealed partial class WorkflowController : BackgroundService
     /// </summary>
     private async Task DiscardRetriedStepsAsync(Workflow wf, CancellationToken ct)
     {
-        var ids = wf.Metadata.Annotations![WorkflowOperations.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var ids = wf.Metadata.Annotations![WorkflowControls.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries);
         foreach (var id in ids)
         {
             var key = new StepKey(wf.NamespaceOrDefault, wf.Name, id);
             _executor.Kill(key);
             _executor.Forget(key);
         }
-        wf.Metadata.Annotations.Remove(WorkflowOperations.PodsToDeleteAnnotation);
+        wf.Metadata.Annotations.Remove(WorkflowControls.PodsToDeleteAnnotation);
         if (wf.Metadata.Annotations.Count == 0) wf.Metadata.Annotations = null;
         try { await _store.UpdateAsync(wf, ct).ConfigureAwait(false); }
         catch (ConflictException) { } // changed meanwhile: the next pass reads it and discards again

@@ -1,12 +1,12 @@
 
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
 using EventGateway.Model;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;

@@ -1,12 +1,12 @@
 
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
 using EventGateway.Model;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
@@ -84,7 +84,7 @@ public sealed partial class WorkflowOperator
         var (name, displayName) = ($"{node.Name}.onExit", $"{node.DisplayName}.onExit");
         if (!_byName.ContainsKey(name))
         {
-            if (_wf.Spec.Shutdown == WorkflowOperations.ShutdownTerminate) return true;
+            if (_wf.Spec.Shutdown == WorkflowControls.ShutdownTerminate) return true;
             if (exit.Expression is { Length: > 0 } expr)
             {
                 var (fires, error) = Holds(LifecycleHook.Exit, expr, scope);

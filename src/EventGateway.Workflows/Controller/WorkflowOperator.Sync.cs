@@ -1,6 +1,6 @@
 
 using EventGateway.Model;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Synchronization;
 

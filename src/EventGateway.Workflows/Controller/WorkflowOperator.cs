@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
@@ -58,7 +58,7 @@ public sealed partial class WorkflowOperator
 
         // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.
         var shutdown = _wf.Spec.Shutdown is { Length: > 0 } s ? s : null;
-        if (shutdown is not null and not (WorkflowOperations.ShutdownStop or WorkflowOperations.ShutdownTerminate))
+        if (shutdown is not null and not (WorkflowControls.ShutdownStop or WorkflowControls.ShutdownTerminate))
         {
             Finish(WorkflowPhase.Error, $"spec.shutdown: '{shutdown}' is not a shutdown strategy: use Stop or Terminate");
             return Result();
@@ -93,7 +93,7 @@ public sealed partial class WorkflowOperator
         if (root is null || !RunWorkflowHooks(root) || !root.Fulfilled) return Result();
 
         // Terminate runs no exit handler; Stop does (Argo's ShutdownStrategy.ShouldExecute).
-        if (WorkflowExitHook() is { } exitHook && (shutdown != WorkflowOperations.ShutdownTerminate || _byName.ContainsKey($"{WfName}.onExit")))
+        if (WorkflowExitHook() is { } exitHook && (shutdown != WorkflowControls.ShutdownTerminate || _byName.ContainsKey($"{WfName}.onExit")))
         {
             var exitNode = RunExitHandler($"{WfName}.onExit", $"{WfName}.onExit", exitHook, root, null, _globals);
             if (exitNode is null || !exitNode.Fulfilled) return Result();
@@ -117,7 +117,7 @@ public sealed partial class WorkflowOperator
 
     /// <summary>Whether new work under this node name is refused: during a shutdown, except inside an exit handler under Stop.</summary>
     private bool Stopping(string nodeName) =>
-        _wf.Spec.Shutdown is { Length: > 0 } s && !(s == WorkflowOperations.ShutdownStop && IsExitHandler(nodeName));
+        _wf.Spec.Shutdown is { Length: > 0 } s && !(s == WorkflowControls.ShutdownStop && IsExitHandler(nodeName));
 
     private static bool IsExitHandler(string nodeName) => nodeName.Contains(".onExit", StringComparison.Ordinal);
 
@@ -132,7 +132,7 @@ public sealed partial class WorkflowOperator
         foreach (var n in Status.Nodes!.Values)
         {
             if (n.Fulfilled || n.Type is not (NodeType.Pod or NodeType.Suspend)) continue;
-            if (strategy == WorkflowOperations.ShutdownStop && IsExitHandler(n.Name)) continue;
+            if (strategy == WorkflowControls.ShutdownStop && IsExitHandler(n.Name)) continue;
             Complete(n, NodePhase.Failed, StoppedMessage(strategy));
             if (n.Type == NodeType.Pod) _kill.Add(n.Id);
         }

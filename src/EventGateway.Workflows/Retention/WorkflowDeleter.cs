@@ -3,7 +3,7 @@ using EventGateway.Model;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 

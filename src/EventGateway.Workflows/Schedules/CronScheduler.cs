@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
@@ -16,7 +16,7 @@ using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
@@ -30,7 +30,7 @@ namespace EventGateway.Workflows.Schedules;
 /// between creating it and saving the status finds it again instead of creating a second one. The status, saved in the
 /// store, is what survives a restart; what is kept in memory only says since when this process has been watching.
 /// </summary>
-public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitter submitter, WorkflowOperations operations,
+public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitter submitter, WorkflowControls operations,
     IStepExecutor executor, LocalArtifactRepository artifacts, TimeProvider time, ILogger<CronScheduler> logger) : BackgroundService
 {
     public const string ScheduledTimeAnnotation = "workflows.argoproj.io/scheduled-time";
@@ -183,7 +183,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
             foreach (var old in active)
             {
                 try { await operations.TerminateAsync(old.NamespaceOrDefault, old.Name, ct).ConfigureAwait(false); }
-                catch (Exception e) when (e is WorkflowOperationException or NotFoundException) { } // it ended meanwhile
+                catch (Exception e) when (e is WorkflowControlException or NotFoundException) { } // it ended meanwhile
                 LogReplaced(logger, old.NamespaceOrDefault, old.Name, cron.Name);
             }
             // They stay in the active list until the controller has ended them, then count as failed.

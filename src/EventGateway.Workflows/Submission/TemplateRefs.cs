@@ -1,7 +1,7 @@
 
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 
 namespace EventGateway.Workflows.Submission;
 

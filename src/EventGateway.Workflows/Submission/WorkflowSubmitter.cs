@@ -2,7 +2,7 @@
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Validation;
 

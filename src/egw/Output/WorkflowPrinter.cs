@@ -5,7 +5,7 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
@@ -68,7 +68,7 @@ internal static class WorkflowPrinter
     /// <summary>The phase as `argo get` and `argo list` show it: a suspended run and a shut-down failure say so.</summary>
     public static string Status(Workflow wf) => wf.Status?.Phase switch
     {
-        WorkflowPhase.Running when WorkflowOperations.IsSuspended(wf) => "Running (Suspended)",
+        WorkflowPhase.Running when WorkflowControls.IsSuspended(wf) => "Running (Suspended)",
         WorkflowPhase.Failed when wf.Spec.Shutdown is { Length: > 0 } => "Failed (Terminated)",
         null => WorkflowPhase.Pending,
         var phase => phase,

@@ -1,7 +1,7 @@
 using Shouldly;
 using Xunit;
 using static EventGateway.Tests.Languages.Env;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;

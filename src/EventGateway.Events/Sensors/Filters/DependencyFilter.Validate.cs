@@ -1,7 +1,7 @@
 
 using EventGateway.Events.Sensors.Transforms;
 using EventGateway.Languages;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;

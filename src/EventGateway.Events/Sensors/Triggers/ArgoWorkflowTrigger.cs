@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Store;
@@ -14,7 +14,7 @@ namespace EventGateway.Events.Sensors.Triggers;
 /// <c>submit-from</c> creates one from the named WorkflowTemplate or CronWorkflow; the other operations act
 /// on the existing workflow the source names (usually set by a parameter), as <c>argo OPERATION NAME</c> does.
 /// </summary>
-public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowOperations operations) : ITrigger
+public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowControls operations) : ITrigger
 {
     public static readonly string[] Operations = ["submit", "submit-from", "resubmit", "retry", "resume", "suspend", "terminate", "stop"];
 

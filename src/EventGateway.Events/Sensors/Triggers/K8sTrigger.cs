@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using EventGateway.Languages.Json;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Events.Sensors.Triggers;

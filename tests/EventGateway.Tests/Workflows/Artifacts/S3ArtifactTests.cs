@@ -341,7 +341,7 @@ public sealed class S3ArtifactTests
 
         // The bucket becomes unreachable before the workflow completes.
         await s3.StopAsync();
-        await new EventGateway.Workflows.Operations.WorkflowOperations(t.Engine.Store, TimeProvider.System).ResumeAsync("default", "gc-fails");
+        await new EventGateway.Workflows.Controls.WorkflowControls(t.Engine.Store, TimeProvider.System).ResumeAsync("default", "gc-fails");
         (await t.Engine.WaitAsync(submitted)).Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
 
         var reported = await Eventually.Get(async () => (await t.Engine.Store.GetAsync<Workflow>("default", "gc-fails"))!.Status!.Conditions?

@@ -6,7 +6,7 @@ using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
@@ -323,7 +323,7 @@ public sealed class ContainerSetTests
         var gate = (await t.Engine.Store.GetAsync<ConfigMap>("default", "gate"))!;
         gate.Data!["open"] = "yes";
         await t.Engine.Store.UpdateAsync(gate);
-        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).RetryAsync("default", "cset");
+        await new WorkflowControls(t.Engine.Store, TimeProvider.System).RetryAsync("default", "cset");
         var wf = await t.Engine.WaitAsync(failed, new CancellationTokenSource(TestEngine.Patience).Token);
 
         wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);

@@ -5,7 +5,7 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
@@ -160,7 +160,7 @@ public sealed class ExitHandlerTests
     public async Task Stop_runs_the_exit_handlers_of_the_workflow_and_its_steps_but_starts_no_other_hook()
     {
         await using var t = await TestEngine.StartAsync();
-        var ops = new WorkflowOperations(t.Engine.Store, TimeProvider.System);
+        var ops = new WorkflowControls(t.Engine.Store, TimeProvider.System);
         var wf = await StartGated(t);
         await ops.StopAsync(wf.NamespaceOrDefault, wf.Name, "enough");
         var done = await WaitAsync(t, wf);
@@ -176,7 +176,7 @@ public sealed class ExitHandlerTests
     public async Task Terminate_runs_no_exit_handler_and_no_hook()
     {
         await using var t = await TestEngine.StartAsync();
-        var ops = new WorkflowOperations(t.Engine.Store, TimeProvider.System);
+        var ops = new WorkflowControls(t.Engine.Store, TimeProvider.System);
         var wf = await StartGated(t);
         await ops.TerminateAsync(wf.NamespaceOrDefault, wf.Name);
         var done = await WaitAsync(t, wf);
@@ -209,7 +209,7 @@ public sealed class ExitHandlerTests
             && w.Status?.Nodes?.Values.Any(n => n.Message == "Backoff for 3600s") == true ? w : null, "the retry to back off",
             eachPoll: () => time.Advance(TimeSpan.FromMilliseconds(300)));
 
-        await new WorkflowOperations(t.Engine.Store, time).StopAsync(wf.NamespaceOrDefault, wf.Name, null);
+        await new WorkflowControls(t.Engine.Store, time).StopAsync(wf.NamespaceOrDefault, wf.Name, null);
         var done = await WaitAsync(t, wf);
         (done.Status!.Phase, done.Status.Message).ShouldBe((WorkflowPhase.Failed, "Stopped with strategy 'Stop'"));
         TestEngine.Node(done, wf.Name).Children!.Count.ShouldBe(1, "no attempt starts once stopped");

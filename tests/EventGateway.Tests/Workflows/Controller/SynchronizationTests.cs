@@ -6,7 +6,7 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Synchronization;
 using EventGateway.Workflows.Validation;
@@ -154,7 +154,7 @@ public sealed class SynchronizationTests
         t.Logs(admitted, admitted.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod)).ShouldContain("admitted");
         (await t.Engine.Store.GetAsync<Workflow>(Ns, "holder"))!.Status!.Phase.ShouldBe(WorkflowPhase.Running, "the waiter got in beside the holder, not after it");
 
-        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "holder");
+        await new WorkflowControls(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "holder");
         (await Done(t, holder)).Status!.Phase.ShouldBe(WorkflowPhase.Failed);
     }
 
@@ -167,7 +167,7 @@ public sealed class SynchronizationTests
         var waiter = await t.Engine.SubmitAsync(Locked("second", Mutex, "echo second"));
         await Stored(t, waiter, w => WaitsFor(w, "default/Mutex/deploy"), "to wait for the mutex");
 
-        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "first");
+        await new WorkflowControls(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "first");
         var terminated = await Done(t, holder);
         terminated.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
         terminated.Status.Synchronization.ShouldBeNull();
@@ -196,7 +196,7 @@ public sealed class SynchronizationTests
         var holder = await t.Engine.SubmitAsync(Locked("holding", Mutex, "sleep 300"));
         await Stored(t, holder, StepRunning, "its step to run");
 
-        var ops = new WorkflowOperations(t.Engine.Store, TimeProvider.System);
+        var ops = new WorkflowControls(t.Engine.Store, TimeProvider.System);
         var retried = await ops.RetryAsync(Ns, "flaky");
         var waiting = await Stored(t, retried, w => w.Status?.Message?.StartsWith("Waiting for default/Mutex/deploy lock", StringComparison.Ordinal) == true, "to wait for the mutex");
         waiting.Status!.Nodes!.Values.ShouldAllBe(n => n.Phase != NodePhase.Running, "nothing runs without the lock");
@@ -217,7 +217,7 @@ public sealed class SynchronizationTests
         var waiter = await t.Engine.SubmitAsync(Locked("queued", Mutex, "echo never"));
         await Stored(t, waiter, w => WaitsFor(w, "default/Mutex/deploy"), "to wait for the mutex");
 
-        var ops = new WorkflowOperations(t.Engine.Store, TimeProvider.System);
+        var ops = new WorkflowControls(t.Engine.Store, TimeProvider.System);
         await ops.TerminateAsync(Ns, "queued");
         var ended = await Done(t, waiter);
         ended.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
@@ -286,7 +286,7 @@ public sealed class SynchronizationTests
         // Had "try" stayed in the queue, it would be first in line and the newcomer would never get the mutex.
         var next = await t.Engine.SubmitAsync(Locked("newcomer", Mutex, "echo newcomer"));
         await Stored(t, next, w => WaitsFor(w, "default/Mutex/deploy"), "to wait for the mutex");
-        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "busy");
+        await new WorkflowControls(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "busy");
         (await Done(t, next)).Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
     }
 
@@ -309,7 +309,7 @@ public sealed class SynchronizationTests
         (await t2.Engine.Store.GetAsync<Workflow>(Ns, "before"))!.Status!.Phase.ShouldBe(WorkflowPhase.Pending);
         (await t2.Engine.Store.GetAsync<Workflow>(Ns, "keeper"))!.Status!.Phase.ShouldBe(WorkflowPhase.Running);
 
-        await new WorkflowOperations(t2.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "keeper");
+        await new WorkflowControls(t2.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "keeper");
         var done = new[] { await Done(t2, waiter), await Done(t2, later) };
         done.ShouldAllBe(w => w.Status!.Phase == WorkflowPhase.Succeeded);
         MaxOverlap(done).ShouldBe(1);
@@ -344,7 +344,7 @@ public sealed class SynchronizationTests
             waiters.Add(w);
         }
 
-        await new WorkflowOperations(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "gatekeeper");
+        await new WorkflowControls(t.Engine.Store, TimeProvider.System).TerminateAsync(Ns, "gatekeeper");
         var done = await Task.WhenAll(waiters.Select(w => Done(t, w)));
         done.ShouldAllBe(w => w.Status!.Phase == WorkflowPhase.Succeeded);
         MaxOverlap(done).ShouldBe(1);

@@ -8,7 +8,7 @@ using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
@@ -42,7 +42,7 @@ public sealed class CronSchedulerTests : IDisposable
     }
 
     /// <summary>A scheduler as a fresh process would have it: nothing in memory, everything from the store.</summary>
-    private CronScheduler NewScheduler() => new(_store, new WorkflowSubmitter(_store), new WorkflowOperations(_store, _time), _executor,
+    private CronScheduler NewScheduler() => new(_store, new WorkflowSubmitter(_store), new WorkflowControls(_store, _time), _executor,
         new LocalArtifactRepository(_dir.FullName), _time, NullLogger<CronScheduler>.Instance);
 
     private async Task<CronWorkflow> ApplyAsync(string specLines, string name = "hourly")
@@ -153,7 +153,7 @@ public sealed class CronSchedulerTests : IDisposable
         await At(scheduler, "2026-01-05T11:00:00Z");
         var children = await ChildrenAsync();
         children.Count.ShouldBe(2);
-        children.Single(w => w.Name == NameAt("hourly", "2026-01-05T10:00:00Z")).Spec.Shutdown.ShouldBe(WorkflowOperations.ShutdownTerminate);
+        children.Single(w => w.Name == NameAt("hourly", "2026-01-05T10:00:00Z")).Spec.Shutdown.ShouldBe(WorkflowControls.ShutdownTerminate);
         children.Single(w => w.Name == NameAt("hourly", "2026-01-05T11:00:00Z")).Spec.Shutdown.ShouldBeNull();
 
         // The terminated run stays active until the controller has ended it, then counts as failed.

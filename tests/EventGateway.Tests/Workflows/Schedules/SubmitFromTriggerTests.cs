@@ -3,7 +3,7 @@ using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Tests.Workflows.Schedules;

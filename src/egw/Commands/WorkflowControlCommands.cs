@@ -16,7 +16,7 @@ namespace EventGateway.Cli.Commands;
 /// <c>egw suspend|resume|stop|terminate|retry|resubmit NAME...</c>: Argo's operator controls, sent to
 /// <c>egw serve</c> as Argo's PUT /api/v1/workflows/{ns}/{name}/{operation}.
 /// </summary>
-internal static class WorkflowOperationCommands
+internal static class WorkflowControlCommands
 {
     public static IEnumerable<Command> Create() =>
     [

@@ -5,7 +5,7 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
@@ -16,7 +16,7 @@ namespace EventGateway.Tests.Workflows.Controller;
 /// suspend, resume, stop, terminate, retry and resubmit against the real controller and real step processes.
 /// Steps that must be held open or counted run unsandboxed, so they can see the test's gate and counter files.
 /// </summary>
-public sealed class WorkflowOperationsTests
+public sealed class WorkflowControlsTests
 {
     private const string Ns = "default";
 
@@ -26,13 +26,13 @@ public sealed class WorkflowOperationsTests
         private Engine(string dataDir, string files, EmbeddedEngine engine)
         {
             (DataDir, Files, Embedded) = (dataDir, files, engine);
-            Ops = new WorkflowOperations(engine.Store, TimeProvider.System);
+            Ops = new WorkflowControls(engine.Store, TimeProvider.System);
         }
 
         public string DataDir { get; }
         public string Files { get; }
         public EmbeddedEngine Embedded { get; }
-        public WorkflowOperations Ops { get; }
+        public WorkflowControls Ops { get; }
         public IResourceStore Store => Embedded.Store;
 
         public static async Task<Engine> StartAsync(bool sandbox = true, int maxProcesses = 64)
@@ -109,7 +109,7 @@ public sealed class WorkflowOperationsTests
 
         var paused = await e.Until(wf, w => Is(w, "first", NodePhase.Succeeded), "the running step to finish while suspended");
         paused.Status!.Phase.ShouldBe(WorkflowPhase.Running);
-        WorkflowOperations.IsSuspended(paused).ShouldBeTrue();
+        WorkflowControls.IsSuspended(paused).ShouldBeTrue();
         Find(paused, "second").ShouldBeNull();
         e.Runs("second.runs").ShouldBe(0);
 
@@ -146,7 +146,7 @@ public sealed class WorkflowOperationsTests
                 container: {image: busybox, command: [echo, "answer={{inputs.parameters.v}}"]}
             """);
         var waiting = await e.Until(wf, w => Is(w, "approve", NodePhase.Running), "the suspend step to wait");
-        WorkflowOperations.IsSuspended(waiting).ShouldBeTrue();
+        WorkflowControls.IsSuspended(waiting).ShouldBeTrue();
         waiting.Spec.Suspend.ShouldBeNull();
 
         var resumed = await e.Ops.ResumeAsync(Ns, "approval", ct: CancellationToken.None);
@@ -230,7 +230,7 @@ public sealed class WorkflowOperationsTests
         var done = await e.WaitAsync(wf);
         done.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
         done.Status.Message.ShouldBe("Stopped with strategy 'Stop'");
-        done.Metadata.Annotations![WorkflowOperations.ShutdownMessageAnnotation].ShouldBe("enough");
+        done.Metadata.Annotations![WorkflowControls.ShutdownMessageAnnotation].ShouldBe("enough");
         var node = Find(done, "long")!;
         node.Phase.ShouldBe(NodePhase.Failed);
         node.Message.ShouldBe("Stopped with strategy 'Stop'");
@@ -359,14 +359,14 @@ public sealed class WorkflowOperationsTests
         retried.Status.FinishedAt.ShouldBeNull();
         Find(retried, "flaky").ShouldBeNull();
         Find(retried, "ok")!.Phase.ShouldBe(NodePhase.Succeeded);
-        retried.Metadata.Annotations![WorkflowOperations.PodsToDeleteAnnotation].ShouldBe(Find(failed, "flaky")!.Id);
+        retried.Metadata.Annotations![WorkflowControls.PodsToDeleteAnnotation].ShouldBe(Find(failed, "flaky")!.Id);
 
         var done = await e.WaitAsync(retried);
         done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
         e.Runs("ok.runs").ShouldBe(1);
         e.Runs("flaky.runs").ShouldBe(2);
         Find(done, "ok")!.FinishedAt.ShouldBe(okBefore.FinishedAt);
-        done.Metadata.Annotations?.ContainsKey(WorkflowOperations.PodsToDeleteAnnotation).ShouldNotBe(true);
+        done.Metadata.Annotations?.ContainsKey(WorkflowControls.PodsToDeleteAnnotation).ShouldNotBe(true);
     }
 
     [Fact]
@@ -438,7 +438,7 @@ public sealed class WorkflowOperationsTests
 
         var copy = await e.Ops.ResubmitAsync(Ns, "original", newName: "original-again", ct: CancellationToken.None);
         copy.Name.ShouldBe("original-again");
-        copy.Metadata.Labels![WorkflowOperations.ResubmittedFromLabel].ShouldBe("original");
+        copy.Metadata.Labels![WorkflowControls.ResubmittedFromLabel].ShouldBe("original");
         copy.Metadata.Labels["team"].ShouldBe("blue");
         copy.Status?.Nodes.ShouldBeNull();
         var done = await e.WaitAsync(copy);
@@ -491,7 +491,7 @@ public sealed class WorkflowOperationsTests
             """);
         finished.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
         async Task Refused(Func<Task> operation, string message) =>
-            (await Should.ThrowAsync<WorkflowOperationException>(operation)).Message.ShouldBe(message);
+            (await Should.ThrowAsync<WorkflowControlException>(operation)).Message.ShouldBe(message);
         await Refused(() => e.Ops.SuspendAsync(Ns, "finished"), "cannot suspend completed workflows");
         await Refused(() => e.Ops.StopAsync(Ns, "finished", null), "cannot shutdown a completed workflow: workflow: \"finished\", namespace: \"default\"");
         await Refused(() => e.Ops.TerminateAsync(Ns, "finished"), "cannot shutdown a completed workflow: workflow: \"finished\", namespace: \"default\"");
@@ -566,7 +566,7 @@ public sealed class WorkflowOperationsTests
                 """).OfType<Workflow>().Single());
             var store = new InterleavingStore(sqlite);
 
-            var suspended = await new WorkflowOperations(store, TimeProvider.System).SuspendAsync(Ns, "contested", CancellationToken.None);
+            var suspended = await new WorkflowControls(store, TimeProvider.System).SuspendAsync(Ns, "contested", CancellationToken.None);
             store.Updates.ShouldBe(2);
             var stored = (await sqlite.GetAsync<Workflow>(Ns, "contested"))!;
             stored.Spec.Suspend.ShouldBe(true);

@@ -5,13 +5,13 @@ using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
 
-namespace EventGateway.Languages.Argo;
+namespace EventGateway.Languages.Tags;
 
 /// <summary>
 /// Substitution of Argo template tags: <c>{{name}}</c> (simple, whitespace trimmed) and <c>{{=expr}}</c>
 /// (expression, the <c>=</c> immediately after the braces).
 /// </summary>
-public static class TemplateText
+public static class TagSubstitution
 {
     private const string Open = "{{";
     private const string Close = "}}";

@@ -1,6 +1,6 @@
 using Shouldly;
 using Xunit;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
@@ -9,7 +9,7 @@ using EventGateway.Languages.Json;
 
 namespace EventGateway.Tests.Languages;
 
-public class TemplateTextTests
+public class TagSubstitutionTests
 {
     private static readonly Dictionary<string, object?> Vars = new(StringComparer.Ordinal)
     {
@@ -24,7 +24,7 @@ public class TemplateTextTests
     private static IReadOnlyDictionary<string, object?> ExpressionEnv() => Vars;
 
     private static string Render(string text, bool strict = true) =>
-        TemplateText.Render(text, Lookup, ExpressionEnv, strict);
+        TagSubstitution.Render(text, Lookup, ExpressionEnv, strict);
 
     [Fact]
     public void Simple_tags_are_replaced()
@@ -61,11 +61,11 @@ public class TemplateTextTests
         var text = "plain argument without any template tags at all, repeated " + new string('y', 200);
         Func<string, string?> lookup = Lookup;
         Func<IReadOnlyDictionary<string, object?>> env = ExpressionEnv;
-        TemplateText.Render(text, lookup, env, strict: true);
+        TagSubstitution.Render(text, lookup, env, strict: true);
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 1000; i++)
         {
-            TemplateText.Render(text, lookup, env, strict: true);
+            TagSubstitution.Render(text, lookup, env, strict: true);
         }
 
         (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBe(0);
@@ -81,9 +81,9 @@ public class TemplateTextTests
             return Vars;
         }
 
-        TemplateText.Render("{{workflow.name}}", Lookup, Factory, strict: true).ShouldBe("wf-abc");
+        TagSubstitution.Render("{{workflow.name}}", Lookup, Factory, strict: true).ShouldBe("wf-abc");
         calls.ShouldBe(0);
-        TemplateText.Render("{{=workflow.name}} {{=workflow.name}}", Lookup, Factory, strict: true).ShouldBe("wf-abc wf-abc");
+        TagSubstitution.Render("{{=workflow.name}} {{=workflow.name}}", Lookup, Factory, strict: true).ShouldBe("wf-abc wf-abc");
         calls.ShouldBe(1);
     }
 
@@ -133,8 +133,8 @@ public class TemplateTextTests
     [Fact]
     public void VariableNames_lists_simple_tags_only()
     {
-        TemplateText.VariableNames("{{a}} {{=b + 1}} {{ c.d }} {{}} {{a}}").ShouldBe(new[] { "a", "c.d", "a" });
-        TemplateText.VariableNames("no tags").ShouldBeEmpty();
-        TemplateText.VariableNames("{{open").ShouldBeEmpty();
+        TagSubstitution.VariableNames("{{a}} {{=b + 1}} {{ c.d }} {{}} {{a}}").ShouldBe(new[] { "a", "c.d", "a" });
+        TagSubstitution.VariableNames("no tags").ShouldBeEmpty();
+        TagSubstitution.VariableNames("{{open").ShouldBeEmpty();
     }
 }

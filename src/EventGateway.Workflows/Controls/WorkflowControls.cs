@@ -6,14 +6,14 @@ using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
-namespace EventGateway.Workflows.Operations;
+namespace EventGateway.Workflows.Controls;
 
 /// <summary>
 /// An operator's controls over a workflow, with Argo's semantics (<c>argo suspend|resume|stop|terminate|retry|resubmit</c>):
 /// each changes the stored object only, and the controller acts on what it then reads. Every change is a
 /// read-modify-write on the resourceVersion, retried when the controller (or anyone) wrote in between.
 /// </summary>
-public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
+public sealed class WorkflowControls(IResourceStore store, TimeProvider time)
 {
     public const string ShutdownStop = "Stop";
     public const string ShutdownTerminate = "Terminate";
@@ -40,7 +40,7 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
     public Task<Workflow> SuspendAsync(string ns, string name, CancellationToken ct = default) =>
         UpdateAsync(ns, name, wf =>
         {
-            if (wf.Status?.IsCompleted == true) throw new WorkflowOperationException("cannot suspend completed workflows");
+            if (wf.Status?.IsCompleted == true) throw new WorkflowControlException("cannot suspend completed workflows");
             if (wf.Spec.Suspend == true) return false;
             wf.Spec.Suspend = true;
             return true;
@@ -116,7 +116,7 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
     {
         var old = await GetAsync(ns, name, ct).ConfigureAwait(false);
         if (memoized && old.Status?.Phase is not (WorkflowPhase.Failed or WorkflowPhase.Error))
-            throw new WorkflowOperationException("workflow must be Failed/Error to resubmit in memoized mode");
+            throw new WorkflowControlException("workflow must be Failed/Error to resubmit in memoized mode");
         if (newName is { Length: > 0 } && await store.GetAsync<Workflow>(ns, newName, ct).ConfigureAwait(false) is { } existing
             && existing.Metadata.Labels?.GetValueOrDefault(ResubmittedFromLabel) == name)
             return existing;
@@ -138,7 +138,7 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
         UpdateAsync(ns, name, wf =>
         {
             if (wf.Status?.IsCompleted == true)
-                throw new WorkflowOperationException($"cannot shutdown a completed workflow: workflow: \"{wf.Name}\", namespace: \"{wf.NamespaceOrDefault}\"");
+                throw new WorkflowControlException($"cannot shutdown a completed workflow: workflow: \"{wf.Name}\", namespace: \"{wf.NamespaceOrDefault}\"");
             var annotations = wf.Metadata.Annotations ??= [];
             if (wf.Spec.Shutdown == strategy && (message is null || annotations.GetValueOrDefault(ShutdownMessageAnnotation) == message)) return false;
             wf.Spec.Shutdown = strategy;
@@ -151,7 +151,7 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
     {
         var matched = ActiveSuspendNodes(wf).Where(selector.Matches).ToList();
         if (matched.Count == 0)
-            throw new WorkflowOperationException($"currently, set only targets suspend nodes: no suspend nodes matching nodeFieldSelector: {selector}");
+            throw new WorkflowControlException($"currently, set only targets suspend nodes: no suspend nodes matching nodeFieldSelector: {selector}");
         foreach (var node in matched) Finish(wf, node, phase, message);
         return true;
     }
@@ -183,7 +183,7 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
             if (outputs.Parameters?.Any(x => x.Name == p.Name && x.Value is not null) == true) continue;
             var value = p.ValueFrom?.Default ?? p.Value;
             if (value is null && p.ValueFrom?.Supplied is not null)
-                throw new WorkflowOperationException($"raw output parameter '{p.Name}' has not been set and does not have a default value");
+                throw new WorkflowControlException($"raw output parameter '{p.Name}' has not been set and does not have a default value");
             if (value is null) continue;
             (outputs.Parameters ??= []).RemoveAll(x => x.Name == p.Name);
             outputs.Parameters.Add(new Parameter { Name = p.Name, Value = value, GlobalName = p.GlobalName });
@@ -222,7 +222,7 @@ public sealed class WorkflowOperations(IResourceStore store, TimeProvider time)
 }
 
 /// <summary>A request the workflow's state refuses (Argo's "bad request"), worded as Argo words it.</summary>
-public sealed class WorkflowOperationException(string message) : InvalidOperationException(message);
+public sealed class WorkflowControlException(string message) : InvalidOperationException(message);
 
 /// <summary>
 /// Argo's retry of a finished workflow (FormulateRetryWorkflow): remove the nodes to run again with everything
@@ -240,11 +240,11 @@ internal static class WorkflowRetry
             case WorkflowPhase.Failed or WorkflowPhase.Error:
                 break;
             case WorkflowPhase.Succeeded when !restartSuccessful || selector is null:
-                throw new WorkflowOperationException("To retry a succeeded workflow, set the options restartSuccessful and nodeFieldSelector");
+                throw new WorkflowControlException("To retry a succeeded workflow, set the options restartSuccessful and nodeFieldSelector");
             case WorkflowPhase.Succeeded:
                 break;
             default:
-                throw new WorkflowOperationException("workflow must be Failed/Error to retry");
+                throw new WorkflowControlException("workflow must be Failed/Error to retry");
         }
 
         var nodes = status.Nodes ??= [];
@@ -309,10 +309,10 @@ internal static class WorkflowRetry
         var annotations = wf.Metadata.Annotations ??= [];
         if (pods.Count > 0)
         {
-            var pending = annotations.GetValueOrDefault(WorkflowOperations.PodsToDeleteAnnotation)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
-            annotations[WorkflowOperations.PodsToDeleteAnnotation] = string.Join(',', pending.Concat(pods).Distinct(StringComparer.Ordinal));
+            var pending = annotations.GetValueOrDefault(WorkflowControls.PodsToDeleteAnnotation)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            annotations[WorkflowControls.PodsToDeleteAnnotation] = string.Join(',', pending.Concat(pods).Distinct(StringComparer.Ordinal));
         }
-        annotations.Remove(WorkflowOperations.ShutdownMessageAnnotation);
+        annotations.Remove(WorkflowControls.ShutdownMessageAnnotation);
         wf.Metadata.Labels?.Remove(CompletedLabel);
         status.Phase = WorkflowPhase.Running;
         status.Message = null;
@@ -345,7 +345,7 @@ internal static class Resubmission
 
     private static readonly HashSet<string> RunAnnotations = new(StringComparer.Ordinal)
     {
-        WorkflowOperations.PodsToDeleteAnnotation, WorkflowOperations.ShutdownMessageAnnotation, Annotations.ManifestFile,
+        WorkflowControls.PodsToDeleteAnnotation, WorkflowControls.ShutdownMessageAnnotation, Annotations.ManifestFile,
     };
 
     public static Workflow Formulate(Workflow old, bool memoized, string? newName)
@@ -367,7 +367,7 @@ internal static class Resubmission
                 OwnerReferences = old.Metadata.OwnerReferences is { } owners ? Json.Clone(owners) : null,
             },
         };
-        wf.Metadata.Labels[WorkflowOperations.ResubmittedFromLabel] = old.Name;
+        wf.Metadata.Labels[WorkflowControls.ResubmittedFromLabel] = old.Name;
         if (wf.Metadata.Annotations is { Count: 0 }) wf.Metadata.Annotations = null;
         wf.Spec.Shutdown = null;
         if (wf.Spec.ActiveDeadlineSeconds == 0) wf.Spec.ActiveDeadlineSeconds = null;
@@ -448,12 +448,12 @@ internal sealed class NodeFieldSelector
                 : raw.IndexOf("==", StringComparison.Ordinal) is var ee and >= 0 ? (ee, 2, true)
                 : (raw.IndexOf('='), 1, true);
             if (i <= 0)
-                throw new WorkflowOperationException($"nodeFieldSelector '{text}': '{raw}' must look like field=value or field!=value");
+                throw new WorkflowControlException($"nodeFieldSelector '{text}': '{raw}' must look like field=value or field!=value");
             var field = raw[..i].Trim();
             var isParameter = field.StartsWith("inputs.parameters.", StringComparison.Ordinal) && field.EndsWith(".value", StringComparison.Ordinal)
                 && field.Length > "inputs.parameters..value".Length;
             if (!Fields.Contains(field) && !isParameter)
-                throw new WorkflowOperationException($"nodeFieldSelector '{text}': unknown field '{field}' (use {string.Join(", ", Fields)} or inputs.parameters.NAME.value)");
+                throw new WorkflowControlException($"nodeFieldSelector '{text}': unknown field '{field}' (use {string.Join(", ", Fields)} or inputs.parameters.NAME.value)");
             terms.Add((field, raw[(i + width)..].Trim(), equal));
         }
         return new NodeFieldSelector(text, terms);

@@ -2,7 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
@@ -25,7 +25,7 @@ internal sealed class Missing
 /// (the Expressions model), plus <see cref="Missing"/>. JSON input is converted once so numbers become float64
 /// exactly as Go's JSON decoders hand them to Argo's templates.
 /// </summary>
-internal static class TemplateValues
+internal static class GoTemplateValues
 {
     private const int MaxDepth = 256;
 

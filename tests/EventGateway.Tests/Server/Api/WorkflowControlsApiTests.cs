@@ -9,14 +9,14 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Operations;
+using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Server.Api;
 
 /// <summary>Argo's PUT .../suspend|resume|stop|terminate|retry|resubmit on a real `egw serve`, over HTTP and through `egw`.</summary>
-public sealed class WorkflowOperationsApiTests : IAsyncLifetime
+public sealed class WorkflowControlsApiTests : IAsyncLifetime
 {
     private ServeProcess _serve = null!;
     private HttpClient _http = null!;
@@ -80,7 +80,7 @@ public sealed class WorkflowOperationsApiTests : IAsyncLifetime
         status.ShouldBe(HttpStatusCode.OK);
         var copy = resubmitted.Deserialize<Workflow>(Json.Lenient)!;
         copy.Name.ShouldStartWith("rest-");
-        copy.Metadata.Labels![WorkflowOperations.ResubmittedFromLabel].ShouldBe("rest");
+        copy.Metadata.Labels![WorkflowControls.ResubmittedFromLabel].ShouldBe("rest");
 
         await Until(copy.Name, w => w.Status?.Nodes?.Values.Any(n => n.DisplayName == "approve" && n.Phase == NodePhase.Running) == true, "the copy to wait");
         (status, var terminated) = await Put($"{copy.Name}/terminate");
@@ -210,7 +210,7 @@ public sealed class WorkflowOperationsApiTests : IAsyncLifetime
         body["spec"]!["shutdown"]!.GetValue<string>().ShouldBe("Stop");
         var done = await Until("gates", w => w.Status?.IsCompleted == true, "the stop");
         (done.Status!.Phase, done.Status.Message).ShouldBe((WorkflowPhase.Failed, "Stopped with strategy 'Stop'"));
-        done.Metadata.Annotations![WorkflowOperations.ShutdownMessageAnnotation].ShouldBe("enough");
+        done.Metadata.Annotations![WorkflowControls.ShutdownMessageAnnotation].ShouldBe("enough");
         Node(done, "gate-b").Message.ShouldBe("Stopped with strategy 'Stop'");
         Node(done, "gates.onExit").Phase.ShouldBe(NodePhase.Succeeded, "Stop runs the exit handler");
     }
@@ -244,9 +244,9 @@ public sealed class WorkflowOperationsApiTests : IAsyncLifetime
 
         (code, _, stderr) = await CliTests.Egw("suspend", "cligate", "--server", server, "--node-field-selector", "displayName=approve");
         code.ShouldBe(2, "Argo suspends whole workflows only");
-        stderr.ShouldContain(WorkflowOperations.NoNodeSuspend);
+        stderr.ShouldContain(WorkflowControls.NoNodeSuspend);
         var (status, error) = await Put("cligate/suspend", """{"nodeFieldSelector": "displayName=approve"}""");
-        (status, error["message"]!.GetValue<string>()).ShouldBe((HttpStatusCode.BadRequest, WorkflowOperations.NoNodeSuspend));
+        (status, error["message"]!.GetValue<string>()).ShouldBe((HttpStatusCode.BadRequest, WorkflowControls.NoNodeSuspend));
         (code, _, stderr) = await CliTests.Egw("terminate", "cligate", "--bogus", "--server", server);
         code.ShouldBe(2);
         stderr.ShouldContain("unknown option '--bogus' for egw terminate");

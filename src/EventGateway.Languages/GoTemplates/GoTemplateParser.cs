@@ -4,25 +4,25 @@ namespace EventGateway.Languages.GoTemplates;
 
 /// <summary>Recursive-descent parser producing the tree Go's text/template/parse would, including its parse-time checks
 /// (undefined functions and variables, break/continue outside range).</summary>
-internal sealed class TemplateParser
+internal sealed class GoTemplateParser
 {
     private readonly List<Token> tokens;
     private readonly List<string> vars = ["$"];
     private int index;
     private int rangeDepth;
 
-    private TemplateParser(List<Token> tokens)
+    private GoTemplateParser(List<Token> tokens)
     {
         this.tokens = tokens;
     }
 
     public static ListNode Parse(string text)
     {
-        var parser = new TemplateParser(TemplateLexer.Lex(text));
+        var parser = new GoTemplateParser(GoTemplateLexer.Lex(text));
         var (list, stop) = parser.ParseList();
         if (stop is not null)
         {
-            throw new TemplateError($"unexpected {{{{{stop.Text}}}}}", stop.Pos);
+            throw new GoTemplateError($"unexpected {{{{{stop.Text}}}}}", stop.Pos);
         }
 
         return list;
@@ -38,17 +38,17 @@ internal sealed class TemplateParser
         return token.Kind == kind ? token : throw Unexpected(token, context);
     }
 
-    private static TemplateError Unexpected(Token token, string context) => token.Kind switch
+    private static GoTemplateError Unexpected(Token token, string context) => token.Kind switch
     {
-        TokenKind.Eof => new TemplateError("unexpected EOF", token.Pos),
-        TokenKind.RightDelim => new TemplateError($"unexpected \"}}\" in {context}", token.Pos),
-        _ => new TemplateError($"unexpected \"{token.Text}\" in {context}", token.Pos),
+        TokenKind.Eof => new GoTemplateError("unexpected EOF", token.Pos),
+        TokenKind.RightDelim => new GoTemplateError($"unexpected \"}}\" in {context}", token.Pos),
+        _ => new GoTemplateError($"unexpected \"{token.Text}\" in {context}", token.Pos),
     };
 
     /// <summary>Parses nodes until EOF or an {{end}}/{{else}} action, which is consumed up to its keyword and returned.</summary>
     private (ListNode List, Token? Stop) ParseList()
     {
-        var nodes = new List<TemplateNode>();
+        var nodes = new List<GoTemplateNode>();
         var startPos = Peek.Pos;
         while (true)
         {
@@ -79,14 +79,14 @@ internal sealed class TemplateParser
                         index++;
                         if (rangeDepth == 0)
                         {
-                            throw new TemplateError($"{{{{{head.Text}}}}} outside {{{{range}}}}", head.Pos);
+                            throw new GoTemplateError($"{{{{{head.Text}}}}} outside {{{{range}}}}", head.Pos);
                         }
 
                         Expect(TokenKind.RightDelim, head.Text);
                         nodes.Add(new LoopControlNode(head.Pos, head.Text == "break"));
                         continue;
                     case "define" or "template" or "block":
-                        throw new TemplateError($"{{{{{head.Text}}}}} is not supported in sensor templates", head.Pos);
+                        throw new GoTemplateError($"{{{{{head.Text}}}}} is not supported in sensor templates", head.Pos);
                 }
             }
 
@@ -106,7 +106,7 @@ internal sealed class TemplateParser
         ListNode? elseList = null;
         if (stop is null)
         {
-            throw new TemplateError("unexpected EOF", Peek.Pos);
+            throw new GoTemplateError("unexpected EOF", Peek.Pos);
         }
 
         if (stop.Text == "else")
@@ -124,7 +124,7 @@ internal sealed class TemplateParser
             (elseList, stop) = ParseList();
             if (stop is null || stop.Text != "end")
             {
-                throw stop is null ? new TemplateError("unexpected EOF", Peek.Pos) : new TemplateError("expected end; found {{else}}", stop.Pos);
+                throw stop is null ? new GoTemplateError("unexpected EOF", Peek.Pos) : new GoTemplateError("expected end; found {{else}}", stop.Pos);
             }
         }
 
@@ -145,7 +145,7 @@ internal sealed class TemplateParser
             {
                 if (!allowTwoVars)
                 {
-                    throw new TemplateError($"too many declarations in {context}", Peek.Pos);
+                    throw new GoTemplateError($"too many declarations in {context}", Peek.Pos);
                 }
 
                 Take();
@@ -163,7 +163,7 @@ internal sealed class TemplateParser
             {
                 if (isAssign && !vars.Contains(name))
                 {
-                    throw new TemplateError($"undefined variable \"{name}\"", op.Pos);
+                    throw new GoTemplateError($"undefined variable \"{name}\"", op.Pos);
                 }
 
                 if (!isAssign)
@@ -193,7 +193,7 @@ internal sealed class TemplateParser
         {
             if (commands[i].Args[0] is LiteralNode or NilNode or DotNode)
             {
-                throw new TemplateError($"non executable command in pipeline stage {i + 1}", commands[i].Pos);
+                throw new GoTemplateError($"non executable command in pipeline stage {i + 1}", commands[i].Pos);
             }
         }
 
@@ -202,13 +202,13 @@ internal sealed class TemplateParser
 
     private CommandNode ParseCommand(string context)
     {
-        var args = new List<TemplateNode>();
+        var args = new List<GoTemplateNode>();
         var pos = Peek.Pos;
         while (Peek.Kind is not (TokenKind.Pipe or TokenKind.RightDelim or TokenKind.RightParen or TokenKind.Eof))
         {
             if (args.Count > 0 && !Peek.Spaced && Peek.Kind != TokenKind.LeftParen)
             {
-                throw new TemplateError($"missing space before \"{Peek.Text}\"", Peek.Pos);
+                throw new GoTemplateError($"missing space before \"{Peek.Text}\"", Peek.Pos);
             }
 
             args.Add(ParseOperand(context));
@@ -216,18 +216,18 @@ internal sealed class TemplateParser
 
         if (args.Count == 0)
         {
-            throw new TemplateError("missing value for " + context, pos);
+            throw new GoTemplateError("missing value for " + context, pos);
         }
 
         if (args[0] is NilNode)
         {
-            throw new TemplateError("nil is not a command", pos);
+            throw new GoTemplateError("nil is not a command", pos);
         }
 
         return new CommandNode(pos, args);
     }
 
-    private TemplateNode ParseOperand(string context)
+    private GoTemplateNode ParseOperand(string context)
     {
         var term = ParseTerm(context);
         var fields = new List<string>();
@@ -245,20 +245,20 @@ internal sealed class TemplateParser
         {
             FieldNode f => new FieldNode(f.Pos, [.. f.Fields, .. fields]),
             VariableNode v => new VariableNode(v.Pos, v.Name, [.. v.Fields, .. fields]),
-            LiteralNode or NilNode or DotNode => throw new TemplateError($"unexpected . after term \"{term}\"", term.Pos),
+            LiteralNode or NilNode or DotNode => throw new GoTemplateError($"unexpected . after term \"{term}\"", term.Pos),
             _ => new ChainNode(term.Pos, term, fields),
         };
     }
 
-    private TemplateNode ParseTerm(string context)
+    private GoTemplateNode ParseTerm(string context)
     {
         var token = Take();
         switch (token.Kind)
         {
             case TokenKind.Identifier:
-                return TemplateFunctions.Exists(token.Text)
+                return GoTemplateFunctions.Exists(token.Text)
                     ? new IdentifierNode(token.Pos, token.Text)
-                    : throw new TemplateError($"function \"{token.Text}\" not defined", token.Pos);
+                    : throw new GoTemplateError($"function \"{token.Text}\" not defined", token.Pos);
             case TokenKind.Dot:
                 return new DotNode(token.Pos);
             case TokenKind.Keyword when token.Text == "nil":
@@ -266,7 +266,7 @@ internal sealed class TemplateParser
             case TokenKind.Variable:
                 return vars.Contains(token.Text)
                     ? new VariableNode(token.Pos, token.Text, [])
-                    : throw new TemplateError($"undefined variable \"{token.Text}\"", token.Pos);
+                    : throw new GoTemplateError($"undefined variable \"{token.Text}\"", token.Pos);
             case TokenKind.Field:
                 return new FieldNode(token.Pos, [(string)token.Value!]);
             case TokenKind.Bool or TokenKind.Number or TokenKind.String:

@@ -1,5 +1,5 @@
 using System.Text;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
@@ -8,7 +8,7 @@ using EventGateway.Languages.Json;
 namespace EventGateway.Languages.GoTemplates;
 
 /// <summary>Walks a parsed template against data, following text/template's evaluation rules.</summary>
-internal sealed class TemplateExecutor
+internal sealed class GoTemplateEvaluator
 {
     /// <summary>Rendered parameters become event payload fields; a runaway range must not exhaust memory.</summary>
     public const int MaxOutputChars = 4 * 1024 * 1024;
@@ -17,7 +17,7 @@ internal sealed class TemplateExecutor
     private readonly StringBuilder output = new();
     private readonly List<(string Name, object? Value)> vars = [];
 
-    public TemplateExecutor(string name, object? root)
+    public GoTemplateEvaluator(string name, object? root)
     {
         this.name = name;
         vars.Add(("$", root));
@@ -34,7 +34,7 @@ internal sealed class TemplateExecutor
         public bool IsBreak { get; } = isBreak;
     }
 
-    private TemplateError Fail(TemplateNode node, string reason)
+    private GoTemplateError Fail(GoTemplateNode node, string reason)
     {
         // Go names a range by its source form and locates it at its pipeline.
         var context = node is BranchNode branch ? $"{{{{{branch.Keyword} {branch.Pipe}}}}}" : node.ToString();
@@ -44,10 +44,10 @@ internal sealed class TemplateExecutor
             context = context[..20] + "...";
         }
 
-        return new TemplateError($"executing \"{name}\" at <{context}>: {reason}", position);
+        return new GoTemplateError($"executing \"{name}\" at <{context}>: {reason}", position);
     }
 
-    private void Walk(object? dot, TemplateNode node)
+    private void Walk(object? dot, GoTemplateNode node)
     {
         switch (node)
         {
@@ -65,7 +65,7 @@ internal sealed class TemplateExecutor
                 var value = EvalPipeline(dot, action.Pipe);
                 if (action.Pipe.Variables.Count == 0)
                 {
-                    Write(TemplateValues.Print(value));
+                    Write(GoTemplateValues.Print(value));
                 }
 
                 break;
@@ -84,7 +84,7 @@ internal sealed class TemplateExecutor
     {
         if (output.Length + text.Length > MaxOutputChars)
         {
-            throw new TemplateError($"output exceeds {MaxOutputChars} characters");
+            throw new GoTemplateError($"output exceeds {MaxOutputChars} characters");
         }
 
         output.Append(text);
@@ -94,7 +94,7 @@ internal sealed class TemplateExecutor
     {
         var mark = vars.Count;
         var value = EvalPipeline(dot, branch.Pipe);
-        if (TemplateValues.IsTrue(value))
+        if (GoTemplateValues.IsTrue(value))
         {
             Walk(branch.Keyword == "with" ? value : dot, branch.Body);
         }
@@ -119,7 +119,7 @@ internal sealed class TemplateExecutor
             IReadOnlyDictionary<string, object?> map => map.Keys.Order(StringComparer.Ordinal).Select(k => ((object?)k, map[k])),
             long n => LongRange(n),
             Missing or null => [],
-            _ => throw Fail(range, $"range can't iterate over {TemplateValues.Print(value)}"),
+            _ => throw Fail(range, $"range can't iterate over {GoTemplateValues.Print(value)}"),
         };
         var any = false;
         foreach (var (key, element) in items)
@@ -226,7 +226,7 @@ internal sealed class TemplateExecutor
         return EvalArg(dot, first);
     }
 
-    private void RejectArgs(TemplateNode node, bool hasArgs)
+    private void RejectArgs(GoTemplateNode node, bool hasArgs)
     {
         if (hasArgs)
         {
@@ -248,7 +248,7 @@ internal sealed class TemplateExecutor
     }
 
     /// <summary>Field chain on maps: a missing key yields Missing, and fields of Missing stay Missing (missingkey=default).</summary>
-    private object? EvalFields(TemplateNode node, IReadOnlyList<string> fields, object? receiver)
+    private object? EvalFields(GoTemplateNode node, IReadOnlyList<string> fields, object? receiver)
     {
         foreach (var field in fields)
         {
@@ -262,14 +262,14 @@ internal sealed class TemplateExecutor
                 case null:
                     throw Fail(node, $"nil pointer evaluating interface {{}}.{field}");
                 default:
-                    throw Fail(node, $"can't evaluate field {field} in type {TemplateValues.GoType(receiver)}");
+                    throw Fail(node, $"can't evaluate field {field} in type {GoTemplateValues.GoType(receiver)}");
             }
         }
 
         return receiver;
     }
 
-    private object? EvalArg(object? dot, TemplateNode node) => node switch
+    private object? EvalArg(object? dot, GoTemplateNode node) => node switch
     {
         DotNode => dot,
         NilNode => null,
@@ -284,7 +284,7 @@ internal sealed class TemplateExecutor
 
     private object? CallFunction(object? dot, IdentifierNode identifier, CommandNode command, object? finalValue, bool hasFinal)
     {
-        var function = TemplateFunctions.Get(identifier.Name);
+        var function = GoTemplateFunctions.Get(identifier.Name);
         var argNodes = command.Args.Skip(1).ToList();
         var count = argNodes.Count + (hasFinal ? 1 : 0);
         var fixedCount = function.Params.Length;
@@ -312,19 +312,19 @@ internal sealed class TemplateExecutor
         {
             return function.Body(args);
         }
-        catch (Exception e) when (e is TemplateError or ExprError)
+        catch (Exception e) when (e is GoTemplateError or ExprError)
         {
             throw Fail(command, $"error calling {identifier.Name}: {e.Message}");
         }
     }
 
-    private object? ShortCircuit(object? dot, bool isOr, List<TemplateNode> argNodes, object? finalValue, bool hasFinal)
+    private object? ShortCircuit(object? dot, bool isOr, List<GoTemplateNode> argNodes, object? finalValue, bool hasFinal)
     {
         object? value = Missing.Value;
         foreach (var node in argNodes)
         {
             value = EvalArg(dot, node);
-            if (TemplateValues.IsTrue(value) == isOr)
+            if (GoTemplateValues.IsTrue(value) == isOr)
             {
                 return value;
             }
@@ -334,7 +334,7 @@ internal sealed class TemplateExecutor
     }
 
     /// <summary>Go's validateType: converts an argument to the parameter's type or explains why it cannot.</summary>
-    private object? Convert(TemplateNode node, object? value, Param type, LiteralNode? literal)
+    private object? Convert(GoTemplateNode node, object? value, Param type, LiteralNode? literal)
     {
         if (type == Param.Raw)
         {
@@ -369,7 +369,7 @@ internal sealed class TemplateExecutor
 
         return value is null && type != Param.Map
             ? throw Fail(node, $"wrong type for value; expected {GoName(type)}; got interface {{}}")
-            : throw Fail(node, $"wrong type for value; expected {GoName(type)}; got {TemplateValues.GoType(value)}");
+            : throw Fail(node, $"wrong type for value; expected {GoName(type)}; got {GoTemplateValues.GoType(value)}");
     }
 
     private static string GoName(Param type) => type switch

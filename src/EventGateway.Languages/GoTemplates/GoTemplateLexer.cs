@@ -30,7 +30,7 @@ internal enum TokenKind
 internal sealed record Token(TokenKind Kind, string Text, int Pos, bool Spaced, object? Value = null);
 
 /// <summary>Splits template text into text runs and action tokens, applying the <c>{{-</c> / <c>-}}</c> trim markers.</summary>
-internal sealed class TemplateLexer
+internal sealed class GoTemplateLexer
 {
     private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
     {
@@ -41,14 +41,14 @@ internal sealed class TemplateLexer
     private readonly List<Token> tokens = [];
     private int pos;
 
-    private TemplateLexer(string src)
+    private GoTemplateLexer(string src)
     {
         this.src = src;
     }
 
     public static List<Token> Lex(string src)
     {
-        var lexer = new TemplateLexer(src);
+        var lexer = new GoTemplateLexer(src);
         lexer.Run();
         return lexer.tokens;
     }
@@ -102,7 +102,7 @@ internal sealed class TemplateLexer
             var close = src.IndexOf("*/", pos + 2, StringComparison.Ordinal);
             if (close < 0)
             {
-                throw new TemplateError("unclosed comment", delimPos);
+                throw new GoTemplateError("unclosed comment", delimPos);
             }
 
             pos = close + 2;
@@ -118,7 +118,7 @@ internal sealed class TemplateLexer
                 return true;
             }
 
-            throw new TemplateError("comment ends before closing delimiter", delimPos);
+            throw new GoTemplateError("comment ends before closing delimiter", delimPos);
         }
 
         tokens.Add(new Token(TokenKind.LeftDelim, "{{", delimPos, false));
@@ -127,7 +127,7 @@ internal sealed class TemplateLexer
         {
             if (pos >= src.Length)
             {
-                throw new TemplateError("unclosed action", delimPos);
+                throw new GoTemplateError("unclosed action", delimPos);
             }
 
             var c = src[pos];
@@ -175,7 +175,7 @@ internal sealed class TemplateLexer
                 var close = src.IndexOf('`', pos + 1);
                 if (close < 0)
                 {
-                    throw new TemplateError("unterminated raw quoted string", start);
+                    throw new GoTemplateError("unterminated raw quoted string", start);
                 }
 
                 pos = close + 1;
@@ -212,7 +212,7 @@ internal sealed class TemplateLexer
             };
         }
 
-        throw new TemplateError($"unrecognized character in action: {DescribeChar(c)}", start);
+        throw new GoTemplateError($"unrecognized character in action: {DescribeChar(c)}", start);
     }
 
     private static string DescribeChar(char c) => "U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture) + $" '{c}'";
@@ -271,7 +271,7 @@ internal sealed class TemplateLexer
             return d;
         }
 
-        throw new TemplateError($"bad number syntax: \"{text}\"", at);
+        throw new GoTemplateError($"bad number syntax: \"{text}\"", at);
     }
 
     private Token QuotedString(bool spaced)
@@ -282,7 +282,7 @@ internal sealed class TemplateLexer
         {
             if (pos >= src.Length || src[pos] == '\n')
             {
-                throw new TemplateError("unterminated quoted string", start);
+                throw new GoTemplateError("unterminated quoted string", start);
             }
 
             var c = src[pos++];
@@ -301,7 +301,7 @@ internal sealed class TemplateLexer
         var value = pos < src.Length && src[pos] == '\\' ? (pos++ > 0 ? Escape(start) : string.Empty) : src[pos++].ToString();
         if (pos >= src.Length || src[pos] != '\'' || value.Length == 0)
         {
-            throw new TemplateError("unterminated character constant", start);
+            throw new GoTemplateError("unterminated character constant", start);
         }
 
         pos++;
@@ -312,7 +312,7 @@ internal sealed class TemplateLexer
     {
         if (pos >= src.Length)
         {
-            throw new TemplateError("unterminated quoted string", start);
+            throw new GoTemplateError("unterminated quoted string", start);
         }
 
         var c = src[pos++];
@@ -329,7 +329,7 @@ internal sealed class TemplateLexer
             case 'x': return Hex(2, start);
             case 'u': return Hex(4, start);
             case 'U': return Hex(8, start);
-            default: throw new TemplateError("unknown escape sequence", start);
+            default: throw new GoTemplateError("unknown escape sequence", start);
         }
     }
 
@@ -338,7 +338,7 @@ internal sealed class TemplateLexer
         if (pos + digits > src.Length ||
             !int.TryParse(src.AsSpan(pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
         {
-            throw new TemplateError("invalid escape sequence", start);
+            throw new GoTemplateError("invalid escape sequence", start);
         }
 
         pos += digits;

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
-using EventGateway.Languages.Argo;
+using EventGateway.Languages.Tags;
 using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
@@ -23,22 +23,22 @@ internal enum Param
 }
 
 /// <summary>A template function with Go's signature: fixed parameters plus an optional variadic tail.</summary>
-internal sealed record TemplateFunction(string Name, Param[] Params, Param? Variadic, Func<object?[], object?> Body);
+internal sealed record GoTemplateFunction(string Name, Param[] Params, Param? Variadic, Func<object?[], object?> Body);
 
 /// <summary>Go's predefined template functions plus the sprig functions Argo Events sensors use.</summary>
-internal static class TemplateFunctions
+internal static class GoTemplateFunctions
 {
     private static readonly Param[] S1 = [Param.String];
     private static readonly Param[] S2 = [Param.String, Param.String];
     private static readonly Param[] S3 = [Param.String, Param.String, Param.String];
     private static readonly Param[] A1 = [Param.Any];
 
-    private static readonly FrozenDictionary<string, TemplateFunction> Table = new TemplateFunction[]
+    private static readonly FrozenDictionary<string, GoTemplateFunction> Table = new GoTemplateFunction[]
     {
         // Go builtins. and/or/not/eq.. take raw values; and/or short-circuit in the executor.
         new("and", [Param.Raw], Param.Raw, _ => null),
         new("or", [Param.Raw], Param.Raw, _ => null),
-        new("not", [Param.Raw], null, a => !TemplateValues.IsTrue(a[0])),
+        new("not", [Param.Raw], null, a => !GoTemplateValues.IsTrue(a[0])),
         new("eq", [Param.Raw], Param.Raw, a => Compare.Eq(a)),
         new("ne", [Param.Raw, Param.Raw], null, a => !Compare.Eq(a)),
         new("lt", [Param.Raw, Param.Raw], null, a => Compare.Order(a[0], a[1]) < 0),
@@ -47,8 +47,8 @@ internal static class TemplateFunctions
         new("ge", [Param.Raw, Param.Raw], null, a => Compare.Order(a[0], a[1]) >= 0),
         new("len", [Param.Raw], null, a => Len(a[0])),
         new("index", [Param.Raw], Param.Raw, Index),
-        new("print", [], Param.Any, a => TemplateValues.Sprint(a)),
-        new("println", [], Param.Any, a => TemplateValues.Sprintln(a)),
+        new("print", [], Param.Any, a => GoTemplateValues.Sprint(a)),
+        new("println", [], Param.Any, a => GoTemplateValues.Sprintln(a)),
         new("printf", [Param.String], Param.Any, a => GoPrintf.Format((string)a[0]!, a[1..])),
 
         // sprig: the piped value is the last parameter.
@@ -80,24 +80,24 @@ internal static class TemplateFunctions
 
     public static bool Exists(string name) => Table.ContainsKey(name);
 
-    public static TemplateFunction Get(string name) => Table[name];
+    public static GoTemplateFunction Get(string name) => Table[name];
 
     /// <summary>Delegates the body to the shared sprig implementation; its failures become call errors.</summary>
-    private static TemplateFunction Sprig(string name, Param[] parameters, Param? variadic = null)
+    private static GoTemplateFunction Sprig(string name, Param[] parameters, Param? variadic = null)
     {
         if (!SprigFunctions.TryGet(name, out var builtin))
         {
             throw new InvalidOperationException($"sprig function {name} is missing from SprigFunctions");
         }
 
-        return new TemplateFunction(name, parameters, variadic, builtin.Invoke);
+        return new GoTemplateFunction(name, parameters, variadic, builtin.Invoke);
     }
 
     private static long IntDivide(object?[] a, Func<long, long, long> op)
     {
         var divisor = SprigFunctions.ToInt64(a[1]);
         return divisor == 0
-            ? throw new TemplateError("runtime error: integer divide by zero")
+            ? throw new GoTemplateError("runtime error: integer divide by zero")
             : op(SprigFunctions.ToInt64(a[0]), divisor);
     }
 
@@ -106,8 +106,8 @@ internal static class TemplateFunctions
         string s => System.Text.Encoding.UTF8.GetByteCount(s),
         IReadOnlyDictionary<string, object?> m => m.Count,
         IReadOnlyList<object?> l => l.Count,
-        null or Missing => throw new TemplateError("len of nil pointer"),
-        _ => throw new TemplateError($"len of type {TemplateValues.GoType(value)}"),
+        null or Missing => throw new GoTemplateError("len of nil pointer"),
+        _ => throw new GoTemplateError($"len of type {GoTemplateValues.GoType(value)}"),
     };
 
     private static object? Index(object?[] args)
@@ -115,7 +115,7 @@ internal static class TemplateFunctions
         var item = args[0];
         if (item is null or Missing)
         {
-            throw new TemplateError("index of untyped nil");
+            throw new GoTemplateError("index of untyped nil");
         }
 
         foreach (var key in args.Skip(1))
@@ -125,20 +125,20 @@ internal static class TemplateFunctions
                 case IReadOnlyList<object?> list:
                     if (key is not long i)
                     {
-                        throw new TemplateError($"cannot index slice/array with type {TemplateValues.GoType(key)}");
+                        throw new GoTemplateError($"cannot index slice/array with type {GoTemplateValues.GoType(key)}");
                     }
 
-                    item = i >= 0 && i < list.Count ? list[(int)i] : throw new TemplateError($"index out of range: {i}");
+                    item = i >= 0 && i < list.Count ? list[(int)i] : throw new GoTemplateError($"index out of range: {i}");
                     break;
                 case IReadOnlyDictionary<string, object?> map:
                     item = key is string k
                         ? map.GetValueOrDefault(k)
-                        : throw new TemplateError($"value has type {TemplateValues.GoType(key)}; should be string");
+                        : throw new GoTemplateError($"value has type {GoTemplateValues.GoType(key)}; should be string");
                     break;
                 case null:
-                    throw new TemplateError("index of nil pointer");
+                    throw new GoTemplateError("index of nil pointer");
                 default:
-                    throw new TemplateError($"can't index item of type {TemplateValues.GoType(item)}");
+                    throw new GoTemplateError($"can't index item of type {GoTemplateValues.GoType(item)}");
             }
         }
 
