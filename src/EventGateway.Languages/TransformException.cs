@@ -1,7 +1,3 @@
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
-
 namespace EventGateway.Languages;
 
 /// <summary>

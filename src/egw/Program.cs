@@ -1,5 +1,4 @@
 using System.CommandLine;
-using EventGateway.Cli;
 using EventGateway.Cli.Commands;
 
 var root = new RootCommand("egw — EventGateway: turn events into Argo Workflows and run them, on one machine");

@@ -1,15 +1,5 @@
-
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources;
 

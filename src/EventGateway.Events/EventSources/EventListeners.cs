@@ -1,14 +1,9 @@
-
 using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.EventSources.Webhook;
-using EventGateway.Events.Kafka;
 using EventGateway.Model;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Schedules;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources;
 

@@ -1,10 +1,4 @@
-
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 using EventGateway.Model.Manifests;
 
 namespace EventGateway.Events.EventSources;

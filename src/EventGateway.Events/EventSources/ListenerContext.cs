@@ -1,9 +1,5 @@
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.EventSources.Http;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
 using EventGateway.Model;
 using EventGateway.Workflows.Store;

@@ -1,9 +1,3 @@
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Workflows.Store;
-
 namespace EventGateway.Events.EventSources;
 
 /// <summary>The EventSource types this service runs; the names are Argo's spec keys and CloudEvent types.</summary>

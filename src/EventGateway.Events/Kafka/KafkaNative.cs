@@ -1,11 +1,5 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
-using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.Kafka;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Store;
 

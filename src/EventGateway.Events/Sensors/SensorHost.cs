@@ -4,11 +4,9 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.Sensors;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Events.Sensors;
 

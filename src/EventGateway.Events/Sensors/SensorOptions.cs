@@ -1,5 +1,3 @@
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Events.Sensors;
 
 public sealed class SensorOptions

@@ -5,12 +5,8 @@ using EventGateway.Events.Sensors.State;
 using EventGateway.Events.Sensors.Transforms;
 using EventGateway.Events.Sensors.Triggers;
 using EventGateway.Languages;
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.Sensors;
 

@@ -1,5 +1,3 @@
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Events.Sensors;
 
 public enum SensorState { Starting, Running, Waiting, Failed, Refused, Stopped }

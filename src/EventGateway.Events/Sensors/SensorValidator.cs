@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using EventGateway.Events.Sensors.Filters;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 

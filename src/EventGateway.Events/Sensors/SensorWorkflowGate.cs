@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Store;
 

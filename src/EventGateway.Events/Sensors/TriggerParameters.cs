@@ -3,10 +3,8 @@ using System.Text.Json.Nodes;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Parameters;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.Sensors;
 

@@ -1,8 +1,5 @@
-using System.Text.Json.Nodes;
 using Polly;
-using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Schedules;
 

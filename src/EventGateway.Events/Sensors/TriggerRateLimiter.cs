@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.RateLimiting;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Events.Sensors;
 

@@ -3,9 +3,7 @@ using System.Text.Json.Nodes;
 using Polly;
 using Polly.Retry;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Languages.Json;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.Sensors;
 

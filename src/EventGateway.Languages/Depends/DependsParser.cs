@@ -1,8 +1,4 @@
-using EventGateway.Languages.Tags;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Depends;
 

@@ -1,7 +1,4 @@
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Expr;

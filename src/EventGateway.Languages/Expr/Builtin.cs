@@ -1,9 +1,3 @@
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Languages.Expr;
 
 /// <summary>A callable function: fixed or variadic arity (<see cref="MaxArgs"/> = -1) over evaluated arguments.</summary>

@@ -1,10 +1,5 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Expr;
 

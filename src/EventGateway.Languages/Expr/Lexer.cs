@@ -1,10 +1,5 @@
 using System.Globalization;
 using System.Text;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Expr;
 

@@ -1,9 +1,5 @@
 using System.Text;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.GoTemplates;
 

@@ -1,5 +1,3 @@
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Languages.GoTemplates;
 
 /// <summary>A Go template failed to parse or execute; the message follows Go's "template: name:line:col: ..." shape.</summary>

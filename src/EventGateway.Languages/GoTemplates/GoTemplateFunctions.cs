@@ -1,10 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.GoTemplates;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.GoTemplates;
 

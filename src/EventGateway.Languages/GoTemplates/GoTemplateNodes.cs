@@ -1,5 +1,3 @@
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Languages.GoTemplates;
 
 /// <summary>Parse tree of a Go text/template; <c>Pos</c> is the byte offset used in error locations.</summary>

@@ -1,5 +1,3 @@
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Languages.GoTemplates;
 
 /// <summary>Recursive-descent parser producing the tree Go's text/template/parse would, including its parse-time checks

@@ -2,10 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.GoTemplates;

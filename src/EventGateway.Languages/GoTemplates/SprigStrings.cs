@@ -1,11 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.GoTemplates;
 

@@ -1,12 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 
 namespace EventGateway.Languages.Jq;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 
 namespace EventGateway.Languages.Jq;
 

@@ -1,6 +1,4 @@
 using System.Text;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 
 namespace EventGateway.Languages.Jq;
 

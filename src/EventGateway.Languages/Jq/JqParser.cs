@@ -1,6 +1,3 @@
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
-
 namespace EventGateway.Languages.Jq;
 
 /// <summary>

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 
 namespace EventGateway.Languages.Jq;
 

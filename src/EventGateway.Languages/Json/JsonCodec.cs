@@ -1,11 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 
 namespace EventGateway.Languages.Json;
 

@@ -1,9 +1,5 @@
 using System.Globalization;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 
 namespace EventGateway.Languages.Json;
 

@@ -1,6 +1,3 @@
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
-
 namespace EventGateway.Languages.Lua;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Lua;
 

@@ -1,8 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using static EventGateway.Languages.Lua.LuaNative;
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Lua;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using static EventGateway.Languages.Lua.LuaNative;
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Languages.Lua;
 

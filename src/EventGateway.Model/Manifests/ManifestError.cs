@@ -1,4 +1,3 @@
-
 namespace EventGateway.Model.Manifests;
 
 /// <summary>One reason a manifest was refused: which document, which field, why.</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using YamlDotNet.Core;
 
 namespace EventGateway.Model.Manifests;
 

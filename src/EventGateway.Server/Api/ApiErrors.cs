@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Server.Api;
 

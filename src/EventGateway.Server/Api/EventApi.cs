@@ -6,17 +6,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Server.Api;
 

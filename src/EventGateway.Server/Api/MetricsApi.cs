@@ -4,12 +4,9 @@ using Microsoft.AspNetCore.Routing;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors;
 using EventGateway.Events.Sensors.State;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Server.Api;
 

@@ -7,12 +7,10 @@ using Microsoft.AspNetCore.Routing;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Server.Api;
 

@@ -2,13 +2,10 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 using EventGateway.Workflows.Artifacts;
 
 namespace EventGateway.Server.Hosting;

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Server.Hosting;
 

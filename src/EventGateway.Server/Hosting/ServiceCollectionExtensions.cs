@@ -1,17 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.EventSources.Http;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Languages.Json;
-using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Controller;
@@ -20,7 +14,6 @@ using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Retention;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 using EventGateway.Workflows.Schedules;
 
 namespace EventGateway.Server.Hosting;

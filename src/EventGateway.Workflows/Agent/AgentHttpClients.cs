@@ -1,7 +1,3 @@
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-
 namespace EventGateway.Workflows.Agent;
 
 /// <summary>

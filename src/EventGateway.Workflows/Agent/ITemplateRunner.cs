@@ -1,8 +1,5 @@
-
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Agent;
 

@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using EventGateway.Languages.Json;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Agent;
 

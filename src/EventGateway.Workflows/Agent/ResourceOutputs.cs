@@ -1,18 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Languages;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Jq;
 using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 using EventGateway.Model;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Agent;
 

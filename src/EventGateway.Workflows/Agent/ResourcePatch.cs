@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Agent;
 

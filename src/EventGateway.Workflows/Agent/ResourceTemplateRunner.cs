@@ -6,10 +6,8 @@ using System.Threading.Channels;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Agent;
 

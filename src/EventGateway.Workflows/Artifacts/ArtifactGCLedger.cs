@@ -1,7 +1,6 @@
 using System.Text.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Artifacts;
 

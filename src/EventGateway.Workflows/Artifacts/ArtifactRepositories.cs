@@ -3,7 +3,6 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.S3;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Artifacts;
 

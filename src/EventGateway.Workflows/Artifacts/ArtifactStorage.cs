@@ -1,17 +1,7 @@
-
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Artifacts;
 

@@ -1,4 +1,3 @@
-
 using EventGateway.Model;
 using EventGateway.Workflows.Execution;
 

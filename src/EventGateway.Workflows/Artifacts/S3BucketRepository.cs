@@ -4,7 +4,6 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using EventGateway.Model;
 using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Workflows.Artifacts;
 

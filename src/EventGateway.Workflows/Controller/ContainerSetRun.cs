@@ -1,9 +1,6 @@
-
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Controller;

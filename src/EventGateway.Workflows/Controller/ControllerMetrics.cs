@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
 

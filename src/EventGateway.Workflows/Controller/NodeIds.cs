@@ -1,6 +1,3 @@
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-
 namespace EventGateway.Workflows.Controller;
 
 /// <summary>

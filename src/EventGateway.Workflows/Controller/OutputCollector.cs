@@ -3,8 +3,6 @@ using System.Text;
 using EventGateway.Model;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
 

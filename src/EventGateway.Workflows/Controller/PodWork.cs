@@ -1,7 +1,4 @@
-
 using EventGateway.Model;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
 

@@ -1,12 +1,5 @@
 using System.Text.Json.Nodes;
 using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
-using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
 

@@ -1,8 +1,5 @@
-
 using EventGateway.Model;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Controller;
 

@@ -8,7 +8,6 @@ using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Memoization;
 using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Synchronization;
 
 namespace EventGateway.Workflows.Controller;

@@ -1,17 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
 using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Controller;
 

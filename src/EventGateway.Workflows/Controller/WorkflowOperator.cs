@@ -5,7 +5,6 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Controller;
 

@@ -1,10 +1,8 @@
-
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Controls;
 

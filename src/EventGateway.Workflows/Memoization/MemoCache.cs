@@ -7,10 +7,7 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Memoization;
 

@@ -1,7 +1,3 @@
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-
 namespace EventGateway.Workflows.Retention;
 
 /// <summary>Service-wide defaults for what finished workflows leave behind (<c>egw serve</c> flags).</summary>

@@ -1,11 +1,8 @@
 using System.Text.Json.Nodes;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Retention;
 

@@ -1,11 +1,7 @@
-
 using EventGateway.Model;
 using EventGateway.Workflows.Artifacts;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Retention;
 

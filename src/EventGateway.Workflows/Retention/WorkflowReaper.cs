@@ -5,9 +5,7 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Retention;
 

@@ -1,6 +1,4 @@
-
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Workflows.S3;
 

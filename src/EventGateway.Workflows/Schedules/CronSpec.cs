@@ -1,5 +1,4 @@
 using NCrontab;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Workflows.Schedules;
 

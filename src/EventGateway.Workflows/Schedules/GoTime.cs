@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Workflows.Schedules;
 

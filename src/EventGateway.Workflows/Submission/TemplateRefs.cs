@@ -1,7 +1,4 @@
-
 using EventGateway.Model;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 
 namespace EventGateway.Workflows.Submission;
 

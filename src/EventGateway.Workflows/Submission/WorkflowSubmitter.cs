@@ -1,8 +1,5 @@
-
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Validation;
 

@@ -1,9 +1,3 @@
-
-using EventGateway.Model;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-
 namespace EventGateway.Workflows.Synchronization;
 
 /// <summary>

@@ -1,7 +1,4 @@
 using System.Globalization;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Synchronization;
 

@@ -1,9 +1,6 @@
 using Microsoft.Extensions.Logging;
 using EventGateway.Model;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Workflows.Synchronization;
 

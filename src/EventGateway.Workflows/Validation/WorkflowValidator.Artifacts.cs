@@ -1,6 +1,4 @@
-
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Artifacts;
 
 namespace EventGateway.Workflows.Validation;

@@ -1,13 +1,6 @@
-
 using EventGateway.Languages;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Agent;

@@ -1,7 +1,3 @@
-
-using EventGateway.Model;
-using EventGateway.Model.Manifests;
-
 namespace EventGateway.Workflows.Validation;
 
 public sealed partial class WorkflowValidator

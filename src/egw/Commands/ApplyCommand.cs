@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 using EventGateway.Workflows.Schedules;
 
 namespace EventGateway.Cli.Commands;

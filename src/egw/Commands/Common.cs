@@ -1,7 +1,5 @@
 using System.CommandLine;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 using EventGateway.Workflows.Schedules;
 
 namespace EventGateway.Cli.Commands;

@@ -5,11 +5,8 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

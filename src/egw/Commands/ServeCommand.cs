@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

@@ -4,11 +4,7 @@ using System.Text.Json.Nodes;
 using EventGateway.Cli.Output;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

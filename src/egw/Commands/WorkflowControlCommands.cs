@@ -7,8 +7,6 @@ using System.Text.Json.Nodes;
 using EventGateway.Cli.Output;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Commands;
 

@@ -4,9 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Schedules;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Cli.Output;
 

@@ -1,4 +1,3 @@
-
 using EventGateway.Model;
 
 namespace EventGateway.Cli.Output;

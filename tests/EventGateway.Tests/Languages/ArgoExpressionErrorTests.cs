@@ -1,12 +1,6 @@
 using Shouldly;
-using Xunit;
 using static EventGateway.Tests.Languages.Env;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Tests.Languages;
 

@@ -1,5 +1,4 @@
 using Shouldly;
-using Xunit;
 using static EventGateway.Tests.Languages.Env;
 
 namespace EventGateway.Tests.Languages;

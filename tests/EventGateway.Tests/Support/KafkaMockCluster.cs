@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Events.Kafka;
 
 namespace EventGateway.Tests.Support;

@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Logging;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Execution;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Support;
 

@@ -4,15 +4,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Schedules;
-using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.EventSources.Calendar;
 

@@ -1,12 +1,6 @@
-
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Schedules;
-using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 using EventGateway.Events.EventSources.Calendar;
 
 namespace EventGateway.Events.EventSources;

@@ -3,10 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Github;
 

@@ -1,12 +1,8 @@
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Github;
 

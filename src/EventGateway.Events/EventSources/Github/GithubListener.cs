@@ -1,11 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.EventSources.Http;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Github;
 

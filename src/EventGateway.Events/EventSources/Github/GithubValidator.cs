@@ -1,9 +1,4 @@
-
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 using EventGateway.Events.EventSources.Github;
 
 namespace EventGateway.Events.EventSources;

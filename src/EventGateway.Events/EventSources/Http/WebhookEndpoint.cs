@@ -2,13 +2,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Http;
 

@@ -1,11 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Http;
 

@@ -1,14 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Events.Kafka;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.EventSources.Kafka;
 

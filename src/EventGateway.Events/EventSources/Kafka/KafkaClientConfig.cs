@@ -1,10 +1,5 @@
 using Confluent.Kafka;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Events.Kafka;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Kafka;
 

@@ -2,11 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Events.Kafka;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Kafka;
 

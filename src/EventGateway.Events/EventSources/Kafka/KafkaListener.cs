@@ -1,12 +1,8 @@
 using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Kafka;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Kafka;
 

@@ -1,12 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Confluent.Kafka;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Events.Kafka;
 using EventGateway.Events.Log;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Kafka;
 

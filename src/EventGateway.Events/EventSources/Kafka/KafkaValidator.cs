@@ -1,10 +1,5 @@
 using System.Globalization;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Events.Kafka;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 using EventGateway.Events.EventSources.Kafka;
 
 namespace EventGateway.Events.EventSources;

@@ -1,12 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.S3;
-using EventGateway.Events.Kafka;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.EventSources.Kafka;
 

@@ -1,12 +1,6 @@
 using System.Globalization;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.EventSources.S3;
 

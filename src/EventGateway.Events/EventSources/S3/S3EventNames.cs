@@ -1,9 +1,3 @@
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
-
 namespace EventGateway.Events.EventSources.S3;
 
 /// <summary>

@@ -3,13 +3,8 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.EventSources.Http;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Model;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.S3;
 

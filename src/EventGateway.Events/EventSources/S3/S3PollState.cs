@@ -1,11 +1,6 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.S3;
 

@@ -2,13 +2,9 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Events.Log;
 using EventGateway.Model;
 using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.S3;
 

@@ -3,11 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.S3;
 

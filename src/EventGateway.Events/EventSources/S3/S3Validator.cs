@@ -1,10 +1,5 @@
-
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Model;
 using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 using EventGateway.Events.EventSources.S3;
 
 namespace EventGateway.Events.EventSources;

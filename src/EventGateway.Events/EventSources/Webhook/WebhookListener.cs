@@ -1,13 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.EventSources.Http;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources.Webhook;
 

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using EventGateway.Events.Log;
-using EventGateway.Languages.Json;
-using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Filters;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Filters;

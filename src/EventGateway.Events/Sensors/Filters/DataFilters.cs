@@ -1,10 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using EventGateway.Languages.Tags;
-using EventGateway.Languages.Depends;
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Govaluate;
 using EventGateway.Languages.Json;
 using EventGateway.Model;
 

@@ -1,7 +1,4 @@
-
 using EventGateway.Languages.GoTemplates;
-using EventGateway.Languages.Json;
-using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Filters;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Filters;

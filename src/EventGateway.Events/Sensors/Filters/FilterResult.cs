@@ -1,6 +1,3 @@
-using EventGateway.Languages.Json;
-using EventGateway.Model;
-
 namespace EventGateway.Events.Sensors.Filters;
 
 /// <summary>Whether an event satisfies a dependency's filters, and if not, which filter stopped it.</summary>

@@ -1,10 +1,6 @@
 using System.Text.Json;
-using EventGateway.Events.Sensors.Transforms;
 using EventGateway.Languages;
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
 using EventGateway.Languages.Lua;
-using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Filters;
 

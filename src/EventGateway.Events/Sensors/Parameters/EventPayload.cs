@@ -2,10 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EventGateway.Events.Log;
-using EventGateway.Languages.Json;
-using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.Sensors.Parameters;
 

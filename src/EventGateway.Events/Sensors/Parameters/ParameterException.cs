@@ -1,6 +1,3 @@
-using EventGateway.Languages.Json;
-using EventGateway.Model;
-
 namespace EventGateway.Events.Sensors.Parameters;
 
 /// <summary>

@@ -1,6 +1,4 @@
-
 using EventGateway.Events.Log;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Events.Sensors.State;
 

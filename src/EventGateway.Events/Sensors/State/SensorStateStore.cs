@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using EventGateway.Events.Log;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Events.Sensors.State;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using EventGateway.Events.Log;
 using EventGateway.Languages;
 using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
 using EventGateway.Languages.Lua;
 using EventGateway.Model;
 

@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 using EventGateway.Model.Manifests;

@@ -1,8 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.Sensors.Parameters;
-using EventGateway.Languages.Json;
-using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Triggers;
 

@@ -1,11 +1,5 @@
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Workflows.Store;
 

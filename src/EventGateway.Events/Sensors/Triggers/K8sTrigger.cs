@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using EventGateway.Languages.Json;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Events.Sensors.Triggers;

@@ -3,9 +3,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Events.Kafka;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Triggers;

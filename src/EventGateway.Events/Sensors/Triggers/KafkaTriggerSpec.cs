@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using EventGateway.Events.Sensors.Parameters;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Triggers;

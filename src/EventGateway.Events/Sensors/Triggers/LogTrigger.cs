@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using EventGateway.Events.Log;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Events.Sensors.Triggers;
 

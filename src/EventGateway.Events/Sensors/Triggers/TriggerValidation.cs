@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 
 namespace EventGateway.Events.Sensors.Triggers;

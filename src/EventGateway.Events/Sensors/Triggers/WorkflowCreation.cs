@@ -1,13 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Events.Sensors.Triggers;
 

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.Log;
-using EventGateway.Workflows.Schedules;
 
 namespace EventGateway.Tests.Events.EventSources;
 

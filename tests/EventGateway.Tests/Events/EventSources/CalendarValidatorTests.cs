@@ -1,7 +1,6 @@
 using Shouldly;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Events.EventSources;
 

@@ -3,15 +3,9 @@ using System.Text;
 using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Events.EventSources;
 

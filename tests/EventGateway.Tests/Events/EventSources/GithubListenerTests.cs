@@ -5,13 +5,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EventGateway.Tests.Support;
 using Shouldly;
-using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
 using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Tests.Events.EventSources;
 

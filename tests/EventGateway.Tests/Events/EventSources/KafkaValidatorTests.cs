@@ -1,10 +1,8 @@
 using Shouldly;
 using EventGateway.Events.EventSources.Kafka;
-using EventGateway.Events.Kafka;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Events.EventSources;
 

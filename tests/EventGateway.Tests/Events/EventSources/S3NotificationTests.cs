@@ -1,13 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
-using EventGateway.Workflows.S3;
 
 namespace EventGateway.Tests.Events.EventSources;
 

@@ -5,13 +5,8 @@ using EventGateway.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Events.EventSources;
-using EventGateway.Events.EventSources.Calendar;
-using EventGateway.Events.EventSources.Github;
-using EventGateway.Events.EventSources.Kafka;
 using EventGateway.Events.EventSources.S3;
 using EventGateway.Events.Log;
-using EventGateway.Workflows.S3;
-using EventGateway.Workflows.Store;
 
 namespace EventGateway.Tests.Events.EventSources;
 

@@ -4,9 +4,7 @@ using System.Text.Json.Nodes;
 using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Events.EventSources;
 

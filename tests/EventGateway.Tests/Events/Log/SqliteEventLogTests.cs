@@ -1,5 +1,4 @@
 using System.Text;
-using EventGateway.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;

@@ -3,10 +3,6 @@ using System.Text.Json;
 using Shouldly;
 using EventGateway.Events.Sensors.Filters;
 using EventGateway.Model;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Events.Sensors;
 

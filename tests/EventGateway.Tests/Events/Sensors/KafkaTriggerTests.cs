@@ -5,10 +5,6 @@ using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Events.Sensors;
 

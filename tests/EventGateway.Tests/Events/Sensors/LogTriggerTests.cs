@@ -2,10 +2,6 @@ using Microsoft.Extensions.Logging;
 using Shouldly;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Events.Sensors;
 

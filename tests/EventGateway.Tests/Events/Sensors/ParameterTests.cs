@@ -5,15 +5,8 @@ using System.Text.Json.Nodes;
 using Shouldly;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Parameters;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Events.Sensors;
 

@@ -3,12 +3,7 @@ using System.Text.Json;
 using Shouldly;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Parameters;
-using EventGateway.Languages.Json;
 using EventGateway.Model;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Events.Sensors;
 

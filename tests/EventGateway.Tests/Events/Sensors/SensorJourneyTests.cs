@@ -2,14 +2,9 @@ using System.Net;
 using System.Text;
 using EventGateway.Tests.Support;
 using Shouldly;
-using Xunit;
 using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Model;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Events.Sensors;
 

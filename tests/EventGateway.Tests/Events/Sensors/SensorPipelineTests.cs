@@ -5,13 +5,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Shouldly;
-using Xunit;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Model;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Events.Sensors;
 

@@ -2,11 +2,6 @@ using Shouldly;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Events.Sensors;
 

@@ -1,10 +1,6 @@
 using System.Text.Json;
 using Shouldly;
 using EventGateway.Languages.GoTemplates;
-using EventGateway.Tests.Events.Sensors;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Languages.GoTemplates;
 

@@ -6,13 +6,7 @@ using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Transforms;
 using EventGateway.Languages;
 using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
-using EventGateway.Languages.Lua;
 using EventGateway.Model;
-using EventGateway.Tests.Events.Sensors;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Languages.Jq;
 

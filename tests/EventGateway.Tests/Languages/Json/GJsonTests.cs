@@ -1,11 +1,6 @@
 using System.Text.Json;
 using Shouldly;
-using EventGateway.Events.Sensors;
 using EventGateway.Languages.Json;
-using EventGateway.Tests.Events.Sensors;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Lua;
 
 namespace EventGateway.Tests.Languages.Json;
 

@@ -7,14 +7,8 @@ using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Filters;
 using EventGateway.Events.Sensors.Transforms;
 using EventGateway.Languages;
-using EventGateway.Languages.Jq;
-using EventGateway.Languages.Json;
 using EventGateway.Languages.Lua;
 using EventGateway.Model;
-using EventGateway.Tests.Events.Sensors;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
 
 namespace EventGateway.Tests.Languages.Lua;
 

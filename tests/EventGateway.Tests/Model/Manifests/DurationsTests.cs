@@ -1,10 +1,5 @@
 using Shouldly;
-using Xunit;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Tests.Server.Hosting;
-using EventGateway.Tests.Workflows.Validation;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Model.Manifests;
 

@@ -1,11 +1,7 @@
 using Shouldly;
-using Xunit;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Tests.Server.Hosting;
-using EventGateway.Tests.Workflows.Validation;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Model.Manifests;
 

@@ -14,8 +14,6 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Retention;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Server.Api;
 

@@ -5,8 +5,6 @@ using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Server.Api;
 

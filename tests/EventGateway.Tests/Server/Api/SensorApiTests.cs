@@ -14,17 +14,11 @@ using Shouldly;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.State;
 using EventGateway.Events.Sensors.Triggers;
-using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Tests.Events.Sensors;
-using EventGateway.Tests.Languages.GoTemplates;
-using EventGateway.Tests.Languages.Jq;
-using EventGateway.Tests.Languages.Json;
-using EventGateway.Tests.Languages.Lua;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Server.Api;
 

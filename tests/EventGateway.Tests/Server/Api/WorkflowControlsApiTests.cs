@@ -7,11 +7,7 @@ using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Server.Api;
 

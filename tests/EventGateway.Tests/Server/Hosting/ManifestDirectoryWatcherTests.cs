@@ -3,12 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Tests.Model.Manifests;
-using EventGateway.Tests.Workflows.Validation;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Server.Hosting;
 

@@ -7,8 +7,6 @@ using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

@@ -2,12 +2,8 @@ using EventGateway.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

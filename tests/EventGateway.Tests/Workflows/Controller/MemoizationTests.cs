@@ -10,10 +10,7 @@ using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Memoization;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

@@ -1,7 +1,5 @@
 using Shouldly;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

@@ -1,12 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

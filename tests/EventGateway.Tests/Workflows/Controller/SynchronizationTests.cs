@@ -5,11 +5,8 @@ using Shouldly;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Controls;
-using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Synchronization;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

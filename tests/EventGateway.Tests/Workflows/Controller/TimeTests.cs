@@ -2,9 +2,7 @@ using EventGateway.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Controller;
 

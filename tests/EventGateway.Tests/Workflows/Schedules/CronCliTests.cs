@@ -5,8 +5,6 @@ using Shouldly;
 using static EventGateway.Tests.Cli.CliTests;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Hosting;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Schedules;
 

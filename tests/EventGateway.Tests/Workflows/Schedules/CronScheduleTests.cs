@@ -3,7 +3,6 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Schedules;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Schedules;
 

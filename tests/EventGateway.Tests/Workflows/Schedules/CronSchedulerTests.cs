@@ -3,16 +3,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Artifacts;
-using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
-using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Schedules;
 

@@ -2,8 +2,6 @@ using System.Text;
 using EventGateway.Tests.Support;
 using Shouldly;
 using EventGateway.Model;
-using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Submission;
 
 namespace EventGateway.Tests.Workflows.Schedules;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
-using Xunit;
 using EventGateway.Model;
 using EventGateway.Workflows.Store;
 

@@ -1,10 +1,7 @@
 using Shouldly;
-using Xunit;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
-using EventGateway.Tests.Model.Manifests;
-using EventGateway.Tests.Server.Hosting;
 using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Tests.Workflows.Validation;
