@@ -1,10 +1,20 @@
 # Shared by run.sh and spawn-cost.sh: egw's per-step launch, rebuilt outside egw so it can be timed alone.
 # Source it with $repo set to the repository root.
 
+# executor_source: LocalProcessExecutor.cs in the checkout at $repo (moved into src/EventGateway.Workflows
+# when the code split into projects; older checkouts keep it under src/EventGateway).
+executor_source() {
+  local f
+  for f in "$repo/src/EventGateway.Workflows/Execution/LocalProcessExecutor.cs" "$repo/src/EventGateway/Execution/LocalProcessExecutor.cs"; do
+    [[ -f $f ]] && { printf '%s' "$f"; return; }
+  done
+}
+
 # egw_wrapper: the `sh -c` script LocalProcessExecutor runs each step under (read from the source, so a
 # change there is picked up; falls back to the last known text).
 egw_wrapper() {
-  local src=$repo/src/EventGateway/Execution/LocalProcessExecutor.cs w=""
+  local src w=""
+  src=$(executor_source)
   if [[ -f $src ]]; then
     w=$(python3 - "$src" <<'PY'
 import re, sys
@@ -24,12 +34,12 @@ PY
 # xargs gives its children the session it has, so the new-session part is not reproduced either way.
 egw_launch() {
   local -n out=$1
-  if grep -q 'PosixSpawn.Start' "$repo/src/EventGateway/Execution/LocalProcessExecutor.cs" 2>/dev/null; then out=()
+  if grep -q 'PosixSpawn.Start' "$(executor_source)" 2>/dev/null; then out=()
   else out=(/usr/bin/setsid); fi
 }
 
 # egw_binds ARRAY_NAME: fills the array with the bind arguments Sandbox.Detect builds on this machine
-# (src/EventGateway/Execution/Sandbox.cs): every top-level directory except the private ones read-only,
+# (src/EventGateway.Workflows/Execution/Sandbox.cs): every top-level directory except the private ones read-only,
 # top-level symlinks recreated.
 egw_binds() {
   local -n out=$1

@@ -89,7 +89,7 @@ for tool in wrk webhook openssl python3 curl; do command -v "$tool" >/dev/null |
 # --- which egw EventSource ----------------------------------------------------------------------------
 source_type=${BENCH_SOURCE:-auto}
 if [[ $source_type == auto ]]; then
-  if grep -q Placeholder "$repo/src/EventGateway/EventSources/Github/GithubListener.cs" 2>/dev/null; then source_type=webhook
+  if grep -qs Placeholder "$repo/src/EventGateway.Events/EventSources/Github/GithubListener.cs" "$repo/src/EventGateway/EventSources/Github/GithubListener.cs"; then source_type=webhook
   else source_type=github; fi
 fi
 [[ $source_type =~ ^(github|webhook)$ ]] || die "BENCH_SOURCE must be github, webhook or auto"

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using EventGateway.Execution;
-using EventGateway.Hosting;
-using EventGateway.Manifests;
 using EventGateway.Model;
-using EventGateway.Store;
-using EventGateway.Workflows;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Controller;
+using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Store;
+using EventGateway.Workflows.Submission;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
