@@ -1,5 +1,4 @@
 using EventGateway.Languages.Expr;
-using EventGateway.Languages.Json;
 
 namespace EventGateway.Events.EventSources;
 
@@ -15,8 +14,8 @@ public static class EventFilter
     {
         if (string.IsNullOrWhiteSpace(expression)) return null;
         object? data;
-        try { data = JsonCodec.Parse(System.Text.Encoding.UTF8.GetString(dataJson)); }
-        catch (Exception e) when (e is System.Text.Json.JsonException or ExprError) { return $"filter: event data is not JSON: {e.Message}"; }
+        try { data = ArgoExpression.FromJson(System.Text.Encoding.UTF8.GetString(dataJson)); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ExpressionException) { return $"filter: event data is not JSON: {e.Message}"; }
         if (data is not IReadOnlyDictionary<string, object?> env) return "filter: event data is not a JSON object";
         try
         {
@@ -33,10 +32,10 @@ public static class EventFilter
     {
         try
         {
-            Parser.Parse(expression);
+            ArgoExpression.Check(expression);
             return null;
         }
-        catch (ExprError e)
+        catch (ExpressionException e)
         {
             return e.Reason;
         }

@@ -1,13 +1,15 @@
+using EventGateway.Events.EventSources.S3;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 
 namespace EventGateway.Events.EventSources;
 
 /// <summary>
-/// Load-time checks of an EventSource, by field path. Each source type has its own part
-/// (in its folder); this part checks what they share.
+/// Load-time checks of an EventSource, by field path. Each event's settings are checked by its
+/// <see cref="IEventSourceType"/>; this class checks what spans them: the types and event names
+/// declared, HTTP ports and endpoints, the S3 delivery annotations.
 /// </summary>
-public sealed partial class EventSourceValidator : IKindValidator
+public sealed class EventSourceValidator : IKindValidator
 {
     public static EventSourceValidator Instance { get; } = new();
 
@@ -20,77 +22,62 @@ public sealed partial class EventSourceValidator : IKindValidator
         var s = es.Spec;
         if (s.Unsupported is { Count: > 0 })
             foreach (var type in s.Unsupported.Keys)
-                fail($"spec.{type}", $"event source type '{type}' is not supported here; supported: {string.Join(", ", SourceTypes.All)}");
-        var total = (s.Webhook?.Count ?? 0) + (s.Github?.Count ?? 0) + (s.Minio?.Count ?? 0) + (s.S3?.Count ?? 0) + (s.Kafka?.Count ?? 0) + (s.Calendar?.Count ?? 0);
-        if (total == 0 && s.Unsupported is not { Count: > 0 })
-            fail("spec", $"no events: declare at least one event under one of {string.Join(", ", SourceTypes.All)}");
+                fail($"spec.{type}", $"event source type '{type}' is not supported here; supported: {string.Join(", ", SourceTypes.Names)}");
+        var events = SourceTypes.All.SelectMany(t => t.EventsIn(s)).ToList();
+        if (events.Count == 0 && s.Unsupported is not { Count: > 0 })
+            fail("spec", $"no events: declare at least one event under one of {string.Join(", ", SourceTypes.Names)}");
 
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        void Each<T>(string type, Dictionary<string, T>? events, Action<string, T> check)
+        foreach (var e in events)
         {
-            if (events is null) return;
-            foreach (var (name, spec) in events)
-            {
-                var at = $"spec.{type}.{name}";
-                if (names.TryGetValue(name, out var other)) fail(at, $"event name '{name}' is also declared under spec.{other}; names must be unique in an EventSource");
-                else names[name] = type;
-                if (spec is null) { fail(at, "missing: the event needs settings"); continue; }
-                check(at, spec);
-            }
+            var at = $"spec.{e.Type.Name}.{e.Name}";
+            if (names.TryGetValue(e.Name, out var other)) fail(at, $"event name '{e.Name}' is also declared under spec.{other}; names must be unique in an EventSource");
+            else names[e.Name] = e.Type.Name;
+            if (!e.HasSettings) { fail(at, "missing: the event needs settings"); continue; }
+            e.Validate(at, fail);
         }
-        Each(SourceTypes.Webhook, s.Webhook, (at, w) =>
-        {
-            ValidateWebhookContext(at, w.Context, fail);
-            ValidateFilter(at, w.Filter, fail);
-        });
-        Each(SourceTypes.Github, s.Github, (at, g) => ValidateGithub(at, g, fail));
-        Each(SourceTypes.Minio, s.Minio, (at, m) => ValidateS3(at, m, SourceTypes.Minio, fail));
-        Each(SourceTypes.S3, s.S3, (at, m) => ValidateS3(at, m, SourceTypes.S3, fail));
-        Each(SourceTypes.Kafka, s.Kafka, (at, k) => ValidateKafka(at, k, fail));
-        Each(SourceTypes.Calendar, s.Calendar, (at, c) => ValidateCalendar(at, c, fail));
         ValidateS3Annotations(es, fail);
         ValidatePorts(es, fail);
     }
 
-    static partial void ValidateGithub(string at, GithubEventSource spec, Action<string, string> fail);
-    static partial void ValidateS3(string at, S3EventSource spec, string type, Action<string, string> fail);
-    static partial void ValidateKafka(string at, KafkaEventSource spec, Action<string, string> fail);
-    static partial void ValidateCalendar(string at, CalendarEventSource spec, Action<string, string> fail);
-
-    private static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-
-    /// <summary>Checks a WebhookContext: port, endpoint, method, size limit, TLS pair, the deprecated file paths.</summary>
-    public static void ValidateWebhookContext(string at, WebhookContext? c, Action<string, string> fail)
+    /// <summary>
+    /// The <c>eventgateway.io/s3-*</c> annotations of an EventSource with minio or s3 events: their
+    /// values, the events polling can see, and notification endpoints that would collide.
+    /// </summary>
+    public static void ValidateS3Annotations(EventSource es, Action<string, string> fail)
     {
-        if (c is null) { fail(at, "missing: webhook settings (port, endpoint, method)"); return; }
-        if (string.IsNullOrEmpty(c.Port)) fail($"{at}.port", "missing: the port to listen on");
-        else if (!int.TryParse(c.Port, out var port) || port is < 1 or > 65535) fail($"{at}.port", $"'{c.Port}' is not a port number (1-65535)");
-        if (string.IsNullOrEmpty(c.Endpoint)) fail($"{at}.endpoint", "missing: the path to serve, e.g. /push");
-        else if (!c.Endpoint.StartsWith('/')) fail($"{at}.endpoint", $"'{c.Endpoint}' must start with '/'");
-        else if (c.Endpoint == "/health") fail($"{at}.endpoint", "/health is reserved for the listener's health check");
-        if (c.Method is not null && !Methods.Contains(c.Method.ToUpperInvariant()))
-            fail($"{at}.method", $"'{c.Method}' is not an HTTP method; expected one of {string.Join(", ", Methods)}");
-        if (c.MaxPayloadSize is <= 0) fail($"{at}.maxPayloadSize", $"must be a positive number of bytes, got {c.MaxPayloadSize}");
-        if ((c.ServerCertSecret is null) != (c.ServerKeySecret is null))
-            fail($"{at}.{(c.ServerCertSecret is null ? "serverCertSecret" : "serverKeySecret")}", "TLS needs both serverCertSecret and serverKeySecret");
-        if (c.ServerCertPath is not null || c.ServerKeyPath is not null)
-            fail($"{at}.{(c.ServerCertPath is not null ? "serverCertPath" : "serverKeyPath")}", "file paths on the pod are deprecated in Argo and not read here; use serverCertSecret and serverKeySecret");
-        ValidateSelector($"{at}.authSecret", c.AuthSecret, fail);
-        ValidateSelector($"{at}.serverCertSecret", c.ServerCertSecret, fail);
-        ValidateSelector($"{at}.serverKeySecret", c.ServerKeySecret, fail);
-    }
+        var events = (es.Spec.Minio ?? []).Select(e => (Type: S3SourceType.Minio.Name, e.Key, e.Value))
+            .Concat((es.Spec.S3 ?? []).Select(e => (Type: S3SourceType.S3.Name, e.Key, e.Value))).ToList();
+        if (events.Count == 0) return;
+        var delivery = S3Delivery.Read(es.Metadata.Annotations, fail);
 
-    public static void ValidateSelector(string at, SecretKeySelector? s, Action<string, string> fail)
-    {
-        if (s is null) return;
-        if (string.IsNullOrEmpty(s.Name)) fail($"{at}.name", "missing: the Secret's name");
-        if (string.IsNullOrEmpty(s.Key)) fail($"{at}.key", "missing: the key within the Secret");
-    }
+        if (delivery.Polls)
+        {
+            foreach (var (type, name, spec) in events)
+            {
+                var list = spec?.Events ?? [];
+                for (var i = 0; i < list.Count; i++)
+                    if (S3EventNames.IsKnown(list[i] ?? "") && !S3EventNames.Matches(list[i], S3EventNames.Put) && !S3EventNames.Matches(list[i], S3EventNames.Delete))
+                        fail($"spec.{type}.{name}.events[{i}]",
+                            $"'{list[i]}' cannot be seen by polling the bucket, which reports only {S3EventNames.Put} and {S3EventNames.Delete}; "
+                            + $"receive S3 notifications instead by setting the annotation {S3Delivery.NotificationPortAnnotation}");
+            }
+            return;
+        }
 
-    public static void ValidateFilter(string at, EventSourceFilter? filter, Action<string, string> fail)
-    {
-        if (filter?.Expression is not { } e) return;
-        if (EventFilter.Validate(e) is { } why) fail($"{at}.filter.expression", $"not a valid expression: {why}");
+        var port = delivery.NotificationPort!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (n, w) in es.Spec.Webhook ?? []) if (w?.Port == port && w.Endpoint is not null) taken.TryAdd(w.Endpoint, $"spec.webhook.{n}");
+        foreach (var (n, g) in es.Spec.Github ?? []) if (g?.Webhook?.Port == port && g.Webhook.Endpoint is not null) taken.TryAdd(g.Webhook.Endpoint, $"spec.github.{n}.webhook");
+        foreach (var (type, name, _) in events)
+        {
+            var endpoint = delivery.EndpointFor(name);
+            var at = $"spec.{type}.{name}";
+            if (taken.TryGetValue(endpoint, out var other))
+                fail(at, $"notifications on port {port} endpoint {endpoint} collide with {other}; "
+                    + $"give each event its own path (drop {S3Delivery.NotificationEndpointAnnotation} to use /<eventName>)");
+            else taken[endpoint] = at;
+        }
     }
 
     /// <summary>Two events of one source on the same port and endpoint cannot both be served.</summary>

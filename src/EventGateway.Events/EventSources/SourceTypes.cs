@@ -1,14 +1,18 @@
+using EventGateway.Events.EventSources.Calendar;
+using EventGateway.Events.EventSources.Github;
+using EventGateway.Events.EventSources.Kafka;
+using EventGateway.Events.EventSources.S3;
+using EventGateway.Events.EventSources.Webhook;
+
 namespace EventGateway.Events.EventSources;
 
-/// <summary>The EventSource types this service runs; the names are Argo's spec keys and CloudEvent types.</summary>
+/// <summary>The EventSource types this service runs; the only list of them.</summary>
 public static class SourceTypes
 {
-    public const string Webhook = "webhook";
-    public const string Github = "github";
-    public const string Minio = "minio";
-    public const string S3 = "s3";
-    public const string Kafka = "kafka";
-    public const string Calendar = "calendar";
+    /// <summary>In the order errors are reported and listeners started.</summary>
+    public static readonly IReadOnlyList<IEventSourceType> All =
+        [WebhookSourceType.Instance, GithubSourceType.Instance, S3SourceType.Minio, S3SourceType.S3, KafkaSourceType.Instance, CalendarSourceType.Instance];
 
-    public static readonly string[] All = [Webhook, Github, Minio, S3, Kafka, Calendar];
+    /// <summary>Their spec keys, for messages naming what is supported.</summary>
+    public static readonly IReadOnlyList<string> Names = [.. All.Select(t => t.Name)];
 }

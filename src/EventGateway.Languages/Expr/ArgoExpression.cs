@@ -55,6 +55,23 @@ public static class ArgoExpression
         }
     }
 
+    /// <summary>
+    /// Parses JSON into the values expressions see, as <c>fromJSON</c> does: objects as maps, integral numbers
+    /// as long, others as double; for callers whose environment is a JSON document.
+    /// </summary>
+    /// <exception cref="ExpressionException">Not JSON; the message is "invalid JSON: ..." with the parser's reason.</exception>
+    public static object? FromJson(string json)
+    {
+        try
+        {
+            return JsonCodec.Parse(json);
+        }
+        catch (ExprError e)
+        {
+            throw new ExpressionException(e.Reason, e);
+        }
+    }
+
     /// <summary>Parses <paramref name="expression"/> without evaluating it, for load-time checks.</summary>
     /// <exception cref="ExpressionException">A syntax error, with its reason and position.</exception>
     public static void Check(string expression)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Languages.Expr;
 
@@ -38,6 +39,13 @@ public sealed class JqProgram
     /// <summary>All outputs of the program for <paramref name="input"/>; a runtime error throws <see cref="TransformException"/>.</summary>
     public IReadOnlyList<JsonNode?> Run(JsonNode? input, TimeProvider? time = null, long stepBudget = DefaultStepBudget) =>
         Evaluate(JqValues.FromNode(input), time, stepBudget).Select(JqValues.ToNode).ToList();
+
+    /// <summary>
+    /// Lazily evaluated outputs for <paramref name="input"/>, so a caller wanting the first one runs no further;
+    /// a runtime error throws <see cref="TransformException"/> while enumerating.
+    /// </summary>
+    public IEnumerable<JqOutput> Outputs(JsonElement input, TimeProvider? time = null, long stepBudget = DefaultStepBudget) =>
+        Evaluate(JqValues.FromElement(input), time, stepBudget).Select(v => new JqOutput(v));
 
     /// <summary>Lazily evaluated outputs as jq values; errors surface while enumerating.</summary>
     internal IEnumerable<object?> Evaluate(object? input, TimeProvider? time = null, long stepBudget = DefaultStepBudget)

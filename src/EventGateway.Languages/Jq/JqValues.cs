@@ -286,7 +286,7 @@ internal static class JqValues
             case null: sb.Append("null"); break;
             case bool b: sb.Append(b ? "true" : "false"); break;
             case double d: sb.Append(JsonText.Number(d)); break;
-            case string s: JsonText.AppendString(sb, s); break;
+            case string s: JsonText.AppendString(sb, s, JsonDialect.Jq); break;
             case object?[] a:
                 sb.Append('[');
                 for (var i = 0; i < a.Length; i++)
@@ -312,7 +312,7 @@ internal static class JqValues
                     }
 
                     first = false;
-                    JsonText.AppendString(sb, k);
+                    JsonText.AppendString(sb, k, JsonDialect.Jq);
                     sb.Append(':');
                     AppendJson(sb, x, depth + 1);
                 }

@@ -86,7 +86,7 @@ internal static class JsonCodec
         switch (value)
         {
             case null: sb.Append("null"); return;
-            case string s: WriteString(sb, s); return;
+            case string s: JsonText.AppendString(sb, s, JsonDialect.GoEncodingJson); return;
             case bool b: sb.Append(b ? "true" : "false"); return;
             case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); return;
             case double d: sb.Append(GoFormat.JsonFloat(d)); return;
@@ -97,7 +97,7 @@ internal static class JsonCodec
             var keys = map.Keys.Order(StringComparer.Ordinal).ToList();
             WriteContainer(sb, '{', '}', keys.Count, level, i =>
             {
-                WriteString(sb, keys[i]);
+                JsonText.AppendString(sb, keys[i], JsonDialect.GoEncodingJson);
                 sb.Append(level >= 0 ? ": " : ":");
                 Write(sb, map[keys[i]], level >= 0 ? level + 1 : -1, depth + 1);
             });
@@ -141,28 +141,5 @@ internal static class JsonCodec
         {
             sb.Append('\n').Append(' ', indent * 2);
         }
-    }
-
-    private static void WriteString(StringBuilder sb, string s)
-    {
-        sb.Append('"');
-        foreach (var c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                // Go escapes these so JSON can be embedded in HTML and JavaScript safely.
-                case '<' or '>' or '&' or '\u2028' or '\u2029' or < ' ':
-                    sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    break;
-                default: sb.Append(c); break;
-            }
-        }
-
-        sb.Append('"');
     }
 }

@@ -100,35 +100,44 @@ internal static class JsonText
         return sb.ToString();
     }
 
-    /// <summary>Appends a JSON string literal the way jq does: escapes quotes, backslashes and control characters only.</summary>
-    public static void AppendString(StringBuilder sb, string s)
+    /// <summary>
+    /// Appends <paramref name="s"/> as a JSON string literal escaped as <paramref name="dialect"/> escapes it:
+    /// jq's output and Go's encoding/json (expr's and sprig's toJson) differ, and templates must match byte for byte.
+    /// </summary>
+    public static void AppendString(StringBuilder sb, string s, JsonDialect dialect)
     {
         sb.Append('"');
         foreach (var c in s)
         {
-            switch (c)
+            if (ShortEscape(c, dialect) is { } escape)
             {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                default:
-                    if (c < 0x20 || c == 0x7f)
-                    {
-                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-
-                    break;
+                sb.Append(escape);
+            }
+            else if (c < ' ' || (dialect == JsonDialect.Jq ? c == '\x7f' : IsHtmlSensitive(c)))
+            {
+                sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                sb.Append(c);
             }
         }
 
         sb.Append('"');
     }
+
+    private static string? ShortEscape(char c, JsonDialect dialect) => c switch
+    {
+        '"' => "\\\"",
+        '\\' => "\\\\",
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\t' => "\\t",
+        '\b' when dialect == JsonDialect.Jq => "\\b",
+        '\f' when dialect == JsonDialect.Jq => "\\f",
+        _ => null,
+    };
+
+    /// <summary>Go escapes these so JSON can be embedded in HTML and JavaScript safely.</summary>
+    private static bool IsHtmlSensitive(char c) => c is '<' or '>' or '&' or '\u2028' or '\u2029';
 }

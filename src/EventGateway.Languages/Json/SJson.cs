@@ -8,7 +8,7 @@ namespace EventGateway.Languages.Json;
 /// past the end), <c>-1</c> appending, and missing or scalar intermediates replaced by an object (or an array
 /// when the key is numeric). Query syntax (<c>| # @ * ?</c>) is rejected rather than half-supported.
 /// </summary>
-internal static class SJson
+public static class SJson
 {
     private readonly record struct Part(string Key, bool Force)
     {

@@ -48,6 +48,6 @@ public static class S3EventNames
     public static bool Any(IEnumerable<string>? patterns, string recordName) => patterns?.Any(p => Matches(p, recordName)) == true;
 
     /// <summary>The name a record of this source type carries: MinIO keeps the prefix, AWS drops it.</summary>
-    public static string ForRecord(string name, string type) =>
-        type == SourceTypes.S3 && name.StartsWith("s3:", StringComparison.Ordinal) ? name[3..] : name;
+    public static string ForRecord(string name, S3SourceType type) =>
+        type == S3SourceType.S3 && name.StartsWith("s3:", StringComparison.Ordinal) ? name[3..] : name;
 }

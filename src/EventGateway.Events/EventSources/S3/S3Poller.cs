@@ -24,7 +24,7 @@ namespace EventGateway.Events.EventSources.S3;
 /// with the reason and is retried at the next interval; the next good poll makes it Listening again.</item>
 /// </list>
 /// </summary>
-public sealed partial class S3Poller(S3EventSource spec, string type, S3Delivery delivery, ListenerContext ctx)
+public sealed partial class S3Poller(S3EventSource spec, S3SourceType type, S3Delivery delivery, ListenerContext ctx)
 {
     /// <summary>Events per commit: a large catch-up becomes several commits, each carrying the state up to it.</summary>
     private const int EventsPerCommit = 500;
@@ -38,9 +38,9 @@ public sealed partial class S3Poller(S3EventSource spec, string type, S3Delivery
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var clients = new S3Clients(spec, endpointRequired: type == SourceTypes.Minio);
+        using var clients = new S3Clients(spec, endpointRequired: type.EndpointRequired);
         var scope = $"{clients.ServiceUrl}|{_selection.Bucket}|{_selection.Prefix}|{_selection.Suffix}";
-        var target = $"{type}://{clients.ServiceUrl.Authority}/{_selection.Bucket}/{_selection.Prefix} (poll every {delivery.PollEvery})";
+        var target = $"{type.Name}://{clients.ServiceUrl.Authority}/{_selection.Bucket}/{_selection.Prefix} (poll every {delivery.PollEvery})";
         S3PollState? state = null;
         var stale = true;
         var listening = false;

@@ -32,12 +32,12 @@ public static class S3Records
         Write(w => w.WriteRawValue(record.GetRawText(), skipInputValidation: true), metadata);
 
     /// <summary>Writes the record a bucket notification would carry for a change a poll found.</summary>
-    public static byte[] Data(S3ObjectChange change, string bucket, string type, string region, IReadOnlyDictionary<string, string>? metadata) =>
+    public static byte[] Data(S3ObjectChange change, string bucket, S3SourceType type, string region, IReadOnlyDictionary<string, string>? metadata) =>
         Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("eventVersion", "2.0");
-            w.WriteString("eventSource", type == SourceTypes.Minio ? "minio:s3" : "aws:s3");
+            w.WriteString("eventSource", type == S3SourceType.Minio ? "minio:s3" : "aws:s3");
             w.WriteString("awsRegion", region);
             w.WriteString("eventTime", change.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
             w.WriteString("eventName", S3EventNames.ForRecord(change.EventName, type));
@@ -67,7 +67,7 @@ public static class S3Records
             w.WriteString("sequencer", change.Sequencer);
             w.WriteEndObject();
             w.WriteEndObject();
-            if (type == SourceTypes.Minio)
+            if (type == S3SourceType.Minio)
             {
                 w.WriteStartObject("source");
                 w.WriteString("host", "");
@@ -100,13 +100,13 @@ public static class S3Records
     /// Keys in records are URL-encoded as the servers send them: MinIO query-escapes the whole key
     /// (<c>dir%2Fa+b.txt</c>), AWS the same but keeps <c>/</c> (<c>dir/a+b.txt</c>).
     /// </summary>
-    public static string EscapeKey(string key, string type)
+    public static string EscapeKey(string key, S3SourceType type)
     {
         var sb = new StringBuilder(key.Length + 8);
         foreach (var b in Encoding.UTF8.GetBytes(key))
         {
             var c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~' || (c == '/' && type == SourceTypes.S3)) sb.Append(c);
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~' || (c == '/' && type == S3SourceType.S3)) sb.Append(c);
             else if (c == ' ') sb.Append('+');
             else sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
         }

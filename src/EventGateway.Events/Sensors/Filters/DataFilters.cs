@@ -123,9 +123,9 @@ internal static class DataFilters
             try
             {
                 // Unanchored like Go's regexp.Match: "main" matches "refs/heads/main".
-                match = RegexCache.IsMatch(pattern, value);
+                match = GoRegex.IsMatch(pattern, value);
             }
-            catch (ExprError e)
+            catch (ExpressionException e)
             {
                 return new(false, e.Reason, true);
             }

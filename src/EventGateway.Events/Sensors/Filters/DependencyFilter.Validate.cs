@@ -112,9 +112,9 @@ public static partial class DependencyFilter
                 {
                     try
                     {
-                        RegexCache.Get(values[i]);
+                        GoRegex.Get(values[i]);
                     }
-                    catch (ExprError e)
+                    catch (ExpressionException e)
                     {
                         fail($"{at}.value[{i}]", e.Reason);
                     }

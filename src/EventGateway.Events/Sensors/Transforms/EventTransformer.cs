@@ -86,36 +86,30 @@ public static class EventTransformer
 
     private static ReadOnlyMemory<byte> RunJq(string jq, JsonElement data, TimeProvider? time)
     {
-        object? first = null;
-        var found = false;
+        JqOutput? first;
         try
         {
-            foreach (var output in JqProgram.Parse(jq).Evaluate(JqValues.FromElement(data), time))
-            {
-                first = output;
-                found = true;
-                break;
-            }
+            first = JqProgram.Parse(jq).Outputs(data, time).FirstOrDefault();
         }
         catch (TransformException ex)
         {
             throw new TransformException($"jq transform failed: {ex.Message}", ex);
         }
 
-        if (!found)
+        if (first is null)
         {
             throw new TransformException("jq transform produced no output");
         }
 
-        if (first is not JqObject)
+        if (!first.IsObject)
         {
-            throw new TransformException($"jq transform must produce a JSON object (it replaces the event data), but produced {JqValues.Describe(first)}");
+            throw new TransformException($"jq transform must produce a JSON object (it replaces the event data), but produced {first.Describe()}");
         }
 
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, Relaxed))
         {
-            JqValues.Write(w, first);
+            first.WriteTo(w);
         }
 
         return buffer.WrittenSpan.ToArray();

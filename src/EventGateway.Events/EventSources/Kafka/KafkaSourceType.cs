@@ -1,16 +1,22 @@
 using System.Globalization;
 using EventGateway.Model;
-using EventGateway.Events.EventSources.Kafka;
+using static EventGateway.Events.EventSources.EventSettingsChecks;
 
-namespace EventGateway.Events.EventSources;
+namespace EventGateway.Events.EventSources.Kafka;
 
-/// <summary>Load-time checks of a <c>kafka</c> event, following Argo's own validation where it has one.</summary>
-public sealed partial class EventSourceValidator
+/// <summary>Argo's <c>kafka</c> source type: a topic consumed as a group member or one partition. Its checks follow Argo's own validation where it has one.</summary>
+public sealed class KafkaSourceType() : EventSourceType<KafkaEventSource>("kafka")
 {
+    public static KafkaSourceType Instance { get; } = new();
+
     private static readonly string[] RebalanceStrategies = ["range", "roundrobin", "sticky"];
     private static readonly string[] SaslMechanisms = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
 
-    static partial void ValidateKafka(string at, KafkaEventSource spec, Action<string, string> fail)
+    protected override Dictionary<string, KafkaEventSource>? EventsOf(EventSourceSpec spec) => spec.Kafka;
+
+    public override IEventListener Listen(KafkaEventSource settings) => new KafkaListener(settings);
+
+    public override void Validate(string at, KafkaEventSource spec, Action<string, string> fail)
     {
         if (string.IsNullOrWhiteSpace(spec.Url)) fail($"{at}.url", "missing: the broker address(es), comma-separated, e.g. kafka:9092");
         else if (spec.Url.Split(',').Any(b => string.IsNullOrWhiteSpace(b)))

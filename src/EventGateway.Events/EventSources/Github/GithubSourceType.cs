@@ -1,12 +1,21 @@
 using EventGateway.Model;
-using EventGateway.Events.EventSources.Github;
+using static EventGateway.Events.EventSources.EventSettingsChecks;
 
-namespace EventGateway.Events.EventSources;
+namespace EventGateway.Events.EventSources.Github;
 
-/// <summary>Load-time checks of a <c>github</c> event, following Argo's own validation where it has one.</summary>
-public sealed partial class EventSourceValidator
+/// <summary>
+/// Argo's <c>github</c> source type: a webhook endpoint for GitHub's deliveries, optionally keeping the
+/// hooks registered. Its checks follow Argo's own validation where it has one.
+/// </summary>
+public sealed class GithubSourceType() : EventSourceType<GithubEventSource>("github")
 {
-    static partial void ValidateGithub(string at, GithubEventSource spec, Action<string, string> fail)
+    public static GithubSourceType Instance { get; } = new();
+
+    protected override Dictionary<string, GithubEventSource>? EventsOf(EventSourceSpec spec) => spec.Github;
+
+    public override IEventListener Listen(GithubEventSource settings) => new GithubListener(settings);
+
+    public override void Validate(string at, GithubEventSource spec, Action<string, string> fail)
     {
         ValidateWebhookContext($"{at}.webhook", spec.Webhook, fail);
         if (spec.Webhook?.Url is { Length: > 0 } url && !IsGithubHttpUrl(url))

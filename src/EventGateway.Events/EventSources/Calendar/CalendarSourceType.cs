@@ -1,14 +1,20 @@
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Schedules;
-using EventGateway.Events.EventSources.Calendar;
+using static EventGateway.Events.EventSources.EventSettingsChecks;
 
-namespace EventGateway.Events.EventSources;
+namespace EventGateway.Events.EventSources.Calendar;
 
-/// <summary>Load-time checks of a <c>calendar</c> event: the schedule must parse and fire, the zone and dates must exist.</summary>
-public sealed partial class EventSourceValidator
+/// <summary>Argo's <c>calendar</c> source type: ticks of a cron schedule or an interval. At load the schedule must parse and fire, the zone and dates must exist.</summary>
+public sealed class CalendarSourceType() : EventSourceType<CalendarEventSource>("calendar")
 {
-    static partial void ValidateCalendar(string at, CalendarEventSource spec, Action<string, string> fail)
+    public static CalendarSourceType Instance { get; } = new();
+
+    protected override Dictionary<string, CalendarEventSource>? EventsOf(EventSourceSpec spec) => spec.Calendar;
+
+    public override IEventListener Listen(CalendarEventSource settings) => new CalendarListener(settings);
+
+    public override void Validate(string at, CalendarEventSource spec, Action<string, string> fail)
     {
         if (!string.IsNullOrEmpty(spec.Timezone) && !TimeZones.TryFind(spec.Timezone, out _, out var zoneError))
             fail($"{at}.timezone", zoneError);
