@@ -12,15 +12,12 @@ public sealed partial class WorkflowController
     private Task<PodResult> RunContainerSetAsync(string key, WorkflowRun run, PodRequest pod, PodControl control, CancellationToken killed)
     {
         var wf = run.Operator.Workflow;
-        void Raise(Action<Workflow, NodeStatus, StepKey>? handler, string nodeId, StepKey step)
-        {
-            if (handler is not null && wf.Status?.Nodes?.GetValueOrDefault(nodeId) is { } node) handler(wf, node, step);
-        }
+        NodeStatus? Node(string nodeId) => wf.Status?.Nodes?.GetValueOrDefault(nodeId);
         var set = new ContainerSetRun(_executor, _specs, _outputs, _time, wf, pod,
             podStarted: () => MarkStarted(key, run, pod, control, killed),
             progress: r => Post(key, run, r),
-            containerStarted: (nodeId, step) => Raise(StepStarted, nodeId, step),
-            containerFinished: (nodeId, step) => Raise(StepFinished, nodeId, step));
+            containerStarted: (nodeId, step) => { if (Node(nodeId) is { } node) _observers.StepStarted(wf, node, step); },
+            containerFinished: (nodeId, step) => { if (Node(nodeId) is { } node) _observers.StepFinished(wf, node, step); });
         lock (run.InFlight) control.Set = set;
         return set.RunAsync(killed);
     }

@@ -39,6 +39,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly SemaphoreLimits _limits;
     private readonly LockTable _locks;
     private readonly MemoCache _memo;
+    private readonly WorkflowObservers _observers;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -46,7 +47,8 @@ public sealed partial class WorkflowController : BackgroundService
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
-        TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null)
+        TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null,
+        IEnumerable<IWorkflowObserver>? observers = null)
     {
         (_store, _executor, _specs, _outputs, _time, _log) = (store, executor, specs, outputs, time, log);
         _options = options ?? new ControllerOptions();
@@ -54,21 +56,13 @@ public sealed partial class WorkflowController : BackgroundService
         _limits = new SemaphoreLimits(store, log);
         _locks = new LockTable(Enqueue, _limits.Read);
         _memo = new MemoCache(store, time, log);
+        _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
     }
 
     public ControllerMetrics Metrics { get; } = new();
 
-    /// <summary>Raised when a workflow reaches Succeeded, Failed or Error (after its final status is saved).</summary>
-    public event Action<Workflow>? WorkflowCompleted;
-
-    /// <summary>Raised after a status is saved: what it says is durable (podGC removes only pods whose end is saved).</summary>
-    public event Action<Workflow>? StatusSaved;
-
-    /// <summary>Raised when a step gets its process slot and starts (or is adopted).</summary>
-    public event Action<Workflow, NodeStatus, StepKey>? StepStarted;
-
-    /// <summary>Raised when a step finishes, with where its logs are.</summary>
-    public event Action<Workflow, NodeStatus, StepKey>? StepFinished;
+    /// <summary>Adds an observer after construction (those known up front come in through the constructor); disposing the result removes it.</summary>
+    public IDisposable Observe(IWorkflowObserver observer) => _observers.Add(observer);
 
     private sealed class WorkflowRun(WorkflowOperator op)
     {
@@ -270,8 +264,7 @@ public sealed partial class WorkflowController : BackgroundService
             run.Flush?.Dispose();
             _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name);
             LogCompleted(_log, key, wfNow.Status!.Phase!);
-            Metrics.WorkflowCompleted();
-            WorkflowCompleted?.Invoke(wfNow);
+            _observers.Completed(wfNow);
         }
     }
 
@@ -292,8 +285,7 @@ public sealed partial class WorkflowController : BackgroundService
         wf.Status.Nodes ??= [];
         await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
         LogCompleted(_log, Key(wf.NamespaceOrDefault, wf.Name), WorkflowPhase.Error);
-        Metrics.WorkflowCompleted();
-        WorkflowCompleted?.Invoke(wf);
+        _observers.Completed(wf);
     }
 
     private async Task SaveAsync(WorkflowRun run, CancellationToken ct)
@@ -311,13 +303,12 @@ public sealed partial class WorkflowController : BackgroundService
             AdoptOutsideChanges(run, fresh);
             await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
         }
-        Metrics.Saved();
         run.LastSaved = _time.GetUtcNow();
         run.SavedPhase = wf.Status?.Phase;
         run.Dirty = false;
         run.Flush?.Dispose();
         run.Flush = null;
-        StatusSaved?.Invoke(wf);
+        _observers.StatusSaved(wf);
     }
 
     /// <summary>
@@ -459,8 +450,7 @@ public sealed partial class WorkflowController : BackgroundService
             }
         }
         Post(key, run, result);
-        if (StepFinished is { } handler && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node)
-            handler(wf, node, stepKey);
+        if (wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) _observers.StepFinished(wf, node, stepKey);
     }
 
     /// <summary>A container or script step: its process in the sandbox, then its outputs (and, memoized, its cache entry).</summary>
@@ -478,7 +468,7 @@ public sealed partial class WorkflowController : BackgroundService
         var outcome = await _executor.RunAsync(spec, () =>
         {
             MarkStarted(key, run, pod, control, killed);
-            if (StepStarted is { } started && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) started(wf, node, stepKey);
+            if (wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) _observers.StepStarted(wf, node, stepKey);
         }, killed).ConfigureAwait(false);
         var result = await _outputs.CollectAsync(wf, pod, stepKey, outcome, killed).ConfigureAwait(false);
         return pod.Template.Memoize is null ? result : await _memo.RecordAsync(wf.NamespaceOrDefault, pod, result, killed).ConfigureAwait(false);

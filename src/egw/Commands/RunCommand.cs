@@ -49,11 +49,7 @@ internal static class RunCommand
             {
                 await using var engine = new EmbeddedEngine(options, logging);
                 await using var logs = new StepLogs(engine.Executor, multi: workflows.Count > 1);
-                if (!r.GetValue(quiet))
-                {
-                    engine.Controller.StepStarted += logs.Started;
-                    engine.Controller.StepFinished += logs.Finished;
-                }
+                using var streaming = r.GetValue(quiet) ? null : engine.Controller.Observe(logs);
                 await engine.StartAsync();
                 await engine.ApplyAsync(manifests, ct);
 
