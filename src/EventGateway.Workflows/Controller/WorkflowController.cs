@@ -64,22 +64,37 @@ public sealed partial class WorkflowController : BackgroundService
     /// <summary>Adds an observer after construction (those known up front come in through the constructor); disposing the result removes it.</summary>
     public IDisposable Observe(IWorkflowObserver observer) => _observers.Add(observer);
 
-    private sealed class WorkflowRun(WorkflowOperator op)
+    private sealed class WorkflowRun
     {
-        public WorkflowOperator Operator { get; set; } = op;
+        public WorkflowRun(WorkflowOperator op, Func<WorkflowRun, StatusSaver> saver)
+        {
+            Operator = op;
+            Saver = saver(this);
+        }
+
+        public WorkflowOperator Operator { get; set; }
+        public StatusSaver Saver { get; }
         public ConcurrentQueue<PodResult> Results { get; } = new();
         public HashSet<string> InFlight { get; } = new(StringComparer.Ordinal);
         /// <summary>Per in-flight step (guarded by the InFlight lock): whether it got its process, whether it was killed.</summary>
         public Dictionary<string, PodControl> Controls { get; } = new(StringComparer.Ordinal);
         /// <summary>The newest resourceVersion the store announced; newer than ours means someone else wrote.</summary>
         public long StoreVersion;
-        public DateTimeOffset LastSaved { get; set; }
-        public string? SavedPhase { get; set; }
-        public bool Dirty { get; set; }
         public ITimer? Wake { get; set; }
         public DateTimeOffset? WakeAt { get; set; }
-        public ITimer? Flush { get; set; }
-        public volatile bool FlushFired;
+
+        /// <summary>
+        /// What others may change on a running workflow: metadata, spec.suspend, spec.shutdown, and the outcome of
+        /// waiting suspend nodes (resume). The rest of the status is ours and newer than the stored one.
+        /// </summary>
+        public void AdoptOutsideChanges(Workflow fresh)
+        {
+            var wf = Operator.Workflow;
+            wf.Metadata = fresh.Metadata;
+            wf.Spec.Suspend = fresh.Spec.Suspend;
+            wf.Spec.Shutdown = fresh.Spec.Shutdown;
+            Operator.AdoptSuspendDecisions(fresh.Status);
+        }
     }
 
     private sealed class PodControl(CancellationToken stopping)
@@ -126,7 +141,7 @@ public sealed partial class WorkflowController : BackgroundService
         {
             // Save what is known; steps keep running and are adopted after a restart.
             foreach (var (key, run) in _runs)
-                if (run.Dirty) await TrySaveAsync(run, CancellationToken.None).ConfigureAwait(false);
+                if (run.Saver.Dirty) await TrySaveAsync(run, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -138,7 +153,7 @@ public sealed partial class WorkflowController : BackgroundService
             if (_runs.TryRemove(key, out var run))
             {
                 run.Wake?.Dispose();
-                run.Flush?.Dispose();
+                run.Saver.Dispose();
                 List<string> inFlight;
                 lock (run.InFlight) inFlight = [.. run.InFlight];
                 Kill(run, c.Namespace, c.Name, inFlight);
@@ -198,14 +213,15 @@ public sealed partial class WorkflowController : BackgroundService
                 await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
                 return;
             }
-            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks }) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
+            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks },
+                r => new StatusSaver(_store, _time, _options.SaveInterval, _observers, wf, () => Enqueue(key), r.AdoptOutsideChanges));
             _runs[key] = run;
         }
         else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
         {
             var (ns, name) = Split(key);
             if (await _store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false) is not { } fresh) return; // deleted: OnChange ends the run
-            AdoptOutsideChanges(run, fresh);
+            run.AdoptOutsideChanges(fresh);
         }
 
         while (run.Results.TryDequeue(out var r)) results.Add(r);
@@ -225,7 +241,6 @@ public sealed partial class WorkflowController : BackgroundService
             return;
         }
         var wfNow = run.Operator.Workflow;
-        run.Dirty = true;
         if (!_runs.ContainsKey(key)) _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name); // deleted during the pass
 
         foreach (var pod in outcome.Pods)
@@ -239,29 +254,13 @@ public sealed partial class WorkflowController : BackgroundService
         if (outcome.PodsToKill.Count > 0) Kill(run, wfNow.NamespaceOrDefault, wfNow.Name, outcome.PodsToKill);
         if (outcome.RequeueAt is { } at) ScheduleWake(key, at, run);
 
-        var now = _time.GetUtcNow();
-        if (outcome.Completed || before != wfNow.Status?.Phase || run.SavedPhase is null || now - run.LastSaved >= _options.SaveInterval)
-            await SaveAsync(run, ct).ConfigureAwait(false);
-        else if (run.Flush is null || run.FlushFired)
-        {
-            // (Re)arm for the rest of the interval. A timer can fire a hair before the interval has passed on
-            // this clock; that pass does not save, and without re-arming the status would never be saved.
-            run.Flush?.Dispose();
-            var due = _options.SaveInterval - (now - run.LastSaved);
-            if (due < TimeSpan.FromMilliseconds(1)) due = TimeSpan.FromMilliseconds(1);
-            run.FlushFired = false;
-            run.Flush = _time.CreateTimer(_ =>
-            {
-                run.FlushFired = true;
-                Enqueue(key);
-            }, null, due, Timeout.InfiniteTimeSpan);
-        }
+        await run.Saver.PassedAsync(before, outcome.Completed, ct).ConfigureAwait(false);
 
         if (outcome.Completed)
         {
             _runs.TryRemove(key, out _);
             run.Wake?.Dispose();
-            run.Flush?.Dispose();
+            run.Saver.Dispose();
             _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name);
             LogCompleted(_log, key, wfNow.Status!.Phase!);
             _observers.Completed(wfNow);
@@ -286,42 +285,6 @@ public sealed partial class WorkflowController : BackgroundService
         await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
         LogCompleted(_log, Key(wf.NamespaceOrDefault, wf.Name), WorkflowPhase.Error);
         _observers.Completed(wf);
-    }
-
-    private async Task SaveAsync(WorkflowRun run, CancellationToken ct)
-    {
-        var wf = run.Operator.Workflow;
-        try
-        {
-            await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
-        }
-        catch (ConflictException)
-        {
-            // Someone else changed the object (labels, operator controls); take theirs and put our status on it.
-            var fresh = await _store.GetAsync<Workflow>(wf.NamespaceOrDefault, wf.Name, ct).ConfigureAwait(false);
-            if (fresh is null) return;
-            AdoptOutsideChanges(run, fresh);
-            await _store.UpdateAsync(wf, ct).ConfigureAwait(false);
-        }
-        run.LastSaved = _time.GetUtcNow();
-        run.SavedPhase = wf.Status?.Phase;
-        run.Dirty = false;
-        run.Flush?.Dispose();
-        run.Flush = null;
-        _observers.StatusSaved(wf);
-    }
-
-    /// <summary>
-    /// What others may change on a running workflow: metadata, spec.suspend, spec.shutdown, and the outcome of
-    /// waiting suspend nodes (resume). The rest of the status is ours and newer than the stored one.
-    /// </summary>
-    private static void AdoptOutsideChanges(WorkflowRun run, Workflow fresh)
-    {
-        var wf = run.Operator.Workflow;
-        wf.Metadata = fresh.Metadata;
-        wf.Spec.Suspend = fresh.Spec.Suspend;
-        wf.Spec.Shutdown = fresh.Spec.Shutdown;
-        run.Operator.AdoptSuspendDecisions(fresh.Status);
     }
 
     /// <summary>
@@ -371,7 +334,7 @@ public sealed partial class WorkflowController : BackgroundService
 
     private async Task TrySaveAsync(WorkflowRun run, CancellationToken ct)
     {
-        try { await SaveAsync(run, ct).ConfigureAwait(false); }
+        try { await run.Saver.SaveAsync(ct).ConfigureAwait(false); }
         catch (Exception e) when (e is ConflictException or ObjectDisposedException) { LogSaveFailed(_log, run.Operator.Workflow.Name, e); }
     }
 
