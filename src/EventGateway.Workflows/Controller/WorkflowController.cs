@@ -29,17 +29,13 @@ public sealed class ControllerOptions
 public sealed partial class WorkflowController : BackgroundService
 {
     private readonly IResourceStore _store;
-    private readonly IStepExecutor _executor;
-    private readonly StepSpecBuilder _specs;
-    private readonly OutputCollector _outputs;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly ControllerOptions _options;
-    private readonly Dictionary<TemplateType, ITemplateRunner> _runners;
     private readonly SemaphoreLimits _limits;
     private readonly LockTable _locks;
-    private readonly MemoCache _memo;
     private readonly WorkflowObservers _observers;
+    private readonly StepRunner _steps;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -50,13 +46,12 @@ public sealed partial class WorkflowController : BackgroundService
         TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null,
         IEnumerable<IWorkflowObserver>? observers = null)
     {
-        (_store, _executor, _specs, _outputs, _time, _log) = (store, executor, specs, outputs, time, log);
+        (_store, _time, _log) = (store, time, log);
         _options = options ?? new ControllerOptions();
-        _runners = (runners ?? []).ToDictionary(r => r.Type);
         _limits = new SemaphoreLimits(store, log);
         _locks = new LockTable(Enqueue, _limits.Read);
-        _memo = new MemoCache(store, time, log);
         _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
+        _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers);
     }
 
     public ControllerMetrics Metrics { get; } = new();
@@ -66,18 +61,18 @@ public sealed partial class WorkflowController : BackgroundService
 
     private sealed class WorkflowRun
     {
-        public WorkflowRun(WorkflowOperator op, Func<WorkflowRun, StatusSaver> saver)
+        public WorkflowRun(WorkflowOperator op, Func<WorkflowRun, StatusSaver> saver, Func<WorkflowRun, PodLauncher> pods)
         {
             Operator = op;
             Saver = saver(this);
+            Pods = pods(this);
         }
 
         public WorkflowOperator Operator { get; set; }
         public StatusSaver Saver { get; }
+        public PodLauncher Pods { get; }
+        /// <summary>What the pods reported since the last pass took it in.</summary>
         public ConcurrentQueue<PodResult> Results { get; } = new();
-        public HashSet<string> InFlight { get; } = new(StringComparer.Ordinal);
-        /// <summary>Per in-flight step (guarded by the InFlight lock): whether it got its process, whether it was killed.</summary>
-        public Dictionary<string, PodControl> Controls { get; } = new(StringComparer.Ordinal);
         /// <summary>The newest resourceVersion the store announced; newer than ours means someone else wrote.</summary>
         public long StoreVersion;
         public ITimer? Wake { get; set; }
@@ -95,16 +90,6 @@ public sealed partial class WorkflowController : BackgroundService
             wf.Spec.Shutdown = fresh.Spec.Shutdown;
             Operator.AdoptSuspendDecisions(fresh.Status);
         }
-    }
-
-    private sealed class PodControl(CancellationToken stopping)
-    {
-        /// <summary>Cancelled only while the step waits for a slot: cancelling later would stop the wait for a live process.</summary>
-        public CancellationTokenSource WaitForSlot { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        public bool Started { get; set; }
-        public bool Killed { get; set; }
-        /// <summary>The containers of a containerSet pod, which a kill of the pod stops.</summary>
-        public ContainerSetRun? Set { get; set; }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -154,9 +139,7 @@ public sealed partial class WorkflowController : BackgroundService
             {
                 run.Wake?.Dispose();
                 run.Saver.Dispose();
-                List<string> inFlight;
-                lock (run.InFlight) inFlight = [.. run.InFlight];
-                Kill(run, c.Namespace, c.Name, inFlight);
+                run.Pods.KillAll();
             }
             // After the run is gone: a pass still under way sees that and releases what it took meanwhile.
             _locks.ReleaseWorkflow(c.Namespace, c.Name);
@@ -214,7 +197,8 @@ public sealed partial class WorkflowController : BackgroundService
                 return;
             }
             run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks },
-                r => new StatusSaver(_store, _time, _options.SaveInterval, _observers, wf, () => Enqueue(key), r.AdoptOutsideChanges));
+                r => new StatusSaver(_store, _time, _options.SaveInterval, _observers, wf, () => Enqueue(key), r.AdoptOutsideChanges),
+                r => new PodLauncher(_steps, _observers, _time, wf, result => Post(key, r, result), _stopping));
             _runs[key] = run;
         }
         else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
@@ -243,15 +227,8 @@ public sealed partial class WorkflowController : BackgroundService
         var wfNow = run.Operator.Workflow;
         if (!_runs.ContainsKey(key)) _locks.ReleaseWorkflow(wfNow.NamespaceOrDefault, wfNow.Name); // deleted during the pass
 
-        foreach (var pod in outcome.Pods)
-        {
-            PodControl? control = null;
-            lock (run.InFlight)
-                if (run.InFlight.Add(pod.NodeId))
-                    run.Controls[pod.NodeId] = control = new PodControl(_stopping);
-            if (control is not null) _ = RunPodAsync(key, run, pod, control);
-        }
-        if (outcome.PodsToKill.Count > 0) Kill(run, wfNow.NamespaceOrDefault, wfNow.Name, outcome.PodsToKill);
+        run.Pods.Launch(outcome.Pods);
+        if (outcome.PodsToKill.Count > 0) run.Pods.Kill(outcome.PodsToKill);
         if (outcome.RequeueAt is { } at) ScheduleWake(key, at, run);
 
         await run.Saver.PassedAsync(before, outcome.Completed, ct).ConfigureAwait(false);
@@ -294,42 +271,11 @@ public sealed partial class WorkflowController : BackgroundService
     /// </summary>
     private async Task DiscardRetriedStepsAsync(Workflow wf, CancellationToken ct)
     {
-        var ids = wf.Metadata.Annotations![WorkflowControls.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var id in ids)
-        {
-            var key = new StepKey(wf.NamespaceOrDefault, wf.Name, id);
-            _executor.Kill(key);
-            _executor.Forget(key);
-        }
+        _steps.Discard(wf, wf.Metadata.Annotations![WorkflowControls.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries));
         wf.Metadata.Annotations.Remove(WorkflowControls.PodsToDeleteAnnotation);
         if (wf.Metadata.Annotations.Count == 0) wf.Metadata.Annotations = null;
         try { await _store.UpdateAsync(wf, ct).ConfigureAwait(false); }
         catch (ConflictException) { } // changed meanwhile: the next pass reads it and discards again
-    }
-
-    /// <summary>
-    /// Kills steps' processes; steps still waiting for a process slot never start. All are marked killed before
-    /// any process dies, or the slot a kill frees could go to a step that is being killed too.
-    /// </summary>
-    private void Kill(WorkflowRun run, string ns, string name, IReadOnlyList<string> nodeIds)
-    {
-        var waiting = new List<CancellationTokenSource>();
-        var sets = new List<ContainerSetRun>();
-        lock (run.InFlight)
-            foreach (var id in nodeIds)
-                if (run.Controls.GetValueOrDefault(id) is { } control)
-                {
-                    control.Killed = true;
-                    if (!control.Started) waiting.Add(control.WaitForSlot);
-                    if (control.Set is { } set) sets.Add(set);
-                }
-        foreach (var set in sets) set.Kill();
-        foreach (var cancel in waiting)
-        {
-            try { cancel.Cancel(); }
-            catch (ObjectDisposedException) { } // the step ended meanwhile
-        }
-        foreach (var id in nodeIds) _executor.Kill(new StepKey(ns, name, id));
     }
 
     private async Task TrySaveAsync(WorkflowRun run, CancellationToken ct)
@@ -365,87 +311,6 @@ public sealed partial class WorkflowController : BackgroundService
                 Enqueue(key);
             }, null, due, Timeout.InfiniteTimeSpan);
         }
-    }
-
-    private async Task RunPodAsync(string key, WorkflowRun run, PodRequest pod, PodControl control)
-    {
-        var killed = control.WaitForSlot.Token;
-        var wf = run.Operator.Workflow;
-        var stepKey = new StepKey(wf.NamespaceOrDefault, wf.Name, pod.NodeId);
-        // A step that had started before a restart is adopted, not looked up again.
-        var lookUp = pod.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId)?.Phase != NodePhase.Running;
-        PodResult result;
-        try
-        {
-            // http and resource templates run here, not as a process; they hold no slot, so a kill always cancels them.
-            var runner = _runners.GetValueOrDefault(pod.Template.Type);
-            if (lookUp && await _memo.LookUpAsync(wf.NamespaceOrDefault, pod, killed).ConfigureAwait(false) is { } cached)
-                result = cached; // a hit (or an unusable cache) is the step's result: nothing runs
-            else if (pod.Template.ContainerSet is not null)
-                result = await RunContainerSetAsync(key, run, pod, control, killed).ConfigureAwait(false);
-            else if (runner is not null)
-            {
-                Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
-                result = await runner.RunAsync(wf, pod, killed).ConfigureAwait(false);
-            }
-            else
-                result = await RunProcessAsync(key, run, pod, control, stepKey, killed).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            return; // service stopping: the step goes on and is adopted after restart
-        }
-        catch (OperationCanceledException) when (control.Killed)
-        {
-            return; // killed before it started (shutdown, deadline): its node already says why
-        }
-        catch (Exception e)
-        {
-            var now = _time.GetUtcNow();
-            result = new PodResult(pod.NodeId, NodePhase.Error, $"executor error: {e.Message}", null, null, now, now);
-        }
-        finally
-        {
-            lock (run.InFlight)
-            {
-                run.InFlight.Remove(pod.NodeId);
-                if (run.Controls.Remove(pod.NodeId, out var ended)) ended.WaitForSlot.Dispose();
-            }
-        }
-        Post(key, run, result);
-        if (wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) _observers.StepFinished(wf, node, stepKey);
-    }
-
-    /// <summary>A container or script step: its process in the sandbox, then its outputs (and, memoized, its cache entry).</summary>
-    private async Task<PodResult> RunProcessAsync(string key, WorkflowRun run, PodRequest pod, PodControl control, StepKey stepKey, CancellationToken killed)
-    {
-        var wf = run.Operator.Workflow;
-        var (spec, error) = await _specs.BuildAsync(wf, pod, _time, killed).ConfigureAwait(false);
-        if (spec is null)
-        {
-            var now = _time.GetUtcNow();
-            return new PodResult(pod.NodeId, NodePhase.Error, error, null, null, now, now);
-        }
-        // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
-        await Task.Yield();
-        var outcome = await _executor.RunAsync(spec, () =>
-        {
-            MarkStarted(key, run, pod, control, killed);
-            if (wf.Status?.Nodes?.GetValueOrDefault(pod.NodeId) is { } node) _observers.StepStarted(wf, node, stepKey);
-        }, killed).ConfigureAwait(false);
-        var result = await _outputs.CollectAsync(wf, pod, stepKey, outcome, killed).ConfigureAwait(false);
-        return pod.Template.Memoize is null ? result : await _memo.RecordAsync(wf.NamespaceOrDefault, pod, result, killed).ConfigureAwait(false);
-    }
-
-    /// <summary>The step got its process slot: it is Running, unless it was killed while it waited (then no process may start).</summary>
-    private void MarkStarted(string key, WorkflowRun run, PodRequest pod, PodControl control, CancellationToken killed)
-    {
-        lock (run.InFlight)
-        {
-            if (control.Killed) throw new OperationCanceledException(killed);
-            control.Started = true;
-        }
-        Post(key, run, new PodResult(pod.NodeId, NodePhase.Running, null, null, null, _time.GetUtcNow(), default));
     }
 
     private void Post(string key, WorkflowRun run, PodResult result)
