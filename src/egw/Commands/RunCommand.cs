@@ -3,7 +3,6 @@ using EventGateway.Cli.Output;
 using Microsoft.Extensions.Logging;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Workflows.Submission;
@@ -38,7 +37,7 @@ internal static class RunCommand
             }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             if (workflows.Count == 0) throw new CliException("no Workflow in the given files (to run a CronWorkflow or WorkflowTemplate, use --from cronwf/NAME or --from workflowtemplate/NAME)", ExitCodes.Invalid);
-            var ps = WorkflowApi.ParseParameters(r.GetValue(parameters) ?? []);
+            var ps = SubmitParameters.Parse(r.GetValue(parameters) ?? []);
 
             var temp = r.GetValue(dataDir) is null ? Directory.CreateTempSubdirectory("egw-run-").FullName : null;
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir) ?? temp!) };
