@@ -63,9 +63,12 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public Task ApplyAsync(IEnumerable<Resource> resources, CancellationToken ct = default) =>
         Store.ApplyAllAsync(resources.Where(r => r is not Workflow).ToList(), ct);
 
-    public async Task<Workflow> SubmitAsync(Workflow wf, IReadOnlyList<KeyValuePair<string, string>>? parameters = null, string source = "<input>", CancellationToken ct = default)
+    public async Task<Workflow> SubmitAsync(Workflow wf, IReadOnlyList<KeyValuePair<string, string>>? parameters = null, string source = "<input>", CancellationToken ct = default) =>
+        await SubmitPreparedAsync(await Submitter.PrepareAsync(wf, parameters, source, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+
+    /// <summary>Stores a workflow <see cref="WorkflowSubmitter.PrepareAsync"/> returned, as it is.</summary>
+    public async Task<Workflow> SubmitPreparedAsync(Workflow prepared, CancellationToken ct = default)
     {
-        var prepared = await Submitter.PrepareAsync(wf, parameters, source, ct).ConfigureAwait(false);
         var created = await Store.CreateAsync(prepared, ct).ConfigureAwait(false);
         // Register before the controller can possibly finish it.
         _waiters.GetOrAdd(Key(created.NamespaceOrDefault, created.Name), _ => new TaskCompletionSource<Workflow>(TaskCreationOptions.RunContinuationsAsynchronously));

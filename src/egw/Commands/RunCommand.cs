@@ -63,7 +63,7 @@ internal static class RunCommand
                 if (errors.Count > 0) throw new ManifestException(errors);
 
                 var submitted = new List<Workflow>();
-                foreach (var wf in prepared) submitted.Add(await engine.SubmitAsync(wf, null, SourceOf(wf), ct));
+                foreach (var wf in prepared) submitted.Add(await engine.SubmitPreparedAsync(wf, ct));
                 var finished = new List<Workflow>();
                 foreach (var wf in submitted) finished.Add(await engine.WaitAsync(wf, ct));
 
