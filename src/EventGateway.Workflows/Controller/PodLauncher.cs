@@ -21,6 +21,10 @@ internal sealed class PodLauncher
     /// <summary>The pods launched and not yet ended (guarded by <see cref="_gate"/>).</summary>
     private readonly Dictionary<string, Pod> _inFlight = new(StringComparer.Ordinal);
 
+    /// <param name="stopping">the service's: a pod it stops is left running, to be adopted after a restart.</param>
+    public PodLauncher(StepRunner steps, IWorkflowObserver observer, TimeProvider time, Workflow wf, Action<PodResult> report, CancellationToken stopping) =>
+        (_steps, _observer, _time, _wf, _report, _stopping) = (steps, observer, time, wf, report, stopping);
+
     /// <summary>One launched pod: whether it got its process and whether it was killed (both guarded by the launcher's gate).</summary>
     internal sealed class Pod(PodLauncher owner, PodRequest request)
     {
@@ -51,10 +55,6 @@ internal sealed class PodLauncher
             lock (owner._gate) Set = set;
         }
     }
-
-    /// <param name="stopping">the service's: a pod it stops is left running, to be adopted after a restart.</param>
-    public PodLauncher(StepRunner steps, IWorkflowObserver observer, TimeProvider time, Workflow wf, Action<PodResult> report, CancellationToken stopping) =>
-        (_steps, _observer, _time, _wf, _report, _stopping) = (steps, observer, time, wf, report, stopping);
 
     /// <summary>Starts each pod not already in flight.</summary>
     public void Launch(IEnumerable<PodRequest> requests)
