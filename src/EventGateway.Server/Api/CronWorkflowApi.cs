@@ -56,7 +56,7 @@ public static class CronWorkflowApi
             var parameters = options["parameters"] switch
             {
                 null => null,
-                JsonArray ps => WorkflowApi.ParseParameters(ps.Select(p => p is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new FormatException("submitOptions.parameters: must be strings name=value"))),
+                JsonArray ps => SubmitParameters.Parse(ps.Select(p => p is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new FormatException("submitOptions.parameters: must be strings name=value"))),
                 _ => throw new FormatException("submitOptions.parameters: must be a list of name=value"),
             };
             return WorkflowApi.Ok(await submitter.SubmitAsync(wf, parameters, $"{kind}/{name}", ct));

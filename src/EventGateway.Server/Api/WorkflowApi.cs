@@ -41,7 +41,7 @@ public static class WorkflowApi
             {
                 var w = Single<Workflow>(body!, "workflow");
                 w.Metadata.Namespace ??= ns;
-                var parameters = body!["parameters"] is JsonArray ps ? ParseParameters(ps.Select(p => p?.GetValue<string>() ?? "")) : null;
+                var parameters = body!["parameters"] is JsonArray ps ? SubmitParameters.Parse(ps.Select(p => p?.GetValue<string>() ?? "")) : null;
                 return Ok(await submitter.SubmitAsync(w, parameters, "request", ct), StatusCodes.Status200OK);
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -189,11 +189,6 @@ public static class WorkflowApi
             throw new ManifestException([new ManifestError("request", 0, docs.FirstOrDefault()?.Kind, null, envelope, null, $"expected a {typeof(T).Name}")]);
         return one;
     }
-
-    public static List<KeyValuePair<string, string>> ParseParameters(IEnumerable<string> items) =>
-        items.Select(p => p.IndexOf('=') is var i and > 0
-            ? KeyValuePair.Create(p[..i], p[(i + 1)..])
-            : throw new FormatException($"parameter '{p}' must look like name=value")).ToList();
 
     internal static IResult Ok(Resource r, int status = StatusCodes.Status200OK) =>
         Results.Text(JsonSerializer.Serialize(r, r.GetType(), Json.Options), "application/json", Encoding.UTF8, status);

@@ -18,6 +18,7 @@ public sealed class EmbeddedEngine : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<Workflow>> _waiters = new(StringComparer.Ordinal);
+    private readonly IDisposable _completions;
     private readonly CancellationTokenSource _stop = new();
 
     public EmbeddedEngine(EventGatewayOptions options, ILoggerFactory? logging = null, TimeProvider? time = null)
@@ -28,10 +29,16 @@ public sealed class EmbeddedEngine : IAsyncDisposable
         services.AddEventGateway(options);
         if (time is not null) services.AddSingleton(time);
         _services = services.BuildServiceProvider();
-        Controller.WorkflowCompleted += wf =>
+        _completions = Controller.Observe(new Completions(_waiters));
+    }
+
+    /// <summary>Hands each completed workflow to whoever waits for it.</summary>
+    private sealed class Completions(ConcurrentDictionary<string, TaskCompletionSource<Workflow>> waiters) : IWorkflowObserver
+    {
+        public void Completed(Workflow wf)
         {
-            if (_waiters.TryRemove(Key(wf.NamespaceOrDefault, wf.Name), out var tcs)) tcs.TrySetResult(wf);
-        };
+            if (waiters.TryRemove(Key(wf.NamespaceOrDefault, wf.Name), out var tcs)) tcs.TrySetResult(wf);
+        }
     }
 
     public IResourceStore Store => _services.GetRequiredService<IResourceStore>();
@@ -46,7 +53,7 @@ public sealed class EmbeddedEngine : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var reaper = Reaper; // listens to the controller from its creation on
+        var reaper = Reaper;
         await _services.GetRequiredService<ArtifactGarbageCollector>().StartAsync(_stop.Token).ConfigureAwait(false);
         await Controller.StartAsync(_stop.Token).ConfigureAwait(false);
         await reaper.StartAsync(_stop.Token).ConfigureAwait(false);
@@ -56,9 +63,12 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public Task ApplyAsync(IEnumerable<Resource> resources, CancellationToken ct = default) =>
         Store.ApplyAllAsync(resources.Where(r => r is not Workflow).ToList(), ct);
 
-    public async Task<Workflow> SubmitAsync(Workflow wf, IReadOnlyList<KeyValuePair<string, string>>? parameters = null, string source = "<input>", CancellationToken ct = default)
+    public async Task<Workflow> SubmitAsync(Workflow wf, IReadOnlyList<KeyValuePair<string, string>>? parameters = null, string source = "<input>", CancellationToken ct = default) =>
+        await SubmitPreparedAsync(await Submitter.PrepareAsync(wf, parameters, source, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+
+    /// <summary>Stores a workflow <see cref="WorkflowSubmitter.PrepareAsync"/> returned, as it is.</summary>
+    public async Task<Workflow> SubmitPreparedAsync(Workflow prepared, CancellationToken ct = default)
     {
-        var prepared = await Submitter.PrepareAsync(wf, parameters, source, ct).ConfigureAwait(false);
         var created = await Store.CreateAsync(prepared, ct).ConfigureAwait(false);
         // Register before the controller can possibly finish it.
         _waiters.GetOrAdd(Key(created.NamespaceOrDefault, created.Name), _ => new TaskCompletionSource<Workflow>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -95,6 +105,7 @@ public sealed class EmbeddedEngine : IAsyncDisposable
         catch (OperationCanceledException) { }
         try { await _services.GetRequiredService<ArtifactGarbageCollector>().StopAsync(CancellationToken.None).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
+        _completions.Dispose();
         await _services.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }

@@ -34,6 +34,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>()));
         services.AddSingleton<StepSpecBuilder>();
@@ -52,6 +53,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WorkflowDeleter>();
         if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
         services.AddSingleton<WorkflowReaper>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
 
         services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,

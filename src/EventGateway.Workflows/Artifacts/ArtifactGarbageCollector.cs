@@ -14,8 +14,8 @@ namespace EventGateway.Workflows.Artifacts;
 /// condition on the workflow, or, once the workflow is gone, an error in the log.
 /// </summary>
 public sealed partial class ArtifactGarbageCollector(
-    IResourceStore store, WorkflowController controller, ArtifactStorage storage, ArtifactGCLedger ledger, ILogger<ArtifactGarbageCollector> log)
-    : BackgroundService
+    IResourceStore store, ArtifactStorage storage, ArtifactGCLedger ledger, ILogger<ArtifactGarbageCollector> log)
+    : BackgroundService, IWorkflowObserver
 {
     public const string ArtifactGCError = "ArtifactGCError";
 
@@ -30,7 +30,6 @@ public sealed partial class ArtifactGarbageCollector(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        controller.WorkflowCompleted += OnCompleted;
         using var watch = store.Watch("Workflow", c =>
         {
             if (c.Type == ChangeType.Deleted) Enqueue(c.Namespace, c.Name);
@@ -54,13 +53,10 @@ public sealed partial class ArtifactGarbageCollector(
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
-        finally
-        {
-            controller.WorkflowCompleted -= OnCompleted;
-        }
     }
 
-    private void OnCompleted(Workflow wf) => Enqueue(wf.NamespaceOrDefault, wf.Name);
+    // Only queued: the collection runs on this service's loop, not the controller's.
+    void IWorkflowObserver.Completed(Workflow wf) => Enqueue(wf.NamespaceOrDefault, wf.Name);
 
     private void Enqueue(string ns, string name)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EventGateway.Model;
 
 namespace EventGateway.Workflows.Controller;
 
@@ -6,7 +7,7 @@ namespace EventGateway.Workflows.Controller;
 /// What the reconcile loop costs: passes, the wall time spent in them (operator pass plus status save) and the
 /// step results they consumed. Cheap enough to keep always on; read by /metrics and the workflow benchmark.
 /// </summary>
-public sealed class ControllerMetrics
+public sealed class ControllerMetrics : IWorkflowObserver
 {
     private long _passes;
     private long _ticks;
@@ -21,9 +22,9 @@ public sealed class ControllerMetrics
         Interlocked.Add(ref _results, results);
     }
 
-    internal void Saved() => Interlocked.Increment(ref _saves);
+    void IWorkflowObserver.StatusSaved(Workflow workflow) => Interlocked.Increment(ref _saves);
 
-    internal void WorkflowCompleted() => Interlocked.Increment(ref _completed);
+    void IWorkflowObserver.Completed(Workflow workflow) => Interlocked.Increment(ref _completed);
 
     public long Passes => Interlocked.Read(ref _passes);
 

@@ -6,8 +6,9 @@ using EventGateway.Workflows.Store;
 namespace EventGateway.Workflows.Retention;
 
 /// <summary>
-/// The one way a workflow is deleted (DELETE /api/v1/workflows/{ns}/{name}, ttlStrategy): the object, then
-/// everything it left: its steps' directories (logs, sandboxes) and its local artifacts. The archive keeps its copy.
+/// The one way a workflow is deleted (DELETE /api/v1/workflows/{ns}/{name}, ttlStrategy, a CronWorkflow's history
+/// limits): the object, then everything it left: its steps' directories (logs, sandboxes) and its local artifacts.
+/// The archive keeps its copy.
 /// </summary>
 public sealed class WorkflowDeleter(IResourceStore store, IStepExecutor executor, LocalArtifactRepository artifacts)
 {

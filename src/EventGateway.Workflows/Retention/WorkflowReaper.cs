@@ -20,7 +20,7 @@ namespace EventGateway.Workflows.Retention;
 /// across restarts.
 /// </para>
 /// </summary>
-public sealed partial class WorkflowReaper : BackgroundService
+public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserver
 {
     private enum Work { Collect, Expire, SweepArchive }
 
@@ -45,7 +45,7 @@ public sealed partial class WorkflowReaper : BackgroundService
     private readonly ITimer _timer;
     private DateTimeOffset? _armedFor;
 
-    public WorkflowReaper(IResourceStore store, IStepExecutor executor, WorkflowController controller, WorkflowDeleter deleter,
+    public WorkflowReaper(IResourceStore store, IStepExecutor executor, WorkflowDeleter deleter,
         RetentionOptions options, TimeProvider time, ILogger<WorkflowReaper> log, IWorkflowArchive? archive = null)
     {
         (_store, _executor, _deleter, _options, _time, _log, _archive) = (store, executor, deleter, options, time, log, archive);
@@ -54,8 +54,6 @@ public sealed partial class WorkflowReaper : BackgroundService
             lock (_gate) _armedFor = null;
             _wake.Writer.TryWrite(0);
         }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        controller.StatusSaved += OnSaved;
-        controller.WorkflowCompleted += OnCompleted;
     }
 
     /// <summary>When the next action is due; null when nothing is pending.</summary>
@@ -106,7 +104,7 @@ public sealed partial class WorkflowReaper : BackgroundService
         Arm();
     }
 
-    private void OnSaved(Workflow wf)
+    void IWorkflowObserver.StatusSaved(Workflow wf)
     {
         if (wf.Status?.IsCompleted == true || RetentionPolicy.PodGCOf(wf, _options) is not { } gc) return;
         var key = Key(wf.NamespaceOrDefault, wf.Name);
@@ -128,7 +126,7 @@ public sealed partial class WorkflowReaper : BackgroundService
         Arm();
     }
 
-    private void OnCompleted(Workflow wf)
+    void IWorkflowObserver.Completed(Workflow wf)
     {
         if (_archive is not null) _toArchive.Enqueue(wf);
         Finished(wf);

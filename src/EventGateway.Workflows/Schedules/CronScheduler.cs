@@ -9,10 +9,9 @@ using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Controller;
-using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Controls;
+using EventGateway.Workflows.Retention;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Validation;
@@ -27,7 +26,7 @@ namespace EventGateway.Workflows.Schedules;
 /// store, is what survives a restart; what is kept in memory only says since when this process has been watching.
 /// </summary>
 public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitter submitter, WorkflowControls operations,
-    IStepExecutor executor, LocalArtifactRepository artifacts, TimeProvider time, ILogger<CronScheduler> logger) : BackgroundService
+    WorkflowDeleter deleter, TimeProvider time, ILogger<CronScheduler> logger) : BackgroundService
 {
     public const string ScheduledTimeAnnotation = "workflows.argoproj.io/scheduled-time";
     public const int DefaultSuccessfulHistory = 3;
@@ -246,12 +245,8 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
             .Concat(finished.Where(w => w.Status!.Phase != WorkflowPhase.Succeeded).Skip(cron.Spec.FailedJobsHistoryLimit ?? DefaultFailedHistory)).ToList();
         foreach (var old in excess)
         {
-            if (await store.DeleteAsync<Workflow>(old.NamespaceOrDefault, old.Name, ct).ConfigureAwait(false))
-            {
-                executor.Forget(old.NamespaceOrDefault, old.Name);
-                artifacts.Forget(old.NamespaceOrDefault, old.Name);
+            if (await deleter.DeleteAsync(old.NamespaceOrDefault, old.Name, ct).ConfigureAwait(false))
                 LogHistoryDeleted(logger, old.NamespaceOrDefault, old.Name, cron.Name);
-            }
             children.Remove(old);
         }
     }

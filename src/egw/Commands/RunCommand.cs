@@ -3,7 +3,6 @@ using EventGateway.Cli.Output;
 using Microsoft.Extensions.Logging;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
-using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Workflows.Submission;
@@ -38,7 +37,7 @@ internal static class RunCommand
             }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             if (workflows.Count == 0) throw new CliException("no Workflow in the given files (to run a CronWorkflow or WorkflowTemplate, use --from cronwf/NAME or --from workflowtemplate/NAME)", ExitCodes.Invalid);
-            var ps = WorkflowApi.ParseParameters(r.GetValue(parameters) ?? []);
+            var ps = SubmitParameters.Parse(r.GetValue(parameters) ?? []);
 
             var temp = r.GetValue(dataDir) is null ? Directory.CreateTempSubdirectory("egw-run-").FullName : null;
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir) ?? temp!) };
@@ -49,11 +48,7 @@ internal static class RunCommand
             {
                 await using var engine = new EmbeddedEngine(options, logging);
                 await using var logs = new StepLogs(engine.Executor, multi: workflows.Count > 1);
-                if (!r.GetValue(quiet))
-                {
-                    engine.Controller.StepStarted += logs.Started;
-                    engine.Controller.StepFinished += logs.Finished;
-                }
+                using var streaming = r.GetValue(quiet) ? null : engine.Controller.Observe(logs);
                 await engine.StartAsync();
                 await engine.ApplyAsync(manifests, ct);
 
@@ -68,7 +63,7 @@ internal static class RunCommand
                 if (errors.Count > 0) throw new ManifestException(errors);
 
                 var submitted = new List<Workflow>();
-                foreach (var wf in prepared) submitted.Add(await engine.SubmitAsync(wf, null, SourceOf(wf), ct));
+                foreach (var wf in prepared) submitted.Add(await engine.SubmitPreparedAsync(wf, ct));
                 var finished = new List<Workflow>();
                 foreach (var wf in submitted) finished.Add(await engine.WaitAsync(wf, ct));
 

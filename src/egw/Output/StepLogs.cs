@@ -1,4 +1,5 @@
 using EventGateway.Model;
+using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Execution;
 
 namespace EventGateway.Cli.Output;
@@ -7,7 +8,7 @@ namespace EventGateway.Cli.Output;
 /// Streams running steps' stdout and stderr to our stderr, each line prefixed by the step's name:
 /// whole lines as they appear, and whatever is left when the step ends.
 /// </summary>
-internal sealed class StepLogs : IAsyncDisposable
+internal sealed class StepLogs : IWorkflowObserver, IAsyncDisposable
 {
     private sealed class Follow(string prefix, StepKey key)
     {
@@ -30,12 +31,12 @@ internal sealed class StepLogs : IAsyncDisposable
         _loop = PollAsync();
     }
 
-    public void Started(Workflow wf, NodeStatus node, StepKey key)
+    public void StepStarted(Workflow wf, NodeStatus node, StepKey key)
     {
         lock (_gate) _follows.TryAdd(Id(key), new Follow(_multi ? $"{wf.Name}/{node.DisplayName}" : node.DisplayName, key));
     }
 
-    public void Finished(Workflow wf, NodeStatus node, StepKey key)
+    public void StepFinished(Workflow wf, NodeStatus node, StepKey key)
     {
         lock (_gate)
         {

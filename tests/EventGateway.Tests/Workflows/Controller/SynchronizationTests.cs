@@ -5,7 +5,9 @@ using Shouldly;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Controls;
+using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Synchronization;
 
 namespace EventGateway.Tests.Workflows.Controller;
@@ -51,8 +53,16 @@ public sealed class SynchronizationTests
     private static Task StepStarted(TestEngine t, string workflow)
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        t.Engine.Controller.StepStarted += (wf, _, _) => { if (wf.Name == workflow) started.TrySetResult(); };
+        t.Engine.Controller.Observe(new StartOf(workflow, started));
         return started.Task.WaitAsync(TestEngine.Patience);
+    }
+
+    private sealed class StartOf(string workflow, TaskCompletionSource started) : IWorkflowObserver
+    {
+        public void StepStarted(Workflow wf, NodeStatus node, StepKey step)
+        {
+            if (wf.Name == workflow) started.TrySetResult();
+        }
     }
 
     private static bool StepRunning(Workflow w) => w.Status?.Nodes?.Values.Any(n => n.Type == NodeType.Pod && n.Phase == NodePhase.Running) == true;

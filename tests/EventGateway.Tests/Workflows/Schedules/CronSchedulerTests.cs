@@ -7,6 +7,7 @@ using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Artifacts;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Controls;
+using EventGateway.Workflows.Retention;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
@@ -39,8 +40,8 @@ public sealed class CronSchedulerTests : IDisposable
     }
 
     /// <summary>A scheduler as a fresh process would have it: nothing in memory, everything from the store.</summary>
-    private CronScheduler NewScheduler() => new(_store, new WorkflowSubmitter(_store), new WorkflowControls(_store, _time), _executor,
-        new LocalArtifactRepository(_dir.FullName), _time, NullLogger<CronScheduler>.Instance);
+    private CronScheduler NewScheduler() => new(_store, new WorkflowSubmitter(_store), new WorkflowControls(_store, _time),
+        new WorkflowDeleter(_store, _executor, new LocalArtifactRepository(_dir.FullName)), _time, NullLogger<CronScheduler>.Instance);
 
     private async Task<CronWorkflow> ApplyAsync(string specLines, string name = "hourly")
     {

@@ -1,0 +1,94 @@
+using EventGateway.Model;
+using EventGateway.Workflows.Agent;
+using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Memoization;
+
+namespace EventGateway.Workflows.Controller;
+
+/// <summary>
+/// Runs one pod to its result: its memoized result if there is one, an http or resource template in process, a
+/// containerSet's containers, or a container or script step's process through the executor. Which pods run and
+/// which are killed is the <see cref="PodLauncher"/>'s to decide; this reports through the pod it is given.
+/// </summary>
+internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs, MemoCache memo,
+    IEnumerable<ITemplateRunner> runners, TimeProvider time, IWorkflowObserver observer)
+{
+    private readonly Dictionary<TemplateType, ITemplateRunner> _runners = runners.ToDictionary(r => r.Type);
+
+    public IStepExecutor Executor => executor;
+
+    /// <exception cref="OperationCanceledException">the pod was killed, or the service is stopping.</exception>
+    public async Task<PodResult> RunAsync(Workflow wf, PodLauncher.Pod pod, CancellationToken killed)
+    {
+        var request = pod.Request;
+        // A step that had started before a restart is adopted, not looked up again.
+        var lookUp = request.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(request.NodeId)?.Phase != NodePhase.Running;
+        if (lookUp && await memo.LookUpAsync(wf.NamespaceOrDefault, request, killed).ConfigureAwait(false) is { } cached)
+            return cached; // a hit (or an unusable cache) is the step's result: nothing runs
+        if (request.Template.ContainerSet is not null)
+            return await RunContainerSetAsync(wf, pod, killed).ConfigureAwait(false);
+        // http and resource templates run here, not as a process; they hold no slot, so a kill always cancels them.
+        if (_runners.GetValueOrDefault(request.Template.Type) is { } runner)
+        {
+            pod.Report(new PodResult(request.NodeId, NodePhase.Running, null, null, null, time.GetUtcNow(), default));
+            return await runner.RunAsync(wf, request, killed).ConfigureAwait(false);
+        }
+        return await RunProcessAsync(wf, pod, killed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A retry runs some steps again under their old node ids: their finished processes are discarded first, or
+    /// the executor would adopt the old outcome.
+    /// </summary>
+    public void Discard(Workflow wf, IEnumerable<string> nodeIds)
+    {
+        foreach (var id in nodeIds)
+        {
+            var key = new StepKey(wf.NamespaceOrDefault, wf.Name, id);
+            executor.Kill(key);
+            executor.Forget(key);
+        }
+    }
+
+    /// <summary>A container or script step: its process in the sandbox, then its outputs (and, memoized, its cache entry).</summary>
+    private async Task<PodResult> RunProcessAsync(Workflow wf, PodLauncher.Pod pod, CancellationToken killed)
+    {
+        var request = pod.Request;
+        var (spec, error) = await specs.BuildAsync(wf, request, time, killed).ConfigureAwait(false);
+        if (spec is null)
+        {
+            var now = time.GetUtcNow();
+            return new PodResult(request.NodeId, NodePhase.Error, error, null, null, now, now);
+        }
+        // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
+        await Task.Yield();
+        var outcome = await executor.RunAsync(spec, () =>
+        {
+            pod.MarkStarted();
+            Notify(observer.StepStarted, wf, request.NodeId, pod.Key);
+        }, killed).ConfigureAwait(false);
+        var result = await outputs.CollectAsync(wf, request, pod.Key, outcome, killed).ConfigureAwait(false);
+        return request.Template.Memoize is null ? result : await memo.RecordAsync(wf.NamespaceOrDefault, request, result, killed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A containerSet pod: the pod counts as started with its first container; each container reports its own
+    /// phase and is streamed as a step of its own (logs per container); a kill of the pod stops them all.
+    /// </summary>
+    private Task<PodResult> RunContainerSetAsync(Workflow wf, PodLauncher.Pod pod, CancellationToken killed)
+    {
+        var set = new ContainerSetRun(executor, specs, outputs, time, wf, pod.Request,
+            podStarted: pod.MarkStarted,
+            progress: pod.Report,
+            containerStarted: (nodeId, step) => Notify(observer.StepStarted, wf, nodeId, step),
+            containerFinished: (nodeId, step) => Notify(observer.StepFinished, wf, nodeId, step));
+        pod.Holds(set);
+        return set.RunAsync(killed);
+    }
+
+    /// <summary>Tells an observer about a step whose node the status has.</summary>
+    public static void Notify(Action<Workflow, NodeStatus, StepKey> notify, Workflow wf, string nodeId, StepKey step)
+    {
+        if (wf.Status?.Nodes?.GetValueOrDefault(nodeId) is { } node) notify(wf, node, step);
+    }
+}
