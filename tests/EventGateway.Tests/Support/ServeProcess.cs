@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
+using EventGateway.Server.Security;
 
 namespace EventGateway.Tests.Support;
 
@@ -18,6 +21,26 @@ public sealed class ServeProcess : IAsyncDisposable
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
     public int Pid => _process.Id;
 
+    /// <summary>The admin token `egw serve` made in its data directory at first start.</summary>
+    public string AdminToken => AdminTokenFile.Read(AdminTokenFile.PathIn(DataDir)) ?? throw new InvalidOperationException($"no admin token in {DataDir}");
+
+    /// <summary>A client of the REST API that authenticates as the admin, as `egw` on the same machine does.</summary>
+    public HttpClient CreateClient(TimeSpan? timeout = null)
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress };
+        if (timeout is { } t) http.Timeout = t;
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return http;
+    }
+
+    /// <summary>
+    /// The data directory of the running server at a URL, so `egw --server URL` in a test finds the server's admin
+    /// token as it does on a real machine (EGW_DATA_DIR).
+    /// </summary>
+    public static string? DataDirOf(string server) => Running.TryGetValue(server.TrimEnd('/'), out var dir) ? dir : null;
+
+    private static readonly ConcurrentDictionary<string, string> Running = new();
+
     /// <param name="extra">further `egw serve` arguments, e.g. --manifests DIR</param>
     public static async Task<ServeProcess> StartAsync(string? dataDir = null, int? port = null, params string[] extra)
     {
@@ -25,6 +48,7 @@ public sealed class ServeProcess : IAsyncDisposable
         port ??= FreePort();
         var p = Launch(dataDir, port.Value, extra);
         var s = new ServeProcess(p, port.Value, dataDir, extra);
+        Running[s.BaseAddress.ToString().TrimEnd('/')] = dataDir;
         await s.WaitHealthyAsync();
         return s;
     }
@@ -77,6 +101,7 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Running.TryRemove(BaseAddress.ToString().TrimEnd('/'), out _);
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -165,6 +165,7 @@ public sealed class ArchiveApiTests
             DataDir = dataDir;
             Server = app.Urls.First().TrimEnd('/');
             Http = new HttpClient { BaseAddress = new Uri(Server + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", EventGateway.Server.Security.AdminTokenFile.LoadOrCreate(dataDir).Token);
         }
 
         public HttpClient Http { get; }

@@ -17,7 +17,7 @@ public sealed class RestApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _serve = await ServeProcess.StartAsync();
-        _http = new HttpClient { BaseAddress = _serve.BaseAddress };
+        _http = _serve.CreateClient();
     }
 
     public async Task DisposeAsync()

@@ -463,6 +463,7 @@ public sealed class SensorApiTests : IAsyncLifetime
         {
             _app = app;
             Http = new HttpClient { BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", EventGateway.Server.Security.AdminTokenFile.LoadOrCreate(app.Services.GetRequiredService<EventGatewayOptions>().DataDir).Token);
         }
 
         public HttpClient Http { get; }

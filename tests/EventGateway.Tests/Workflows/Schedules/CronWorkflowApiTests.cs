@@ -14,7 +14,7 @@ public sealed class CronWorkflowApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _serve = await ServeProcess.StartAsync();
-        _http = new HttpClient { BaseAddress = _serve.BaseAddress };
+        _http = _serve.CreateClient();
         var resp = await _http.PostAsync("api/v1/cron-workflows/default", new StringContent("""
             {"cronWorkflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "hourly"},
               "spec": {"schedules": ["0 * * * *"], "workflowSpec": {"entrypoint": "main",
