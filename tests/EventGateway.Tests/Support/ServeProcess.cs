@@ -18,16 +18,18 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public int Port { get; }
     public string DataDir { get; }
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    /// <summary>https when started with --tls-cert.</summary>
+    public Uri BaseAddress => new($"{(_extra.Contains("--tls-cert") ? "https" : "http")}://127.0.0.1:{Port}/");
     public int Pid => _process.Id;
 
     /// <summary>The admin token `egw serve` made in its data directory at first start.</summary>
     public string AdminToken => AdminTokenFile.Read(AdminTokenFile.PathIn(DataDir)) ?? throw new InvalidOperationException($"no admin token in {DataDir}");
 
     /// <summary>A client of the REST API that authenticates as the admin, as `egw` on the same machine does.</summary>
-    public HttpClient CreateClient(TimeSpan? timeout = null)
+    public HttpClient CreateClient(TimeSpan? timeout = null, HttpMessageHandler? handler = null)
     {
-        var http = new HttpClient { BaseAddress = BaseAddress };
+        var http = handler is null ? new HttpClient() : new HttpClient(handler);
+        http.BaseAddress = BaseAddress;
         if (timeout is { } t) http.Timeout = t;
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         return http;
@@ -68,7 +70,9 @@ public sealed class ServeProcess : IAsyncDisposable
 
     private async Task WaitHealthyAsync()
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        // Only the probe skips certificate checks; tests that use TLS check the certificate themselves.
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true })
+            { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.Get<string>(async () =>
         {
             if (_process.HasExited) throw new InvalidOperationException($"egw serve exited with {_process.ExitCode}");

@@ -193,7 +193,7 @@ public sealed class ArchiveApiTests
         /// <summary>Submits over REST and waits for the stored workflow to complete.</summary>
         public async Task<Workflow> RunAsync(string name, string body)
         {
-            var resp = await Http.PostAsync("api/v1/workflows/default", new StringContent(body));
+            var resp = await Http.PostAsync("api/v1/workflows/default", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
             resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
             return await Eventually.Get(async () => await Http.GetFromJsonAsync<Workflow>($"api/v1/workflows/default/{name}", Json.Lenient) is { Status.IsCompleted: true } w ? w : null, $"{name} to complete");
         }

@@ -37,7 +37,7 @@ public sealed class CrashRecoveryTests
     {
         await using var serve = await ServeProcess.StartAsync();
         using var http = serve.CreateClient();
-        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "survivor")))).EnsureSuccessStatusCode();
+        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "survivor"), System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         await RunningStep(http, "survivor", "first");
         await Eventually.Get(async () => (await Log(http, "survivor")).Contains("started", StringComparison.Ordinal) ? "yes" : null, "the first step to print");
 
@@ -58,7 +58,7 @@ public sealed class CrashRecoveryTests
     {
         await using var serve = await ServeProcess.StartAsync();
         using var http = serve.CreateClient();
-        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "casualty")))).EnsureSuccessStatusCode();
+        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "casualty"), System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         var step = await RunningStep(http, "casualty", "first");
 
         serve.KillHard();

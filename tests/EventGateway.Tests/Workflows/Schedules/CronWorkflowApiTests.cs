@@ -20,7 +20,7 @@ public sealed class CronWorkflowApiTests : IAsyncLifetime
               "spec": {"schedules": ["0 * * * *"], "workflowSpec": {"entrypoint": "main",
                 "arguments": {"parameters": [{"name": "who", "value": "nobody"}]},
                 "templates": [{"name": "main", "container": {"image": "busybox", "command": ["echo", "{{workflow.parameters.who}}"]}}]}}}}
-            """));
+            """, System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
     }
 
@@ -32,7 +32,7 @@ public sealed class CronWorkflowApiTests : IAsyncLifetime
 
     private async Task<(HttpStatusCode Status, JsonObject Body)> Send(HttpMethod method, string path, string? body = null)
     {
-        using var req = new HttpRequestMessage(method, path) { Content = body is null ? null : new StringContent(body) };
+        using var req = new HttpRequestMessage(method, path) { Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         var resp = await _http.SendAsync(req);
         return (resp.StatusCode, JsonNode.Parse(await resp.Content.ReadAsStringAsync())!.AsObject());
     }
