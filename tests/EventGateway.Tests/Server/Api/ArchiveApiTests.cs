@@ -56,20 +56,20 @@ public sealed class ArchiveApiTests
         var message = JsonNode.Parse(await logs.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
         message.ShouldContain($"the archive keeps it (uid {uid}), but logs are not archived");
 
-        var (code, stdout, stderr) = await CliTests.Egw("archive", "list", "-s", host.Server);
+        var (code, stdout, stderr) = await CliTests.Egw("archive", "list", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         stdout.ShouldMatch($@"short-lived\s+default\s+Succeeded\s+.*{uid}");
-        (code, stdout, stderr) = await CliTests.Egw("archive", "get", uid, "-o", "json", "-s", host.Server);
+        (code, stdout, stderr) = await CliTests.Egw("archive", "get", uid, "-o", "json", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         JsonSerializer.Deserialize<Workflow>(stdout, Json.Lenient)!.Metadata.Uid.ShouldBe(uid);
-        (code, _, stderr) = await CliTests.Egw("logs", "short-lived", "-s", host.Server);
+        (code, _, stderr) = await CliTests.Egw("logs", "short-lived", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(1);
         stderr.ShouldContain("logs are not archived");
 
-        (code, stdout, stderr) = await CliTests.Egw("archive", "delete", uid, "-s", host.Server);
+        (code, stdout, stderr) = await CliTests.Egw("archive", "delete", uid, "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         (await host.Http.GetAsync($"api/v1/archived-workflows/{uid}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await CliTests.Egw("archive", "get", uid, "-s", host.Server)).Err.ShouldContain($"archived workflow \"{uid}\" not found");
+        (await CliTests.Egw("archive", "get", uid, "-s", host.Server, "--data-dir", host.DataDir)).Err.ShouldContain($"archived workflow \"{uid}\" not found");
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class ArchiveApiTests
         line["content"]!.GetValue<string>().ShouldBe($"logs removed by podGC (strategy OnPodCompletion) at {pod.FinishedAt!.Value.AddSeconds(10).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
         Directory.Exists(dir).ShouldBeFalse("reading logs does not bring the pod's directory back");
 
-        var (code, stdout, stderr) = await CliTests.Egw("logs", "collected", "-s", host.Server);
+        var (code, stdout, stderr) = await CliTests.Egw("logs", "collected", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         stdout.ShouldContain("collected: logs removed by podGC (strategy OnPodCompletion)");
     }
