@@ -202,6 +202,49 @@ public sealed class ApiAuthTests(SecuredServe fixture) : IClassFixture<SecuredSe
         (await Send(Serve, HttpMethod.Delete, $"api/v1/workflows/a/{name}", null, null, fixture.AdminA)).Status.ShouldBe(HttpStatusCode.OK);
     }
 
+    [Theory]
+    [InlineData("apiVersion: v1\nkind: Secret\nmetadata: {name: minted, labels: {eventgateway.io/api-token: \"true\"}}\nstringData: {role: admin, sha256: TOKEN}", "do not act on Secrets")]
+    [InlineData("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: elsewhere, namespace: b}\nspec: {entrypoint: m, templates: [{name: m, container: {image: busybox, command: [cat, /etc/shadow]}}]}", "not 'b'")]
+    public async Task A_submit_token_cannot_escalate_through_a_resource_template(string manifest, string reason)
+    {
+        var minted = TokenHash.NewToken();
+        var wf = new JsonObject
+        {
+            ["workflow"] = new JsonObject
+            {
+                ["apiVersion"] = "argoproj.io/v1alpha1", ["kind"] = "Workflow", ["metadata"] = new JsonObject { ["generateName"] = "escalate-" },
+                ["spec"] = new JsonObject
+                {
+                    ["entrypoint"] = "main",
+                    ["templates"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "main",
+                        ["resource"] = new JsonObject { ["action"] = "create", ["manifest"] = manifest.Replace("TOKEN", TokenHash.Hex(minted)) },
+                    }),
+                },
+            },
+        };
+        var (status, body) = await Send(Serve, HttpMethod.Post, "api/v1/workflows/a", wf.ToJsonString(), "application/json", fixture.SubmitterA);
+        status.ShouldBe(HttpStatusCode.OK, body);
+        var name = JsonNode.Parse(body)!["metadata"]!["name"]!.GetValue<string>();
+        try
+        {
+            var done = await Eventually.Get(async () =>
+            {
+                var w = JsonNode.Parse((await Send(Serve, HttpMethod.Get, $"api/v1/workflows/a/{name}", null, null, fixture.Reader)).Body);
+                return w?["status"]?["phase"]?.GetValue<string>() is "Error" or "Failed" or "Succeeded" ? w : null;
+            }, "the workflow to end");
+            done["status"]!["phase"]!.GetValue<string>().ShouldBe("Error");
+            done["status"]!["message"]!.GetValue<string>().ShouldContain(reason);
+            (await Send(Serve, HttpMethod.Get, "api/v1/workflows/a", null, null, minted)).Status.ShouldBe(HttpStatusCode.Unauthorized);
+            await ShouldHaveNoWorkflows("b");
+        }
+        finally
+        {
+            (await Send(Serve, HttpMethod.Delete, $"api/v1/workflows/a/{name}", null, null, Serve.AdminToken)).Status.ShouldBe(HttpStatusCode.OK);
+        }
+    }
+
     private async Task ShouldHaveNoWorkflows(string ns)
     {
         var (status, body) = await Send(Serve, HttpMethod.Get, $"api/v1/workflows/{ns}", null, null, Serve.AdminToken);
