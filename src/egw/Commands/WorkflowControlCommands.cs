@@ -1,12 +1,7 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Cli.Output;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 
 namespace EventGateway.Cli.Commands;
 
