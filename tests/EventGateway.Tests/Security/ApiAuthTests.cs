@@ -198,6 +198,8 @@ public sealed class ApiAuthTests(SecuredServe fixture) : IClassFixture<SecuredSe
         var list = await Send(Serve, HttpMethod.Get, "api/v1/workflows/a", null, null, fixture.Reader);
         JsonNode.Parse(list.Body)!["items"]!.AsArray().Count.ShouldBe(1);
         var name = JsonNode.Parse(body)!["metadata"]!["name"]!.GetValue<string>();
+        await Eventually.Get(async () => JsonNode.Parse((await Send(Serve, HttpMethod.Get, $"api/v1/workflows/a/{name}", null, null, fixture.Reader)).Body)?
+            ["status"]?["finishedAt"] is not null ? "done" : null, "the workflow to finish");
         (await Send(Serve, HttpMethod.Delete, $"api/v1/workflows/a/{name}", null, null, fixture.SubmitterA)).Status.ShouldBe(HttpStatusCode.Forbidden);
         (await Send(Serve, HttpMethod.Delete, $"api/v1/workflows/a/{name}", null, null, fixture.AdminA)).Status.ShouldBe(HttpStatusCode.OK);
     }
