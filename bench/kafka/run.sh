@@ -126,7 +126,7 @@ t_start=$(now)
   >"$scratch/egw.out" 2>"$scratch/egw.err" &
 egw_pid=$!
 pids+=("$egw_pid")
-count() { curl -fsS "http://127.0.0.1:$port/api/v1/eventlog" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])' 2>/dev/null || echo 0; }
+count() { curl -fsS -H "Authorization: Bearer $(cat "$scratch/data/admin.token" 2>/dev/null)" "http://127.0.0.1:$port/api/v1/eventlog" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])' 2>/dev/null || echo 0; }
 t_first=""; t_done=""; c=0; first_count=0
 deadline=$(python3 -c "print($t_start + $TIMEOUT)")
 while :; do
@@ -141,7 +141,7 @@ done
 sleep 1
 final=$(count)
 rss_mb=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$egw_pid/status" 2>/dev/null || echo "?")
-sample=$(curl -fsS "http://127.0.0.1:$port/api/v1/events/1" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(json.dumps({k: e.get(k) for k in ("id","type","subject")}), json.dumps(e.get("data"))[:200])' 2>/dev/null || echo "?")
+sample=$(curl -fsS -H "Authorization: Bearer $(cat "$scratch/data/admin.token" 2>/dev/null)" "http://127.0.0.1:$port/api/v1/events/1" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(json.dumps({k: e.get(k) for k in ("id","type","subject")}), json.dumps(e.get("data"))[:200])' 2>/dev/null || echo "?")
 egw_total_s=$(elapsed "$t_start" "$t_done")
 egw_ingest_s=$(elapsed "$t_first" "$t_done")
 

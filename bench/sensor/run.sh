@@ -188,7 +188,7 @@ start_egw() { # TAG EXTRA_ARGS...
   server_pid=$!
   api=http://127.0.0.1:$api_port url=http://127.0.0.1:$events_port/push
   for ((i = 0; i < 300; i++)); do
-    phase=$(curl -sf "$api/api/v1/sensors/$NS/push" 2>/dev/null | python3 -c 'import json, sys; print((json.load(sys.stdin).get("status") or {}).get("phase", ""))' 2>/dev/null || true)
+    phase=$(curl -sf -H "Authorization: Bearer $(cat "$dir/data/admin.token" 2>/dev/null)" "$api/api/v1/sensors/$NS/push" 2>/dev/null | python3 -c 'import json, sys; print((json.load(sys.stdin).get("status") or {}).get("phase", ""))' 2>/dev/null || true)
     [[ $phase == Running ]] && curl -s -o /dev/null "http://127.0.0.1:$events_port/health" && return 0
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1

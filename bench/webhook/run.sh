@@ -180,10 +180,10 @@ start_egw() {
   done
   tail -n 20 "$work/egw.log" >&2
   local status
-  status=$(curl -s "$api/api/v1/event-sources/bench/github" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"]["listeners"])' 2>&1 || true)
+  status=$(curl -s -H "Authorization: Bearer $(cat "$work/data/admin.token" 2>/dev/null)" "$api/api/v1/event-sources/bench/github" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"]["listeners"])' 2>&1 || true)
   die "egw's listener on :$egw_port did not come up (listener status: $status)"
 }
-log_count() { curl -sf "$api/api/v1/eventlog" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'; }
+log_count() { curl -sf -H "Authorization: Bearer $(cat "$work/data/admin.token" 2>/dev/null)" "$api/api/v1/eventlog" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'; }
 
 # --- adnanh/webhook -----------------------------------------------------------------------------------
 # Same check as GitHub's docs ask of a receiver: HMAC-SHA256 of the body against X-Hub-Signature-256, and the

@@ -7,7 +7,7 @@ list checks that all N Succeeded and that no more than the semaphore's limit eve
 startedAt/finishedAt). Prints one JSON object: per round wall, workflows/s, the server's RSS after the round, and
 the controller's reconcile cost (from /metrics); the server's peak RSS (VmHWM).
 """
-import argparse, json, sys, threading, time, urllib.request
+import argparse, json, os, sys, threading, time, urllib.request
 from datetime import datetime
 
 
@@ -103,6 +103,10 @@ def main():
     ap.add_argument("--limit", type=int, default=20, help="the semaphore's limit (the ConfigMap's value)")
     ap.add_argument("--timeout", type=float, default=600)
     a = ap.parse_args()
+    # egw serve authenticates every API request: the bearer token comes from $EGW_TOKEN (run.sh reads the admin token).
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("Authorization", "Bearer " + os.environ.get("EGW_TOKEN", ""))]
+    urllib.request.install_opener(opener)
 
     out = {"n": a.n, "rounds": [], "semaphore": a.limit}
     for round_no in range(a.rounds + 1):

@@ -83,9 +83,9 @@ for system in "${systems[@]}"; do
   server_pid=$!
   base="http://127.0.0.1:$port"
   for _ in $(seq 300); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fsS "$base/api/v1/workflows/bench" >/dev/null || die "egw serve did not come up (see $work/serve-$system.log)"
+  curl -fsS -H "Authorization: Bearer $(cat "$data/admin.token" 2>/dev/null)" "$base/api/v1/workflows/bench" >/dev/null || die "egw serve did not come up (see $work/serve-$system.log)"
   log "$system: 1 warm-up + $ROUNDS rounds of $N workflows, semaphore $LIMIT, --max-processes $MAXP"
-  if json=$(python3 "$here/drive.py" --base "$base" --pid "$server_pid" --n "$N" --rounds "$ROUNDS" --connections "$CONNS" --limit "$LIMIT" --timeout "$TIMEOUT"); then :; else status=1; fi
+  if json=$(EGW_TOKEN=$(cat "$data/admin.token") python3 "$here/drive.py" --base "$base" --pid "$server_pid" --n "$N" --rounds "$ROUNDS" --connections "$CONNS" --limit "$LIMIT" --timeout "$TIMEOUT"); then :; else status=1; fi
   results+=("{\"system\":\"$system\",\"result\":$json}")
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 done

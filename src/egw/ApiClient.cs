@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -9,9 +10,16 @@ using EventGateway.Model.Manifests;
 namespace EventGateway.Cli;
 
 /// <summary>Talks to `egw serve` over its Argo-shaped REST API.</summary>
-internal sealed class ApiClient(string server) : IDisposable
+internal sealed class ApiClient : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = new Uri(server.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpClient _http;
+
+    /// <param name="token">the bearer token sent with every request (only in the Authorization header, never a cookie); null: none</param>
+    public ApiClient(string server, string? token)
+    {
+        _http = new HttpClient { BaseAddress = new Uri(server.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+        if (token is not null) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
 
     public static string DefaultServer => Environment.GetEnvironmentVariable("EGW_SERVER") is { Length: > 0 } s ? s : "http://localhost:2746";
 
@@ -62,6 +70,8 @@ internal sealed class ApiClient(string server) : IDisposable
 
     public Task<JsonObject> PutJsonAsync(string path, JsonNode? body, CancellationToken ct) => SendAsync<JsonObject>(HttpMethod.Put, path, body ?? new JsonObject(), ct);
 
+    public Task<Workflow> PutWorkflowAsync(string path, JsonNode body, CancellationToken ct) => SendAsync<Workflow>(HttpMethod.Put, path, body, ct);
+
     /// <summary>Sends manifest text (YAML or JSON) to be applied as one transaction; returns what was applied.</summary>
     public async Task<JsonObject> ApplyAsync(string text, string source, CancellationToken ct)
     {
@@ -98,7 +108,14 @@ internal sealed class ApiClient(string server) : IDisposable
         string message;
         try { message = JsonNode.Parse(text)?["message"]?.GetValue<string>() ?? text; }
         catch (JsonException) { message = text; }
-        throw new CliException(message, resp.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.Invalid : ExitCodes.Failed);
+        throw resp.StatusCode switch
+        {
+            HttpStatusCode.Unauthorized => new CliException(
+                $"the server refused the request ({message}): give a valid token with --token or EGW_TOKEN; the server's admin token is in admin.token in its data directory"),
+            HttpStatusCode.Forbidden => new CliException($"forbidden: {message}: use a token whose role and namespaces cover this"),
+            HttpStatusCode.BadRequest => new CliException(message, ExitCodes.Invalid),
+            _ => new CliException(message, ExitCodes.Failed),
+        };
     }
 
     public void Dispose() => _http.Dispose();

@@ -11,4 +11,7 @@ internal static class ApiErrors
         Results.Json(new { code = 3, message = e.Message, details = e.Errors.Select(x => new { path = x.Path, line = x.Line, reason = x.Reason }) }, statusCode: StatusCodes.Status400BadRequest);
     public static IResult NotFound(string what) => Results.Json(new { code = 5, message = $"{what} not found" }, statusCode: StatusCodes.Status404NotFound);
     public static IResult Conflict(string message) => Results.Json(new { code = 6, message }, statusCode: StatusCodes.Status409Conflict);
+    public static IResult Unauthenticated(string message) => Results.Json(new { code = 16, message }, statusCode: StatusCodes.Status401Unauthorized);
+    public static IResult Forbidden(string message) => Results.Json(new { code = 7, message }, statusCode: StatusCodes.Status403Forbidden);
+    public static IResult UnsupportedMediaType(string message) => Results.Json(new { code = 3, message }, statusCode: StatusCodes.Status415UnsupportedMediaType);
 }

@@ -11,6 +11,7 @@ using EventGateway.Events.Sensors.State;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
+using EventGateway.Server.Security;
 using EventGateway.Workflows.Store;
 
 namespace EventGateway.Server.Api;
@@ -42,8 +43,7 @@ public static class EventApi
             if (error is not null) return error;
             try
             {
-                var e = WorkflowApi.Single<EventSource>(body!, "eventSource");
-                e.Metadata.Namespace ??= ns;
+                var e = WorkflowApi.InNamespace(WorkflowApi.Single<EventSource>(body!, "eventSource"), ns, "eventSource");
                 return WorkflowApi.Ok(await store.CreateAsync(e, ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -106,6 +106,9 @@ public static class EventApi
         try
         {
             var docs = ManifestReader.Read(text, source);
+            // Every document is authorized before any is applied: all of them or nothing.
+            var caller = req.HttpContext.Features.Get<ApiCaller>() ?? throw new InvalidOperationException("apply reached without the API guard");
+            if (ApiAccessPolicy.RefuseDocuments(caller.Grant, docs) is { } refusal) return ApiErrors.Forbidden(refusal);
             if (docs.OfType<Workflow>().FirstOrDefault() is { } wf)
                 return ApiErrors.Invalid($"{source}: Workflow/{wf.Metadata.Name ?? wf.Metadata.GenerateName}: Workflows are submitted, not applied; use `egw submit`");
             var applied = await store.ApplyAllAsync(docs, ct);

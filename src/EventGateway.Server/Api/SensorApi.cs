@@ -38,8 +38,7 @@ public static class SensorApi
             if (error is not null) return error;
             try
             {
-                var s = WorkflowApi.Single<Sensor>(body!, "sensor");
-                s.Metadata.Namespace ??= ns;
+                var s = WorkflowApi.InNamespace(WorkflowApi.Single<Sensor>(body!, "sensor"), ns, "sensor");
                 return WorkflowApi.Ok(await store.CreateAsync(s, ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
+using EventGateway.Server.Security;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Controls;
 using EventGateway.Workflows.Store;
@@ -27,6 +28,14 @@ public static class WorkflowApi
             await store.ListAsync<ConfigMap>("kube-system", ct);
             return Results.Text("ok");
         });
+        // Everything but the probes is behind the guard: authentication, the access table, cross-site checks.
+        var api = app.MapGroup("").AddEndpointFilter<ApiGuard>();
+        MapGuarded(api);
+        return app;
+    }
+
+    private static void MapGuarded(IEndpointRouteBuilder app)
+    {
         app.MapGet("/api/v1/version", () => Results.Json(new { version = typeof(WorkflowApi).Assembly.GetName().Version?.ToString() ?? "dev", platform = "linux/amd64" }));
 
         var wf = app.MapGroup("/api/v1/workflows/{ns}");
@@ -39,8 +48,7 @@ public static class WorkflowApi
             if (error is not null) return error;
             try
             {
-                var w = Single<Workflow>(body!, "workflow");
-                w.Metadata.Namespace ??= ns;
+                var w = InNamespace(Single<Workflow>(body!, "workflow"), ns, "workflow");
                 var parameters = body!["parameters"] is JsonArray ps ? SubmitParameters.Parse(ps.Select(p => p?.GetValue<string>() ?? "")) : null;
                 return Ok(await submitter.SubmitAsync(w, parameters, "request", ct), StatusCodes.Status200OK);
             }
@@ -54,8 +62,7 @@ public static class WorkflowApi
             if (error is not null) return error;
             try
             {
-                var w = Single<Workflow>(body!, "workflow");
-                w.Metadata.Namespace ??= ns;
+                var w = InNamespace(Single<Workflow>(body!, "workflow"), ns, "workflow");
                 return Ok(await submitter.PrepareAsync(w, null, "request", ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -74,7 +81,6 @@ public static class WorkflowApi
         app.MapEventApi();
         app.MapSensorApi();
         app.MapMetricsApi();
-        return app;
     }
 
     internal static void MapTemplates<T>(IEndpointRouteBuilder app, string prefix, string envelope, string resource) where T : Resource
@@ -90,7 +96,7 @@ public static class WorkflowApi
             try
             {
                 var t = Single<T>(body!, envelope);
-                if (!Resources.IsClusterScoped(t.Kind)) t.Metadata.Namespace ??= Ns(http);
+                if (!Resources.IsClusterScoped(t.Kind)) InNamespace(t, Ns(http), envelope);
                 return Ok(await store.CreateAsync(t, ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -188,6 +194,19 @@ public static class WorkflowApi
         if (docs is not [T one])
             throw new ManifestException([new ManifestError("request", 0, docs.FirstOrDefault()?.Kind, null, envelope, null, $"expected a {typeof(T).Name}")]);
         return one;
+    }
+
+    /// <summary>
+    /// The object goes in the namespace of the path, which is the one the caller was authorized for: a body naming
+    /// another is refused, not obeyed.
+    /// </summary>
+    internal static T InNamespace<T>(T resource, string ns, string envelope) where T : Resource
+    {
+        if (resource.Metadata.Namespace is { Length: > 0 } own && own != ns)
+            throw new ManifestException([new ManifestError("request", 0, resource.Kind, resource.Metadata.Name, $"{envelope}.metadata.namespace", null,
+                $"'{own}' differs from the namespace in the path '{ns}'")]);
+        resource.Metadata.Namespace = ns;
+        return resource;
     }
 
     internal static IResult Ok(Resource r, int status = StatusCodes.Status200OK) =>

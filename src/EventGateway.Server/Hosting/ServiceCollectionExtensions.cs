@@ -15,6 +15,7 @@ using EventGateway.Workflows.Retention;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Schedules;
+using EventGateway.Server.Security;
 
 namespace EventGateway.Server.Hosting;
 
@@ -28,6 +29,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(ManifestReader.Parser);
+        services.AddSingleton(options.Api);
+        services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
+        services.AddSingleton<ApiGuard>();
         services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
         services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));

@@ -116,6 +116,11 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
         if (kind is null || !Ops.TryGetValue(kind, out var ops))
             return (null, UnknownKind(kind));
         ns = Resources.IsClusterScoped(kind) ? "" : string.IsNullOrEmpty(ns) ? wf.NamespaceOrDefault : ns;
+        // A workflow runs with no more than its submitter's API grant (submit, in its namespace): it may not reach another
+        // namespace or the cluster scope, nor read or write Secrets (credentials, and the API tokens of that namespace).
+        if (Resources.IsClusterScoped(kind)) return (null, $"resource templates act in the workflow's namespace; {kind} is cluster-scoped");
+        if (ns != wf.NamespaceOrDefault) return (null, $"resource templates act in the workflow's namespace '{wf.NamespaceOrDefault}', not '{ns}'");
+        if (kind == nameof(Secret)) return (null, "resource templates do not act on Secrets: they hold credentials and API tokens; apply Secrets with `egw apply`");
         return (new TargetObject(kind, ns, name, manifest, ops), null);
     }
 

@@ -24,7 +24,7 @@ internal static class ApplyCommand
             if (errors.Count > 0) throw new ManifestException(errors);
             foreach (var (path, result) in read)
                 foreach (var warning in CronWorkflowConversion.ConvertAll(result.Valid)) Console.Error.WriteLine($"warning: {path}: {warning}");
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var applied = new JsonArray();
             foreach (var (path, text) in inputs)
                 foreach (var item in (await api.ApplyAsync(text, path, ct))["items"] as JsonArray ?? [])

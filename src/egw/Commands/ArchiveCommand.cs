@@ -32,7 +32,7 @@ internal static class ArchiveCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var query = new List<string>();
             if (!r.GetValue(all)) query.Add($"namespace={Uri.EscapeDataString(r.GetValue(ns)!)}");
             if (r.GetValue(selector) is { Length: > 0 } l) query.Add($"listOptions.labelSelector={Uri.EscapeDataString(l)}");
@@ -68,7 +68,7 @@ internal static class ArchiveCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var wf = (await api.GetJsonAsync($"api/v1/archived-workflows/{Uri.EscapeDataString(r.GetValue(uid)!)}", ct)).Deserialize<Workflow>(Json.Lenient)!;
             Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
@@ -83,7 +83,7 @@ internal static class ArchiveCommand
         var cmd = new Command("delete", "delete workflows from the archive") { uids, server };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             foreach (var uid in r.GetValue(uids)!)
             {
                 await api.DeleteJsonAsync($"api/v1/archived-workflows/{Uri.EscapeDataString(uid)}", ct);

@@ -29,7 +29,7 @@ internal static class CronCommand
         var cmd = new Command(verb, description) { names, server, ns };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             foreach (var n in r.GetValue(names)!)
             {
                 await api.PutJsonAsync($"{Collection}/{Uri.EscapeDataString(r.GetValue(ns)!)}/{Uri.EscapeDataString(n)}/{verb}", null, ct);

@@ -12,7 +12,7 @@ internal static class DeleteCommand
         var cmd = new Command("delete", "delete workflows, their logs and artifacts") { names, server, ns };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             foreach (var n in r.GetValue(names)!)
             {
                 await api.DeleteAsync(r.GetValue(ns)!, n, ct);

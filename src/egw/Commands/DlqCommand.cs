@@ -25,7 +25,7 @@ internal static class DlqCommand
         {
             var json = Common.Json(r.GetValue(output));
             var query = $"all={(r.GetValue(all) ? "true" : "false")}" + (r.GetValue(sensor) is { } s ? $"&sensor={Uri.EscapeDataString(s)}" : "");
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var list = await api.GetJsonAsync($"api/v1/dead-letters?{query}", ct);
             Console.Write(json ? EventPrinter.Pretty(list["items"]) : SensorPrinter.DeadLetterTable(list, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
@@ -42,7 +42,7 @@ internal static class DlqCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var result = await api.PostJsonAsync($"api/v1/dead-letters/{r.GetValue(id)}/replay", null, ct);
             Console.Write(json ? EventPrinter.Pretty(result) : SensorPrinter.Replay(result));
             return result["outcome"]?.GetValue<string>() == "triggered" ? ExitCodes.Ok : ExitCodes.Failed;

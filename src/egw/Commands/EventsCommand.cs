@@ -27,7 +27,7 @@ internal static class EventsCommand
             if (r.GetValue(limit) is < 1 or > 10_000) throw new CliException("--limit must be from 1 to 10000", ExitCodes.Invalid);
             var query = $"limit={r.GetValue(limit)}" + (r.GetValue(source) is { } s ? $"&source={Uri.EscapeDataString(s)}" : "")
                 + (r.GetValue(ns) is { } n ? $"&namespace={Uri.EscapeDataString(n)}" : "");
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var page = await api.GetJsonAsync($"api/v1/events?{query}", ct);
             Console.Write(json ? EventPrinter.Pretty(page) : EventPrinter.EventTable(page, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
@@ -44,7 +44,7 @@ internal static class EventsCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var e = await api.GetJsonAsync($"api/v1/events/{r.GetValue(seq)}", ct);
             Console.Write(json ? EventPrinter.Pretty(e) : EventPrinter.EventDetail(e));
             return ExitCodes.Ok;

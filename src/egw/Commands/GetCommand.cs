@@ -16,7 +16,7 @@ internal static class GetCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var wf = await Resolve(api, r.GetValue(ns)!, r.GetValue(name)!, ct);
             Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;

@@ -14,7 +14,7 @@ internal static class ListCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var wfs = await api.ListAsync(r.GetValue(ns)!, ct);
             Console.Write(json ? WorkflowPrinter.ToJson(wfs) + "\n" : WorkflowPrinter.Table(wfs, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;

@@ -13,7 +13,7 @@ internal static class LogsCommand
         var cmd = new Command("logs", "print the logs of a workflow's steps") { name, follow, server, ns };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             // A workflow that is gone: the server's log answer says why (e.g. removed by its ttlStrategy, only archived).
             if (r.GetValue(name) != "@latest" && await api.GetAsync(r.GetValue(ns)!, r.GetValue(name)!, ct) is null)
                 await foreach (var _ in api.LogsAsync(r.GetValue(ns)!, r.GetValue(name)!, false, ct)) { }

@@ -21,7 +21,7 @@ internal static class ResourceViews
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var list = await api.GetJsonAsync(collection.In(r.GetValue(all) ? "-" : r.GetValue(ns)), ct);
             Console.Write(json ? EventPrinter.Pretty(list["items"]) : table(list, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
@@ -40,7 +40,7 @@ internal static class ResourceViews
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var item = await api.GetJsonAsync($"{collection.In(r.GetValue(ns))}/{Uri.EscapeDataString(r.GetValue(name)!)}", ct);
             Console.Write(json ? EventPrinter.Pretty(item) : detail(item, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;

@@ -6,6 +6,9 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
+using EventGateway.Server.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace EventGateway.Cli.Commands;
 
@@ -29,8 +32,18 @@ internal static class ServeCommand
         var noArchive = new Option<bool>("--no-archive") { Description = "do not archive finished workflows (the archive keeps them queryable after they are deleted)" };
         var archiveTtl = new Option<string?>("--archive-ttl") { Description = "drop archived workflows that finished longer ago than this (Go duration, e.g. 720h; default: keep)" };
         var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
+        var authMode = new Option<string>("--auth-mode") { Description = "token: every API request needs a bearer token (default); none: no authentication (refused on a non-loopback --address without --insecure-no-auth)", DefaultValueFactory = _ => "token" };
+        authMode.AcceptOnlyFromAmong("token", "none");
+        var insecureNoAuth = new Option<bool>("--insecure-no-auth") { Description = "allow --auth-mode none on an address other hosts can reach: anyone who reaches it can run commands here" };
+        var tokens = new Option<string?>("--tokens") { Description = "YAML or JSON file of API tokens (tokens: [{name, sha256 or token, namespaces, role}]); re-read when it changes" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) to serve the API over HTTPS; with --tls-key" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert" };
+        var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
-            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository };
+        {
+            port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
+            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
+        };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -52,17 +65,46 @@ internal static class ServeCommand
                 try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
                 catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
+            options.Api = new ApiSecurityOptions
+            {
+                AuthMode = r.GetValue(authMode) == "none" ? AuthMode.None : AuthMode.Token,
+                InsecureNoAuth = r.GetValue(insecureNoAuth),
+                TokensFile = r.GetValue(tokens) is { } tf ? Path.GetFullPath(tf) : null,
+                ListenAddress = r.GetValue(address)!,
+                ApiHosts = [.. r.GetValue(apiHosts) ?? []],
+            };
             try { options.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
+            if (options.Api.TokensFile is { } file)
+            {
+                try { ApiTokens.Load(file); }
+                catch (Exception e) when (e is FormatException or IOException) { throw new CliException($"--tokens: {e.Message}", ExitCodes.Invalid); }
+            }
+            var certificate = Certificate(r.GetValue(tlsCert), r.GetValue(tlsKey));
+
+            // Before the first file is made: the store, event log and token are the owner's alone.
+            DataDirectoryPermissions.RestrictUmask();
+            IReadOnlyList<string> tightened;
+            try { tightened = DataDirectoryPermissions.Secure(options.DataDir); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliException($"--data-dir {options.DataDir}: {e.Message}"); }
+            var url = $"{(certificate is null ? "http" : "https")}://{r.GetValue(address)}:{r.GetValue(port)}";
+            if (options.Api.AuthMode == AuthMode.Token) AnnounceAdminToken(options.DataDir);
             // Content root is the binary's folder: the working directory may be huge (/tmp) and is not ours to watch.
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            builder.WebHost.UseUrls($"http://{r.GetValue(address)}:{r.GetValue(port)}");
+            builder.WebHost.UseUrls(url);
+            if (certificate is not null)
+            {
+                builder.WebHost.UseKestrelHttpsConfiguration();
+                builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h => h.ServerCertificate = certificate));
+            }
             builder.Services.AddEventGateway(options);
             var app = builder.Build();
             app.MapEventGatewayApi();
-            Console.Error.WriteLine($"egw serving on http://{r.GetValue(address)}:{r.GetValue(port)} (data: {options.DataDir}" +
+            foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
+            Warn(app.Logger, options.Api, certificate is not null);
+            Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)})" : ")"));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
@@ -70,6 +112,48 @@ internal static class ServeCommand
         return cmd;
     }
 
+    /// <summary>The admin token is printed once, when it is made; later starts find it in the data directory.</summary>
+    private static void AnnounceAdminToken(string dataDir)
+    {
+        if (AdminTokenFile.LoadOrCreate(dataDir) is not (var token, true)) return;
+        Console.Error.WriteLine($"egw: created the admin token (all namespaces, admin role), shown only this once; it is kept in {AdminTokenFile.PathIn(dataDir)} (mode 0600):");
+        Console.Error.WriteLine($"  {token}");
+        Console.Error.WriteLine($"use it with `export EGW_TOKEN={token}` or `egw --token {token} ...`; on this machine egw reads it from the data directory itself");
+    }
+
+    /// <summary>Weaker modes say so at every start, on stderr and in the log.</summary>
+    private static void Warn(ILogger logger, ApiSecurityOptions api, bool tls)
+    {
+        string? warning = null;
+        if (api.AuthMode == AuthMode.None)
+            warning = api.OnLoopback
+                ? $"--auth-mode none: the API on {api.ListenAddress} accepts requests without a token; any local user can run commands as this user"
+                : $"--auth-mode none --insecure-no-auth: the API on {api.ListenAddress} accepts requests without a token from anyone who can reach it; they can run commands on this host";
+        else if (!api.OnLoopback && !tls)
+            warning = $"the API listens on {api.ListenAddress} without TLS: tokens cross the network in clear text; add --tls-cert and --tls-key";
+        if (warning is null) return;
+        Console.Error.WriteLine($"WARNING: {warning}");
+        ServeLog.Insecure(logger, warning);
+    }
+
+    private static X509Certificate2? Certificate(string? cert, string? key)
+    {
+        if (cert is null && key is null) return null;
+        if (cert is null || key is null) throw new CliException("--tls-cert and --tls-key go together: give both PEM files", ExitCodes.Invalid);
+        try { return X509Certificate2.CreateFromPemFile(cert, key); }
+        catch (Exception e) when (e is CryptographicException or IOException or ArgumentException)
+        { throw new CliException($"--tls-cert {cert} --tls-key {key}: {e.Message}", ExitCodes.Invalid); }
+    }
+
     private static TimeSpan Duration(string flag, string text) =>
         Durations.TryParse(text, out var d) ? d : throw new CliException($"{flag} '{text}' is not a duration (e.g. 30s, 24h)", ExitCodes.Invalid);
+}
+
+internal static partial class ServeLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "data directory tightened to the owner only: {What}")]
+    public static partial void DataDirTightened(ILogger logger, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "insecure: {Warning}")]
+    public static partial void Insecure(ILogger logger, string warning);
 }

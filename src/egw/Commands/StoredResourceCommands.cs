@@ -28,7 +28,7 @@ internal static class StoredResourceCommands
             // Every file checked (and a singular schedule converted) before anything is created.
             var docs = RunCommand.ReadAll(r.GetValue(files)!).OfType<T>().ToList();
             if (docs.Count == 0) throw new CliException($"no {typeof(T).Name} in the given files", ExitCodes.Invalid);
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var created = new JsonArray();
             foreach (var doc in docs)
             {
@@ -53,7 +53,7 @@ internal static class StoredResourceCommands
         if (!collection.ClusterScoped) cmd.Options.Add(ns);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             foreach (var n in r.GetValue(names)!)
             {
                 await api.DeleteJsonAsync($"{collection.In(r.GetValue(ns))}/{Uri.EscapeDataString(n)}", ct);

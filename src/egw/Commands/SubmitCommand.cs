@@ -24,7 +24,7 @@ internal static class SubmitCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
-            using var api = new ApiClient(r.GetValue(server)!);
+            using var api = server.Client(r);
             var submitted = (r.GetValue(file), r.GetValue(from)) switch
             {
                 ({ } path, null) => await SubmitFileAsync(api, path, r.GetValue(ns), r.GetValue(parameters) ?? [], ct),

@@ -1,12 +1,7 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Cli.Output;
 using EventGateway.Model;
-using EventGateway.Model.Manifests;
 
 namespace EventGateway.Cli.Commands;
 
@@ -55,11 +50,11 @@ internal static class WorkflowControlCommands
             // An unknown option would otherwise be taken for a workflow name, after the names before it were acted on.
             if (r.GetValue(names)!.FirstOrDefault(n => n.StartsWith('-')) is { } unknown)
                 throw new CliException($"unknown option '{unknown}' for egw {verb}", ExitCodes.Invalid);
-            using var http = new HttpClient { BaseAddress = new Uri(r.GetValue(server)!.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(1) };
+            using var api = server.Client(r);
             var results = new List<Workflow>();
             foreach (var name in r.GetValue(names)!)
             {
-                var wf = await PutAsync(http, $"api/v1/workflows/{r.GetValue(ns)}/{name}/{verb}", body, ct);
+                var wf = await api.PutWorkflowAsync($"api/v1/workflows/{r.GetValue(ns)}/{name}/{verb}", body, ct);
                 results.Add(wf);
                 if (!json) Console.WriteLine(verb == "resubmit" ? $"workflow {name} resubmitted as {wf.Name}" : $"workflow {name} {done}");
             }
@@ -74,27 +69,5 @@ internal static class WorkflowControlCommands
     {
         var parts = option.TrimStart('-').Split('-');
         return parts[0] + string.Concat(parts.Skip(1).Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
-    }
-
-    private static async Task<Workflow> PutAsync(HttpClient http, string path, JsonObject body, CancellationToken ct)
-    {
-        HttpResponseMessage resp;
-        try
-        {
-            resp = await http.PutAsync(path, new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), ct);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new CliException($"cannot reach the server at {http.BaseAddress}: {e.Message} (start it with `egw serve` or set --server / EGW_SERVER)");
-        }
-        using (resp)
-        {
-            if (resp.IsSuccessStatusCode) return (await resp.Content.ReadFromJsonAsync<Workflow>(Json.Lenient, ct))!;
-            var text = await resp.Content.ReadAsStringAsync(ct);
-            string message;
-            try { message = JsonNode.Parse(text)?["message"]?.GetValue<string>() ?? text; }
-            catch (JsonException) { message = text; }
-            throw new CliException(message, resp.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.Invalid : ExitCodes.Failed);
-        }
     }
 }

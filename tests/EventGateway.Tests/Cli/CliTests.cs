@@ -28,6 +28,9 @@ public sealed class CliTests : IDisposable
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "egw.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["EGW_SERVER"] = "http://127.0.0.1:1";
+        // `egw --server URL` of a test's `egw serve` reads that server's admin token, as on one machine.
+        if (args.Zip(args.Skip(1)).FirstOrDefault(p => p.First is "--server" or "-s").Second is { } server && ServeProcess.DataDirOf(server) is { } dataDir)
+            psi.Environment["EGW_DATA_DIR"] = dataDir;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

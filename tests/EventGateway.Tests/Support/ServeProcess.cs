@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
+using EventGateway.Server.Security;
 
 namespace EventGateway.Tests.Support;
 
@@ -15,8 +18,30 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public int Port { get; }
     public string DataDir { get; }
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    /// <summary>https when started with --tls-cert.</summary>
+    public Uri BaseAddress => new($"{(_extra.Contains("--tls-cert") ? "https" : "http")}://127.0.0.1:{Port}/");
     public int Pid => _process.Id;
+
+    /// <summary>The admin token `egw serve` made in its data directory at first start.</summary>
+    public string AdminToken => AdminTokenFile.Read(AdminTokenFile.PathIn(DataDir)) ?? throw new InvalidOperationException($"no admin token in {DataDir}");
+
+    /// <summary>A client of the REST API that authenticates as the admin, as `egw` on the same machine does.</summary>
+    public HttpClient CreateClient(TimeSpan? timeout = null, HttpMessageHandler? handler = null)
+    {
+        var http = handler is null ? new HttpClient() : new HttpClient(handler);
+        http.BaseAddress = BaseAddress;
+        if (timeout is { } t) http.Timeout = t;
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return http;
+    }
+
+    /// <summary>
+    /// The data directory of the running server at a URL, so `egw --server URL` in a test finds the server's admin
+    /// token as it does on a real machine (EGW_DATA_DIR).
+    /// </summary>
+    public static string? DataDirOf(string server) => Running.TryGetValue(server.TrimEnd('/'), out var dir) ? dir : null;
+
+    private static readonly ConcurrentDictionary<string, string> Running = new();
 
     /// <param name="extra">further `egw serve` arguments, e.g. --manifests DIR</param>
     public static async Task<ServeProcess> StartAsync(string? dataDir = null, int? port = null, params string[] extra)
@@ -25,6 +50,7 @@ public sealed class ServeProcess : IAsyncDisposable
         port ??= FreePort();
         var p = Launch(dataDir, port.Value, extra);
         var s = new ServeProcess(p, port.Value, dataDir, extra);
+        Running[s.BaseAddress.ToString().TrimEnd('/')] = dataDir;
         await s.WaitHealthyAsync();
         return s;
     }
@@ -44,7 +70,9 @@ public sealed class ServeProcess : IAsyncDisposable
 
     private async Task WaitHealthyAsync()
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        // Only the probe skips certificate checks; tests that use TLS check the certificate themselves.
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true })
+            { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.Get<string>(async () =>
         {
             if (_process.HasExited) throw new InvalidOperationException($"egw serve exited with {_process.ExitCode}");
@@ -77,6 +105,7 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Running.TryRemove(BaseAddress.ToString().TrimEnd('/'), out _);
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -268,7 +268,7 @@ public sealed class SensorDeliveryTests
         foreach (var n in Enumerable.Range(1, total).Where(n => !acked.ContainsKey(n)))
             (await Send(n)).ShouldBeTrue($"resend of {n}");
 
-        using var api = new HttpClient { BaseAddress = serve.BaseAddress };
+        using var api = serve.CreateClient();
         var workflows = await Eventually.Get(async () =>
         {
             var items = JsonNode.Parse(await api.GetStringAsync("api/v1/workflows/default"))!["items"]!.AsArray();

@@ -56,20 +56,20 @@ public sealed class ArchiveApiTests
         var message = JsonNode.Parse(await logs.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
         message.ShouldContain($"the archive keeps it (uid {uid}), but logs are not archived");
 
-        var (code, stdout, stderr) = await CliTests.Egw("archive", "list", "-s", host.Server);
+        var (code, stdout, stderr) = await CliTests.Egw("archive", "list", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         stdout.ShouldMatch($@"short-lived\s+default\s+Succeeded\s+.*{uid}");
-        (code, stdout, stderr) = await CliTests.Egw("archive", "get", uid, "-o", "json", "-s", host.Server);
+        (code, stdout, stderr) = await CliTests.Egw("archive", "get", uid, "-o", "json", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         JsonSerializer.Deserialize<Workflow>(stdout, Json.Lenient)!.Metadata.Uid.ShouldBe(uid);
-        (code, _, stderr) = await CliTests.Egw("logs", "short-lived", "-s", host.Server);
+        (code, _, stderr) = await CliTests.Egw("logs", "short-lived", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(1);
         stderr.ShouldContain("logs are not archived");
 
-        (code, stdout, stderr) = await CliTests.Egw("archive", "delete", uid, "-s", host.Server);
+        (code, stdout, stderr) = await CliTests.Egw("archive", "delete", uid, "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         (await host.Http.GetAsync($"api/v1/archived-workflows/{uid}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await CliTests.Egw("archive", "get", uid, "-s", host.Server)).Err.ShouldContain($"archived workflow \"{uid}\" not found");
+        (await CliTests.Egw("archive", "get", uid, "-s", host.Server, "--data-dir", host.DataDir)).Err.ShouldContain($"archived workflow \"{uid}\" not found");
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class ArchiveApiTests
         line["content"]!.GetValue<string>().ShouldBe($"logs removed by podGC (strategy OnPodCompletion) at {pod.FinishedAt!.Value.AddSeconds(10).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
         Directory.Exists(dir).ShouldBeFalse("reading logs does not bring the pod's directory back");
 
-        var (code, stdout, stderr) = await CliTests.Egw("logs", "collected", "-s", host.Server);
+        var (code, stdout, stderr) = await CliTests.Egw("logs", "collected", "-s", host.Server, "--data-dir", host.DataDir);
         code.ShouldBe(0, stderr);
         stdout.ShouldContain("collected: logs removed by podGC (strategy OnPodCompletion)");
     }
@@ -165,6 +165,7 @@ public sealed class ArchiveApiTests
             DataDir = dataDir;
             Server = app.Urls.First().TrimEnd('/');
             Http = new HttpClient { BaseAddress = new Uri(Server + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", EventGateway.Server.Security.AdminTokenFile.LoadOrCreate(dataDir).Token);
         }
 
         public HttpClient Http { get; }
@@ -192,7 +193,7 @@ public sealed class ArchiveApiTests
         /// <summary>Submits over REST and waits for the stored workflow to complete.</summary>
         public async Task<Workflow> RunAsync(string name, string body)
         {
-            var resp = await Http.PostAsync("api/v1/workflows/default", new StringContent(body));
+            var resp = await Http.PostAsync("api/v1/workflows/default", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
             resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
             return await Eventually.Get(async () => await Http.GetFromJsonAsync<Workflow>($"api/v1/workflows/default/{name}", Json.Lenient) is { Status.IsCompleted: true } w ? w : null, $"{name} to complete");
         }

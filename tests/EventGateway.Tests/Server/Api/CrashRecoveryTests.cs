@@ -36,8 +36,8 @@ public sealed class CrashRecoveryTests
     public async Task A_step_running_during_a_crash_is_adopted_not_rerun()
     {
         await using var serve = await ServeProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = serve.BaseAddress };
-        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "survivor")))).EnsureSuccessStatusCode();
+        using var http = serve.CreateClient();
+        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "survivor"), System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         await RunningStep(http, "survivor", "first");
         await Eventually.Get(async () => (await Log(http, "survivor")).Contains("started", StringComparison.Ordinal) ? "yes" : null, "the first step to print");
 
@@ -57,8 +57,8 @@ public sealed class CrashRecoveryTests
     public async Task A_step_lost_with_the_service_ends_in_Error_saying_so()
     {
         await using var serve = await ServeProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = serve.BaseAddress };
-        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "casualty")))).EnsureSuccessStatusCode();
+        using var http = serve.CreateClient();
+        (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "casualty"), System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         var step = await RunningStep(http, "casualty", "first");
 
         serve.KillHard();

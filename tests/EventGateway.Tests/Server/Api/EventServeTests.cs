@@ -143,7 +143,7 @@ public sealed class EventServeTests : IDisposable
         await Task.WhenAll(senders);
 
         await serve.RestartAsync();
-        using var api = new HttpClient { BaseAddress = serve.BaseAddress };
+        using var api = serve.CreateClient();
         var items = JsonNode.Parse(await api.GetStringAsync("api/v1/events?source=load&limit=10000"))!["items"]!.AsArray();
         var logged = new HashSet<int>();
         foreach (var item in items)

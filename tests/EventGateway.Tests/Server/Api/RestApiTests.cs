@@ -17,7 +17,7 @@ public sealed class RestApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _serve = await ServeProcess.StartAsync();
-        _http = new HttpClient { BaseAddress = _serve.BaseAddress };
+        _http = _serve.CreateClient();
     }
 
     public async Task DisposeAsync()
@@ -38,7 +38,7 @@ public sealed class RestApiTests : IAsyncLifetime
     {
         var body = JsonNode.Parse(Hello)!.AsObject();
         body["parameters"] = new JsonArray("who=api");
-        var created = await (await _http.PostAsync("api/v1/workflows/default", new StringContent(body.ToJsonString()))).Content.ReadFromJsonAsync<Workflow>(Json.Lenient);
+        var created = await (await _http.PostAsync("api/v1/workflows/default", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"))).Content.ReadFromJsonAsync<Workflow>(Json.Lenient);
         created!.Name.ShouldStartWith("hello-");
         created.Metadata.Uid.ShouldNotBeNullOrEmpty();
 
@@ -64,7 +64,7 @@ public sealed class RestApiTests : IAsyncLifetime
     public async Task An_invalid_workflow_is_refused_with_its_field_path_and_nothing_is_stored()
     {
         var bad = Hello.Replace("\"entrypoint\"", "\"paralelism\": 2, \"entrypoint\"");
-        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(bad));
+        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(bad, System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         var error = await resp.Content.ReadFromJsonAsync<JsonObject>();
         error!["code"]!.GetValue<int>().ShouldBe(3);
@@ -72,7 +72,7 @@ public sealed class RestApiTests : IAsyncLifetime
         error["details"]![0]!["path"]!.GetValue<string>().ShouldBe("spec.paralelism");
         (await _http.GetFromJsonAsync<JsonObject>("api/v1/workflows/default"))!["items"]!.AsArray().ShouldBeEmpty();
 
-        var notJson = await _http.PostAsync("api/v1/workflows/default", new StringContent("{nope"));
+        var notJson = await _http.PostAsync("api/v1/workflows/default", new StringContent("{nope", System.Text.Encoding.UTF8, "application/json"));
         notJson.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await notJson.Content.ReadAsStringAsync()).ShouldContain("not JSON");
     }
@@ -80,7 +80,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task Lint_reports_without_storing()
     {
-        var resp = await _http.PostAsync("api/v1/workflows/default/lint", new StringContent(Hello.Replace("\"template\"", "\"template\"").Replace("\"main\", \"container\"", "\"other\", \"container\"")));
+        var resp = await _http.PostAsync("api/v1/workflows/default/lint", new StringContent(Hello.Replace("\"template\"", "\"template\"").Replace("\"main\", \"container\"", "\"other\", \"container\""), System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await resp.Content.ReadAsStringAsync()).ShouldContain("template 'main' is not defined");
         (await _http.GetFromJsonAsync<JsonObject>("api/v1/workflows/default"))!["items"]!.AsArray().ShouldBeEmpty();
@@ -95,21 +95,21 @@ public sealed class RestApiTests : IAsyncLifetime
                 "templates": [{"name": "main", "inputs": {"parameters": [{"name": "who"}]},
                   "container": {"image": "busybox", "command": ["echo", "hi {{inputs.parameters.who}}"]}}]}}}
             """;
-        (await _http.PostAsync("api/v1/workflow-templates/default", new StringContent(template))).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await _http.PostAsync("api/v1/workflow-templates/default", new StringContent(template))).StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await _http.PostAsync("api/v1/workflow-templates/default", new StringContent(template, System.Text.Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await _http.PostAsync("api/v1/workflow-templates/default", new StringContent(template, System.Text.Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.Conflict);
         (await _http.GetFromJsonAsync<JsonObject>("api/v1/workflow-templates/default"))!["items"]!.AsArray().Count.ShouldBe(1);
 
         var byRef = """
             {"workflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "greet-"},
               "spec": {"workflowTemplateRef": {"name": "greeter"}, "arguments": {"parameters": [{"name": "who", "value": "ref"}]}}}}
             """;
-        var created = await (await _http.PostAsync("api/v1/workflows/default", new StringContent(byRef))).Content.ReadFromJsonAsync<Workflow>(Json.Lenient);
+        var created = await (await _http.PostAsync("api/v1/workflows/default", new StringContent(byRef, System.Text.Encoding.UTF8, "application/json"))).Content.ReadFromJsonAsync<Workflow>(Json.Lenient);
         var done = await Eventually.Get(async () => await _http.GetFromJsonAsync<Workflow>($"api/v1/workflows/default/{created!.Name}", Json.Lenient) is { Status.IsCompleted: true } w ? w : null, "completion");
         done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
         (await _http.GetStringAsync($"api/v1/workflows/default/{done.Name}/log")).ShouldContain("hi ref");
 
         var missing = byRef.Replace("greeter", "absent");
-        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(missing));
+        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(missing, System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await resp.Content.ReadAsStringAsync()).ShouldContain("WorkflowTemplate 'absent' not found");
     }

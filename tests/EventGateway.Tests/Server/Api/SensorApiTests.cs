@@ -147,9 +147,9 @@ public sealed class SensorApiTests : IAsyncLifetime
 
         // POST and DELETE of sensors are served by the same owner as GET.
         var body = new JsonObject { ["sensor"] = JsonNode.Parse(JsonSerializer.Serialize(TriggerTestKit.Sensor(CiSensor.Replace("name: ci,", "name: cd,")), Json.Options)) };
-        (await _api.Http.PostAsync("api/v1/sensors/default", new StringContent(body.ToJsonString()))).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await _api.Http.PostAsync("api/v1/sensors/default", new StringContent(body.ToJsonString()))).StatusCode.ShouldBe(HttpStatusCode.Conflict);
-        var bad = await _api.Http.PostAsync("api/v1/sensors/default", new StringContent(body.ToJsonString().Replace("\"dependencies\"", "\"dependencys\"")));
+        (await _api.Http.PostAsync("api/v1/sensors/default", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await _api.Http.PostAsync("api/v1/sensors/default", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"))).StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        var bad = await _api.Http.PostAsync("api/v1/sensors/default", new StringContent(body.ToJsonString().Replace("\"dependencies\"", "\"dependencys\""), Encoding.UTF8, "application/json"));
         bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await bad.Content.ReadAsStringAsync()).ShouldContain("spec.dependencys");
         (await _api.Http.DeleteAsync("api/v1/sensors/default/cd")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -463,6 +463,7 @@ public sealed class SensorApiTests : IAsyncLifetime
         {
             _app = app;
             Http = new HttpClient { BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(60) };
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", EventGateway.Server.Security.AdminTokenFile.LoadOrCreate(app.Services.GetRequiredService<EventGatewayOptions>().DataDir).Token);
         }
 
         public HttpClient Http { get; }

@@ -20,7 +20,7 @@ public sealed class WorkflowControlsApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _serve = await ServeProcess.StartAsync();
-        _http = new HttpClient { BaseAddress = _serve.BaseAddress };
+        _http = _serve.CreateClient();
     }
 
     public async Task DisposeAsync()
@@ -39,7 +39,7 @@ public sealed class WorkflowControlsApiTests : IAsyncLifetime
 
     private async Task<Workflow> Submit(string name)
     {
-        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(Gate.Replace("NAME", name)));
+        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(Gate.Replace("NAME", name), System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
         return await Until(name, w => w.Status?.Nodes?.Values.Any(n => n.DisplayName == "approve" && n.Phase == NodePhase.Running) == true, "the suspend step to wait");
     }
@@ -49,7 +49,7 @@ public sealed class WorkflowControlsApiTests : IAsyncLifetime
 
     private async Task<(HttpStatusCode Status, JsonObject Body)> Put(string path, string? body = null)
     {
-        var resp = await _http.PutAsync($"api/v1/workflows/default/{path}", body is null ? null : new StringContent(body));
+        var resp = await _http.PutAsync($"api/v1/workflows/default/{path}", body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         return (resp.StatusCode, JsonNode.Parse(await resp.Content.ReadAsStringAsync())!.AsObject());
     }
 
@@ -162,7 +162,7 @@ public sealed class WorkflowControlsApiTests : IAsyncLifetime
 
     private async Task<Workflow> SubmitJson(string json, string name, Func<Workflow, bool> until, string what)
     {
-        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(json.Replace("NAME", name)));
+        var resp = await _http.PostAsync("api/v1/workflows/default", new StringContent(json.Replace("NAME", name), System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
         return await Until(name, until, what);
     }

@@ -14,13 +14,13 @@ public sealed class CronWorkflowApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _serve = await ServeProcess.StartAsync();
-        _http = new HttpClient { BaseAddress = _serve.BaseAddress };
+        _http = _serve.CreateClient();
         var resp = await _http.PostAsync("api/v1/cron-workflows/default", new StringContent("""
             {"cronWorkflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "hourly"},
               "spec": {"schedules": ["0 * * * *"], "workflowSpec": {"entrypoint": "main",
                 "arguments": {"parameters": [{"name": "who", "value": "nobody"}]},
                 "templates": [{"name": "main", "container": {"image": "busybox", "command": ["echo", "{{workflow.parameters.who}}"]}}]}}}}
-            """));
+            """, System.Text.Encoding.UTF8, "application/json"));
         resp.StatusCode.ShouldBe(HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
     }
 
@@ -32,7 +32,7 @@ public sealed class CronWorkflowApiTests : IAsyncLifetime
 
     private async Task<(HttpStatusCode Status, JsonObject Body)> Send(HttpMethod method, string path, string? body = null)
     {
-        using var req = new HttpRequestMessage(method, path) { Content = body is null ? null : new StringContent(body) };
+        using var req = new HttpRequestMessage(method, path) { Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         var resp = await _http.SendAsync(req);
         return (resp.StatusCode, JsonNode.Parse(await resp.Content.ReadAsStringAsync())!.AsObject());
     }
