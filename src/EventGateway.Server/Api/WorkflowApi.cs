@@ -22,11 +22,7 @@ public static class WorkflowApi
     public static IEndpointRouteBuilder MapEventGatewayApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", async (IResourceStore store, CancellationToken ct) =>
-        {
-            await store.ListAsync<ConfigMap>("kube-system", ct);
-            return Results.Text("ok");
-        });
+        app.MapGet("/readyz", Readiness.CheckAsync);
         app.MapGet("/api/v1/version", () => Results.Json(new { version = typeof(WorkflowApi).Assembly.GetName().Version?.ToString() ?? "dev", platform = "linux/amd64" }));
 
         var wf = app.MapGroup("/api/v1/workflows/{ns}");

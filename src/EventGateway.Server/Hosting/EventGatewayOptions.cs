@@ -23,6 +23,9 @@ public sealed class EventGatewayOptions
     /// <summary>Where workflows without a repository of their own keep artifacts (<c>--artifact-repository</c>); null: the data directory.</summary>
     public Model.ArtifactRepository? ArtifactRepository { get; set; }
 
+    /// <summary>Loop items and nodes per workflow (<c>--max-loop-items</c>, <c>--max-workflow-nodes</c>).</summary>
+    public Workflows.Validation.WorkflowLimits Limits { get; set; } = Workflows.Validation.WorkflowLimits.Default;
+
     public Events.Log.EventLogOptions EventLog { get; set; } = new();
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
@@ -39,6 +42,7 @@ public sealed class EventGatewayOptions
         if (!System.Net.IPAddress.TryParse(EventListenAddress, out _)) throw new ArgumentException($"event listen address '{EventListenAddress}' is not an IP address");
         foreach (var d in ManifestDirectories)
             if (!Directory.Exists(d)) throw new ArgumentException($"manifest directory {d} does not exist");
+        Limits.Validate();
         EventLog.Validate();
         Sensors.Validate();
         Retention.Validate();

@@ -19,6 +19,9 @@ public sealed class ControllerOptions
 
     /// <summary>The service-wide artifact repository (<c>egw serve --artifact-repository</c>); null: the local one.</summary>
     public ArtifactRepository? ArtifactRepository { get; set; }
+
+    /// <summary>Loop items and nodes per workflow (<c>--max-loop-items</c>, <c>--max-workflow-nodes</c>).</summary>
+    public Validation.WorkflowLimits Limits { get; set; } = Validation.WorkflowLimits.Default;
 }
 
 /// <summary>
@@ -204,7 +207,7 @@ public sealed partial class WorkflowController : BackgroundService
                 await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
                 return;
             }
-            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks }) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
+            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks, Limits = _options.Limits }) { LastSaved = _time.GetUtcNow(), SavedPhase = wf.Status?.Phase };
             _runs[key] = run;
         }
         else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
@@ -226,7 +229,7 @@ public sealed partial class WorkflowController : BackgroundService
             // A pass that failed half-way may have created nodes whose pods it never handed over: start
             // afresh from the status, as after a restart, so every unfinished pod is requested again.
             LogReconcileFailed(_log, key, e);
-            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time) { Locks = _locks };
+            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time) { Locks = _locks, Limits = _options.Limits };
             ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
             return;
         }

@@ -31,11 +31,14 @@ internal static class ServeCommand
         var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
             { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository };
+        var limits = new WorkflowLimitOptions();
+        limits.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
+            limits.Apply(r, options);
             options.ManifestDirectories = [.. (r.GetValue(manifests) ?? []).Select(Path.GetFullPath)];
             options.EventListenAddress = r.GetValue(eventsAddress)!;
             if (r.GetValue(retention) is { } ret)
@@ -61,6 +64,7 @@ internal static class ServeCommand
             builder.WebHost.UseUrls($"http://{r.GetValue(address)}:{r.GetValue(port)}");
             builder.Services.AddEventGateway(options);
             var app = builder.Build();
+            app.UseRequestGuard();
             app.MapEventGatewayApi();
             Console.Error.WriteLine($"egw serving on http://{r.GetValue(address)}:{r.GetValue(port)} (data: {options.DataDir}" +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)})" : ")"));
