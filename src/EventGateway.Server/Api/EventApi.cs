@@ -43,7 +43,7 @@ public static class EventApi
             try
             {
                 var e = WorkflowApi.Single<EventSource>(body!, "eventSource");
-                e.Metadata.Namespace ??= ns;
+                WorkflowApi.PlaceIn(e, ns);
                 return WorkflowApi.Ok(await store.CreateAsync(e, ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }

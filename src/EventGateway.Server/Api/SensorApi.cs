@@ -39,7 +39,7 @@ public static class SensorApi
             try
             {
                 var s = WorkflowApi.Single<Sensor>(body!, "sensor");
-                s.Metadata.Namespace ??= ns;
+                WorkflowApi.PlaceIn(s, ns);
                 return WorkflowApi.Ok(await store.CreateAsync(s, ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }

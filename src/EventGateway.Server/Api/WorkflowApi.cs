@@ -36,7 +36,7 @@ public static class WorkflowApi
             try
             {
                 var w = Single<Workflow>(body!, "workflow");
-                w.Metadata.Namespace ??= ns;
+                PlaceIn(w, ns);
                 var parameters = body!["parameters"] is JsonArray ps ? ParseParameters(ps.Select(p => p?.GetValue<string>() ?? "")) : null;
                 return Ok(await submitter.SubmitAsync(w, parameters, "request", ct), StatusCodes.Status200OK);
             }
@@ -51,7 +51,7 @@ public static class WorkflowApi
             try
             {
                 var w = Single<Workflow>(body!, "workflow");
-                w.Metadata.Namespace ??= ns;
+                PlaceIn(w, ns);
                 return Ok(await submitter.PrepareAsync(w, null, "request", ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -86,7 +86,7 @@ public static class WorkflowApi
             try
             {
                 var t = Single<T>(body!, envelope);
-                if (!Resources.IsClusterScoped(t.Kind)) t.Metadata.Namespace ??= Ns(http);
+                if (!Resources.IsClusterScoped(t.Kind)) PlaceIn(t, Ns(http));
                 return Ok(await store.CreateAsync(t, ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -184,6 +184,18 @@ public static class WorkflowApi
         if (docs is not [T one])
             throw new ManifestException([new ManifestError("request", 0, docs.FirstOrDefault()?.Kind, null, envelope, null, $"expected a {typeof(T).Name}")]);
         return one;
+    }
+
+    /// <summary>
+    /// The URL's namespace is the object's: a body naming another one is refused, so a request for one namespace can
+    /// never create in another (namespaces are walls).
+    /// </summary>
+    internal static void PlaceIn(Resource r, string ns)
+    {
+        if (!string.IsNullOrEmpty(r.Metadata.Namespace) && r.Metadata.Namespace != ns)
+            throw new ManifestException([new ManifestError("request", 0, r.Kind, r.Metadata.Name ?? r.Metadata.GenerateName, "metadata.namespace", null,
+                $"'{r.Metadata.Namespace}' is not the namespace of the URL, '{ns}'")]);
+        r.Metadata.Namespace = ns;
     }
 
     public static List<KeyValuePair<string, string>> ParseParameters(IEnumerable<string> items) =>

@@ -115,8 +115,22 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
 
         if (kind is null || !Ops.TryGetValue(kind, out var ops))
             return (null, UnknownKind(kind));
-        ns = Resources.IsClusterScoped(kind) ? "" : string.IsNullOrEmpty(ns) ? wf.NamespaceOrDefault : ns;
+        if (NamespaceWall(kind, ns, r.Action, wf.NamespaceOrDefault) is { } refused) return (null, refused);
+        ns = Resources.IsClusterScoped(kind) ? "" : wf.NamespaceOrDefault;
         return (new TargetObject(kind, ns, name, manifest, ops), null);
+    }
+
+    /// <summary>
+    /// Namespaces are walls: a resource template acts only on objects of its workflow's namespace, as a workflow's service
+    /// account is bound to its own namespace. Cluster-scoped objects are shared by every namespace, so they may be read, not changed.
+    /// </summary>
+    internal static string? NamespaceWall(string kind, string? manifestNamespace, string? action, string workflowNamespace)
+    {
+        if (Resources.IsClusterScoped(kind))
+            return action == "get" ? null : $"resource.action '{action}' on {kind}, which is cluster-scoped, is refused: a workflow changes only objects in its own namespace '{workflowNamespace}'";
+        if (!string.IsNullOrEmpty(manifestNamespace) && manifestNamespace != workflowNamespace)
+            return $"resource.manifest metadata.namespace '{manifestNamespace}' is refused: a workflow acts only in its own namespace '{workflowNamespace}'";
+        return null;
     }
 
     internal static string UnknownKind(string? kind) =>

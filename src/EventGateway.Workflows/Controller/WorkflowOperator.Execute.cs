@@ -458,7 +458,7 @@ public sealed partial class WorkflowOperator
             var seq = call.WithSequence!;
             string? R(string? v) => v is null ? null : scope.Render(v);
             var (measured, error) = LoopSequence.Measure(R(seq.Start), R(seq.Count), R(seq.End));
-            if (measured is not { } sequence) return (null, error);
+            if (measured is not { } sequence) return (null, $"withSequence: {error}");
             if (sequence.Length > maxItems) return (null, $"withSequence: {TooMany(sequence.Length, maxItems)}");
             var format = seq.Format is null ? null : R(seq.Format);
             items = new List<JsonNode?>((int)sequence.Length);

@@ -82,6 +82,8 @@ public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limi
         await FreezeTemplateRefsAsync(effective.Templates ?? [], effective.Hooks, wf.NamespaceOrDefault, stored, Fail, ct).ConfigureAwait(false);
         WorkflowValidator.ValidateBounds(effective.Templates ?? [], "spec.templates", _limits, Fail);
         WorkflowValidator.ValidateBounds(stored.Values, "status.storedTemplates", _limits, Fail);
+        WorkflowValidator.ValidateNamespaceWalls(effective.Templates ?? [], "spec.templates", wf.NamespaceOrDefault, Fail);
+        WorkflowValidator.ValidateNamespaceWalls(stored.Values, "status.storedTemplates", wf.NamespaceOrDefault, Fail);
         if (errors.Count > 0) throw new ManifestException(errors);
 
         if (wf.Spec.WorkflowTemplateRef is not null || stored.Count > 0)

@@ -13,15 +13,15 @@ public readonly record struct LoopSequence(long Start, long Length, int Step)
     /// <summary>The sequence of already rendered fields, or why there is none.</summary>
     public static (LoopSequence? Sequence, string? Error) Measure(string? start, string? count, string? end)
     {
-        if (!TryLong(start ?? "0", out var from)) return (null, $"withSequence.start: '{start}' is not an integer");
+        if (!TryLong(start ?? "0", out var from)) return (null, $"start: '{start}' is not an integer");
         if (count is not null)
         {
-            if (!TryLong(count, out var n)) return (null, $"withSequence.count: '{count}' is not an integer");
-            if (n < 0) return (null, $"withSequence.count: {n} is negative");
-            if ((Int128)from + n - 1 > long.MaxValue) return (null, $"withSequence: start {from} plus count {n} is past the largest integer");
+            if (!TryLong(count, out var n)) return (null, $"count: '{count}' is not an integer");
+            if (n < 0) return (null, $"count: {n} is negative");
+            if ((Int128)from + n - 1 > long.MaxValue) return (null, $"start {from} plus count {n} is past the largest integer");
             return (new LoopSequence(from, n, 1), null);
         }
-        if (!TryLong(end ?? "0", out var to)) return (null, $"withSequence.end: '{end}' is not an integer");
+        if (!TryLong(end ?? "0", out var to)) return (null, $"end: '{end}' is not an integer");
         var length = Int128.Abs((Int128)to - from) + 1;
         return (new LoopSequence(from, length > long.MaxValue ? long.MaxValue : (long)length, to >= from ? 1 : -1), null);
     }

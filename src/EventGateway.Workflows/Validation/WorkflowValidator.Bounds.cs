@@ -1,4 +1,5 @@
 using EventGateway.Model;
+using EventGateway.Model.Manifests;
 
 namespace EventGateway.Workflows.Validation;
 
@@ -32,6 +33,31 @@ public sealed partial class WorkflowValidator
             if (error is not null) fail($"{at}.withSequence", error);
             else if (measured!.Value.Length > limits.MaxLoopItems)
                 fail($"{at}.withSequence", $"{measured.Value.Length} items exceed the limit of {limits.MaxLoopItems} loop items (--max-loop-items)");
+        }
+    }
+}
+
+public sealed partial class WorkflowValidator
+{
+    /// <summary>
+    /// Resource templates whose manifest names another namespace (or changes a cluster-scoped object): refused at submit,
+    /// when the workflow's namespace is known. A templated namespace is checked again when the step runs.
+    /// </summary>
+    public static void ValidateNamespaceWalls(IEnumerable<Template> templates, string at, string workflowNamespace, Action<string, string> fail)
+    {
+        var i = 0;
+        foreach (var t in templates)
+        {
+            var here = $"{at}[{i++}]";
+            if (t.Resource is not { Manifest: { } text } r) continue;
+            System.Text.Json.Nodes.JsonObject? manifest;
+            try { manifest = YamlToJson.Convert(text) is [var doc] ? System.Text.Json.Nodes.JsonNode.Parse(doc.Json) as System.Text.Json.Nodes.JsonObject : null; }
+            catch (YamlToJson.SyntaxError) { continue; } // reported by the spec checks
+            if (manifest?["kind"]?.ToString() is not { } kind) continue;
+            var ns = manifest["metadata"]?["namespace"]?.ToString();
+            if (ns?.Contains("{{", StringComparison.Ordinal) == true) continue;
+            if (Agent.ResourceTemplateRunner.NamespaceWall(kind, ns, r.Action, workflowNamespace) is { } refused)
+                fail($"{here}.resource.manifest", refused);
         }
     }
 }
