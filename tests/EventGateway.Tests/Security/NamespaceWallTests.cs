@@ -91,7 +91,7 @@ public sealed class NamespaceWallTests
     public async Task The_own_namespace_is_reachable_and_a_cluster_scoped_object_may_be_read_but_not_changed()
     {
         await using var t = await TestEngine.StartAsync();
-        await t.Engine.ApplyAsync(ManifestReader.Read(Secret.Replace("argo-events", "default", StringComparison.Ordinal)));
+        await t.Engine.ApplyAsync(ManifestReader.Read(Secret.Replace("namespace: argo-events", "namespace: default", StringComparison.Ordinal)));
         var own = await t.RunYamlAsync(Stealer("own", "default"));
         own.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, own.Status.Message);
         TestEngine.Node(own, "own").Outputs!.Parameters!.Single().Value.ShouldBe(SecretValue);
@@ -120,9 +120,9 @@ public sealed class NamespaceWallTests
     [InlineData("POST", "api/v1/workflows/...", "namespace '...' in the URL is not a valid namespace")]
     [InlineData("POST", "api/v1/workflows/-", "namespace '-' in the URL is not a valid namespace")]
     [InlineData("POST", "api/v1/workflow-templates/a_b", "namespace 'a_b' in the URL is not a valid namespace")]
-    [InlineData("POST", "api/v1/event-sources/x%2F..%2Fetc", "namespace 'x/../etc' in the URL is not a valid namespace")]
+    [InlineData("POST", "api/v1/event-sources/x%2F..%2Fetc", "namespace 'x%2F..%2Fetc' in the URL is not a valid namespace")]
     [InlineData("GET", "api/v1/workflows/default/Bad_Name", "name 'Bad_Name' in the URL is not a valid name")]
-    [InlineData("DELETE", "api/v1/workflows/default/..", "name '..' in the URL is not a valid name")]
+    [InlineData("DELETE", "api/v1/workflows/default/.hidden", "name '.hidden' in the URL is not a valid name")]
     public async Task A_namespace_or_name_in_the_URL_that_is_not_a_Kubernetes_name_is_400_and_creates_nothing(string method, string url, string reason)
     {
         await using var serve = await ServeProcess.StartAsync();
