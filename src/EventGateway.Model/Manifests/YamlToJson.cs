@@ -90,7 +90,7 @@ public static class YamlToJson
     {
         var ev = parser.Current!;
         if (depth > MaxDepth)
-            throw new LimitExceeded(ev.Start, ev.End, $"{ToFieldPath(path)}: nested deeper than {MaxDepth} levels (the nesting limit)");
+            throw new LimitExceeded(ev.Start, ev.End, $"nested deeper than {MaxDepth} levels (the nesting limit)"); // the path would be as long as the nesting
         lines.TryAdd(path, (int)ev.Start.Line);
         switch (ev)
         {

@@ -15,14 +15,30 @@ public sealed partial class WorkflowOperator
     /// Runs (or continues) a template as the node called <paramref name="nodeName"/>. Returns null when the
     /// node cannot be created yet because a parallelism limit is reached.
     /// </summary>
+    /// <summary>Nested template calls one pass follows (Argo's maxAllowedStackDepth): a template calling itself ends in Error, not a stack overflow.</summary>
+    public const int MaxCallDepth = 100;
+
+    private int _callDepth;
+
     private NodeStatus? Execute(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals)
     {
         var existing = _byName.GetValueOrDefault(nodeName);
         if (existing is { Fulfilled: true }) return existing;
-        var retry = tmpl.RetryStrategy ?? Spec.RetryStrategy;
-        if (retry is null || tmpl.Type is TemplateType.Steps or TemplateType.Dag or TemplateType.Suspend && tmpl.RetryStrategy is null)
-            return ExecuteOnce(nodeName, displayName, tmpl, args, boundaryId, globals, attempt: null);
-        return ExecuteWithRetries(nodeName, displayName, tmpl, args, boundaryId, globals, retry, existing);
+        if (_callDepth >= MaxCallDepth)
+            return existing ?? CreateNode(nodeName, displayName, NodeTypeOf(tmpl), boundaryId, tmpl, NodePhase.Error,
+                $"maximum recursion depth exceeded: more than {MaxCallDepth} nested template calls");
+        _callDepth++;
+        try
+        {
+            var retry = tmpl.RetryStrategy ?? Spec.RetryStrategy;
+            if (retry is null || tmpl.Type is TemplateType.Steps or TemplateType.Dag or TemplateType.Suspend && tmpl.RetryStrategy is null)
+                return ExecuteOnce(nodeName, displayName, tmpl, args, boundaryId, globals, attempt: null);
+            return ExecuteWithRetries(nodeName, displayName, tmpl, args, boundaryId, globals, retry, existing);
+        }
+        finally
+        {
+            _callDepth--;
+        }
     }
 
     private NodeStatus? ExecuteOnce(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals, (int Index, NodeStatus? Last)? attempt)

@@ -210,4 +210,25 @@ public sealed class BoundedInputTests
         var took = await serve.TerminateAsync(TimeSpan.FromSeconds(10));
         took.ShouldNotBeNull("egw serve did not exit within 10 s of SIGTERM");
     }
+
+    [Fact]
+    public async Task A_template_that_calls_itself_ends_in_Error_at_the_recursion_limit_instead_of_overflowing_the_stack()
+    {
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: rec}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - {name: again, template: main}
+            """);
+        wf.Status!.Phase.ShouldNotBe(WorkflowPhase.Succeeded);
+        var deepest = wf.Status.Nodes!.Values.Where(n => n.Message?.StartsWith("maximum recursion", StringComparison.Ordinal) == true).ShouldHaveSingleItem();
+        deepest.Phase.ShouldBe(NodePhase.Error);
+        deepest.Message.ShouldBe($"maximum recursion depth exceeded: more than {EventGateway.Workflows.Controller.WorkflowOperator.MaxCallDepth} nested template calls");
+    }
 }

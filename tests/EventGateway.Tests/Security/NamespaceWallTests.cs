@@ -150,4 +150,56 @@ public sealed class NamespaceWallTests
         message.ShouldBe("request: document 1 (Workflow/w): metadata.namespace: 'argo-events' is not the namespace of the URL, 'default'");
         (await http.GetStringAsync("api/v1/workflows/-")).ShouldContain("\"items\":[]");
     }
+
+    [Fact]
+    public async Task A_ClusterWorkflowTemplate_resolves_secrets_in_the_namespace_of_the_workflow_that_runs_it()
+    {
+        await using var t = await TestEngine.StartAsync();
+        await t.Engine.ApplyAsync(ManifestReader.Read($$"""
+            {{Secret}}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: webhook-token, namespace: team-a}
+            stringData: {token: team-a-token}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: ClusterWorkflowTemplate
+            metadata: {name: print-token}
+            spec:
+              templates:
+              - name: print
+                container:
+                  image: busybox
+                  command: [sh, -c, 'echo token=$TOKEN']
+                  env:
+                  - name: TOKEN
+                    valueFrom:
+                      secretKeyRef: {name: webhook-token, key: token}
+            """));
+        static string Caller(string ns) => $$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: caller, namespace: {{ns}}}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - name: print
+                    templateRef: {name: print-token, template: print, clusterScope: true}
+            """;
+
+        var teamA = await t.RunYamlAsync(Caller("team-a"));
+        teamA.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, teamA.Status.Message);
+        var log = t.Logs(teamA, TestEngine.Node(teamA, "print"));
+        log.ShouldContain("token=team-a-token");
+        log.ShouldNotContain(SecretValue);
+
+        var other = await t.RunYamlAsync(Caller("other"));
+        var node = TestEngine.Node(other, "print");
+        node.Phase.ShouldBe(NodePhase.Error);
+        node.Message.ShouldBe("env TOKEN: secret \"webhook-token\" not found");
+        JsonSerializer.Serialize(other, Json.Options).ShouldNotContain(SecretValue);
+    }
 }
