@@ -15,15 +15,26 @@ public sealed partial class WorkflowOperator
     /// Runs (or continues) a template as the node called <paramref name="nodeName"/>. Returns null when the
     /// node cannot be created yet because a parallelism limit is reached.
     /// </summary>
-    /// <summary>Nested template calls one pass follows (Argo's maxAllowedStackDepth): a template calling itself ends in Error, not a stack overflow.</summary>
-    public const int MaxCallDepth = 100;
+    /// <summary>
+    /// Nested template calls one pass follows, Argo's limit (150, since v3.5): a template calling itself ends in Error
+    /// instead of overflowing the stack, which would take the service down again on every restart.
+    /// </summary>
+    public const int MaxCallDepth = 150;
 
     private int _callDepth;
+    private bool _nodeCapReached;
 
     private NodeStatus? Execute(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals)
     {
         var existing = _byName.GetValueOrDefault(nodeName);
         if (existing is { Fulfilled: true }) return existing;
+        // Past the node cap nothing new is made: the pass unwinds at once and Operate ends the workflow (a branching
+        // recursion would otherwise double its nodes at every level within this one pass).
+        if (existing is null && Status.Nodes!.Count >= Limits.MaxWorkflowNodes)
+        {
+            _nodeCapReached = true;
+            return null;
+        }
         if (_callDepth >= MaxCallDepth)
             return existing ?? CreateNode(nodeName, displayName, NodeTypeOf(tmpl), boundaryId, tmpl, NodePhase.Error,
                 $"maximum recursion depth exceeded: more than {MaxCallDepth} nested template calls");

@@ -93,9 +93,9 @@ public sealed partial class WorkflowOperator
             ? CreateNode(WfName, WfName, NodeTypeOf(entry), null, entry, NodePhase.Failed, StoppedMessage(shutdown))
             : Execute(WfName, WfName, entry, Spec.Arguments, boundaryId: null, _globals);
         // The loop check bounds fan-out; this bounds everything else (nested calls, hooks, retries) that adds nodes.
-        if (Status.Nodes!.Count > Limits.MaxWorkflowNodes)
+        if (_nodeCapReached || Status.Nodes!.Count > Limits.MaxWorkflowNodes)
         {
-            FailActive($"workflow has more than {Limits.MaxWorkflowNodes} nodes, the limit (--max-workflow-nodes)", NodePhase.Error);
+            FailActive($"workflow reached the limit of {Limits.MaxWorkflowNodes} nodes (--max-workflow-nodes)", NodePhase.Error);
             return Result();
         }
         if (root is null || !RunWorkflowHooks(root) || !root.Fulfilled) return Result();

@@ -231,4 +231,25 @@ public sealed class BoundedInputTests
         deepest.Phase.ShouldBe(NodePhase.Error);
         deepest.Message.ShouldBe($"maximum recursion depth exceeded: more than {EventGateway.Workflows.Controller.WorkflowOperator.MaxCallDepth} nested template calls");
     }
+
+    [Fact]
+    public async Task A_branching_recursion_stops_at_the_node_cap_in_one_bounded_pass()
+    {
+        await using var t = await TestEngine.StartAsync(configure: o => o.Limits = o.Limits with { MaxWorkflowNodes = 200 });
+        var wf = await t.RunYamlAsync("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: fork}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - {name: left, template: main}
+                  - {name: right, template: main}
+            """);
+        wf.Status!.Phase.ShouldNotBe(WorkflowPhase.Succeeded);
+        wf.Status.Message.ShouldBe("workflow reached the limit of 200 nodes (--max-workflow-nodes)");
+        wf.Status.Nodes!.Count.ShouldBeLessThanOrEqualTo(200);
+    }
 }
