@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using EventGateway.Events.Log;
 using EventGateway.Server.Api;
 using EventGateway.Tests.Support;
 using Microsoft.AspNetCore.Http;
@@ -75,6 +76,35 @@ public sealed class StorageFullTests
                 (await http.GetAsync("api/v1/workflows/default/on-full-disk")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "nothing half-written");
                 (await http.PostAsync("api/v1/workflows/default", new StringContent(BigWorkflow("after")))).StatusCode.ShouldBe(HttpStatusCode.OK);
             }
+        }
+        finally
+        {
+            await Run("umount", "-l", mount);
+            Directory.Delete(mount, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_event_log_refuses_appends_on_a_full_disk_says_so_and_accepts_again_when_space_returns()
+    {
+        var mount = Directory.CreateTempSubdirectory("egw-full-").FullName;
+        await Run("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mount);
+        try
+        {
+            await using var log = new SqliteEventLog(Path.Combine(mount, "events.db"), new EventLogOptions(), TimeProvider.System, NullLogger<SqliteEventLog>.Instance);
+            log.AcceptsWrites.ShouldBeTrue();
+            EventToAppend Event(string id) => new("default", new CloudEvent(id, "hook", "webhook", "push", DateTimeOffset.UnixEpoch, new byte[1024 * 1024]));
+            var filler = Path.Combine(mount, "filler");
+            Fill(filler);
+
+            await Should.ThrowAsync<EventLogUnavailableException>(() => log.AppendAsync([Event("on-full-disk")]));
+            log.AcceptsWrites.ShouldBeFalse();
+            (await log.StatsAsync()).Count.ShouldBe(0);
+
+            File.Delete(filler);
+            await log.AppendAsync([Event("after")]);
+            log.AcceptsWrites.ShouldBeTrue();
+            (await log.StatsAsync()).Count.ShouldBe(1);
         }
         finally
         {
