@@ -31,4 +31,10 @@ public interface IEventLog
     Task<IReadOnlyList<LoggedEvent>> QueryAsync(EventQuery query, CancellationToken ct = default);
 
     Task<EventLogStats> StatsAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// Whether an append would be taken now: false while shutting down, while the admission queue is full, and after a
+    /// storage failure (disk full, I/O error) until a write succeeds again. Readiness reports it.
+    /// </summary>
+    bool AcceptsWrites { get; }
 }

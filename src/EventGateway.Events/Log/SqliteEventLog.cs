@@ -25,6 +25,8 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer _pruner;
     private long _pendingEvents;
+    private volatile bool _storageFailing;
+    private volatile bool _closing;
     private long _pendingBytes;
     private long _lastSequence;
     private long _commits;
@@ -71,6 +73,9 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         // Cancellation only stops the wait: once queued, the write happens and stays.
         return ct.CanBeCanceled ? pending.Done.Task.WaitAsync(ct) : pending.Done.Task;
     }
+
+    public bool AcceptsWrites => !_storageFailing && !_closing
+        && Interlocked.Read(ref _pendingEvents) < _options.MaxPendingEvents && Interlocked.Read(ref _pendingBytes) < _options.MaxPendingBytes;
 
     private void Release(int events, long bytes)
     {
@@ -171,9 +176,11 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             }
             tx.Commit();
             Interlocked.Increment(ref _commits);
+            _storageFailing = false;
         }
         catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException)
         {
+            _storageFailing = true;
             LogWriteFailed(_log, e, batch.Count);
             foreach (var p in batch)
             {
@@ -350,6 +357,7 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _closing = true;
         _queue.Writer.TryComplete();
         await _writerDone.Task.ConfigureAwait(false);
         await _pruner.DisposeAsync().ConfigureAwait(false);

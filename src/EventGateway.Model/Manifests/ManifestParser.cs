@@ -9,7 +9,13 @@ namespace EventGateway.Model.Manifests;
 /// </summary>
 public sealed class ManifestParser(ManifestValidator validator)
 {
-    public IReadOnlyList<Resource> ReadFile(string path) => Read(File.ReadAllText(path), path);
+    public IReadOnlyList<Resource> ReadFile(string path)
+    {
+        // A file over the cap is refused before it is read into memory.
+        if (new FileInfo(path).Length > YamlToJson.MaxManifestBytes)
+            throw new ManifestException([new ManifestError(path, 0, null, null, "", null, $"manifest is larger than {YamlToJson.MaxManifestBytes} bytes (the limit of one manifest)")]);
+        return Read(File.ReadAllText(path), path);
+    }
 
     public IReadOnlyList<Resource> Read(string text, string source = "<input>")
     {
@@ -31,7 +37,9 @@ public sealed class ManifestParser(ManifestValidator validator)
         }
         catch (YamlToJson.SyntaxError e)
         {
-            return ([], [new ManifestError(source, e.Document, null, null, "", (int)e.Yaml.Start.Line, $"unparseable YAML: {Clean(e.Message)}")]);
+            var line = e.Yaml.Start.Line > 0 ? (int)e.Yaml.Start.Line : (int?)null;
+            var reason = e.Yaml is YamlToJson.LimitExceeded limit ? limit.Reason : $"unparseable YAML: {Clean(e.Message)}";
+            return ([], [new ManifestError(source, e.Document, null, null, "", line, reason)]);
         }
 
         var errors = new List<ManifestError>();

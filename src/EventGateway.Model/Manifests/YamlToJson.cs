@@ -7,10 +7,37 @@ namespace EventGateway.Model.Manifests;
 /// <summary>
 /// Converts YAML documents to JSON text with YAML 1.2 core-schema scalar typing, and remembers
 /// the line of every JSON path so validation errors can point into the user's file.
+/// Input is bounded before it is expanded: text size, nesting depth, alias uses and the bytes aliases expand to
+/// are counted while converting and refused with a <see cref="LimitExceeded"/> before anything grows past them.
 /// </summary>
 public static class YamlToJson
 {
+    /// <summary>Largest manifest text (UTF-8 bytes) converted at all; the API refuses bigger bodies with 413 before reading them.</summary>
+    public const int MaxManifestBytes = 4 * 1024 * 1024;
+
+    /// <summary>Deepest nesting of lists and mappings; Kubernetes objects are a few dozen levels deep.</summary>
+    public const int MaxDepth = 256;
+
+    /// <summary>Alias uses (*name) per document: a "billion laughs" document is refused at the first one over.</summary>
+    public const int MaxAliases = 10_000;
+
+    /// <summary>Bytes that alias uses add to one document's JSON, counted before each alias is copied.</summary>
+    public const int MaxAliasBytes = 16 * 1024 * 1024;
+
     public sealed record Document(int Index, int Line, byte[] Json, IReadOnlyDictionary<string, int> Lines);
+
+    /// <summary>A document over one of the limits above; <see cref="Reason"/> names the limit and its value.</summary>
+    public sealed class LimitExceeded(Mark start, Mark end, string reason) : YamlException(start, end, reason)
+    {
+        public string Reason { get; } = reason;
+    }
+
+    /// <summary>What one document has spent of its alias budget.</summary>
+    private sealed class Budget
+    {
+        public int Aliases;
+        public long AliasBytes;
+    }
 
     /// <summary>A YAML syntax error, with the (zero-based) document it was found in.</summary>
     public sealed class SyntaxError(int document, YamlException inner) : Exception(inner.Message, inner)
@@ -24,6 +51,9 @@ public static class YamlToJson
         var index = 0;
         try
         {
+            // Characters first: a string longer than the byte cap cannot fit it, and counting bytes of a huge one costs.
+            if (yaml.Length > MaxManifestBytes || System.Text.Encoding.UTF8.GetByteCount(yaml) > MaxManifestBytes)
+                throw new LimitExceeded(Mark.Empty, Mark.Empty, $"manifest is larger than {MaxManifestBytes} bytes (the limit of one manifest)");
             return Convert(yaml, ref index);
         }
         catch (YamlException e)
@@ -44,7 +74,7 @@ public static class YamlToJson
             using (var writer = new Utf8JsonWriter(buffer))
             {
                 if (parser.Accept<DocumentEnd>(out _)) writer.WriteNullValue();
-                else WriteNode(parser, writer, "$", lines, new Dictionary<string, (byte[] Json, int Line)>());
+                else WriteNode(parser, writer, "$", 0, lines, new Dictionary<string, (byte[] Json, int Line)>(), new Budget());
             }
             parser.Consume<DocumentEnd>();
             var json = buffer.ToArray();
@@ -56,9 +86,11 @@ public static class YamlToJson
         return docs;
     }
 
-    private static void WriteNode(IParser parser, Utf8JsonWriter w, string path, Dictionary<string, int> lines, Dictionary<string, (byte[], int)> anchors)
+    private static void WriteNode(IParser parser, Utf8JsonWriter w, string path, int depth, Dictionary<string, int> lines, Dictionary<string, (byte[], int)> anchors, Budget budget)
     {
         var ev = parser.Current!;
+        if (depth > MaxDepth)
+            throw new LimitExceeded(ev.Start, ev.End, $"nested deeper than {MaxDepth} levels (the nesting limit)"); // the path would be as long as the nesting
         lines.TryAdd(path, (int)ev.Start.Line);
         switch (ev)
         {
@@ -66,6 +98,11 @@ public static class YamlToJson
                 parser.MoveNext();
                 if (!anchors.TryGetValue(alias.Value.Value, out var anchored))
                     throw new YamlException(alias.Start, alias.End, $"unknown alias '*{alias.Value.Value}'");
+                // Counted before the copy, so a document of a million aliases never allocates their expansion.
+                if (++budget.Aliases > MaxAliases)
+                    throw new LimitExceeded(alias.Start, alias.End, $"{ToFieldPath(path)}: more than {MaxAliases} alias uses in one document (the alias limit)");
+                if ((budget.AliasBytes += anchored.Item1.Length) > MaxAliasBytes)
+                    throw new LimitExceeded(alias.Start, alias.End, $"{ToFieldPath(path)}: aliases expand to more than {MaxAliasBytes} bytes in one document (the alias expansion limit)");
                 w.WriteRawValue(anchored.Item1, skipInputValidation: true);
                 return;
             case Scalar scalar:
@@ -79,7 +116,7 @@ public static class YamlToJson
                 w.WriteStartArray();
                 var i = 0;
                 while (!parser.TryConsume<SequenceEnd>(out _))
-                    WriteNode(parser, w, $"{path}[{i++}]", lines, anchors);
+                    WriteNode(parser, w, $"{path}[{i++}]", depth + 1, lines, anchors, budget);
                 w.WriteEndArray();
                 if (!seq.Anchor.IsEmpty) throw new YamlException(seq.Start, seq.End, "anchors on lists are not supported; anchor the items instead");
                 return;
@@ -96,7 +133,7 @@ public static class YamlToJson
                     if (key == "<<") throw new YamlException(keyEvent.Start, keyEvent.End, "YAML merge keys (<<) are not supported");
                     if (!seen.Add(key)) throw new YamlException(keyEvent.Start, keyEvent.End, $"duplicate key '{key}'");
                     w.WritePropertyName(key);
-                    WriteNode(parser, w, ChildPath(path, key), lines, anchors);
+                    WriteNode(parser, w, ChildPath(path, key), depth + 1, lines, anchors, budget);
                 }
                 w.WriteEndObject();
                 if (!map.Anchor.IsEmpty) throw new YamlException(map.Start, map.End, "anchors on mappings are not supported; anchor scalars instead");
@@ -106,6 +143,8 @@ public static class YamlToJson
                 throw new YamlException(ev.Start, ev.End, $"unexpected YAML event {ev.GetType().Name}");
         }
     }
+
+    private static string ToFieldPath(string path) => path == "$" ? "(document root)" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
 
     private static readonly System.Buffers.SearchValues<char> Special = System.Buffers.SearchValues.Create(".' /\"[]()\t\n\r\f\b\\\u0085\u2028\u2029");
 

@@ -23,11 +23,7 @@ public static class WorkflowApi
     public static IEndpointRouteBuilder MapEventGatewayApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", async (IResourceStore store, CancellationToken ct) =>
-        {
-            await store.ListAsync<ConfigMap>("kube-system", ct);
-            return Results.Text("ok");
-        });
+        app.MapGet("/readyz", Readiness.CheckAsync);
         // Everything but the probes is behind the guard: authentication, the access table, cross-site checks.
         var api = app.MapGroup("").AddEndpointFilter<ApiGuard>();
         MapGuarded(api);

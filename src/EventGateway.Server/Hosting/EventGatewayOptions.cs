@@ -25,6 +25,8 @@ public sealed class EventGatewayOptions
 
     /// <summary>Who the REST API admits: bearer tokens by default.</summary>
     public Security.ApiSecurityOptions Api { get; set; } = new();
+    /// <summary>Loop items and nodes per workflow (<c>--max-loop-items</c>, <c>--max-workflow-nodes</c>).</summary>
+    public Workflows.Validation.WorkflowLimits Limits { get; set; } = Workflows.Validation.WorkflowLimits.Default;
 
     public Events.Log.EventLogOptions EventLog { get; set; } = new();
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
@@ -43,6 +45,7 @@ public sealed class EventGatewayOptions
         foreach (var d in ManifestDirectories)
             if (!Directory.Exists(d)) throw new ArgumentException($"manifest directory {d} does not exist");
         Api.Validate();
+        Limits.Validate();
         EventLog.Validate();
         Sensors.Validate();
         Retention.Validate();

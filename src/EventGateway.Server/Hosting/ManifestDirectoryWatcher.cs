@@ -77,6 +77,12 @@ public sealed partial class ManifestDirectoryWatcher(
                     var path = Path.GetFullPath(file);
                     present.Add(path);
                     string text;
+                    // A file over the manifest cap is reported, not read into memory; what it applied before stays.
+                    if (new FileInfo(path) is { Exists: true, Length: > YamlToJson.MaxManifestBytes })
+                    {
+                        errors[path] = [new ManifestError(path, 0, null, null, "", null, $"manifest is larger than {YamlToJson.MaxManifestBytes} bytes (the limit of one manifest)")];
+                        continue;
+                    }
                     try { text = await File.ReadAllTextAsync(path, ct).ConfigureAwait(false); }
                     catch (IOException) { continue; } // being written: the next event or rescan picks it up
                     var hash = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));

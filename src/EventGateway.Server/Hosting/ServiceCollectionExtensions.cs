@@ -21,12 +21,16 @@ namespace EventGateway.Server.Hosting;
 
 public static class ServiceCollectionExtensions
 {
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(7);
+
     /// <summary>The embedded engine: SQLite store, local sandboxed executor, reconcile loop.</summary>
     public static IServiceCollection AddEventGateway(this IServiceCollection services, EventGatewayOptions options)
     {
         options.Validate();
         Directory.CreateDirectory(options.DataDir);
         services.AddSingleton(options);
+        // SIGTERM ends the process within 10 s: hosted services get this long to stop, then the host exits regardless.
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(ManifestReader.Parser);
         services.AddSingleton(options.Api);
@@ -43,12 +47,13 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>()));
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
+        services.AddSingleton(options.Limits);
         services.AddSingleton<WorkflowSubmitter>();
         services.AddSingleton<WorkflowControls>();
         services.AddSingleton<AgentHttpClients>();
         services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
         services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
-        services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository });
+        services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository, Limits = options.Limits });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
         services.AddSingleton<CronScheduler>();

@@ -115,13 +115,26 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
 
         if (kind is null || !Ops.TryGetValue(kind, out var ops))
             return (null, UnknownKind(kind));
-        ns = Resources.IsClusterScoped(kind) ? "" : string.IsNullOrEmpty(ns) ? wf.NamespaceOrDefault : ns;
-        // A workflow runs with no more than its submitter's API grant (submit, in its namespace): it may not reach another
-        // namespace or the cluster scope, nor read or write Secrets (credentials, and the API tokens of that namespace).
-        if (Resources.IsClusterScoped(kind)) return (null, $"resource templates act in the workflow's namespace; {kind} is cluster-scoped");
-        if (ns != wf.NamespaceOrDefault) return (null, $"resource templates act in the workflow's namespace '{wf.NamespaceOrDefault}', not '{ns}'");
-        if (kind == nameof(Secret)) return (null, "resource templates do not act on Secrets: they hold credentials and API tokens; apply Secrets with `egw apply`");
+        if (NamespaceWall(kind, ns, r.Action, wf.NamespaceOrDefault) is { } refused) return (null, refused);
+        // A workflow runs with no more than its submitter's API grant (submit, in its namespace): Secrets hold credentials
+        // and that namespace's API tokens, so a resource template may read them (as a step's env can) but never change them.
+        if (kind == nameof(Secret) && r.Action != "get")
+            return (null, $"resource.action '{r.Action}' on a Secret is refused: Secrets hold credentials and API tokens; apply them with `egw apply`");
+        ns = Resources.IsClusterScoped(kind) ? "" : wf.NamespaceOrDefault;
         return (new TargetObject(kind, ns, name, manifest, ops), null);
+    }
+
+    /// <summary>
+    /// Namespaces are walls: a resource template acts only on objects of its workflow's namespace, as a workflow's service
+    /// account is bound to its own namespace. Cluster-scoped objects are shared by every namespace, so they may be read, not changed.
+    /// </summary>
+    internal static string? NamespaceWall(string kind, string? manifestNamespace, string? action, string workflowNamespace)
+    {
+        if (Resources.IsClusterScoped(kind))
+            return action == "get" ? null : $"resource.action '{action}' on {kind}, which is cluster-scoped, is refused: a workflow changes only objects in its own namespace '{workflowNamespace}'";
+        if (!string.IsNullOrEmpty(manifestNamespace) && manifestNamespace != workflowNamespace)
+            return $"resource.manifest metadata.namespace '{manifestNamespace}' is refused: a workflow acts only in its own namespace '{workflowNamespace}'";
+        return null;
     }
 
     internal static string UnknownKind(string? kind) =>

@@ -19,6 +19,9 @@ public sealed class ControllerOptions
 
     /// <summary>The service-wide artifact repository (<c>egw serve --artifact-repository</c>); null: the local one.</summary>
     public ArtifactRepository? ArtifactRepository { get; set; }
+
+    /// <summary>Loop items and nodes per workflow (<c>--max-loop-items</c>, <c>--max-workflow-nodes</c>).</summary>
+    public Validation.WorkflowLimits Limits { get; set; } = Validation.WorkflowLimits.Default;
 }
 
 /// <summary>
@@ -196,7 +199,7 @@ public sealed partial class WorkflowController : BackgroundService
                 await RefuseAsync(wf, problem, ct).ConfigureAwait(false);
                 return;
             }
-            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks },
+            run = new WorkflowRun(new WorkflowOperator(wf, _time) { Locks = _locks, Limits = _options.Limits },
                 r => new StatusSaver(_store, _time, _options.SaveInterval, _observers, wf, () => Enqueue(key), r.AdoptOutsideChanges),
                 r => new PodLauncher(_steps, _observers, _time, wf, result => Post(key, r, result), _stopping));
             _runs[key] = run;
@@ -220,7 +223,7 @@ public sealed partial class WorkflowController : BackgroundService
             // A pass that failed half-way may have created nodes whose pods it never handed over: start
             // afresh from the status, as after a restart, so every unfinished pod is requested again.
             LogReconcileFailed(_log, key, e);
-            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time) { Locks = _locks };
+            run.Operator = new WorkflowOperator(run.Operator.Workflow, _time) { Locks = _locks, Limits = _options.Limits };
             ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
             return;
         }

@@ -5,6 +5,7 @@ using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
+using EventGateway.Workflows.Validation;
 
 namespace EventGateway.Workflows.Controller;
 
@@ -14,14 +15,41 @@ public sealed partial class WorkflowOperator
     /// Runs (or continues) a template as the node called <paramref name="nodeName"/>. Returns null when the
     /// node cannot be created yet because a parallelism limit is reached.
     /// </summary>
+    /// <summary>
+    /// Nested template calls one pass follows, Argo's limit (150, since v3.5): a template calling itself ends in Error
+    /// instead of overflowing the stack, which would take the service down again on every restart.
+    /// </summary>
+    public const int MaxCallDepth = 150;
+
+    private int _callDepth;
+    private bool _nodeCapReached;
+
     private NodeStatus? Execute(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals)
     {
         var existing = _byName.GetValueOrDefault(nodeName);
         if (existing is { Fulfilled: true }) return existing;
-        var retry = tmpl.RetryStrategy ?? Spec.RetryStrategy;
-        if (retry is null || tmpl.Type is TemplateType.Steps or TemplateType.Dag or TemplateType.Suspend && tmpl.RetryStrategy is null)
-            return ExecuteOnce(nodeName, displayName, tmpl, args, boundaryId, globals, attempt: null);
-        return ExecuteWithRetries(nodeName, displayName, tmpl, args, boundaryId, globals, retry, existing);
+        // Past the node cap nothing new is made: the pass unwinds at once and Operate ends the workflow (a branching
+        // recursion would otherwise double its nodes at every level within this one pass).
+        if (existing is null && Status.Nodes!.Count >= Limits.MaxWorkflowNodes)
+        {
+            _nodeCapReached = true;
+            return null;
+        }
+        if (_callDepth >= MaxCallDepth)
+            return existing ?? CreateNode(nodeName, displayName, NodeTypeOf(tmpl), boundaryId, tmpl, NodePhase.Error,
+                $"maximum recursion depth exceeded: more than {MaxCallDepth} nested template calls");
+        _callDepth++;
+        try
+        {
+            var retry = tmpl.RetryStrategy ?? Spec.RetryStrategy;
+            if (retry is null || tmpl.Type is TemplateType.Steps or TemplateType.Dag or TemplateType.Suspend && tmpl.RetryStrategy is null)
+                return ExecuteOnce(nodeName, displayName, tmpl, args, boundaryId, globals, attempt: null);
+            return ExecuteWithRetries(nodeName, displayName, tmpl, args, boundaryId, globals, retry, existing);
+        }
+        finally
+        {
+            _callDepth--;
+        }
     }
 
     private NodeStatus? ExecuteOnce(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals, (int Index, NodeStatus? Last)? attempt)
@@ -407,23 +435,44 @@ public sealed partial class WorkflowOperator
     private (List<LoopChild>? Children, string? Error) ExpandOnce(TemplateCall call, string baseName, VariableScope scope)
     {
         if (_expanded.TryGetValue(baseName, out var cached)) return (cached, null);
-        var (children, error) = Expand(call, baseName, scope);
-        if (children is not null && call.IsLoop) _expanded[baseName] = children;
+        var (children, error) = Expand(call, baseName, scope, Limits.MaxLoopItems);
+        if (children is not null && call.IsLoop)
+        {
+            // Checked once, when the loop first expands; children already in the status (a restart) are not counted twice.
+            var added = children.Count(c => !_byName.ContainsKey(c.Name));
+            if (Status.Nodes!.Count + added > Limits.MaxWorkflowNodes)
+                return (null, $"{children.Count} loop items would take the workflow past the limit of {Limits.MaxWorkflowNodes} nodes (--max-workflow-nodes)");
+            _expanded[baseName] = children;
+        }
         return (children, error);
     }
 
-    /// <summary>Expands withItems / withParam / withSequence into named children, or one child without a loop.</summary>
-    private static (List<LoopChild>? Children, string? Error) Expand(TemplateCall call, string baseName, VariableScope scope)
+    private static string TooMany(long n, int max) => $"{n} loop items exceed the limit of {max} (--max-loop-items)";
+
+    /// <summary>
+    /// Expands withItems / withParam / withSequence into named children, or one child without a loop. The item count is
+    /// known and checked against <paramref name="maxItems"/> before any item is made.
+    /// </summary>
+    private static (List<LoopChild>? Children, string? Error) Expand(TemplateCall call, string baseName, VariableScope scope, int maxItems)
     {
         if (!call.IsLoop) return ([new LoopChild(baseName, call.Name, null)], null);
         List<JsonNode?> items;
         if (call.WithItems is { } withItems)
+        {
+            if (withItems.Count > maxItems) return (null, $"withItems: {TooMany(withItems.Count, maxItems)}");
             items = withItems.Select(i => RenderItem(i, scope)).ToList();
+        }
         else if (call.WithParam is { } withParam)
         {
             var text = scope.Render(withParam);
             try
             {
+                // Counted on the compact document first: a huge list is refused without building its nodes.
+                using (var doc = JsonDocument.Parse(text))
+                {
+                    if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new JsonException("not a list");
+                    if (doc.RootElement.GetArrayLength() is var n && n > maxItems) return (null, $"withParam: {TooMany(n, maxItems)}");
+                }
                 items = JsonNode.Parse(text) is JsonArray arr ? [.. arr.Select(n => n?.DeepClone())] : throw new JsonException("not a list");
             }
             catch (JsonException)
@@ -435,21 +484,12 @@ public sealed partial class WorkflowOperator
         {
             var seq = call.WithSequence!;
             string? R(string? v) => v is null ? null : scope.Render(v);
-            if (!TryInt(R(seq.Start) ?? "0", out var start) || (seq.Count is not null && !TryInt(R(seq.Count)!, out _)) || (seq.End is not null && !TryInt(R(seq.End)!, out _)))
-                return (null, "withSequence: start, end and count must be integers");
-            items = [];
+            var (measured, error) = LoopSequence.Measure(R(seq.Start), R(seq.Count), R(seq.End));
+            if (measured is not { } sequence) return (null, $"withSequence: {error}");
+            if (sequence.Length > maxItems) return (null, $"withSequence: {TooMany(sequence.Length, maxItems)}");
             var format = seq.Format is null ? null : R(seq.Format);
-            if (seq.Count is not null)
-            {
-                TryInt(R(seq.Count)!, out var count);
-                for (var i = 0; i < count; i++) items.Add(JsonValue.Create(FormatSeq(start + i, format)));
-            }
-            else
-            {
-                TryInt(R(seq.End) ?? "0", out var end);
-                var step = end >= start ? 1 : -1;
-                for (var i = start; step > 0 ? i <= end : i >= end; i += step) items.Add(JsonValue.Create(FormatSeq(i, format)));
-            }
+            items = new List<JsonNode?>((int)sequence.Length);
+            for (long i = 0; i < sequence.Length; i++) items.Add(JsonValue.Create(FormatSeq(sequence[i], format)));
         }
         var children = new List<LoopChild>(items.Count);
         for (var i = 0; i < items.Count; i++)
@@ -476,9 +516,7 @@ public sealed partial class WorkflowOperator
         _ => item.ToJsonString(),
     };
 
-    private static bool TryInt(string s, out int v) => int.TryParse(s.Trim(), CultureInfo.InvariantCulture, out v);
-
-    private static string FormatSeq(int i, string? format)
+    private static string FormatSeq(long i, string? format)
     {
         if (format is null) return i.ToString(CultureInfo.InvariantCulture);
         // printf-style %d / %02d / %x as Argo's withSequence format uses.

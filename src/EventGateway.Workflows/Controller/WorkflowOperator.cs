@@ -38,6 +38,9 @@ public sealed partial class WorkflowOperator
 
     public Workflow Workflow => _wf;
 
+    /// <summary>Loop items and nodes this workflow may have; the controller passes the service's.</summary>
+    public Validation.WorkflowLimits Limits { get; init; } = Validation.WorkflowLimits.Default;
+
     /// <summary>The spec in force: a workflowTemplateRef's spec is frozen into status at submission.</summary>
     public WorkflowSpec Spec => _wf.Status?.StoredWorkflowTemplateSpec ?? _wf.Spec;
 
@@ -89,6 +92,12 @@ public sealed partial class WorkflowOperator
         var root = shutdown is not null && !_byName.ContainsKey(WfName)
             ? CreateNode(WfName, WfName, NodeTypeOf(entry), null, entry, NodePhase.Failed, StoppedMessage(shutdown))
             : Execute(WfName, WfName, entry, Spec.Arguments, boundaryId: null, _globals);
+        // The loop check bounds fan-out; this bounds everything else (nested calls, hooks, retries) that adds nodes.
+        if (_nodeCapReached || Status.Nodes!.Count > Limits.MaxWorkflowNodes)
+        {
+            FailActive($"workflow reached the limit of {Limits.MaxWorkflowNodes} nodes (--max-workflow-nodes)", NodePhase.Error);
+            return Result();
+        }
         if (root is null || !RunWorkflowHooks(root) || !root.Fulfilled) return Result();
 
         // Terminate runs no exit handler; Stop does (Argo's ShutdownStrategy.ShouldExecute).

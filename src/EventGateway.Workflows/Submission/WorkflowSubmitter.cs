@@ -10,8 +10,10 @@ namespace EventGateway.Workflows.Submission;
 /// workflowTemplateRef and templateRef, and the checks that need the store. Refused input leaves
 /// nothing behind.
 /// </summary>
-public sealed class WorkflowSubmitter(IResourceStore store)
+public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limits = null)
 {
+    private readonly WorkflowLimits _limits = limits ?? WorkflowLimits.Default;
+
     public async Task<Workflow> SubmitAsync(Workflow workflow, IReadOnlyList<KeyValuePair<string, string>>? parameters = null, string source = "<input>", CancellationToken ct = default)
     {
         var wf = await PrepareAsync(workflow, parameters, source, ct).ConfigureAwait(false);
@@ -78,6 +80,10 @@ public sealed class WorkflowSubmitter(IResourceStore store)
 
         var stored = new Dictionary<string, Template>(StringComparer.Ordinal);
         await FreezeTemplateRefsAsync(effective.Templates ?? [], effective.Hooks, wf.NamespaceOrDefault, stored, Fail, ct).ConfigureAwait(false);
+        WorkflowValidator.ValidateBounds(effective.Templates ?? [], "spec.templates", _limits, Fail);
+        WorkflowValidator.ValidateBounds(stored.Values, "status.storedTemplates", _limits, Fail);
+        WorkflowValidator.ValidateNamespaceWalls(effective.Templates ?? [], "spec.templates", wf.NamespaceOrDefault, Fail);
+        WorkflowValidator.ValidateNamespaceWalls(stored.Values, "status.storedTemplates", wf.NamespaceOrDefault, Fail);
         if (errors.Count > 0) throw new ManifestException(errors);
 
         if (wf.Spec.WorkflowTemplateRef is not null || stored.Count > 0)

@@ -26,6 +26,8 @@ internal static class RunCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "do not stream step logs" };
         var from = new Option<string?>("--from") { Description = "run a workflow made from a document in the files: cronwf/NAME or workflowtemplate/NAME" };
         var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, noSandbox, quiet, from };
+        var limits = new WorkflowLimitOptions();
+        limits.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
@@ -43,6 +45,9 @@ internal static class RunCommand
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir) ?? temp!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
+            limits.Apply(r, options);
+            try { options.Limits.Validate(); }
+            catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
             try
             {

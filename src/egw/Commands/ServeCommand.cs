@@ -44,11 +44,14 @@ internal static class ServeCommand
             port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
             authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
         };
+        var limits = new WorkflowLimitOptions();
+        limits.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
+            limits.Apply(r, options);
             options.ManifestDirectories = [.. (r.GetValue(manifests) ?? []).Select(Path.GetFullPath)];
             options.EventListenAddress = r.GetValue(eventsAddress)!;
             if (r.GetValue(retention) is { } ret)
@@ -101,6 +104,7 @@ internal static class ServeCommand
             }
             builder.Services.AddEventGateway(options);
             var app = builder.Build();
+            app.UseRequestGuard();
             app.MapEventGatewayApi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);

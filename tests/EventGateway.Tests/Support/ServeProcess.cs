@@ -82,6 +82,26 @@ public sealed class ServeProcess : IAsyncDisposable
         }, "egw serve to answer /healthz");
     }
 
+    /// <summary>Resident memory of the service process now, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        throw new InvalidOperationException($"no VmRSS for pid {Pid}");
+    }
+
+    /// <summary>SIGTERM, as systemd or kubelet stop the service; returns how long the process took to exit, or null if it did not within <paramref name="within"/>.</summary>
+    public async Task<TimeSpan?> TerminateAsync(TimeSpan within)
+    {
+        var watch = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(within);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { return null; }
+        return watch.Elapsed;
+    }
+
     /// <summary>SIGKILL, no chance to save anything: the crash the contracts are about.</summary>
     public void KillHard()
     {

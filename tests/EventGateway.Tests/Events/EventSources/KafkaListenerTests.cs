@@ -434,5 +434,6 @@ public sealed partial class KafkaListenerTests
         public Task<LoggedEvent?> GetAsync(long sequence, CancellationToken ct = default) => inner.GetAsync(sequence, ct);
         public Task<IReadOnlyList<LoggedEvent>> QueryAsync(EventQuery query, CancellationToken ct = default) => inner.QueryAsync(query, ct);
         public Task<EventLogStats> StatsAsync(CancellationToken ct = default) => inner.StatsAsync(ct);
+        public bool AcceptsWrites => inner.AcceptsWrites;
     }
 }
