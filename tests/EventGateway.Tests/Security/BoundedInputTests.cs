@@ -100,19 +100,20 @@ public sealed class BoundedInputTests
         await using var serve = await ServeProcess.StartAsync();
         using var http = serve.CreateClient();
         var big = new string(' ', YamlToJson.MaxManifestBytes + 1);
-        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", new StringContent(big)));
+        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(big)));
         status.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
         message.ShouldBe($"request body of {YamlToJson.MaxManifestBytes + 1} bytes is larger than the limit of {YamlToJson.MaxManifestBytes} bytes");
 
         // Chunked: no Content-Length, so Kestrel cuts it off while it is read.
         var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big)));
+        chunked.Headers.ContentType = new("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/apply") { Content = chunked };
         request.Headers.TransferEncodingChunked = true;
         (status, message) = await Answer(await http.SendAsync(request));
         status.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
         message.ShouldBe($"request body is larger than the limit of {YamlToJson.MaxManifestBytes} bytes");
 
-        (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", new StringContent("{\"workflow\": {")));
+        (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", ServeProcess.Json("{\"workflow\": {")));
         status.ShouldBe(HttpStatusCode.BadRequest);
         message.ShouldStartWith("request body is not JSON");
         (await http.GetStringAsync("api/v1/workflows/default")).ShouldContain("\"items\":[]");
@@ -128,7 +129,7 @@ public sealed class BoundedInputTests
     {
         await using var serve = await ServeProcess.StartAsync();
         using var http = serve.CreateClient();
-        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", new StringContent(Workflow("huge", step))));
+        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(Workflow("huge", step))));
         status.ShouldBe(HttpStatusCode.BadRequest);
         message.ShouldBe($"request: document 1 (Workflow/huge): spec.templates[0].steps[0][0].{field}: {reason}");
         (await http.GetAsync("api/v1/workflows/default/huge")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
@@ -204,7 +205,7 @@ public sealed class BoundedInputTests
         using var http = serve.CreateClient();
         var huge = Templated.Replace("NAME", "huge").Replace("LOOP", """{"name": "s", "template": "echo", "withSequence": {"count": "{{workflow.parameters.n}}"}}""");
         var posts = Enumerable.Range(0, 5).Select(i => http.PostAsync("api/v1/workflows/default",
-            new StringContent($$"""{"workflow": {{huge.Replace("\"huge\"", $"\"huge-{i}\"")}}, "parameters": ["n=2000000000"]}"""))).ToList();
+            ServeProcess.Json($$"""{"workflow": {{huge.Replace("\"huge\"", $"\"huge-{i}\"")}}, "parameters": ["n=2000000000"]}"""))).ToList();
         foreach (var p in posts) (await p).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var took = await serve.TerminateAsync(TimeSpan.FromSeconds(10));

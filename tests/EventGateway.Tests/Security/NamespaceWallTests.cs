@@ -58,7 +58,7 @@ public sealed class NamespaceWallTests
         var wf = ManifestReader.Read(Stealer("steal", "argo-events")).OfType<Workflow>().Single();
         var body = JsonSerializer.Serialize(wf, Json.Options);
 
-        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", new StringContent(body)));
+        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(body)));
         status.ShouldBe(HttpStatusCode.BadRequest);
         message.ShouldBe("request: document 1 (Workflow/steal): spec.templates[0].resource.manifest: resource.manifest metadata.namespace 'argo-events' is refused: a workflow acts only in its own namespace 'default'");
         (await http.GetAsync("api/v1/workflows/default/steal")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
@@ -130,7 +130,7 @@ public sealed class NamespaceWallTests
         var before = Directory.GetFileSystemEntries(serve.DataDir, "*", SearchOption.AllDirectories).Where(p => !p.Contains(".db", StringComparison.Ordinal)).Order().ToList();
         using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(url, UriKind.Relative))
         {
-            Content = method == "POST" ? new StringContent("""{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"}, "spec": {"entrypoint": "m", "templates": [{"name": "m", "container": {"image": "busybox", "command": ["true"]}}]}}""") : null,
+            Content = method == "POST" ? ServeProcess.Json("""{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"}, "spec": {"entrypoint": "m", "templates": [{"name": "m", "container": {"image": "busybox", "command": ["true"]}}]}}""") : null,
         };
         var (status, message) = await Answer(await http.SendAsync(request));
         status.ShouldBe(HttpStatusCode.BadRequest);
@@ -144,7 +144,7 @@ public sealed class NamespaceWallTests
     {
         await using var serve = await ServeProcess.StartAsync();
         using var http = serve.CreateClient();
-        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", new StringContent(
+        var (status, message) = await Answer(await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(
             """{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w", "namespace": "argo-events"}, "spec": {"entrypoint": "m", "templates": [{"name": "m", "container": {"image": "busybox", "command": ["true"]}}]}}""")));
         status.ShouldBe(HttpStatusCode.BadRequest);
         message.ShouldBe("request: document 1 (Workflow/w): workflow.metadata.namespace: 'argo-events' differs from the namespace in the path 'default'");

@@ -60,7 +60,7 @@ public sealed class StorageFullTests
                 var filler = Path.Combine(mount, "filler");
                 Fill(filler);
 
-                var r = await http.PostAsync("api/v1/workflows/default", new StringContent(BigWorkflow("on-full-disk")));
+                var r = await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(BigWorkflow("on-full-disk")));
                 var body = await r.Content.ReadAsStringAsync();
                 r.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable, body);
                 r.Headers.RetryAfter!.Delta.ShouldBe(TimeSpan.FromSeconds(5));
@@ -74,7 +74,7 @@ public sealed class StorageFullTests
                 File.Delete(filler);
                 await Eventually.Get(async () => (await http.GetAsync("readyz")).IsSuccessStatusCode ? "ready" : null, "readiness after space returns");
                 (await http.GetAsync("api/v1/workflows/default/on-full-disk")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "nothing half-written");
-                (await http.PostAsync("api/v1/workflows/default", new StringContent(BigWorkflow("after")))).StatusCode.ShouldBe(HttpStatusCode.OK);
+                (await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(BigWorkflow("after")))).StatusCode.ShouldBe(HttpStatusCode.OK);
             }
         }
         finally

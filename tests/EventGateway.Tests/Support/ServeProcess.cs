@@ -26,6 +26,9 @@ public sealed class ServeProcess : IAsyncDisposable
     public string AdminToken => AdminTokenFile.Read(AdminTokenFile.PathIn(DataDir)) ?? throw new InvalidOperationException($"no admin token in {DataDir}");
 
     /// <summary>A client of the REST API that authenticates as the admin, as `egw` on the same machine does.</summary>
+    /// <summary>A JSON request body, as the API requires of every state-changing request.</summary>
+    public static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+
     public HttpClient CreateClient(TimeSpan? timeout = null, HttpMessageHandler? handler = null)
     {
         var http = handler is null ? new HttpClient() : new HttpClient(handler);

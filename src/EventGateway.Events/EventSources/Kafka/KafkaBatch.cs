@@ -31,6 +31,9 @@ public sealed partial class KafkaBatch(ListenerContext ctx, KafkaEventSource spe
         return new Prepared(batch, events);
     }
 
+    /// <summary>How long a stopping listener still waits for an append the log has already taken.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
     public async Task PublishAsync(Prepared batch, CancellationToken ct)
     {
         var (messages, events) = (batch.Messages, batch.Events);
@@ -68,7 +71,19 @@ public sealed partial class KafkaBatch(ListenerContext ctx, KafkaEventSource spe
         {
             try
             {
-                await ctx.PublishManyAsync(events, checkpoint, ct).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+                var append = ctx.PublishManyAsync(events, checkpoint, CancellationToken.None);
+                try
+                {
+                    await append.WaitAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    // Stopping: an append already handed to the log is usually durable a moment later, and only a
+                    // completed append stores its offsets; waiting for it (bounded) spares the next run a replay.
+                    try { await append.WaitAsync(StopGrace, ctx.Time).ConfigureAwait(false); }
+                    catch (TimeoutException) { throw new OperationCanceledException(ct); }
+                }
                 return;
             }
             catch (EventLogUnavailableException e)
