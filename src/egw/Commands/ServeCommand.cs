@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
+using EventGateway.Workflows.Execution;
 
 namespace EventGateway.Cli.Commands;
 
@@ -29,13 +30,29 @@ internal static class ServeCommand
         var noArchive = new Option<bool>("--no-archive") { Description = "do not archive finished workflows (the archive keeps them queryable after they are deleted)" };
         var archiveTtl = new Option<string?>("--archive-ttl") { Description = "drop archived workflows that finished longer ago than this (Go duration, e.g. 720h; default: keep)" };
         var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
+        var stepNetwork = new Option<string>("--step-network") { Description = "steps' network: isolated (a private namespace per workflow, outbound only, host loopback unreachable), none (loopback only) or host (the host's, API included; warned)", DefaultValueFactory = _ => "isolated" };
+        var stepMemory = new Option<string>("--step-memory") { Description = "memory a step may allocate unless its resources.limits.memory says otherwise", DefaultValueFactory = _ => "1Gi" };
+        var stepPids = new Option<int>("--step-pids") { Description = "processes a step may run at once", DefaultValueFactory = _ => StepLimits.Default.Pids!.Value };
+        var stepOpenFiles = new Option<int>("--step-open-files") { Description = "files a step process may hold open", DefaultValueFactory = _ => StepLimits.Default.OpenFiles!.Value };
+        var stepTimeout = new Option<string?>("--step-timeout") { Description = "wall-clock limit of steps without an activeDeadlineSeconds (Go duration; default: none)" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
-            { port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository };
+            { port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
+            options.StepNetwork = r.GetValue(stepNetwork) switch
+            {
+                "isolated" => StepNetwork.Isolated,
+                "none" => StepNetwork.None,
+                "host" => StepNetwork.Host,
+                var other => throw new CliException($"--step-network '{other}' is not one of isolated, none, host", ExitCodes.Invalid),
+            };
+            var (memory, memoryError) = StepLimits.ParseMemory(r.GetValue(stepMemory)!);
+            if (memoryError is not null) throw new CliException($"--step-memory: {memoryError}", ExitCodes.Invalid);
+            options.StepLimits = new StepLimits(memory, r.GetValue(stepPids), r.GetValue(stepOpenFiles));
+            if (r.GetValue(stepTimeout) is { } st) options.StepTimeout = Duration("--step-timeout", st);
             options.ManifestDirectories = [.. (r.GetValue(manifests) ?? []).Select(Path.GetFullPath)];
             options.EventListenAddress = r.GetValue(eventsAddress)!;
             if (r.GetValue(retention) is { } ret)
