@@ -105,15 +105,16 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             started();
             var startedAt = _time.GetUtcNow();
             int child;
-            var lease = Lease(spec, adopted: null);
+            StepLease? lease = null;
             try
             {
+                lease = Lease(spec, adopted: null);
                 child = Start(spec, dir, startedAt, lease);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Forget(key);
-                lease.Dispose();
+                lease?.Dispose();
                 return new StepOutcome(StepEnd.FailedToStart, null, $"failed to start step: {e.Message}", startedAt, _time.GetUtcNow());
             }
             bool killNow;

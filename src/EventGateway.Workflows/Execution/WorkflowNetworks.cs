@@ -49,14 +49,11 @@ public sealed class WorkflowNetworks(string dataDir)
             Run(Tools.Ip!, "netns", "add", name);
             Run(Tools.Ip!, "-n", name, "link", "set", "lo", "up");
             // pasta must stay root to join a namespace owned by the host; it drops its capabilities itself.
-            // It daemonizes: started with its stdio on /dev/null so it holds none of the service's pipes.
+            // It daemonizes: its stdio goes to /dev/null so the daemon holds none of the service's pipes. It refuses
+            // to start with SIGPIPE ignored, as .NET leaves it for children.
             if (Tools.Pasta is { } pasta)
-            {
-                var pid = PosixSpawn.Start([pasta, "--runas", "0:0", "--netns", PathOf(name), "--config-net", "--no-map-gw", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-q"],
-                    new Dictionary<string, string>(), "/");
-                if (PosixSpawn.WaitAsync(pid).GetAwaiter().GetResult() is var code and not 0)
-                    throw new IOException($"cannot give the workflow's network namespace outbound access: pasta exited with code {code}");
-            }
+                Run("/bin/sh", "-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1", "/usr/bin/env", "--default-signal=PIPE", pasta, "--runas", "0:0", "--netns", PathOf(name), "--config-net", "--no-map-gw",
+                    "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-q");
         }
         catch (IOException)
         {
