@@ -188,6 +188,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (_sandbox.Isolated)
         {
             Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
+            Directory.CreateDirectory(Path.Combine(root, "tmp"));
             Posix.ChownTree(root, lease.Uid, Sandbox.StepGid); // only the step's own root is the step's
             var etc = Path.Combine(dir, "etc");
             SandboxEtc.Write(etc, spec.RunAs?.User ?? lease.Uid, spec.RunAs?.Group ?? Sandbox.StepGid);
@@ -201,7 +202,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+            ["PATH"] = _sandbox.Isolated ? Sandbox.StepPath : Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
             ["HOME"] = _sandbox.Isolated ? "/tmp" : Environment.GetEnvironmentVariable("HOME") ?? "/root",
             ["LANG"] = "C.UTF-8",
         };

@@ -86,13 +86,13 @@ public sealed class Sandbox
     public IReadOnlyList<string> Wrap(SandboxedStep s)
     {
         if (_bwrap is null) return s.Argv;
-        Directory.CreateDirectory(Path.Combine(s.Root, "tmp"));
         var a = new List<string>(_systemBinds.Length + s.Argv.Count + 64);
         if (s.NetworkNamespace is { } netns) a.AddRange([Tools.Nsenter, "--net=" + netns, "--"]);
         a.AddRange([_bwrap, "--bind", s.Root, "/"]);
         a.AddRange(_systemBinds);
         SandboxEtc.AddMounts(a, s.Etc);
         foreach (var (host, at) in s.Binds) a.AddRange(["--bind", host, at]);
+        a.AddRange(Compat.Value);
         a.AddRange(["--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "step"]);
         if (s.PrivateNetwork) a.Add("--unshare-net");
         a.AddRange(["--die-with-parent", "--chdir", s.WorkingDir, "--"]);
@@ -111,6 +111,19 @@ public sealed class Sandbox
         a.AddRange(s.Argv);
         return a;
     }
+
+    /// <summary>PATH inside the sandbox: the system's directories (the host's PATH names places, like ~/.pyenv, a step does not see) and <see cref="CompatBin"/>.</summary>
+    public const string StepPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:" + CompatBin;
+
+    /// <summary>Names images take for granted that Debian installs under another name (python for python3), on a private tmpfs at /run.</summary>
+    private const string CompatBin = "/run/egw/bin";
+
+    private static readonly Lazy<string[]> Compat = new(() =>
+    {
+        var a = new List<string> { "--tmpfs", "/run", "--dir", CompatBin };
+        if (!File.Exists("/usr/bin/python") && File.Exists("/usr/bin/python3")) a.AddRange(["--symlink", "/usr/bin/python3", CompatBin + "/python"]);
+        return [.. a];
+    });
 
     /// <summary>Where a path inside the sandbox lives on the host.</summary>
     public string HostPath(string rootDir, string sandboxPath) =>
