@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using EventGateway.Model;
 using EventGateway.Tests.Support;
@@ -197,5 +198,66 @@ public sealed class StepIsolationTests
         node.Message.ShouldNotBeNull().ShouldContain("memory limit (256Mi");
         t.Logs(wf, node).ShouldNotContain("allocated");
         t.Logs(wf, node, "stderr").ShouldContain("MemoryError");
+    }
+
+    [Theory]
+    [InlineData("runAsUser: 1234, runAsGroup: 5678", "1234", "5678")]
+    [InlineData("runAsUser: 0", "0", "2000000")]
+    public async Task RunAsUser_is_the_uid_inside_the_steps_user_namespace_and_grants_nothing_on_the_host(string securityContext, string uid, string gid)
+    {
+        var marker = $"egw-runas-{Guid.NewGuid():N}";
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync($$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: runas-}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                script:
+                  image: debian
+                  command: [bash]
+                  securityContext: { {{securityContext}} }
+                  source: |
+                    id -u; id -g; grep CapEff /proc/self/status
+                    cat /etc/shadow && echo read-shadow
+                    touch /usr/{{marker}} && echo wrote-usr
+                    echo mine > /tmp/mine && cat /tmp/mine
+                    exit 0
+            """);
+
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);
+        var node = wf.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        var lines = t.Logs(wf, node).Split('\n');
+        lines[0].ShouldBe(uid);
+        lines[1].ShouldBe(gid);
+        lines[2].ShouldBe("CapEff:\t0000000000000000");
+        t.Logs(wf, node).ShouldNotContain("read-shadow");
+        t.Logs(wf, node).ShouldNotContain("wrote-usr");
+        t.Logs(wf, node).ShouldContain("mine");
+        File.Exists($"/usr/{marker}").ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_step_of_egw_serve_cannot_call_its_api_on_the_hosts_loopback()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        using var http = new HttpClient { BaseAddress = serve.BaseAddress };
+        var body = $$$$"""
+            {"workflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "caller"},
+              "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "curl", "command": ["sh", "-c",
+                "curl -sS -m 3 -X POST -d '{}' http://127.0.0.1:{{{{serve.Port}}}}/api/v1/workflows/default && echo reached-api; exit 0"]}}]}}}
+            """;
+        (await http.PostAsync("api/v1/workflows/default", new StringContent(body))).EnsureSuccessStatusCode();
+
+        var done = await Eventually.Get(async () =>
+            await http.GetFromJsonAsync<Workflow>("api/v1/workflows/default/caller", EventGateway.Model.Manifests.Json.Lenient) is { Status.IsCompleted: true } w ? w : null,
+            "the caller workflow to complete");
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, done.Status.Message);
+        var log = await http.GetStringAsync("api/v1/workflows/default/caller/log");
+        log.ShouldNotContain("reached-api");
+        var list = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("api/v1/workflows/default"))!["items"]!.AsArray();
+        list.Select(w => (string?)w!["metadata"]!["name"]).ShouldBe(["caller"]); // no workflow was submitted from inside the step
     }
 }
