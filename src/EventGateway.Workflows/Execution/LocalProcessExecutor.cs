@@ -17,8 +17,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     // sh runs the step with its streams on files, so they outlive the service, and records the exit code.
     // It sets the step's rlimits first ("-": none); they bind the step's uid, not root's sandbox setup.
     // umask 002 with the shared step gid lets containers of one pod write each other's files in shared volumes.
-    private const string Wrapper = "d=$1; m=$2; p=$3; n=$4; shift 4; [ \"$m\" = - ] || ulimit -d \"$m\"; [ \"$p\" = - ] || ulimit -p \"$p\"; "
-        + "[ \"$n\" = - ] || ulimit -n \"$n\"; umask 002; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
+    // (One literal: bench/fanout/lib.sh reads it from here.)
+    private const string Wrapper = "d=$1; m=$2; p=$3; n=$4; shift 4; [ \"$m\" = - ] || ulimit -d \"$m\"; [ \"$p\" = - ] || ulimit -p \"$p\"; [ \"$n\" = - ] || ulimit -n \"$n\"; umask 002; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
 
     private readonly string _root;
     private readonly Sandbox _sandbox;
