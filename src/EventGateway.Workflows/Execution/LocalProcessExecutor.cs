@@ -47,6 +47,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
         _networks = new WorkflowNetworks(Path.GetFullPath(dataDir));
+        if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
         _limits = limits ?? StepLimits.Default;
         _stepTimeout = stepTimeout;
         if (sandbox.Disabled) LogSandboxDisabled(_log);

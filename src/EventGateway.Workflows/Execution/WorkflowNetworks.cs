@@ -12,10 +12,24 @@ namespace EventGateway.Workflows.Execution;
 /// (/run/netns), so steps adopted after a restart are counted back in; it is deleted, and pasta with it,
 /// when the workflow's last running step ends.
 /// </summary>
-public sealed class WorkflowNetworks(string dataDir)
+public sealed class WorkflowNetworks
 {
     private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly string _prefix;
+
+    public WorkflowNetworks(string dataDir) => _prefix = "egw-" + Hash(dataDir)[..8] + "-";
+
+    /// <summary>
+    /// Deletes the namespaces a previous run of this service left (killed before its steps ended): steps still
+    /// running in one keep it alive; a step adopted later gets a fresh one for its bookkeeping.
+    /// </summary>
+    public void RemoveLeftovers()
+    {
+        if (Tools.Ip is null || !Directory.Exists("/run/netns")) return;
+        foreach (var path in Directory.EnumerateFiles("/run/netns", _prefix + "*"))
+            Run(Tools.Ip, "netns", "delete", Path.GetFileName(path));
+    }
 
     /// <summary>The namespace's path for a step about to run (created on first use); pair with <see cref="Release"/>.</summary>
     public string Acquire(string @namespace, string workflow)
@@ -64,9 +78,10 @@ public sealed class WorkflowNetworks(string dataDir)
 
     private static string PathOf(string name) => "/run/netns/" + name;
 
-    /// <summary>A host-wide name: the data directory is part of it, so two services on one host never share a namespace.</summary>
-    private string Name(string @namespace, string workflow) =>
-        "egw-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{dataDir}\0{@namespace}\0{workflow}")))[..20];
+    /// <summary>A host-wide name: the data directory's hash leads it, so two services on one host never share a namespace, and each finds its own leftovers.</summary>
+    private string Name(string @namespace, string workflow) => _prefix + Hash($"{@namespace}\0{workflow}")[..12];
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     private static void Run(string program, params string[] args)
     {
