@@ -87,7 +87,10 @@ fi
 
 # --- scratch ------------------------------------------------------------------------------------------
 work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/egw-bench-fanout.XXXXXX")
-cleanup() { if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi; }
+cleanup() {
+  ip netns delete "egw-bench-$$" 2>/dev/null || true
+  if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 seq "$N" >"$work/seq.txt"
@@ -129,13 +132,27 @@ if [[ -n ${BENCH_EGW_NOSANDBOX_ARGS:-} ]]; then read -r -a nosandbox_args <<<"$B
 elif "$egw" run --help 2>/dev/null | grep -q -- '--no-sandbox'; then nosandbox_args=(--no-sandbox)
 fi
 
-wrapper=$(egw_wrapper)
+wrapper=$EGW_LEGACY_WRAPPER   # "today's command line": the wrapper and bwrap arguments before the hardened sandbox
+hardened_wrapper=$(egw_wrapper)
 launch=()
 egw_launch launch
 binds=()
+hbinds=(); hetc=()
 if [[ $BREAKDOWN == 1 ]]; then
-  if [[ -x /usr/bin/bwrap ]]; then egw_binds binds
+  if [[ -x /usr/bin/bwrap ]]; then egw_binds binds; egw_hardened_binds hbinds; egw_hardened_etc hetc
   else log "no /usr/bin/bwrap: skipping the xargs breakdown rows"; fi
+fi
+# The hardened row runs its steps in one workflow network namespace, as egw does (made here with ip and pasta).
+netns=egw-bench-$$
+if [[ ${#hbinds[@]} -gt 0 ]]; then
+  if ip netns add "$netns" && ip -n "$netns" link set lo up; then
+    if command -v pasta >/dev/null; then
+      env --default-signal=PIPE pasta --runas 0:0 --netns "/run/netns/$netns" --config-net --no-map-gw -t none -u none -T none -U none -q </dev/null >/dev/null 2>&1 \
+        || log "warning: pasta failed; the hardened row's namespace has loopback only"
+    fi
+  else
+    log "cannot create a network namespace: skipping the hardened row"; hbinds=()
+  fi
 fi
 
 # --- measurement helpers ------------------------------------------------------------------------------
@@ -162,6 +179,32 @@ make_step_dirs() {
   (cd "$1" && xargs -a "$work/seq.txt" -n 1000 printf '%s/root/tmp\n' | xargs mkdir -p)
 }
 
+# The hardened sandbox's step directories: root handed to the step's uid, and the step's own /etc.
+make_hardened_step_dirs() {
+  make_step_dirs "$1"
+  python3 - "$1" "$N" "$EGW_STEP_UID" "$EGW_STEP_GID" <<'PY'
+import os, sys
+base, n, uid, gid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+resolv = open("/etc/resolv.conf").read() if os.path.exists("/etc/resolv.conf") else ""
+files = {
+    "passwd": f"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nstep:x:{uid}:{gid}:step:/tmp:/bin/sh\n",
+    "group": f"root:x:0:\nnogroup:x:65534:\nstep:x:{gid}:\n",
+    "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    "hostname": "step\n",
+    "nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n",
+    "resolv.conf": resolv,
+}
+for i in range(1, n + 1):
+    step = os.path.join(base, str(i))
+    os.makedirs(os.path.join(step, "etc"), exist_ok=True)
+    for name, text in files.items():
+        with open(os.path.join(step, "etc", name), "w") as f:
+            f.write(text)
+    for d in (os.path.join(step, "root"), os.path.join(step, "root", "tmp")):
+        os.chown(d, uid, gid)
+PY
+}
+
 run_system() { # run_system SYSTEM RUN
   local system=$1 run=$2
   case $system in
@@ -180,6 +223,12 @@ run_system() { # run_system SYSTEM RUN
       timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
         "${launch[@]}" /bin/sh -c "$wrapper" egw-step "$work/steps/{}" \
         /usr/bin/bwrap --bind "$work/steps/{}/root" / "${binds[@]}" "${EGW_BWRAP_TAIL[@]}" true ;;
+    xargs-hardened)
+      make_hardened_step_dirs "$work/steps"
+      timed "$run" xargs -a "$work/seq.txt" -P "$P" -I{} \
+        /bin/sh -c "$hardened_wrapper" egw-step "$work/steps/{}" "${EGW_LIMIT_ARGS[@]}" \
+        /usr/bin/nsenter "--net=/run/netns/$netns" -- \
+        /usr/bin/bwrap --bind "$work/steps/{}/root" / "${hbinds[@]}" --bind "$work/steps/{}/etc" /etc "${hetc[@]}" "${EGW_SETPRIV[@]}" true ;;
     egw)
       timed "$run" "$egw" run "$workflow" -q --data-dir "$work/data" -p "count=$N" -o json "${egw_extra[@]}" ;;
     egw-nosandbox)
@@ -198,6 +247,7 @@ run_system() { # run_system SYSTEM RUN
 systems=(xargs)
 if [[ $BREAKDOWN == 1 ]]; then systems+=(xargs-wrapper); fi
 if [[ $BREAKDOWN == 1 && ${#binds[@]} -gt 0 ]]; then systems+=(xargs-bwrap xargs-chain); fi
+if [[ $BREAKDOWN == 1 && ${#hbinds[@]} -gt 0 ]]; then systems+=(xargs-hardened); fi
 systems+=(egw)
 if (( ${#nosandbox_args[@]} )); then systems+=(egw-nosandbox); fi
 if [[ $use_harness == 1 ]]; then
@@ -211,6 +261,7 @@ declare -A describe=(
   [xargs-wrapper]="xargs -P $P: $N x ${launch[*]}${launch:+ }sh -c <egw's wrapper> true"
   [xargs-bwrap]="xargs -P $P: $N x bwrap <egw's sandbox> true"
   [xargs-chain]="xargs -P $P: $N x ${launch[*]}${launch:+ }sh -c <egw's wrapper> bwrap <egw's sandbox> true"
+  [xargs-hardened]="xargs -P $P: $N x sh -c <egw's wrapper with limits> nsenter bwrap <hardened sandbox> setpriv true"
   [egw]="egw run: $N steps"
   [egw-nosandbox]="egw run ${nosandbox_args[*]}: $N steps"
   [engine-nosandbox]="harness, real executor with the sandbox off: $N steps"
@@ -255,6 +306,7 @@ LABELS = {
     "xargs-wrapper": f"xargs -P {p} {launch}sh true",
     "xargs-bwrap": f"xargs -P {p} bwrap true",
     "xargs-chain": f"xargs -P {p} {launch}sh bwrap true",
+    "xargs-hardened": f"xargs -P {p} sh hardened true",
     "egw": "egw run",
     "egw-nosandbox": "egw run, no sandbox",
     "engine-nosandbox": "engine, no sandbox (harness)",
@@ -415,6 +467,9 @@ derived = {k: v for k, v in {
     # what the sandboxed launch (sh wrapper + bwrap) costs over plain `true`, with no engine at all
     "sandboxed_launch_vs_true": rel("xargs-chain", "xargs"),
     "sandboxed_launch_ms_per_step_over_true": per_step_ms("xargs-chain", "xargs"),
+    # the hardened sandbox's command line against today's (goal: at most 1.10)
+    "hardened_vs_todays_command": rel("xargs-hardened", "xargs-chain"),
+    "hardened_ms_per_step_over_todays": per_step_ms("xargs-hardened", "xargs-chain"),
     # the engine with the sandbox off against xargs running the same unsandboxed wrapper
     "engine_nosandbox_vs_xargs_same_command": rel(nosb, "xargs-wrapper"),
     "engine_nosandbox_vs_xargs_true": rel(nosb, "xargs"),
@@ -463,6 +518,9 @@ if "egw_vs_xargs_same_sandboxed_command" in derived:
     print(f"egw vs xargs running egw's own sandboxed command line: {derived['egw_vs_xargs_same_sandboxed_command']}x "
           f"({derived['engine_ms_per_step_over_same_command']} ms/step of engine); that command line vs plain true: "
           f"{derived['sandboxed_launch_vs_true']}x (+{derived['sandboxed_launch_ms_per_step_over_true']} ms/step)")
+if "hardened_vs_todays_command" in derived:
+    print(f"hardened sandbox's command line vs today's: {derived['hardened_vs_todays_command']}x "
+          f"({derived['hardened_ms_per_step_over_todays']:+} ms/step; goal <= 1.10x)")
 if "engine_nosandbox_vs_xargs_same_command" in derived:
     print(f"engine with the sandbox off vs xargs running the same unsandboxed wrapper: {derived['engine_nosandbox_vs_xargs_same_command']}x; "
           f"vs plain true: {derived['engine_nosandbox_vs_xargs_true']}x")

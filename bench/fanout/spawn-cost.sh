@@ -29,7 +29,7 @@ trap 'rm -rf "$work"' EXIT
 binds=()
 egw_binds binds
 egw_bwrap=("$bwrap" --bind @D@/root / "${binds[@]}" "${EGW_BWRAP_TAIL[@]}")
-wrapper=$(egw_wrapper)
+wrapper=$EGW_LEGACY_WRAPPER  # the unhardened launch these configurations compare
 launch=()
 egw_launch launch
 

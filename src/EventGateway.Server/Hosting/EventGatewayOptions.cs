@@ -12,6 +12,15 @@ public sealed class EventGatewayOptions
     /// <summary>Run steps in bubblewrap when it is available.</summary>
     public bool Sandbox { get; set; } = true;
 
+    /// <summary>How steps reach the network (<c>--step-network</c>): a private namespace per workflow by default.</summary>
+    public Workflows.Execution.StepNetwork StepNetwork { get; set; } = Workflows.Execution.StepNetwork.Isolated;
+
+    /// <summary>Per-step limits (<c>--step-memory</c>, <c>--step-pids</c>, <c>--step-open-files</c>); resources.limits.memory overrides memory.</summary>
+    public Workflows.Execution.StepLimits StepLimits { get; set; } = Workflows.Execution.StepLimits.Default;
+
+    /// <summary>Wall-clock limit of steps without an activeDeadlineSeconds (<c>--step-timeout</c>); null: none.</summary>
+    public TimeSpan? StepTimeout { get; set; }
+
     public TimeSpan StatusSaveInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Address the event sources' HTTP listeners bind to; webhooks come from outside, so all interfaces by default.</summary>
@@ -39,6 +48,10 @@ public sealed class EventGatewayOptions
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("data directory must be set (--data-dir or EGW_DATA_DIR)");
+        if (StepLimits.MemoryBytes is < 1 << 20) throw new ArgumentException($"--step-memory must be at least 1Mi, got {StepLimits.MemoryBytes}");
+        if (StepLimits.Pids is < 1) throw new ArgumentException($"--step-pids must be at least 1, got {StepLimits.Pids}");
+        if (StepLimits.OpenFiles is < 16) throw new ArgumentException($"--step-open-files must be at least 16, got {StepLimits.OpenFiles}");
+        if (StepTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException("--step-timeout must be positive");
         if (MaxProcesses < 1) throw new ArgumentException($"max processes must be at least 1, got {MaxProcesses}");
         if (StatusSaveInterval <= TimeSpan.Zero) throw new ArgumentException("status save interval must be positive");
         if (!System.Net.IPAddress.TryParse(EventListenAddress, out _)) throw new ArgumentException($"event listen address '{EventListenAddress}' is not an IP address");

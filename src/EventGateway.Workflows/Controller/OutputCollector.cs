@@ -37,7 +37,14 @@ public sealed class OutputCollector(IStepExecutor executor, ArtifactStorage arti
             foreach (var a in pod.Template.Outputs?.Artifacts ?? [])
             {
                 if (a.Path is not { } path) continue;
-                var host = executor.HostPath(key, path);
+                string host;
+                try { host = executor.HostPath(key, path); }
+                catch (OutputPathException e)
+                {
+                    // Refused whether or not the artifact is optional: the step pointed its output at something not its own.
+                    if (phase == NodePhase.Succeeded) (phase, message) = (NodePhase.Error, $"failed to save outputs: artifact '{a.Name}': {e.Message}");
+                    continue;
+                }
                 if (!File.Exists(host) && !Directory.Exists(host))
                 {
                     if (a.Optional != true && phase == NodePhase.Succeeded)
@@ -57,11 +64,15 @@ public sealed class OutputCollector(IStepExecutor executor, ArtifactStorage arti
     private (string? Value, string? Error) ReadParameter(StepKey key, Parameter p)
     {
         if (p.ValueFrom?.Path is not { } path) return (p.Value ?? p.ValueFrom?.Default, null);
-        var host = executor.HostPath(key, path);
         try
         {
+            var host = executor.HostPath(key, path);
             // Argo trims the trailing newline a shell's echo leaves.
             return (File.ReadAllText(host).TrimEnd('\n', '\r'), null);
+        }
+        catch (OutputPathException e)
+        {
+            return (null, $"failed to read output parameter '{p.Name}': {e.Message}");
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {

@@ -59,8 +59,39 @@ public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepositor
             }
         }
 
+        var (limits, limitError) = LimitsOf(c);
+        if (limitError is not null) return (null, $"container '{pod.Template.Name}': {limitError}");
+        var (runAs, runAsError) = RunAsOf(c.SecurityContext, pod.Template.SecurityContext ?? wf.Spec.SecurityContext);
+        if (runAsError is not null) return (null, $"container '{pod.Template.Name}': {runAsError}");
+
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        return (new StepSpec(new StepKey(ns, wf.Name, pod.NodeId), c.Image ?? "", argv, c.WorkingDir, env, files, deadline), null);
+        return (new StepSpec(new StepKey(ns, wf.Name, pod.NodeId), c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs }, null);
+    }
+
+    /// <summary>resources.limits.memory as the step's memory limit; cpu has no rlimit equivalent (a rate needs cgroups) and is not enforced.</summary>
+    private static (StepLimits? Limits, string? Error) LimitsOf(Container c)
+    {
+        if (c.Resources?["limits"]?["memory"] is not { } memory) return (null, null);
+        var (bytes, error) = StepLimits.ParseMemory(memory.ToString());
+        return error is not null ? (null, $"resources.limits.memory: {error}") : (StepLimits.None with { MemoryBytes = bytes }, null);
+    }
+
+    /// <summary>securityContext.runAsUser/runAsGroup: the container's over the pod's (template, then workflow), as in Kubernetes.</summary>
+    private static (RunAs? RunAs, string? Error) RunAsOf(System.Text.Json.Nodes.JsonNode? container, System.Text.Json.Nodes.JsonNode? pod)
+    {
+        long? Id(string field, out string? error)
+        {
+            error = null;
+            var node = container?[field] ?? pod?[field];
+            if (node is null) return null;
+            if (long.TryParse(node.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id <= uint.MaxValue - 1) return id;
+            error = $"securityContext.{field}: '{node}' is not a user or group id (a number from 0)";
+            return null;
+        }
+        var user = Id("runAsUser", out var userError);
+        var group = Id("runAsGroup", out var groupError);
+        if ((userError ?? groupError) is { } e) return (null, e);
+        return user is null && group is null ? (null, null) : (new RunAs(user, group), null);
     }
 
     private async Task<string?> AddEnvFromAsync(string ns, EnvFromSource from, Dictionary<string, string> env, CancellationToken ct)

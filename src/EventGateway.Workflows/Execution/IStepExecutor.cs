@@ -14,7 +14,7 @@ public interface IStepExecutor
     /// <summary>Kills a running step's whole process tree (terminate, stop, deadline of an enclosing node).</summary>
     void Kill(StepKey key);
 
-    /// <summary>Where a sandbox path of a finished step can be read on the host (outputs).</summary>
+    /// <summary>Where a sandbox path of a finished step can be read on the host (outputs), never outside the step's own files: throws <see cref="OutputPathException"/> for a path that leads out.</summary>
     string HostPath(StepKey key, string sandboxPath);
 
     /// <summary>The durable log file of a step's stream ("stdout" or "stderr"); it may not exist (yet, or any more).</summary>
@@ -40,6 +40,12 @@ public sealed record StepSpec(
 {
     /// <summary>Directories shared with other steps (a containerSet's volumes), bind-mounted into the sandbox.</summary>
     public IReadOnlyList<SharedVolume> Volumes { get; init; } = [];
+
+    /// <summary>The container's resources.limits; what it leaves out, the service's defaults decide.</summary>
+    public StepLimits? Limits { get; init; }
+
+    /// <summary>securityContext.runAsUser/runAsGroup (container over pod): the ids the step has inside its user namespace.</summary>
+    public RunAs? RunAs { get; init; }
 }
 
 /// <summary>A volume owned by <paramref name="Owner"/> (its pod), mounted at <paramref name="MountPath"/>; it lives as long as the owner's files.</summary>

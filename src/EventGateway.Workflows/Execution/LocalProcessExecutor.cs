@@ -15,7 +15,10 @@ namespace EventGateway.Workflows.Execution;
 public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 {
     // sh runs the step with its streams on files, so they outlive the service, and records the exit code.
-    private const string Wrapper = "d=$1; shift; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
+    // It sets the step's rlimits first ("-": none); they bind the step's uid, not root's sandbox setup.
+    // umask 002 with the shared step gid lets containers of one pod write each other's files in shared volumes.
+    // (One literal: bench/fanout/lib.sh reads it from here.)
+    private const string Wrapper = "d=$1; m=$2; p=$3; n=$4; shift 4; [ \"$m\" = - ] || ulimit -d \"$m\"; [ \"$p\" = - ] || ulimit -p \"$p\"; [ \"$n\" = - ] || ulimit -n \"$n\"; umask 002; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
 
     private readonly string _root;
     private readonly Sandbox _sandbox;
@@ -26,8 +29,15 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal); // 0 while the process is being spawned
     private readonly HashSet<string> _killWhenStarted = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly StepUids _uids = new();
+    private readonly WorkflowNetworks _networks;
+    private readonly StepLimits _limits;
+    private readonly TimeSpan? _stepTimeout;
 
-    public LocalProcessExecutor(string dataDir, int maxProcesses, Sandbox sandbox, TimeProvider time, ILogger<LocalProcessExecutor> log, TimeSpan? adoptPoll = null)
+    /// <param name="limits">Service-wide step limits (--step-memory, --step-pids, --step-open-files); a container's resources.limits.memory overrides memory.</param>
+    /// <param name="stepTimeout">Wall-clock limit for steps without an activeDeadlineSeconds of their own (--step-timeout); null: none.</param>
+    public LocalProcessExecutor(string dataDir, int maxProcesses, Sandbox sandbox, TimeProvider time, ILogger<LocalProcessExecutor> log, TimeSpan? adoptPoll = null,
+        StepLimits? limits = null, TimeSpan? stepTimeout = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxProcesses, 1);
         _root = Path.Combine(dataDir, "pods");
@@ -36,8 +46,20 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _time = time;
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
-        if (!sandbox.Isolated && !sandbox.Disabled) LogNoSandbox(_log);
+        _networks = new WorkflowNetworks(Path.GetFullPath(dataDir));
+        if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
+        _limits = limits ?? StepLimits.Default;
+        _stepTimeout = stepTimeout;
+        if (sandbox.Disabled) LogSandboxDisabled(_log);
+        else if (sandbox.Unavailable is { } reason) LogSandboxUnavailable(_log, reason);
+        else if (sandbox.Network == StepNetwork.Host) LogHostNetwork(_log);
+        else if (sandbox.Network == StepNetwork.Isolated && !sandbox.Outbound) LogNoOutbound(_log);
     }
+
+    /// <summary>Why steps are refused: the sandbox was asked for (the default) but cannot start.</summary>
+    private string? Refusal => _sandbox.Unavailable is { } reason
+        ? $"step refused: the sandbox is unavailable: {reason}; install it, or start egw with --no-sandbox to run steps as unisolated host processes"
+        : null;
 
     public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
     {
@@ -51,6 +73,13 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 ? await AdoptAsync(spec, dir, pid, stopWaiting).ConfigureAwait(false)
                 : TryReadExit(dir) is { } late ? Finished(dir, late, () => { })
                 : new StepOutcome(StepEnd.Lost, null, "step process was lost while the service was down", StartTime(dir), _time.GetUtcNow());
+        }
+
+        if (Refusal is { } refusal)
+        {
+            started();
+            if (!Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+            return new StepOutcome(StepEnd.FailedToStart, null, refusal, _time.GetUtcNow(), _time.GetUtcNow());
         }
 
         var key = Key(spec.Key);
@@ -77,13 +106,16 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             started();
             var startedAt = _time.GetUtcNow();
             int child;
+            StepLease? lease = null;
             try
             {
-                child = Start(spec, dir, startedAt);
+                lease = Lease(spec, adopted: null);
+                child = Start(spec, dir, startedAt, lease);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Forget(key);
+                lease?.Dispose();
                 return new StepOutcome(StepEnd.FailedToStart, null, $"failed to start step: {e.Message}", startedAt, _time.GetUtcNow());
             }
             bool killNow;
@@ -94,6 +126,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             }
             if (killNow) KillGroup(child); // killed while it was being spawned
             var exited = PosixSpawn.WaitAsync(child);
+            _ = exited.ContinueWith(_ => lease.Dispose(), TaskScheduler.Default); // the uid and network are free once the step's process is gone
             return await WaitAsync(spec, dir, child, startedAt, () => exited.WaitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
         }
         finally
@@ -102,27 +135,84 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         }
     }
 
-    private int Start(StepSpec spec, string dir, DateTimeOffset startedAt)
+    /// <summary>What a running step holds besides its slot: its host uid and its workflow's network namespace.</summary>
+    private sealed class StepLease(Action release) : IDisposable
+    {
+        private int _released;
+        public int Uid { get; init; }
+        public string? Network { get; init; }
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) release();
+        }
+    }
+
+    private StepLease Lease(StepSpec spec, int? adopted)
+    {
+        if (!_sandbox.Isolated) return new StepLease(() => { });
+        var uid = adopted ?? _uids.Take();
+        if (adopted is { } held) _uids.Hold(held);
+        string? network = null;
+        if (_sandbox.Network == StepNetwork.Isolated)
+        {
+            try { network = _networks.Acquire(spec.Key.Namespace, spec.Key.Workflow); }
+            catch (IOException) when (adopted is not null) { } // the adopted step keeps the namespace it has
+            catch (IOException)
+            {
+                _uids.Release(uid);
+                throw;
+            }
+        }
+        return new StepLease(() =>
+        {
+            _uids.Release(uid);
+            if (network is not null) _networks.Release(spec.Key.Namespace, spec.Key.Workflow);
+        }) { Uid = uid, Network = network };
+    }
+
+    private int Start(StepSpec spec, string dir, DateTimeOffset startedAt, StepLease lease)
     {
         var root = Path.Combine(dir, "root");
         Directory.CreateDirectory(root);
         var binds = Mount(spec, dir, root);
-        foreach (var f in spec.Files) Stage(HostTarget(binds, f.SandboxPath) ?? Path.Combine(root, f.SandboxPath.TrimStart('/')), f);
+        var argvIn = spec.Argv;
+        foreach (var f in spec.Files)
+        {
+            var target = HostTarget(binds, f.SandboxPath) ?? Path.Combine(root, f.SandboxPath.TrimStart('/'));
+            Stage(target, f);
+            // Without the sandbox nothing maps sandbox paths: the step gets the staged file's place in its node directory.
+            if (!_sandbox.Isolated) argvIn = argvIn.Select(a => a == f.SandboxPath ? target : a).ToList();
+        }
         var workingDir = spec.WorkingDir ?? "/";
-        if (_sandbox.Isolated) Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
-        var argv = _sandbox.Wrap(root, workingDir, spec.Argv, binds);
-        File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new { image = spec.Image, argv = spec.Argv, startedAt, sandboxed = _sandbox.Isolated }));
+        var limits = (spec.Limits ?? StepLimits.None).Over(_limits);
+        var argv = argvIn;
+        if (_sandbox.Isolated)
+        {
+            Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
+            Directory.CreateDirectory(Path.Combine(root, "tmp"));
+            Posix.ChownTree(root, lease.Uid, Sandbox.StepGid); // only the step's own root is the step's
+            var etc = Path.Combine(dir, "etc");
+            SandboxEtc.Write(etc, spec.RunAs?.User ?? lease.Uid, spec.RunAs?.Group ?? Sandbox.StepGid);
+            argv = _sandbox.Wrap(new SandboxedStep(root, etc, workingDir, argvIn, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None));
+        }
+        File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new
+        {
+            image = spec.Image, argv = spec.Argv, startedAt, sandboxed = _sandbox.Isolated, uid = _sandbox.Isolated ? lease.Uid : (int?)null,
+            network = _sandbox.Isolated ? _sandbox.Network.ToString() : null, limits = limits.ToString(),
+        }));
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
-            ["HOME"] = Environment.GetEnvironmentVariable("HOME") ?? "/root",
+            ["PATH"] = _sandbox.Isolated ? Sandbox.StepPath : Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+            ["HOME"] = _sandbox.Isolated ? "/tmp" : Environment.GetEnvironmentVariable("HOME") ?? "/root",
             ["LANG"] = "C.UTF-8",
         };
         foreach (var (k, v) in spec.Env) env[k] = v;
         if (!_sandbox.Isolated && !Directory.Exists(workingDir)) throw new IOException($"working directory {workingDir} does not exist");
 
-        var pid = PosixSpawn.Start(["/bin/sh", "-c", Wrapper, "egw-step", dir, .. argv], env, _sandbox.Isolated ? dir : workingDir);
+        string Limit(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
+        var pid = PosixSpawn.Start(["/bin/sh", "-c", Wrapper, "egw-step", dir, Limit(limits.MemoryBytes / 1024), Limit(limits.Pids), Limit(limits.OpenFiles), .. argv],
+            env, _sandbox.Isolated ? dir : workingDir);
         // The pid file is the durable record that this node's process exists (written before waiting).
         File.WriteAllText(Path.Combine(dir, "pid"), pid.ToString(CultureInfo.InvariantCulture));
         return pid;
@@ -142,7 +232,13 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         {
             if (v.Name is "" or "." or ".." || v.Name.Contains('/')) throw new IOException($"volume name '{v.Name}' is not a valid name");
             var host = Path.Combine(NodeDir(v.Owner), "volumes", v.Name);
-            Directory.CreateDirectory(host);
+            if (!Directory.Exists(host))
+            {
+                // Shared by the pod's containers, each with its own uid: writable through the shared step group (setgid keeps it on new files).
+                Directory.CreateDirectory(host);
+                Posix.Chown(host, 0, Sandbox.StepGid);
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(host, (UnixFileMode)0b010_111_111_101);
+            }
             Directory.CreateDirectory(_sandbox.HostPath(root, v.MountPath));
             binds.Add((host, v.MountPath));
         }
@@ -152,6 +248,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
     private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, CancellationToken stopWaiting)
     {
+        using var lease = ReadUid(dir) is { } uid ? Lease(spec, uid) : new StepLease(() => { });
         async Task PollUntilExit()
         {
             using var timer = new PeriodicTimer(_adoptPoll, _time);
@@ -161,13 +258,24 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         return await WaitAsync(spec, dir, pid, StartTime(dir), PollUntilExit, stopWaiting).ConfigureAwait(false);
     }
 
+    private static int? ReadUid(string dir)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "pod.json")));
+            return doc.RootElement.TryGetProperty("uid", out var u) && u.ValueKind == JsonValueKind.Number ? u.GetInt32() : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException) { return null; }
+    }
+
     private async Task<StepOutcome> WaitAsync(StepSpec spec, string dir, int pid, DateTimeOffset startedAt, Func<Task> exited, CancellationToken stopWaiting)
     {
         lock (_gate) _running[Key(spec.Key)] = pid;
         try
         {
             var wait = exited();
-            if (spec.Deadline is { } deadline)
+            var timedOut = spec.Deadline is null && _stepTimeout is { } limit ? startedAt + limit : (DateTimeOffset?)null;
+            if ((spec.Deadline ?? timedOut) is { } deadline)
             {
                 var remaining = deadline - _time.GetUtcNow();
                 using var timeout = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time);
@@ -176,11 +284,13 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 {
                     KillGroup(pid);
                     await wait.ConfigureAwait(false);
-                    return new StepOutcome(StepEnd.DeadlineExceeded, null, "Step exceeded its deadline", startedAt, _time.GetUtcNow());
+                    var why = timedOut is null ? "Step exceeded its deadline" : $"Step exceeded the service's step time limit (--step-timeout {_stepTimeout})";
+                    return new StepOutcome(StepEnd.DeadlineExceeded, null, why, startedAt, _time.GetUtcNow());
                 }
             }
             await wait.ConfigureAwait(false);
-            if (TryReadExit(dir) is { } code) return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", startedAt, _time.GetUtcNow());
+            if (TryReadExit(dir) is { } code)
+                return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code}){LimitReached(dir, (spec.Limits ?? StepLimits.None).Over(_limits))}", startedAt, _time.GetUtcNow());
             return File.Exists(Path.Combine(dir, "killed"))
                 ? new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow())
                 : new StepOutcome(StepEnd.Lost, null, "step process ended without an exit code (killed by a signal)", startedAt, _time.GetUtcNow());
@@ -212,25 +322,54 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (pid != 0) KillGroup(pid);
     }
 
+    /// <summary>
+    /// Where an output path of a finished step lies on the host, resolved inside the step's root (or the volume
+    /// holding it) without following any link out of it; throws <see cref="OutputPathException"/> when it would leave.
+    /// </summary>
     public string HostPath(StepKey key, string sandboxPath)
     {
         var dir = DirOf(key);
         var root = Path.Combine(dir, "root");
+        if (!_sandbox.Isolated) return _sandbox.HostPath(root, sandboxPath); // unisolated steps are host processes: their paths are the host's
         var mounts = Path.Combine(dir, "mounts");
         var binds = File.Exists(mounts) ? JsonSerializer.Deserialize<string[][]>(File.ReadAllText(mounts))!.Select(b => (b[1], b[0])).ToList() : [];
-        return HostTarget(binds, sandboxPath) ?? _sandbox.HostPath(root, sandboxPath);
+        return Bind(binds, sandboxPath) is { } b ? ConfinedPath.Resolve(b.Host, b.Inside) : ConfinedPath.Resolve(root, sandboxPath);
     }
 
     /// <summary>Where a sandbox path lies on the host when a bind holds it (the deepest bind wins, as in the sandbox); else null.</summary>
-    private static string? HostTarget(List<(string Host, string Sandbox)> binds, string sandboxPath)
+    private static string? HostTarget(List<(string Host, string Sandbox)> binds, string sandboxPath) =>
+        Bind(binds, sandboxPath) is { } b ? Path.Combine(b.Host, b.Inside) : null;
+
+    private static (string Host, string Inside)? Bind(List<(string Host, string Sandbox)> binds, string sandboxPath)
     {
         foreach (var (host, sandbox) in binds.OrderByDescending(b => b.Sandbox.Length))
         {
             var at = sandbox.TrimEnd('/');
             if (sandboxPath == at || sandboxPath.StartsWith(at + "/", StringComparison.Ordinal))
-                return Path.Combine(host, sandboxPath[at.Length..].TrimStart('/'));
+                return (host, sandboxPath[at.Length..].TrimStart('/'));
         }
         return null;
+    }
+
+    /// <summary>rlimits make the step's own calls fail rather than killing it: its stderr says which limit it met.</summary>
+    private static string LimitReached(string dir, StepLimits limits)
+    {
+        string tail;
+        try
+        {
+            using var f = File.OpenRead(Path.Combine(dir, "stderr"));
+            f.Seek(Math.Max(0, f.Length - 8192), SeekOrigin.Begin);
+            tail = new StreamReader(f).ReadToEnd();
+        }
+        catch (IOException) { return ""; }
+        if (limits.MemoryBytes is { } m && (tail.Contains("Cannot allocate memory", StringComparison.Ordinal) || tail.Contains("MemoryError", StringComparison.Ordinal)
+            || tail.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || tail.Contains("bad_alloc", StringComparison.Ordinal)))
+            return $": the step reached its memory limit ({StepLimits.Format(m)}; resources.limits.memory or --step-memory)";
+        if (limits.Pids is { } p && (tail.Contains("Resource temporarily unavailable", StringComparison.Ordinal) || tail.Contains("Cannot fork", StringComparison.Ordinal) || tail.Contains("fork: ", StringComparison.Ordinal)))
+            return $": the step reached its process limit ({p}; --step-pids)";
+        if (limits.OpenFiles is { } n && tail.Contains("Too many open files", StringComparison.Ordinal))
+            return $": the step reached its open files limit ({n}; --step-open-files)";
+        return "";
     }
 
     public string LogPath(StepKey key, string stream) => Path.Combine(DirOf(key), stream);
@@ -322,8 +461,17 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "bubblewrap (bwrap) is not available: steps run as plain host processes without isolation")]
-    private static partial void LogNoSandbox(ILogger log);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "--no-sandbox: steps run as plain host processes with the service's own user and privileges, its files and its network")]
+    private static partial void LogSandboxDisabled(ILogger log);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "the step sandbox is unavailable, so every step will be refused: {Reason}; install it, or start with --no-sandbox to run steps unisolated")]
+    private static partial void LogSandboxUnavailable(ILogger log, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network host: steps share the host's network, its loopback services (this API included) too")]
+    private static partial void LogHostNetwork(ILogger log);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network isolated without pasta (Debian package passt): workflows' network namespaces have loopback only, no outbound access")]
+    private static partial void LogNoOutbound(ILogger log);
 
     public void Dispose() => _slots.Dispose();
 }

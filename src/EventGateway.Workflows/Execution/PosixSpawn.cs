@@ -5,11 +5,15 @@ namespace EventGateway.Workflows.Execution;
 /// <summary>
 /// Starts processes with glibc's posix_spawn: a vfork-style clone that costs the same whatever the
 /// service's size, in a new session (so the step's process group can be killed as one and outlives
-/// the service), with stdio on /dev/null and the working directory set in the child.
+/// the service), with stdio on /dev/null, the working directory set in the child, and every signal at its
+/// default and unblocked (.NET ignores SIGPIPE, which children would otherwise inherit).
 /// </summary>
 internal static unsafe partial class PosixSpawn
 {
     private const short SetSid = 0x80; // POSIX_SPAWN_SETSID (glibc)
+    private const short SetSigDef = 0x04; // POSIX_SPAWN_SETSIGDEF
+    private const short SetSigMask = 0x08; // POSIX_SPAWN_SETSIGMASK
+    private const int SigSetSize = 128;
     private const int ORdWr = 2;
     private const int Eintr = 4;
     private const int AttrSize = 1024;   // larger than glibc's posix_spawnattr_t (336 bytes)
@@ -35,7 +39,12 @@ internal static unsafe partial class PosixSpawn
             var k = 0;
             foreach (var (name, value) in env) envp[k++] = Utf8($"{name}={value}");
             Check(posix_spawnattr_init(attr), "posix_spawnattr_init");
-            Check(posix_spawnattr_setflags(attr, SetSid), "posix_spawnattr_setflags");
+            Check(posix_spawnattr_setflags(attr, SetSid | SetSigDef | SetSigMask), "posix_spawnattr_setflags");
+            var signals = stackalloc byte[SigSetSize];
+            sigfillset(signals);
+            Check(posix_spawnattr_setsigdefault(attr, signals), "posix_spawnattr_setsigdefault");
+            sigemptyset(signals);
+            Check(posix_spawnattr_setsigmask(attr, signals), "posix_spawnattr_setsigmask");
             Check(posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
             var devNull = Utf8("/dev/null");
             for (var fd = 0; fd <= 2; fd++) Check(posix_spawn_file_actions_addopen(actions, fd, devNull, ORdWr, 0), "posix_spawn_file_actions_addopen");
@@ -83,6 +92,18 @@ internal static unsafe partial class PosixSpawn
 
     [LibraryImport("libc")]
     private static partial int posix_spawnattr_destroy(void* attr);
+
+    [LibraryImport("libc")]
+    private static partial int posix_spawnattr_setsigdefault(void* attr, byte* set);
+
+    [LibraryImport("libc")]
+    private static partial int posix_spawnattr_setsigmask(void* attr, byte* set);
+
+    [LibraryImport("libc")]
+    private static partial int sigfillset(byte* set);
+
+    [LibraryImport("libc")]
+    private static partial int sigemptyset(byte* set);
 
     [LibraryImport("libc")]
     private static partial int posix_spawn_file_actions_init(void* actions);

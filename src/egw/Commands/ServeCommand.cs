@@ -9,6 +9,7 @@ using EventGateway.Server.Hosting;
 using EventGateway.Server.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using EventGateway.Workflows.Execution;
 
 namespace EventGateway.Cli.Commands;
 
@@ -32,6 +33,11 @@ internal static class ServeCommand
         var noArchive = new Option<bool>("--no-archive") { Description = "do not archive finished workflows (the archive keeps them queryable after they are deleted)" };
         var archiveTtl = new Option<string?>("--archive-ttl") { Description = "drop archived workflows that finished longer ago than this (Go duration, e.g. 720h; default: keep)" };
         var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
+        var stepNetwork = new Option<string>("--step-network") { Description = "steps' network: isolated (a private namespace per workflow, outbound only, host loopback unreachable), none (loopback only) or host (the host's, API included; warned)", DefaultValueFactory = _ => "isolated" };
+        var stepMemory = new Option<string>("--step-memory") { Description = "memory a step may allocate unless its resources.limits.memory says otherwise", DefaultValueFactory = _ => "1Gi" };
+        var stepPids = new Option<int>("--step-pids") { Description = "processes a step may run at once", DefaultValueFactory = _ => StepLimits.Default.Pids!.Value };
+        var stepOpenFiles = new Option<int>("--step-open-files") { Description = "files a step process may hold open", DefaultValueFactory = _ => StepLimits.Default.OpenFiles!.Value };
+        var stepTimeout = new Option<string?>("--step-timeout") { Description = "wall-clock limit of steps without an activeDeadlineSeconds (Go duration; default: none)" };
         var authMode = new Option<string>("--auth-mode") { Description = "token: every API request needs a bearer token (default); none: no authentication (refused on a non-loopback --address without --insecure-no-auth)", DefaultValueFactory = _ => "token" };
         authMode.AcceptOnlyFromAmong("token", "none");
         var insecureNoAuth = new Option<bool>("--insecure-no-auth") { Description = "allow --auth-mode none on an address other hosts can reach: anyone who reaches it can run commands here" };
@@ -41,7 +47,7 @@ internal static class ServeCommand
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
-            port, address, dataDir, maxProcesses, noSandbox, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
+            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
             authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
         };
         var limits = new WorkflowLimitOptions();
@@ -52,6 +58,17 @@ internal static class ServeCommand
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
             limits.Apply(r, options);
+            options.StepNetwork = r.GetValue(stepNetwork) switch
+            {
+                "isolated" => StepNetwork.Isolated,
+                "none" => StepNetwork.None,
+                "host" => StepNetwork.Host,
+                var other => throw new CliException($"--step-network '{other}' is not one of isolated, none, host", ExitCodes.Invalid),
+            };
+            var (memory, memoryError) = StepLimits.ParseMemory(r.GetValue(stepMemory)!);
+            if (memoryError is not null) throw new CliException($"--step-memory: {memoryError}", ExitCodes.Invalid);
+            options.StepLimits = new StepLimits(memory, r.GetValue(stepPids), r.GetValue(stepOpenFiles));
+            if (r.GetValue(stepTimeout) is { } st) options.StepTimeout = Duration("--step-timeout", st);
             options.ManifestDirectories = [.. (r.GetValue(manifests) ?? []).Select(Path.GetFullPath)];
             options.EventListenAddress = r.GetValue(eventsAddress)!;
             if (r.GetValue(retention) is { } ret)

@@ -115,7 +115,9 @@ public sealed class SensorJourneyTests
     public async Task An_object_put_into_the_bucket_runs_one_processing_workflow_that_reads_the_object()
     {
         await using var s3 = await S3Server.StartAsync("input");
-        await using var host = await EventTestHost.StartAsync(pipeline: true);
+        // The step reads the object from the test's S3 server on the host's loopback, which the default
+        // isolated step network keeps steps away from: this journey opts into the host's network.
+        await using var host = await EventTestHost.StartAsync(pipeline: true, configure: o => o.StepNetwork = EventGateway.Workflows.Execution.StepNetwork.Host);
         await host.ApplyAsync($$$"""
             apiVersion: v1
             kind: Secret
