@@ -33,6 +33,7 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
                     location.Key = string.IsNullOrEmpty(location.Key)
                         ? $"{RenderKey(KeyFormat(wf), wf, nodeId).TrimEnd('/')}/{objectName}"
                         : RenderKey(location.Key, wf, nodeId);
+                    if (ArtifactKeys.CheckS3(location.Key) is { } why) throw new ArtifactException(why);
                     using var repo = await OpenAsync(ns, location, ct).ConfigureAwait(false);
                     await repo.SaveAsync(location.Key, file, ct).ConfigureAwait(false);
                 }
@@ -57,6 +58,7 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
             var location = Locate(wf, input.S3)!;
             if (string.IsNullOrEmpty(location.Key)) throw new ArtifactException("s3.key: missing: name the object to load");
             var key = RenderKey(location.Key, wf, nodeId);
+            if (ArtifactKeys.CheckS3(key) is { } why) throw new ArtifactException(why);
             var dir = local.InputsDir(wf.NamespaceOrDefault, wf.Name, nodeId);
             Directory.CreateDirectory(dir);
             var target = Path.Combine(dir, Uri.EscapeDataString(input.Name));
@@ -71,12 +73,24 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         }
     }
 
+    /// <summary>Where a local input artifact is; a key outside the workflow's namespace, or one that climbs, is refused.</summary>
+    public string LocalPath(Workflow wf, Artifact input, LocalArtifact l)
+    {
+        try { return local.PathOf(wf.NamespaceOrDefault, l); }
+        catch (ArtifactException e) { throw new ArtifactException($"failed to load input artifact '{input.Name}': {e.Message}", e); }
+    }
+
     /// <summary>Deletes a saved artifact from wherever its record says it is.</summary>
     public async Task DeleteAsync(string @namespace, Artifact saved, CancellationToken ct)
     {
-        if (saved.Local is { } l) await local.DeleteAsync(l.Key, ct).ConfigureAwait(false);
+        if (saved.Local is { } l)
+        {
+            if (ArtifactKeys.CheckLocal(@namespace, l.Key) is { } why) throw new ArtifactException($"artifact '{saved.Name}': {why}");
+            await local.DeleteAsync(l.Key, ct).ConfigureAwait(false);
+        }
         else if (saved.S3 is { Key: { } key } s3)
         {
+            if (ArtifactKeys.CheckS3(key) is { } why) throw new ArtifactException($"artifact '{saved.Name}': {why}");
             using var repo = await OpenAsync(@namespace, s3, ct).ConfigureAwait(false);
             await repo.DeleteAsync(key, ct).ConfigureAwait(false);
         }

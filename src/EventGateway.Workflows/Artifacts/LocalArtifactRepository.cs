@@ -15,11 +15,14 @@ public sealed class LocalArtifactRepository(string dataDir) : IArtifactRepositor
     public LocalArtifact Save(string @namespace, string workflow, string nodeId, string name, string hostPath)
     {
         var key = $"{@namespace}/{workflow}/{nodeId}/{name}";
+        if (ArtifactKeys.CheckLocal(@namespace, key) is { } why) throw new ArtifactException(why);
         Store(key, hostPath);
         return new LocalArtifact { Key = key };
     }
 
-    public string PathOf(LocalArtifact artifact) => PathOf(artifact.Key);
+    /// <summary>Where a local artifact is, for a workflow in <paramref name="namespace"/>; a key it may not use is an <see cref="ArtifactException"/>.</summary>
+    public string PathOf(string @namespace, LocalArtifact artifact) =>
+        ArtifactKeys.CheckLocal(@namespace, artifact.Key) is { } why ? throw new ArtifactException(why) : PathOf(artifact.Key);
 
     /// <summary>Where a step's downloaded input artifacts are unpacked before they are staged; dropped with the workflow.</summary>
     public string InputsDir(string @namespace, string workflow, string nodeId) => PathOf($"{@namespace}/{workflow}/.inputs/{nodeId}");
@@ -70,7 +73,7 @@ public sealed class LocalArtifactRepository(string dataDir) : IArtifactRepositor
     {
         var full = Path.GetFullPath(Path.Combine(_root, key));
         if (!full.StartsWith(Path.GetFullPath(_root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new InvalidOperationException($"artifact key '{key}' points outside the repository");
+            throw new ArtifactException($"key '{key}': points outside the repository");
         return full;
     }
 }

@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Controller;
 /// Turns a rendered container or script template into what the executor runs: argv, environment
 /// (resolving ConfigMap and Secret references from the store) and the files to stage.
 /// </summary>
-public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepository artifacts, ArtifactStorage storage)
+public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage)
 {
     /// <summary>Argo stages a script's source here.</summary>
     public const string ScriptPath = "/argo/staging/script";
@@ -51,7 +51,11 @@ public sealed class StepSpecBuilder(IResourceStore store, LocalArtifactRepositor
         foreach (var (path, artifact) in pod.InputArtifacts)
         {
             if (artifact.Raw is { } raw) files.Add(new StagedFile(path, null, raw.Data));
-            else if (artifact.Local is { } local) files.Add(new StagedFile(path, artifacts.PathOf(local), null));
+            else if (artifact.Local is { } local)
+            {
+                try { files.Add(new StagedFile(path, storage.LocalPath(wf, artifact, local), null)); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
             else if (artifact.S3 is not null)
             {
                 try { files.Add(new StagedFile(path, await storage.LoadAsync(wf, pod.NodeId, artifact, ct).ConfigureAwait(false), null)); }
