@@ -20,6 +20,8 @@ internal sealed class PodLauncher
     private readonly Lock _gate = new();
     /// <summary>The pods launched and not yet ended (guarded by <see cref="_gate"/>).</summary>
     private readonly Dictionary<string, Pod> _inFlight = new(StringComparer.Ordinal);
+    /// <summary>The workflow was deleted (guarded by <see cref="_gate"/>): a pass still under way launches nothing more.</summary>
+    private bool _deleted;
 
     /// <param name="stopping">the service's: a pod it stops is left running, to be adopted after a restart.</param>
     public PodLauncher(StepRunner steps, IWorkflowObserver observer, TimeProvider time, Workflow wf, Action<PodResult> report, CancellationToken stopping) =>
@@ -63,17 +65,24 @@ internal sealed class PodLauncher
         {
             Pod? pod = null;
             lock (_gate)
-                if (!_inFlight.ContainsKey(request.NodeId))
+                if (!_deleted && !_inFlight.ContainsKey(request.NodeId))
                     _inFlight[request.NodeId] = pod = new Pod(this, request);
             if (pod is not null) _ = RunAsync(pod);
         }
     }
 
-    /// <summary>Kills every pod in flight: the workflow is gone.</summary>
+    /// <summary>
+    /// The workflow is gone: kills every pod in flight, and no later launch starts one (a pass under way when the
+    /// deletion came would otherwise start a step that nothing stops).
+    /// </summary>
     public void KillAll()
     {
         List<string> inFlight;
-        lock (_gate) inFlight = [.. _inFlight.Keys];
+        lock (_gate)
+        {
+            _deleted = true;
+            inFlight = [.. _inFlight.Keys];
+        }
         Kill(inFlight);
     }
 
@@ -124,8 +133,20 @@ internal sealed class PodLauncher
         }
         finally
         {
+            bool deleted;
             lock (_gate)
+            {
                 if (_inFlight.Remove(pod.Request.NodeId, out var ended)) ended.WaitForSlot.Dispose();
+                deleted = _deleted;
+            }
+            // The deleter removed the workflow's directories when it deleted the workflow; a step that was starting
+            // then wrote its directory again. The last of its pods to end removes what is left (best effort: one still
+            // being torn down may hold a file a moment longer, and its own end comes after).
+            if (deleted)
+            {
+                try { _steps.Executor.Forget(_wf.NamespaceOrDefault, _wf.Name); }
+                catch (IOException) { }
+            }
         }
         _report(result);
         StepRunner.Notify(_observer.StepFinished, _wf, pod.Request.NodeId, pod.Key);

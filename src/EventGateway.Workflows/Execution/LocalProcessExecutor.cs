@@ -318,7 +318,9 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             if (!_running.TryGetValue(Key(key), out pid)) return;
             if (pid == 0) _killWhenStarted.Add(Key(key)); // waiting for a slot or being spawned: never starts, or is killed once its pid is known
         }
-        File.WriteAllText(Path.Combine(NodeDir(key), "killed"), "");
+        // The mark tells a restarted service the step was killed; a deleted workflow's directory is gone and needs none.
+        try { File.WriteAllText(Path.Combine(NodeDir(key), "killed"), ""); }
+        catch (DirectoryNotFoundException) { }
         if (pid != 0) KillGroup(pid);
     }
 

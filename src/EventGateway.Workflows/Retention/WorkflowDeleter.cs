@@ -16,8 +16,12 @@ public sealed class WorkflowDeleter(IResourceStore store, IStepExecutor executor
     public async Task<bool> DeleteAsync(string @namespace, string name, CancellationToken ct)
     {
         if (!await store.DeleteAsync<Workflow>(@namespace, name, ct).ConfigureAwait(false)) return false;
-        executor.Forget(@namespace, name);
-        artifacts.Forget(@namespace, name);
+        // Deleted once the store says so; what it left goes best effort: a step being launched this moment can race the
+        // removal of its directory, and the controller removes what is left when that step ends (PodLauncher).
+        try { executor.Forget(@namespace, name); }
+        catch (IOException) { }
+        try { artifacts.Forget(@namespace, name); }
+        catch (IOException) { }
         return true;
     }
 }
