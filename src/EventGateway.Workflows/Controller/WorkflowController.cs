@@ -138,12 +138,7 @@ public sealed partial class WorkflowController : BackgroundService
         var key = Key(c.Namespace, c.Name);
         if (c.Type == ChangeType.Deleted)
         {
-            if (_runs.TryRemove(key, out var run))
-            {
-                run.Wake?.Dispose();
-                run.Saver.Dispose();
-                run.Pods.KillAll();
-            }
+            if (_runs.TryRemove(key, out var run)) EndDeleted(run);
             // After the run is gone: a pass still under way sees that and releases what it took meanwhile.
             _locks.ReleaseWorkflow(c.Namespace, c.Name);
             return;
@@ -163,6 +158,13 @@ public sealed partial class WorkflowController : BackgroundService
             seen = was;
         }
         Enqueue(key);
+    }
+
+    private static void EndDeleted(WorkflowRun run)
+    {
+        run.Wake?.Dispose();
+        run.Saver.Dispose();
+        run.Pods.KillAll();
     }
 
     private static long VersionOf(Workflow wf) =>
@@ -203,6 +205,14 @@ public sealed partial class WorkflowController : BackgroundService
                 r => new StatusSaver(_store, _time, _options.SaveInterval, _observers, wf, () => Enqueue(key), r.AdoptOutsideChanges),
                 r => new PodLauncher(_steps, _observers, _time, wf, result => Post(key, r, result), _stopping));
             _runs[key] = run;
+            // A deletion that came after the read above found no run to end: read again now that the run is
+            // registered (a later deletion ends it through OnChange), or the pods launched below would outlive it.
+            if (await _store.GetAsync<Workflow>(ns, name, ct).ConfigureAwait(false) is not { } still || still.Metadata.Uid != wf.Metadata.Uid)
+            {
+                if (_runs.TryRemove(new KeyValuePair<string, WorkflowRun>(key, run))) EndDeleted(run);
+                _locks.ReleaseWorkflow(ns, name);
+                return;
+            }
         }
         else if (Volatile.Read(ref run.StoreVersion) > VersionOf(run.Operator.Workflow))
         {
