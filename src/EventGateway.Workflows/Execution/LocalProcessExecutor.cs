@@ -18,7 +18,6 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     // It sets the step's rlimits first ("-": none); they bind the step's uid, not root's sandbox setup.
     // umask 002 with the shared step gid lets containers of one pod write each other's files in shared volumes.
     // (One literal: bench/fanout/lib.sh reads it from here.)
-    private const string Wrapper = "d=$1; m=$2; p=$3; n=$4; shift 4; [ \"$m\" = - ] || ulimit -d \"$m\"; [ \"$p\" = - ] || ulimit -p \"$p\"; [ \"$n\" = - ] || ulimit -n \"$n\"; umask 002; \"$@\" >\"$d/stdout\" 2>\"$d/stderr\"; echo $? >\"$d/exitcode\"";
 
     private readonly string _root;
     private readonly Sandbox _sandbox;
@@ -31,6 +30,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly Lock _gate = new();
     private readonly StepUids _uids = new();
     private readonly WorkflowNetworks _networks;
+    /// <summary>The /etc every sandboxed step mounts, made on the first step.</summary>
+    private readonly Lazy<string> _etc;
     private readonly StepLimits _limits;
     private readonly TimeSpan? _stepTimeout;
 
@@ -47,6 +48,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
         _networks = new WorkflowNetworks(Path.GetFullPath(dataDir));
+        _etc = new Lazy<string>(() => SandboxEtc.Prepare(dataDir));
         if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
         _limits = limits ?? StepLimits.Default;
         _stepTimeout = stepTimeout;
@@ -185,15 +187,13 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         }
         var workingDir = spec.WorkingDir ?? "/";
         var limits = (spec.Limits ?? StepLimits.None).Over(_limits);
-        var argv = argvIn;
+        SandboxedStep? sandboxed = null;
         if (_sandbox.Isolated)
         {
             Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
             Directory.CreateDirectory(Path.Combine(root, "tmp"));
             Posix.ChownTree(root, lease.Uid, Sandbox.StepGid); // only the step's own root is the step's
-            var etc = Path.Combine(dir, "etc");
-            SandboxEtc.Write(etc, spec.RunAs?.User ?? lease.Uid, spec.RunAs?.Group ?? Sandbox.StepGid);
-            argv = _sandbox.Wrap(new SandboxedStep(root, etc, workingDir, argvIn, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None));
+            sandboxed = new SandboxedStep(root, _etc.Value, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None);
         }
         File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new
         {
@@ -210,12 +210,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         foreach (var (k, v) in spec.Env) env[k] = v;
         if (!_sandbox.Isolated && !Directory.Exists(workingDir)) throw new IOException($"working directory {workingDir} does not exist");
 
-        string Limit(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
-        var pid = PosixSpawn.Start(["/bin/sh", "-c", Wrapper, "egw-step", dir, Limit(limits.MemoryBytes / 1024), Limit(limits.Pids), Limit(limits.OpenFiles), .. argv],
-            env, _sandbox.Isolated ? dir : workingDir);
-        // The pid file is the durable record that this node's process exists (written before waiting).
-        File.WriteAllText(Path.Combine(dir, "pid"), pid.ToString(CultureInfo.InvariantCulture));
-        return pid;
+        // The launcher writes the pid file, the durable record that this node's process exists, before the step runs.
+        return PosixSpawn.Start(_sandbox.Command(dir, workingDir, limits, argvIn, sandboxed), env, dir);
     }
 
     /// <summary>
@@ -226,7 +222,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private List<(string Host, string Sandbox)> Mount(StepSpec spec, string dir, string root)
     {
         if (spec.Volumes.Count == 0) return [];
-        if (!_sandbox.Isolated) throw new IOException("volumes shared between containers need the bubblewrap sandbox (bwrap), which is not available");
+        if (!_sandbox.Isolated) throw new IOException("volumes shared between containers need the sandbox, which is turned off (--no-sandbox) or unavailable");
         var binds = new List<(string Host, string Sandbox)>(spec.Volumes.Count);
         foreach (var v in spec.Volumes)
         {

@@ -1,62 +1,104 @@
-using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace EventGateway.Workflows.Execution;
 
 /// <summary>
-/// The /etc a step sees: written per step (users depend on its uid), holding only what programs need to
-/// run and resolve names, plus a few host files and directories bound read-only. Never /etc/shadow,
-/// /etc/ssl/private or anything else of the host's configuration.
+/// The /etc every step sees: one directory per service, made once at start and mounted read-only into each
+/// sandbox, holding only what programs need to run and resolve names, copied from the host's /etc. Never
+/// /etc/shadow, /etc/ssl/private or anything else of the host's configuration. Users and groups depend on
+/// the step's uid: passwd and group link to /run/egw, which the launcher writes per step on the sandbox's
+/// private /run, so no step writes any /etc file of its own.
 /// </summary>
 internal static class SandboxEtc
 {
-    /// <summary>Host entries of /etc bound read-only when present: the dynamic loader, Debian's alternatives (/usr/bin/awk and friends point there), CA certificates, time zone, service names.</summary>
+    /// <summary>Host entries of /etc copied when present: the dynamic loader, Debian's alternatives (/usr/bin/awk and friends point there), CA certificates, time zone, service names.</summary>
     private static readonly string[] HostEntries =
     [
         "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl/certs", "ssl/openssl.cnf", "ca-certificates",
-        "ca-certificates.conf", "timezone", "protocols", "services", "host.conf", "gai.conf", "mime.types",
+        "ca-certificates.conf", "timezone", "localtime", "protocols", "services", "host.conf", "gai.conf", "mime.types",
     ];
 
-    private static readonly Lazy<string> Resolv = new(() =>
-    {
-        try { return File.ReadAllText("/etc/resolv.conf"); }
-        catch (IOException) { return ""; }
-    });
+    private static readonly (string Name, string Text)[] Own =
+    [
+        ("hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+        ("hostname", "step\n"),
+        ("nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"),
+    ];
 
-    /// <summary>Writes the step's own files into <paramref name="dir"/>: users root, nobody and the step's uid.</summary>
-    public static void Write(string dir, long uid, long gid)
+    /// <summary>
+    /// The service's /etc under <paramref name="dataDir"/>/sandbox, named by its content: a restart with the
+    /// same host configuration reuses it, and a changed host gets a new one while steps adopted from before
+    /// keep the one they mounted.
+    /// </summary>
+    public static string Prepare(string dataDir)
+    {
+        var parent = Path.Combine(dataDir, "sandbox");
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, ".etc-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Write(staging);
+            var dir = Path.Combine(parent, "etc-" + Fingerprint(staging));
+            if (Directory.Exists(dir)) return dir;
+            Directory.Move(staging, dir);
+            return dir;
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>Writes the shared /etc into <paramref name="dir"/>.</summary>
+    public static void Write(string dir)
     {
         Directory.CreateDirectory(dir);
-        var u = uid.ToString(CultureInfo.InvariantCulture);
-        var g = gid.ToString(CultureInfo.InvariantCulture);
-        var passwd = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
-        if (uid is not 0 and not 65534) passwd += $"step:x:{u}:{g}:step:/tmp:/bin/sh\n";
-        var group = "root:x:0:\nnogroup:x:65534:\n";
-        if (gid is not 0 and not 65534) group += $"step:x:{g}:\n";
-        File.WriteAllText(Path.Combine(dir, "passwd"), passwd);
-        File.WriteAllText(Path.Combine(dir, "group"), group);
-        File.WriteAllText(Path.Combine(dir, "hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-        File.WriteAllText(Path.Combine(dir, "hostname"), "step\n");
-        File.WriteAllText(Path.Combine(dir, "nsswitch.conf"), "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n");
-        File.WriteAllText(Path.Combine(dir, "resolv.conf"), Resolv.Value);
+        foreach (var (name, text) in Own) File.WriteAllText(Path.Combine(dir, name), text);
+        File.CreateSymbolicLink(Path.Combine(dir, "passwd"), "/run/egw/passwd");
+        File.CreateSymbolicLink(Path.Combine(dir, "group"), "/run/egw/group");
+        foreach (var entry in HostEntries) Copy(Path.Combine("/etc", entry), Path.Combine(dir, entry));
+        // The host's resolver, by content: its link (often into /run) would point nowhere in the sandbox.
+        try { File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.ReadAllText("/etc/resolv.conf")); }
+        catch (IOException) { }
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
     }
 
-    /// <summary>bwrap arguments that mount <paramref name="dir"/> at /etc with the host's entries bound in, then make it read-only.</summary>
-    public static void AddMounts(List<string> a, string dir)
+    /// <summary>Copies a file, a symlink (as a symlink) or a directory tree; a missing or unreadable entry is left out.</summary>
+    private static void Copy(string from, string to)
     {
-        a.AddRange(["--bind", dir, "/etc"]);
-        a.AddRange(HostMounts.Value);
-        a.AddRange(["--remount-ro", "/etc"]);
-    }
-
-    private static readonly Lazy<string[]> HostMounts = new(() =>
-    {
-        var a = new List<string>();
-        foreach (var entry in HostEntries)
+        try
         {
-            var host = "/etc/" + entry;
-            if (File.Exists(host) || Directory.Exists(host)) a.AddRange(["--ro-bind", host, host]);
+            var info = new FileInfo(from);
+            if (info.LinkTarget is { } target)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.CreateSymbolicLink(to, target);
+            }
+            else if (Directory.Exists(from))
+            {
+                Directory.CreateDirectory(to);
+                foreach (var child in Directory.EnumerateFileSystemEntries(from)) Copy(child, Path.Combine(to, Path.GetFileName(child)));
+            }
+            else if (info.Exists)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(from, to);
+            }
         }
-        if (new FileInfo("/etc/localtime").LinkTarget is { } zone) a.AddRange(["--symlink", zone, "/etc/localtime"]);
-        return [.. a];
-    });
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>A hash of every path, link target and file content under <paramref name="dir"/>.</summary>
+    private static string Fingerprint(string dir)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(path);
+            hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(dir, path) + "\0" + (info.LinkTarget ?? "") + "\0"));
+            if (info.LinkTarget is null && info.Exists) hash.AppendData(File.ReadAllBytes(path));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
 }

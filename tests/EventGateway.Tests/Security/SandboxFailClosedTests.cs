@@ -24,11 +24,11 @@ public sealed class SandboxFailClosedTests : IDisposable
     }
 
     [Fact]
-    public async Task With_bwrap_missing_a_step_is_refused_with_the_reason_and_nothing_runs()
+    public async Task With_the_launcher_missing_a_step_is_refused_with_the_reason_and_nothing_runs()
     {
         var marker = Path.Combine(_dir.FullName, "ran");
         var log = new Captured();
-        var sandbox = Sandbox.Detect(bwrapPaths: ["/nonexistent/bwrap"]);
+        var sandbox = Sandbox.Detect(launcher: "/nonexistent/egw-step");
         sandbox.Isolated.ShouldBeFalse();
         sandbox.Disabled.ShouldBeFalse();
         using var executor = new LocalProcessExecutor(_dir.FullName, 2, sandbox, TimeProvider.System, log);
@@ -39,7 +39,7 @@ public sealed class SandboxFailClosedTests : IDisposable
 
         outcome.End.ShouldBe(StepEnd.FailedToStart);
         outcome.Message.ShouldNotBeNull();
-        outcome.Message.ShouldContain("bubblewrap is not installed (/nonexistent/bwrap not found)");
+        outcome.Message.ShouldContain("the step launcher is missing (/nonexistent/egw-step not found");
         outcome.Message.ShouldContain("--no-sandbox");
         File.Exists(marker).ShouldBeFalse();
         Directory.Exists(Path.Combine(_dir.FullName, "pods", "default", "wf", "node-1")).ShouldBeFalse();

@@ -60,10 +60,12 @@ public sealed class CrashRecoveryTests
         using var http = serve.CreateClient();
         (await http.PostAsync("api/v1/workflows/default", new StringContent(TwoSteps.Replace("NAME", "casualty"), System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         var step = await RunningStep(http, "casualty", "first");
+        var pidFile = Path.Combine(serve.DataDir, "pods", "default", "casualty", step.Id, "pid");
+        await Eventually.Get(() => Task.FromResult(File.Exists(pidFile) ? "yes" : null), "the step's process to be recorded");
 
         serve.KillHard();
         // The machine "loses" the step too: kill its whole process group while the service is down.
-        var pid = File.ReadAllText(Path.Combine(serve.DataDir, "pods", "default", "casualty", step.Id, "pid")).Trim();
+        var pid = File.ReadAllText(pidFile).Trim();
         using (var kill = Process.Start("kill", ["-9", "--", "-" + pid])) await kill.WaitForExitAsync();
         await serve.RestartAsync();
 

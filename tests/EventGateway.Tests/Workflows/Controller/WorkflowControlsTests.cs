@@ -208,7 +208,8 @@ public sealed class WorkflowControlsTests
     {
         var running = await e.Until(wf, w => Is(w, "long", NodePhase.Running), "the long step to run");
         var node = Find(running, "long")!;
-        await Eventually.Get(() => Task.FromResult(e.Logs(running, node).Contains("started") ? "yes" : null), "the long step to print");
+        await Eventually.Get(() => Task.FromResult(File.Exists(e.Embedded.Executor.LogPath(new EventGateway.Workflows.Execution.StepKey(Ns, wf.Name, node.Id), "stdout"))
+            && e.Logs(running, node).Contains("started") ? "yes" : null), "the long step to print");
         var dir = Path.GetDirectoryName(e.Embedded.Executor.LogPath(new EventGateway.Workflows.Execution.StepKey(Ns, wf.Name, node.Id), "stdout"))!;
         return int.Parse(File.ReadAllText(Path.Combine(dir, "pid")));
     }
