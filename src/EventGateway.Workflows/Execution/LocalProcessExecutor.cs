@@ -30,8 +30,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly Lock _gate = new();
     private readonly StepUids _uids = new();
     private readonly WorkflowNetworks _networks;
-    /// <summary>The /etc every sandboxed step mounts, made on the first step.</summary>
-    private readonly Lazy<string> _etc;
+    /// <summary>The base of every sandboxed step's root and the /etc it mounts, made for the first step.</summary>
+    private readonly Lazy<(string Base, string Etc)> _shared;
     private readonly StepLimits _limits;
     private readonly TimeSpan? _stepTimeout;
 
@@ -48,7 +48,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
         _networks = new WorkflowNetworks(Path.GetFullPath(dataDir));
-        _etc = new Lazy<string>(() => SandboxEtc.Prepare(dataDir));
+        _shared = new Lazy<(string, string)>(() => (SandboxDirs.Prepare(dataDir, "base", sandbox.WriteBase), SandboxDirs.Prepare(dataDir, "etc", SandboxEtc.Write)));
         if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
         _limits = limits ?? StepLimits.Default;
         _stepTimeout = stepTimeout;
@@ -191,9 +191,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (_sandbox.Isolated)
         {
             Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
-            Directory.CreateDirectory(Path.Combine(root, "tmp"));
             Posix.ChownTree(root, lease.Uid, Sandbox.StepGid); // only the step's own root is the step's
-            sandboxed = new SandboxedStep(root, _etc.Value, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None);
+            sandboxed = new SandboxedStep(root, _shared.Value.Base, _shared.Value.Etc, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None);
         }
         File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new
         {

@@ -24,10 +24,13 @@ public sealed class Sandbox
     private static readonly string[] SystemDirs = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "opt"];
 
     private readonly string _launcher;
-    private readonly string[] _systemMounts;
+    /// <summary>System directories bound read-only, and the host's top-level symlinks (merged /usr) the base repeats.</summary>
+    private readonly string[] _systemDirs;
+    private readonly (string Target, string Name)[] _systemLinks;
+    private readonly bool _python3Compat;
 
-    private Sandbox(string launcher, string[] systemMounts, StepNetwork network, bool isolated) =>
-        (_launcher, _systemMounts, Network, Isolated) = (launcher, systemMounts, network, isolated);
+    private Sandbox(string launcher, string[] systemDirs, (string, string)[] systemLinks, bool python3Compat, StepNetwork network, bool isolated) =>
+        (_launcher, _systemDirs, _systemLinks, _python3Compat, Network, Isolated) = (launcher, systemDirs, systemLinks, python3Compat, network, isolated);
 
     public bool Isolated { get; }
 
@@ -48,22 +51,40 @@ public sealed class Sandbox
         launcher ??= LauncherPath;
         if (!File.Exists(launcher))
             return Refused(launcher, network, $"the step launcher is missing ({launcher} not found; it is built with egw and needs a C compiler)");
-        if (!enabled) return new Sandbox(launcher, [], network, isolated: false) { Disabled = true };
+        if (!enabled) return new Sandbox(launcher, [], [], false, network, isolated: false) { Disabled = true };
         if (network == StepNetwork.Isolated && Tools.Ip is null)
             return Refused(launcher, network, "--step-network isolated needs ip (iproute2)");
-        var mounts = new List<string>();
+        var dirs = new List<string>();
+        var links = new List<(string, string)>();
         foreach (var name in SystemDirs)
         {
             var entry = new DirectoryInfo("/" + name);
-            if (entry.LinkTarget is { } target) mounts.AddRange(["--symlink", target, entry.FullName]);
-            else if (entry.Exists) mounts.AddRange(["--ro", entry.FullName]);
+            if (entry.LinkTarget is { } target) links.Add((target, name));
+            else if (entry.Exists) dirs.Add(name);
         }
-        if (!File.Exists("/usr/bin/python") && File.Exists("/usr/bin/python3")) mounts.Add("--python3-compat");
-        var sandbox = new Sandbox(launcher, [.. mounts], network, isolated: true) { Outbound = Tools.Pasta is not null };
+        var python3Compat = !File.Exists("/usr/bin/python") && File.Exists("/usr/bin/python3");
+        var sandbox = new Sandbox(launcher, [.. dirs], [.. links], python3Compat, network, isolated: true) { Outbound = Tools.Pasta is not null };
         return sandbox.Probe() is { } error ? Refused(launcher, network, $"a sandbox cannot be made here: {error}") : sandbox;
     }
 
-    private static Sandbox Refused(string launcher, StepNetwork network, string reason) => new(launcher, [], network, isolated: false) { Unavailable = reason };
+    private static Sandbox Refused(string launcher, StepNetwork network, string reason) => new(launcher, [], [], false, network, isolated: false) { Unavailable = reason };
+
+    /// <summary>Mount points every sandbox needs besides the system directories; /tmp is the base's own, writable by everyone (sticky).</summary>
+    private static readonly string[] MountPoints = ["etc", "proc", "dev", "run"];
+
+    /// <summary>
+    /// Writes the base every step's root lies on (the overlay's lower layer): an empty directory for each
+    /// mount, the host's top-level symlinks, and /tmp. Shared and never written through: a step's writes go
+    /// to its own root.
+    /// </summary>
+    internal void WriteBase(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        foreach (var name in _systemDirs.Concat(MountPoints)) Directory.CreateDirectory(Path.Combine(dir, name));
+        foreach (var (target, name) in _systemLinks) File.CreateSymbolicLink(Path.Combine(dir, name), target);
+        var tmp = Directory.CreateDirectory(Path.Combine(dir, "tmp"));
+        if (!OperatingSystem.IsWindows()) tmp.UnixFileMode = (UnixFileMode)0b1_111_111_111;
+    }
 
     /// <summary>Starts one hardened sandbox (private network, dropped uid) running /bin/true; the error text when it fails.</summary>
     private string? Probe()
@@ -76,7 +97,10 @@ public sealed class Sandbox
             Posix.Chown(root, StepUids.First, StepGid);
             var etc = Path.Combine(dir.FullName, "etc");
             SandboxEtc.Write(etc);
-            var argv = Command(dir.FullName, "/", StepLimits.None, ["/bin/true"], new SandboxedStep(root, etc, [], StepUids.First, null, NetworkNamespace: null, PrivateNetwork: true));
+            var @base = Path.Combine(dir.FullName, "base");
+            WriteBase(@base);
+            var argv = Command(dir.FullName, "/", StepLimits.None, ["/bin/true"],
+                new SandboxedStep(root, @base, etc, [], StepUids.First, null, NetworkNamespace: null, PrivateNetwork: true));
             using var p = Process.Start(new ProcessStartInfo(argv[0], argv.Skip(1)) { RedirectStandardError = true })!;
             p.WaitForExit();
             var stderr = File.Exists(Path.Combine(dir.FullName, "stderr")) ? File.ReadAllText(Path.Combine(dir.FullName, "stderr")).Trim() : "";
@@ -89,15 +113,16 @@ public sealed class Sandbox
     /// <summary>The argv that starts the step: the launcher with the step's node directory, limits and, when isolated, its sandbox.</summary>
     public IReadOnlyList<string> Command(string nodeDir, string workingDir, StepLimits limits, IReadOnlyList<string> argv, SandboxedStep? s)
     {
-        var a = new List<string>(_systemMounts.Length + argv.Count + 32) { _launcher, "--dir", nodeDir, "--chdir", workingDir };
+        var a = new List<string>(argv.Count + 32) { _launcher, "--dir", nodeDir, "--chdir", workingDir };
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
         if (limits.MemoryBytes is { } m) a.AddRange(["--data", N(m / 1024)]);
         if (limits.Pids is { } p) a.AddRange(["--nproc", N(p)]);
         if (limits.OpenFiles is { } n) a.AddRange(["--nofile", N(n)]);
         if (s is not null && Isolated)
         {
-            a.AddRange(["--root", s.Root, "--etc", s.Etc, "--uid", N(s.HostUid), "--gid", N(StepGid)]);
-            a.AddRange(_systemMounts);
+            a.AddRange(["--root", s.Root, "--base", s.Base, "--etc", s.Etc, "--uid", N(s.HostUid), "--gid", N(StepGid)]);
+            foreach (var d in _systemDirs) a.AddRange(["--ro", "/" + d]);
+            if (_python3Compat) a.Add("--python3-compat");
             if (s.NetworkNamespace is { } netns) a.AddRange(["--netns", netns]);
             else if (s.PrivateNetwork) a.Add("--private-net");
             // A user namespace maps the requested ids onto the step's host uid.
@@ -121,9 +146,10 @@ public sealed class Sandbox
         Isolated ? Path.Combine(rootDir, sandboxPath.TrimStart('/')) : sandboxPath;
 }
 
-/// <summary>One step's sandbox: its root and egw's /etc on the host, host directories bound at sandbox paths, its host uid and network.</summary>
+/// <summary>One step's sandbox: its root, the base under it and egw's /etc on the host, host directories bound at sandbox paths, its host uid and network.</summary>
 public sealed record SandboxedStep(
     string Root,
+    string Base,
     string Etc,
     IReadOnlyList<(string Host, string Sandbox)> Binds,
     int HostUid,

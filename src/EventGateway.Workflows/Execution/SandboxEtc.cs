@@ -26,30 +26,6 @@ internal static class SandboxEtc
         ("nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n"),
     ];
 
-    /// <summary>
-    /// The service's /etc under <paramref name="dataDir"/>/sandbox, named by its content: a restart with the
-    /// same host configuration reuses it, and a changed host gets a new one while steps adopted from before
-    /// keep the one they mounted.
-    /// </summary>
-    public static string Prepare(string dataDir)
-    {
-        var parent = Path.Combine(dataDir, "sandbox");
-        Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, ".etc-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            Write(staging);
-            var dir = Path.Combine(parent, "etc-" + Fingerprint(staging));
-            if (Directory.Exists(dir)) return dir;
-            Directory.Move(staging, dir);
-            return dir;
-        }
-        finally
-        {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        }
-    }
-
     /// <summary>Writes the shared /etc into <paramref name="dir"/>.</summary>
     public static void Write(string dir)
     {
@@ -89,16 +65,4 @@ internal static class SandboxEtc
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    /// <summary>A hash of every path, link target and file content under <paramref name="dir"/>.</summary>
-    private static string Fingerprint(string dir)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var path in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var info = new FileInfo(path);
-            hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(dir, path) + "\0" + (info.LinkTarget ?? "") + "\0"));
-            if (info.LinkTarget is null && info.Exists) hash.AppendData(File.ReadAllBytes(path));
-        }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
-    }
 }

@@ -7,14 +7,16 @@
  * much as starting the step itself (measured in bench/fanout).
  *
  *   egw-step --dir NODE_DIR [--chdir DIR] [--data KB] [--nproc N] [--nofile N]
- *            [--root ROOT --etc ETC --uid UID --gid GID [--netns PATH | --private-net] [--run-as UID GID]
- *             [--ro DIR]... [--symlink TARGET NAME]... [--bind HOST SANDBOX_PATH]... [--python3-compat]]
+ *            [--root ROOT --base BASE --etc ETC --uid UID --gid GID [--netns PATH | --private-net] [--run-as UID GID]
+ *             [--ro DIR]... [--bind HOST SANDBOX_PATH]... [--python3-compat]]
  *            -- PROGRAM ARG...
  *
  * Without --root the step is a plain host process (egw serve --no-sandbox). With it, the step gets:
  *  - its own mount, pid, ipc, uts and cgroup namespaces, and the workflow's network namespace (--netns) or a
  *    private one with loopback only (--private-net);
- *  - ROOT (host directory, the step's own) as a writable /, system directories read-only (--ro), egw's
+ *  - ROOT (host directory, the step's own) as the writable layer of an overlay over BASE, egw's shared
+ *    skeleton of mount points and symlinks (so no step writes a skeleton of its own: creating and removing
+ *    a score of inodes per step made the file system the bottleneck), system directories read-only (--ro), egw's
  *    shared /etc read-only, fresh /proc, a minimal /dev, tmpfs /run, /dev/shm; every mount nosuid, nodev
  *    where it can be; no path of the host's outside these;
  *  - the host uid UID and gid GID, no supplementary groups, no capabilities (effective, permitted,
@@ -26,8 +28,7 @@
  * 127 when the program cannot be executed, 125 when the sandbox cannot be made, with the reason on stderr)
  * to NODE_DIR/exitcode, written by this process, which stays outside the sandbox. Killing this process's
  * group kills the step: the sandbox's pid 1 dies with this process and takes every process of the step.
- * After the step, the mount points and symlinks made in ROOT are removed again, so ROOT keeps only what
- * the step wrote.
+ * ROOT keeps only what the step wrote; an empty ROOT is removed after the step.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -91,12 +92,11 @@ struct egw_cap_data { unsigned int effective, permitted, inheritable; };
 struct pair { const char *a, *b; };
 
 static struct {
-    const char *dir, *chdir, *root, *etc, *netns;
+    const char *dir, *chdir, *root, *base, *etc, *netns;
     long long data_kb, nproc, nofile;
     long uid, gid, run_uid, run_gid;
     int private_net, run_as, python3;
     const char *ro[MAX_LIST]; int n_ro;
-    struct pair links[MAX_LIST]; int n_links;
     struct pair binds[MAX_LIST]; int n_binds;
     char **argv;
 } opt = { .data_kb = -1, .nproc = -1, .nofile = -1, .uid = -1, .gid = -1 };
@@ -152,6 +152,7 @@ static void parse(int argc, char **argv)
         else if (!strcmp(a, "--nofile")) { NEED(1); opt.nofile = number(argv[++i], a); }
         else if (!strcmp(a, "--root")) { NEED(1); opt.root = argv[++i]; }
         else if (!strcmp(a, "--etc")) { NEED(1); opt.etc = argv[++i]; }
+        else if (!strcmp(a, "--base")) { NEED(1); opt.base = argv[++i]; }
         else if (!strcmp(a, "--uid")) { NEED(1); opt.uid = number(argv[++i], a); }
         else if (!strcmp(a, "--gid")) { NEED(1); opt.gid = number(argv[++i], a); }
         else if (!strcmp(a, "--netns")) { NEED(1); opt.netns = argv[++i]; }
@@ -159,14 +160,13 @@ static void parse(int argc, char **argv)
         else if (!strcmp(a, "--python3-compat")) opt.python3 = 1;
         else if (!strcmp(a, "--run-as")) { NEED(2); opt.run_as = 1; opt.run_uid = number(argv[++i], a); opt.run_gid = number(argv[++i], a); }
         else if (!strcmp(a, "--ro")) { NEED(1); if (opt.n_ro == MAX_LIST) usage("too many --ro"); opt.ro[opt.n_ro++] = argv[++i]; }
-        else if (!strcmp(a, "--symlink")) { NEED(2); if (opt.n_links == MAX_LIST) usage("too many --symlink"); opt.links[opt.n_links].a = argv[++i]; opt.links[opt.n_links++].b = argv[++i]; }
         else if (!strcmp(a, "--bind")) { NEED(2); if (opt.n_binds == MAX_LIST) usage("too many --bind"); opt.binds[opt.n_binds].a = argv[++i]; opt.binds[opt.n_binds++].b = argv[++i]; }
         else { say("unknown option %s", a); _exit(2); }
     }
 #undef NEED
     if (!opt.dir) usage("--dir is required");
     if (i >= argc) usage("no program to run");
-    if (opt.root && (!opt.etc || opt.uid <= 0 || opt.gid <= 0)) usage("--root needs --etc, --uid and --gid (not 0)");
+    if (opt.root && (!opt.etc || !opt.base || opt.uid <= 0 || opt.gid <= 0)) usage("--root needs --base, --etc, --uid and --gid (not 0)");
     opt.argv = argv + i;
 }
 
@@ -198,10 +198,9 @@ static void read_only(int target, unsigned long long extra, const char *what)
     if (syscall(SYS_mount_setattr, target, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) fail(what);
 }
 
-/* A top-level directory of ROOT to mount on, made when missing (the monitor removes it again afterwards). */
-static int mount_point(int root, const char *name, mode_t mode)
+/* A top-level directory of the sandbox to mount on: BASE has one for every mount. */
+static int mount_point(int root, const char *name)
 {
-    if (mkdirat(root, name, mode) < 0 && errno != EEXIST) fail(name);
     int fd = beneath(root, name);
     if (fd < 0) fail(name);
     return fd;
@@ -209,7 +208,7 @@ static int mount_point(int root, const char *name, mode_t mode)
 
 static void make_dev(int root)
 {
-    int dev = mount_point(root, "dev", 0755);
+    int dev = mount_point(root, "dev");
     mount_at("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64", "/dev");
     close(dev);
     int d = beneath_as(root, "dev", O_DIRECTORY | O_RDONLY); /* the tmpfs now on top */
@@ -237,7 +236,7 @@ static void make_dev(int root)
 
 static void make_run(int root)
 {
-    int run = mount_point(root, "run", 0755);
+    int run = mount_point(root, "run");
     mount_at("tmpfs", run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m", "/run");
     close(run);
     int d = beneath_as(root, "run", O_DIRECTORY | O_RDONLY);
@@ -268,17 +267,17 @@ static void make_run(int root)
 static void build_root(void)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) fail("making mounts private");
+    /* The step's view of /: BASE below, ROOT on top, mounted over ROOT itself (in this namespace only). */
+    char layers[8192];
+    if ((size_t)snprintf(layers, sizeof layers, "lowerdir=%s,upperdir=%s,workdir=%s/work,index=off,metacopy=off,redirect_dir=off,xino=off",
+                         opt.base, opt.root, opt.dir) >= sizeof layers) usage("paths too long");
+    if (mount("overlay", opt.root, "overlay", MS_NOSUID | MS_NODEV, layers) < 0) fail("the step's root (overlay)");
     int root = open(opt.root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root < 0) fail(opt.root);
-    mount_at(opt.root, root, NULL, MS_BIND, NULL, "binding the step's root");
-    close(root);
-    root = open(opt.root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); /* the bind mount, not the directory under it */
-    if (root < 0) fail(opt.root);
-    mount_at(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL, "the step's root");
 
     for (int i = 0; i < opt.n_ro; i++) {
         const char *name = opt.ro[i] + 1; /* "/usr" -> "usr" */
-        int at = mount_point(root, name, 0755);
+        int at = mount_point(root, name);
         int src = open(opt.ro[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (src < 0) fail(opt.ro[i]);
         char from[64];
@@ -289,16 +288,14 @@ static void build_root(void)
         read_only(at, 0, opt.ro[i]);
         close(at); close(src);
     }
-    for (int i = 0; i < opt.n_links; i++)
-        if (symlinkat(opt.links[i].a, root, opt.links[i].b + 1) < 0 && errno != EEXIST) fail(opt.links[i].b);
-    int etc = mount_point(root, "etc", 0755);
+    int etc = mount_point(root, "etc");
     mount_at(opt.etc, etc, NULL, MS_BIND, NULL, "/etc");
     close(etc);
     etc = beneath(root, "etc");
     read_only(etc, EGW_MOUNT_ATTR_NOEXEC, "/etc");
     close(etc);
 
-    int proc = mount_point(root, "proc", 0555);
+    int proc = mount_point(root, "proc");
     mount_at("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "/proc");
     close(proc);
     make_dev(root);
@@ -450,24 +447,17 @@ static _Noreturn void sandbox_init(int out, int err)
 
 /* ---------- the monitor, outside the sandbox ---------- */
 
-/* Removes the mount points and symlinks the sandbox made in ROOT (their mounts ended with the sandbox), and
- * ROOT itself when the step left nothing in it: a finished step keeps only what it wrote. A directory is
- * removed only when empty and a symlink only when it still points where egw pointed it. */
-static void remove_skeleton(void)
+/* Removes the overlay's work directory and ROOT when the step left nothing in it (their mounts ended
+ * with the sandbox): a finished step keeps only what it wrote. */
+static void remove_scratch(int dir)
 {
-    int root = open(opt.root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (root < 0) return;
-    static const char *dirs[] = { "etc", "proc", "dev", "run", "tmp" };
-    for (unsigned i = 0; i < sizeof dirs / sizeof dirs[0]; i++) unlinkat(root, dirs[i], AT_REMOVEDIR);
-    for (int i = 0; i < opt.n_ro; i++) unlinkat(root, opt.ro[i] + 1, AT_REMOVEDIR);
-    for (int i = 0; i < opt.n_links; i++) {
-        char target[4096];
-        ssize_t n = readlinkat(root, opt.links[i].b + 1, target, sizeof target - 1);
-        if (n < 0) continue;
-        target[n] = 0;
-        if (!strcmp(target, opt.links[i].a)) unlinkat(root, opt.links[i].b + 1, 0);
+    int work = openat(dir, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (work >= 0) {
+        unlinkat(work, "work", AT_REMOVEDIR);
+        unlinkat(work, "index", AT_REMOVEDIR);
+        close(work);
+        unlinkat(dir, "work", AT_REMOVEDIR);
     }
-    close(root);
     rmdir(opt.root);
 }
 
@@ -493,6 +483,7 @@ int main(int argc, char **argv)
         child = fork();
         if (child == 0) exec_step(out, err);
     } else {
+        if (mkdirat(dir, "work", 0700) < 0 && errno != EEXIST) fail("the overlay's work directory");
         if (opt.netns) {
             int ns = open(opt.netns, O_RDONLY | O_CLOEXEC);
             if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) fail(opt.netns);
@@ -512,7 +503,7 @@ int main(int argc, char **argv)
         if (errno != EINTR) fail("waiting for the step");
     int code = exit_code(status);
 
-    if (opt.root) remove_skeleton();
+    if (opt.root) remove_scratch(dir);
 
     char text[16];
     int n = snprintf(text, sizeof text, "%d\n", code);
