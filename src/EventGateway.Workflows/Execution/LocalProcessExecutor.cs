@@ -31,6 +31,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly Lock _gate = new();
     private readonly StepUids _uids = new();
     private readonly WorkflowNetworks _networks;
+    internal WorkflowNetworks Networks => _networks;
     private readonly StepLimits _limits;
     private readonly TimeSpan? _stepTimeout;
 
@@ -475,5 +476,9 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network isolated without pasta (Debian package passt): workflows' network namespaces have loopback only, no outbound access")]
     private static partial void LogNoOutbound(ILogger log);
 
-    public void Dispose() => _slots.Dispose();
+    public void Dispose()
+    {
+        _slots.Dispose();
+        _networks.Dispose(); // the idle pool's namespaces and their pastas; running steps keep theirs for adoption
+    }
 }
