@@ -79,6 +79,19 @@ internal static partial class NetnsFacts
         unlink(path);
     }
 
+    /// <summary>A handle on a process that stays its own even after the pid is reused (a pidfd); -1 when it is gone already.</summary>
+    public static int Pidfd(int pid) => (int)syscall(434, pid, 0); // pidfd_open
+
+    /// <summary>SIGTERM through a pidfd, which is then closed: never reaches a process that merely reuses the pid.</summary>
+    public static void Terminate(int pidfd)
+    {
+        syscall(424, pidfd, 15, 0, 0); // pidfd_send_signal
+        close(pidfd);
+    }
+
+    /// <summary>Closes a pidfd without signalling.</summary>
+    public static void Forget(int pidfd) => close(pidfd);
+
     /// <summary>Runs <paramref name="read"/> with this thread in the namespace, then puts the thread back where it was, whatever happens.</summary>
     private static T Inside<T>(string path, Func<T> read)
     {
@@ -120,6 +133,9 @@ internal static partial class NetnsFacts
 
     [LibraryImport("libc")]
     private static partial int close(int fd);
+
+    [LibraryImport("libc")]
+    private static partial long syscall(long number, long a, long b, long c = 0, long d = 0);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setns(int fd, int nstype);

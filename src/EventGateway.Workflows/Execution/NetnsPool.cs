@@ -30,12 +30,20 @@ internal sealed partial class NetnsPool : IDisposable
     public const int ReadyTarget = 2;
     public const int MaxIdle = 8;
 
+    /// <summary>
+    /// bwrap reports its step's exit before the kernel has finished killing the rest of the step's pid namespace, so a
+    /// namespace still in use is checked again, every <see cref="Recheck"/>, this many times before it is deleted.
+    /// </summary>
+    public const int Checks = 10;
+    private static readonly TimeSpan Recheck = TimeSpan.FromMilliseconds(20);
+
     private readonly string _prefix;
     private readonly ILogger _log;
     private readonly Lock _gate = new();
     private readonly Queue<string> _ready = new();
     private readonly LinkedList<(string Owner, string Name)> _idle = new(); // oldest first
-    private readonly List<(string Owner, string Name)> _returned = [];
+    private readonly List<(string Owner, string Name, int Checks)> _returned = [];
+    private readonly Dictionary<string, int> _pastas = new(StringComparer.Ordinal); // name -> pidfd of its pasta
     private readonly AutoResetEvent _wake = new(false);
     private Thread? _worker;
     private bool _stopping;
@@ -79,7 +87,7 @@ internal sealed partial class NetnsPool : IDisposable
                 return;
             }
             StartWorker();
-            _returned.Add((owner, name));
+            _returned.Add((owner, name, 0));
         }
         _wake.Set();
     }
@@ -97,20 +105,36 @@ internal sealed partial class NetnsPool : IDisposable
             // pasta must stay root to join a namespace owned by the host; it drops its capabilities itself.
             // It daemonizes: its stdio goes to /dev/null so the daemon holds none of the service's pipes. It refuses
             // to start with SIGPIPE ignored, as .NET leaves it for children.
+            // pasta quits when the name is deleted, but only once it watches for that: a name deleted right after
+            // pasta started would leave it running, so Delete also ends it through a pidfd.
             if (Tools.Pasta is { } pasta)
-                Run("/bin/sh", "-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1", "/usr/bin/env", "--default-signal=PIPE", pasta, "--runas", "0:0", "--netns", path, "--config-net", "--no-map-gw",
-                    "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-q");
+            {
+                var pidFile = "/run/" + name + ".pasta.pid";
+                try
+                {
+                    Run("/bin/sh", "-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1", "/usr/bin/env", "--default-signal=PIPE", pasta, "--runas", "0:0", "--netns", path, "--config-net", "--no-map-gw",
+                        "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-q", "--pid", pidFile);
+                    if (int.TryParse(File.ReadAllText(pidFile), System.Globalization.CultureInfo.InvariantCulture, out var pid) && NetnsFacts.Pidfd(pid) is var fd and >= 0)
+                        lock (_gate) _pastas[name] = fd;
+                }
+                finally { File.Delete(pidFile); }
+            }
         }
         catch (IOException)
         {
-            NetnsFacts.RemoveName(path);
+            Delete(name);
             throw;
         }
         return name;
     }
 
     /// <summary>Removes the name; pasta notices and quits, and the kernel frees the namespace once no process is in it.</summary>
-    public static void Delete(string name) => NetnsFacts.RemoveName(WorkflowNetworks.PathOf(name));
+    public void Delete(string name)
+    {
+        NetnsFacts.RemoveName(WorkflowNetworks.PathOf(name));
+        lock (_gate)
+            if (_pastas.Remove(name, out var pasta)) NetnsFacts.Terminate(pasta);
+    }
 
     private void StartWorker()
     {
@@ -123,8 +147,11 @@ internal sealed partial class NetnsPool : IDisposable
     {
         while (true)
         {
-            _wake.WaitOne();
-            List<(string Owner, string Name)> returned;
+            bool rechecking;
+            lock (_gate) rechecking = _returned.Count > 0;
+            if (rechecking) _wake.WaitOne(Recheck);
+            else _wake.WaitOne();
+            List<(string Owner, string Name, int Checks)> returned;
             lock (_gate)
             {
                 if (_stopping) return;
@@ -153,16 +180,21 @@ internal sealed partial class NetnsPool : IDisposable
     }
 
     /// <summary>One scan of /proc for every namespace returned since the last pass: the check costs the same for one or for many.</summary>
-    private void Recycle(List<(string Owner, string Name)> returned)
+    private void Recycle(List<(string Owner, string Name, int Checks)> returned)
     {
         var occupied = NetnsFacts.Occupied();
-        foreach (var (owner, name) in returned)
+        foreach (var (owner, name, checks) in returned)
         {
             var path = WorkflowNetworks.PathOf(name);
             string? why = NetnsFacts.Inode(path) is not { } inode ? "its name is gone"
                 : occupied.Contains(inode) ? "a process is still in it"
                 : Sockets(path) is var n and > 0 ? $"{n} socket(s) are left in it"
                 : null;
+            if (why is not null && checks + 1 < Checks && NetnsFacts.Inode(path) is not null)
+            {
+                lock (_gate) _returned.Add((owner, name, checks + 1));
+                continue;
+            }
             if (why is not null)
             {
                 LogNotRecycled(_log, name, why);
@@ -203,10 +235,12 @@ internal sealed partial class NetnsPool : IDisposable
         {
             foreach (var name in _ready) Delete(name);
             foreach (var (_, name) in _idle) Delete(name);
-            foreach (var (_, name) in _returned) Delete(name);
+            foreach (var (_, name, _) in _returned) Delete(name);
             _ready.Clear();
             _idle.Clear();
             _returned.Clear();
+            foreach (var pasta in _pastas.Values) NetnsFacts.Forget(pasta); // those of running steps' namespaces run on
+            _pastas.Clear();
         }
     }
 
