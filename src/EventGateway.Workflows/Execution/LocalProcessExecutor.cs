@@ -32,6 +32,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly WorkflowNetworks _networks;
     /// <summary>The base of every sandboxed step's root and the /etc it mounts, made for the first step.</summary>
     private readonly Lazy<(string Base, string Etc)> _shared;
+    internal WorkflowNetworks Networks => _networks;
     private readonly StepLimits _limits;
     private readonly TimeSpan? _stepTimeout;
 
@@ -470,5 +471,9 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network isolated without pasta (Debian package passt): workflows' network namespaces have loopback only, no outbound access")]
     private static partial void LogNoOutbound(ILogger log);
 
-    public void Dispose() => _slots.Dispose();
+    public void Dispose()
+    {
+        _slots.Dispose();
+        _networks.Dispose(); // the idle pool's namespaces and their pastas; running steps keep theirs for adoption
+    }
 }

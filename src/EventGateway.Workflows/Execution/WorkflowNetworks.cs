@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EventGateway.Workflows.Execution;
 
@@ -8,88 +9,130 @@ namespace EventGateway.Workflows.Execution;
 /// One private network namespace per workflow (<c>--step-network isolated</c>), shared by the workflow's
 /// running steps like a pod's containers share one: they reach each other on 127.0.0.1, and nothing else
 /// reaches them. pasta, when installed, gives the namespace outbound access with the host's loopback
-/// unreachable (<c>--no-map-gw</c>, no port forwarding either way). The namespace is a named one
-/// (/run/netns), so steps adopted after a restart are counted back in; it is deleted, and pasta with it,
-/// when the workflow's last running step ends.
+/// unreachable (<c>--no-map-gw</c>, no port forwarding either way). A workflow takes its namespace from
+/// <see cref="NetnsPool"/> when its first step starts and gives it back when its last running step ends; while
+/// it holds one, /run/netns/egw-DATADIR-WORKFLOW is a symlink to it, so steps adopted after a restart are
+/// counted back in to the namespace they run in.
 /// </summary>
-public sealed class WorkflowNetworks
+public sealed class WorkflowNetworks : IDisposable
 {
-    private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal);
+    private sealed class Held(string owner)
+    {
+        public string Owner { get; } = owner;
+        public volatile string? Name;
+        public int Users;
+    }
+
+    private readonly Dictionary<string, Held> _held = new(StringComparer.Ordinal); // by alias
     private readonly Lock _gate = new();
     private readonly string _prefix;
+    private readonly NetnsPool _pool;
 
-    public WorkflowNetworks(string dataDir) => _prefix = "egw-" + Hash(dataDir)[..8] + "-";
+    public WorkflowNetworks(string dataDir, ILogger? log = null)
+    {
+        _prefix = "egw-" + Hash(dataDir)[..8] + "-";
+        _pool = new NetnsPool(_prefix, log ?? NullLogger.Instance);
+    }
+
+    internal NetnsPool Pool => _pool;
+
+    /// <summary>How every /run/netns name of this service begins.</summary>
+    internal string Prefix => _prefix;
 
     /// <summary>
-    /// Deletes the namespaces a previous run of this service left (killed before its steps ended): steps still
-    /// running in one keep it alive; a step adopted later gets a fresh one for its bookkeeping.
+    /// Removes what a previous run of this service left (it was killed, or stopped while steps ran): every
+    /// namespace no process is in, and every workflow's link to one. A namespace a step still runs in stays, with
+    /// its link, for that step's adoption.
     /// </summary>
     public void RemoveLeftovers()
     {
         if (Tools.Ip is null || !Directory.Exists("/run/netns")) return;
-        foreach (var path in Directory.EnumerateFiles("/run/netns", _prefix + "*"))
-            Run(Tools.Ip, "netns", "delete", Path.GetFileName(path));
+        var occupied = NetnsFacts.Occupied();
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        var aliases = new List<FileInfo>();
+        foreach (var entry in new DirectoryInfo("/run/netns").EnumerateFiles(_prefix + "*"))
+        {
+            if (entry.LinkTarget is not null) { aliases.Add(entry); continue; }
+            if (NetnsFacts.Inode(entry.FullName) is { } inode && occupied.Contains(inode)) kept.Add(entry.Name);
+            else NetnsFacts.RemoveName(entry.FullName);
+        }
+        foreach (var alias in aliases)
+            if (!kept.Contains(Path.GetFileName(alias.LinkTarget!))) alias.Delete();
     }
 
-    /// <summary>The namespace's path for a step about to run (created on first use); pair with <see cref="Release"/>.</summary>
+    /// <summary>The path of the workflow's namespace for a step about to run (taken on first use); pair with <see cref="Release"/>.</summary>
     public string Acquire(string @namespace, string workflow)
     {
-        var name = Name(@namespace, workflow);
+        var alias = Alias(@namespace, workflow);
+        Held held;
         lock (_gate)
         {
-            _users.TryGetValue(name, out var n);
-            if (n == 0 && !File.Exists(PathOf(name))) Create(name);
-            _users[name] = n + 1;
+            if (!_held.TryGetValue(alias, out held!)) _held[alias] = held = new Held(@namespace);
+            held.Users++;
         }
-        return PathOf(name);
+        lock (held) // siblings starting together wait for the one that takes the namespace
+        {
+            if (held.Name is null)
+            {
+                try
+                {
+                    if (Adopted(alias) is { } running) held.Name = running;
+                    else
+                    {
+                        var name = _pool.Take(@namespace);
+                        Link(alias, name);
+                        held.Name = name;
+                    }
+                }
+                catch (IOException)
+                {
+                    lock (_gate)
+                        if (--held.Users == 0) _held.Remove(alias);
+                    throw;
+                }
+            }
+            return PathOf(held.Name);
+        }
     }
 
     public void Release(string @namespace, string workflow)
     {
-        var name = Name(@namespace, workflow);
+        var alias = Alias(@namespace, workflow);
+        string? name;
         lock (_gate)
         {
-            if (!_users.TryGetValue(name, out var n)) return;
-            if (n > 1) { _users[name] = n - 1; return; }
-            _users.Remove(name);
-            Run(Tools.Ip!, "netns", "delete", name); // pasta notices and exits
+            if (!_held.TryGetValue(alias, out var held)) return;
+            if (--held.Users > 0) return;
+            _held.Remove(alias);
+            name = held.Name;
+            File.Delete(PathOf(alias)); // under the gate: the workflow's next Acquire links its own
         }
+        if (name is not null) _pool.Return(@namespace, name);
     }
 
-    private static void Create(string name)
+    /// <summary>Deletes the namespaces waiting in the pool; those of running steps stay for their adoption after a restart.</summary>
+    public void Dispose() => _pool.Dispose();
+
+    internal static string PathOf(string name) => "/run/netns/" + name;
+
+    /// <summary>The namespace a step of the previous run is still in, found through the workflow's link.</summary>
+    private static string? Adopted(string alias)
     {
-        try
-        {
-            Run(Tools.Ip!, "netns", "add", name);
-            Run(Tools.Ip!, "-n", name, "link", "set", "lo", "up");
-            // pasta must stay root to join a namespace owned by the host; it drops its capabilities itself.
-            // It daemonizes: its stdio goes to /dev/null so the daemon holds none of the service's pipes. It refuses
-            // to start with SIGPIPE ignored, as .NET leaves it for children.
-            if (Tools.Pasta is { } pasta)
-                Run("/bin/sh", "-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1", "/usr/bin/env", "--default-signal=PIPE", pasta, "--runas", "0:0", "--netns", PathOf(name), "--config-net", "--no-map-gw",
-                    "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-q");
-        }
-        catch (IOException)
-        {
-            Run(Tools.Ip!, "netns", "delete", name);
-            throw;
-        }
+        var link = new FileInfo(PathOf(alias));
+        if (link.LinkTarget is not { } target) return null;
+        var name = Path.GetFileName(target);
+        return NetnsFacts.Inode(PathOf(name)) is not null ? name : null;
     }
 
-    private static string PathOf(string name) => "/run/netns/" + name;
+    private static void Link(string alias, string name)
+    {
+        var path = PathOf(alias);
+        File.Delete(path); // a dead link of a crashed run
+        File.CreateSymbolicLink(path, name);
+    }
 
     /// <summary>A host-wide name: the data directory's hash leads it, so two services on one host never share a namespace, and each finds its own leftovers.</summary>
-    private string Name(string @namespace, string workflow) => _prefix + Hash($"{@namespace}\0{workflow}")[..12];
+    private string Alias(string @namespace, string workflow) => _prefix + Hash($"{@namespace}\0{workflow}")[..12];
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-
-    private static void Run(string program, params string[] args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0 && !(args is ["netns", "delete", ..]))
-            throw new IOException($"cannot set up the workflow's network namespace: {Path.GetFileName(program)} {string.Join(' ', args)}: {stderr.Result.Trim()}");
-    }
 }

@@ -134,6 +134,8 @@ public sealed class ServeProcess : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+        // The kill gave the service no chance to delete its network namespaces (and their pastas); its steps died with it.
+        new EventGateway.Workflows.Execution.WorkflowNetworks(Path.GetFullPath(DataDir)).RemoveLeftovers();
         _process.Dispose();
         try { Directory.Delete(DataDir, recursive: true); }
         catch (IOException) { }
