@@ -7,8 +7,8 @@ namespace EventGateway.Workflows.Execution;
 
 /// <summary>
 /// Runs each step as a host process in its own session (so a deadline kills the whole group and a
-/// service crash does not), inside a bubblewrap sandbox when available. Everything about a step
-/// lives in its node directory: pod.json, pid, stdout, stderr, exitcode and the sandbox root.
+/// service crash does not), inside its sandbox (egw-step) unless --no-sandbox. Everything about a step
+/// lives in its node directory: pod.json while it runs, pid, stdout, stderr, exitcode and the sandbox root.
 /// The exitcode file is the durable fact that a step finished, which is what makes adoption after
 /// a restart safe.
 /// </summary>
@@ -280,11 +280,13 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 {
                     KillGroup(pid);
                     await wait.ConfigureAwait(false);
+                    Settle(dir);
                     var why = timedOut is null ? "Step exceeded its deadline" : $"Step exceeded the service's step time limit (--step-timeout {_stepTimeout})";
                     return new StepOutcome(StepEnd.DeadlineExceeded, null, why, startedAt, _time.GetUtcNow());
                 }
             }
             await wait.ConfigureAwait(false);
+            Settle(dir);
             if (TryReadExit(dir) is { } code)
                 return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code}){LimitReached(dir, (spec.Limits ?? StepLimits.None).Over(_limits))}", startedAt, _time.GetUtcNow());
             return File.Exists(Path.Combine(dir, "killed"))
@@ -389,8 +391,27 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private StepOutcome Finished(string dir, int code, Action started)
     {
         started();
+        Settle(dir); // it ended while the service was down
         var finished = File.GetLastWriteTimeUtc(Path.Combine(dir, "exitcode"));
         return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", StartTime(dir), new DateTimeOffset(finished, TimeSpan.Zero));
+    }
+
+    /// <summary>
+    /// The step's process is gone: removes what only a running step reads (pod.json, read to adopt it after a restart).
+    /// What stays is read later: stdout and stderr (logs), exitcode and pid (its end and start, also after a restart),
+    /// root/ and mounts (outputs, until they are collected), killed.
+    /// </summary>
+    private void Settle(string dir)
+    {
+        try
+        {
+            File.Delete(Path.Combine(dir, "pod.json"));
+        }
+        catch (DirectoryNotFoundException) { } // the workflow was deleted meanwhile
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSettleFailed(_log, dir, e.Message); // they cost disk, not correctness; the workflow's deletion removes them
+        }
     }
 
     private static void Stage(string target, StagedFile f)
@@ -470,6 +491,9 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network isolated without pasta (Debian package passt): workflows' network namespaces have loopback only, no outbound access")]
     private static partial void LogNoOutbound(ILogger log);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not remove the running-only files of the finished step in {Dir}: {Reason}")]
+    private static partial void LogSettleFailed(ILogger log, string dir, string reason);
 
     public void Dispose()
     {

@@ -11,7 +11,9 @@ namespace EventGateway.Workflows.Retention;
 
 /// <summary>
 /// Carries out what <see cref="RetentionPolicy"/> decides for finished work: archives each finished workflow,
-/// removes pods' directories per podGC, deletes workflows per ttlStrategy (archived first).
+/// removes pods' directories per podGC, deletes workflows per ttlStrategy (archived first), and keeps at most
+/// <see cref="RetentionOptions.MaxFinishedWorkflows"/> finished workflows in the store (earliest finished deleted first,
+/// archived first).
 /// <para>
 /// Bounded: one timer for the earliest due action over a due-ordered queue, not a timer per workflow; the queue
 /// holds at most one collection and one expiry per workflow with one pending. Each action re-reads the workflow
@@ -22,7 +24,7 @@ namespace EventGateway.Workflows.Retention;
 /// </summary>
 public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserver
 {
-    private enum Work { Collect, Expire, SweepArchive }
+    private enum Work { Collect, Expire, SweepArchive, Trim }
 
     private readonly record struct Due(Work What, string Key, string Uid);
 
@@ -41,6 +43,8 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
     private readonly Dictionary<string, (string Uid, HashSet<string> Pods)> _seen = new(StringComparer.Ordinal);
     /// <summary>Finished workflows to archive; drained at once by the loop, so it holds only what is being written.</summary>
     private readonly ConcurrentQueue<Workflow> _toArchive = new();
+    /// <summary>The finished workflows in the store, earliest finished first, when they are capped: at most the cap plus those finished since the last trim.</summary>
+    private readonly FinishedWorkflows? _finished;
     private readonly Channel<byte> _wake = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ITimer _timer;
     private DateTimeOffset? _armedFor;
@@ -49,6 +53,7 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
         RetentionOptions options, TimeProvider time, ILogger<WorkflowReaper> log, IWorkflowArchive? archive = null)
     {
         (_store, _executor, _deleter, _options, _time, _log, _archive) = (store, executor, deleter, options, time, log, archive);
+        if (options.MaxFinishedWorkflows is { } cap) _finished = new FinishedWorkflows(cap);
         _timer = time.CreateTimer(_ =>
         {
             lock (_gate) _armedFor = null;
@@ -71,6 +76,7 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
             await foreach (var _ in _wake.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 while (_toArchive.TryDequeue(out var wf)) await ArchiveAsync(wf, stoppingToken).ConfigureAwait(false);
+                await TrimAsync(stoppingToken).ConfigureAwait(false);
                 var now = _time.GetUtcNow();
                 while (Take(now) is { } due)
                 {
@@ -102,6 +108,7 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
         }
         if (_options.Archive && _options.ArchiveTtl is not null) Schedule(Work.SweepArchive, "", "", _time.GetUtcNow());
         Arm();
+        _wake.Writer.TryWrite(0); // the cap may have been lowered while the service was down
     }
 
     void IWorkflowObserver.StatusSaved(Workflow wf)
@@ -139,6 +146,7 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
         var key = Key(wf.NamespaceOrDefault, wf.Name);
         var uid = wf.Metadata.Uid ?? "";
         lock (_gate) _seen.Remove(key);
+        if (wf.Status?.FinishedAt is { } finishedAt) _finished?.Add(key, uid, finishedAt);
         if (RetentionPolicy.PodGCOf(wf, _options) is { } gc
             && (wf.Status?.Nodes?.Values ?? Enumerable.Empty<NodeStatus>()).Select(n => RetentionPolicy.CollectAt(gc, wf, n)).Min() is { } first)
             Schedule(Work.Collect, key, uid, first);
@@ -156,6 +164,7 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
             _scheduled.Remove((Work.Collect, key));
             _scheduled.Remove((Work.Expire, key));
         }
+        _finished?.Remove(key);
     }
 
     private async Task RunAsync(Due due, DateTimeOffset now, CancellationToken ct)
@@ -165,6 +174,11 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
             var dropped = await _archive!.DeleteFinishedBeforeAsync(now - _options.ArchiveTtl!.Value, ct).ConfigureAwait(false);
             if (dropped > 0) LogArchivePruned(_log, dropped, _options.ArchiveTtl.Value);
             Schedule(Work.SweepArchive, "", "", now + _options.ArchiveSweepInterval);
+            return;
+        }
+        if (due.What == Work.Trim)
+        {
+            await TrimAsync(ct).ConfigureAwait(false);
             return;
         }
         var i = due.Key.IndexOf('/');
@@ -204,11 +218,45 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
             Schedule(Work.Expire, Key(wf.NamespaceOrDefault, wf.Name), wf.Metadata.Uid ?? "", at);
             return;
         }
-        // Never delete what the archive has not got: the archive is what keeps it queryable afterwards.
+        if (await ArchiveAndDeleteAsync(wf, ct).ConfigureAwait(false))
+            LogExpired(_log, wf.NamespaceOrDefault, wf.Name, wf.Status!.Phase!);
+    }
+
+    /// <summary>Deletes the earliest finished workflows while more than the cap are kept; the loop runs it after each completion.</summary>
+    private async Task TrimAsync(CancellationToken ct)
+    {
+        while (_finished?.OverCap() is { } oldest)
+        {
+            var i = oldest.Key.IndexOf('/');
+            var wf = await _store.GetAsync<Workflow>(oldest.Key[..i], oldest.Key[(i + 1)..], ct).ConfigureAwait(false);
+            // Gone, re-created, or retried and running again: not a finished workflow to count (a completion adds it back).
+            if (wf is null || wf.Metadata.Uid != oldest.Uid || wf.Status?.IsCompleted != true)
+            {
+                _finished.Remove(oldest.Key, oldest.Uid);
+                continue;
+            }
+            try
+            {
+                if (await ArchiveAndDeleteAsync(wf, ct).ConfigureAwait(false))
+                    LogCapped(_log, wf.NamespaceOrDefault, wf.Name, wf.Status.Phase!, _finished.Cap);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The store or archive is failing: try again in a minute rather than spinning here.
+                LogActionFailed(_log, nameof(Work.Trim), oldest.Key, e);
+                Schedule(Work.Trim, "", "", _time.GetUtcNow() + TimeSpan.FromMinutes(1));
+                return;
+            }
+            _finished.Remove(oldest.Key, oldest.Uid);
+        }
+    }
+
+    /// <summary>Never deletes what the archive has not got: the archive is what keeps it queryable afterwards.</summary>
+    private async Task<bool> ArchiveAndDeleteAsync(Workflow wf, CancellationToken ct)
+    {
         if (_archive is not null && !await _archive.ContainsAsync(wf.Metadata.Uid ?? "", ct).ConfigureAwait(false))
             await _archive.ArchiveAsync(wf, ct).ConfigureAwait(false);
-        if (await _deleter.DeleteAsync(wf.NamespaceOrDefault, wf.Name, ct).ConfigureAwait(false))
-            LogExpired(_log, wf.NamespaceOrDefault, wf.Name, wf.Status!.Phase!);
+        return await _deleter.DeleteAsync(wf.NamespaceOrDefault, wf.Name, ct).ConfigureAwait(false);
     }
 
     private async Task ArchiveAsync(Workflow wf, CancellationToken ct)
@@ -264,9 +312,12 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
             if (Peek() is not { } at || at == _armedFor) return;
             _armedFor = at;
             var wait = at - _time.GetUtcNow();
-            _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            // A timer waits at most ~49 days (a ttlStrategy may say a year): it wakes the loop earlier, which re-arms.
+            _timer.Change(wait <= TimeSpan.Zero ? TimeSpan.Zero : wait < LongestWait ? wait : LongestWait, Timeout.InfiniteTimeSpan);
         }
     }
+
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
     private static string Key(string ns, string name) => $"{ns}/{name}";
 
@@ -281,6 +332,9 @@ public sealed partial class WorkflowReaper : BackgroundService, IWorkflowObserve
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ttlStrategy: deleted {Phase} workflow {Namespace}/{Name}")]
     private static partial void LogExpired(ILogger log, string @namespace, string name, string phase);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "--max-finished-workflows {Cap}: deleted the earliest finished workflow {Namespace}/{Name} ({Phase})")]
+    private static partial void LogCapped(ILogger log, string @namespace, string name, string phase, int cap);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "archive: dropped {Count} workflow(s) finished more than {Ttl} ago")]
     private static partial void LogArchivePruned(ILogger log, int count, TimeSpan ttl);

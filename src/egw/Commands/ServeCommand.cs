@@ -10,6 +10,7 @@ using EventGateway.Server.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EventGateway.Workflows.Execution;
+using EventGateway.Workflows.Retention;
 
 namespace EventGateway.Cli.Commands;
 
@@ -27,11 +28,20 @@ internal static class ServeCommand
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
         var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
-        var workflowTtl = new Option<string?>("--workflow-ttl") { Description = "delete finished workflows (with their logs and artifacts) this long after they finish, unless their ttlStrategy says otherwise (Go duration; default: keep)" };
+        var workflowTtl = new Option<string>("--workflow-ttl")
+        {
+            Description = "delete finished workflows (with their logs and local artifacts; the archive keeps their history) this long after they finish, unless their ttlStrategy says otherwise (Go duration, 168h is a week; or none to keep them: warned)",
+            DefaultValueFactory = _ => Durations.Format(RetentionOptions.DefaultWorkflowTtl),
+        };
+        var maxFinished = new Option<string>("--max-finished-workflows")
+        {
+            Description = "most finished workflows kept; beyond it the earliest finished are deleted (archived first), whatever their ttlStrategy (a number, or none: warned)",
+            DefaultValueFactory = _ => RetentionOptions.DefaultMaxFinishedWorkflows.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
         var podGc = new Option<string?>("--pod-gc") { Description = "podGC strategy of workflows that set none: OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess (default: keep pods' logs)" };
         var podGcDelay = new Option<string?>("--pod-gc-delay") { Description = "podGC deleteDelayDuration of workflows that set none (Go duration, default 5s)" };
         var noArchive = new Option<bool>("--no-archive") { Description = "do not archive finished workflows (the archive keeps them queryable after they are deleted)" };
-        var archiveTtl = new Option<string?>("--archive-ttl") { Description = "drop archived workflows that finished longer ago than this (Go duration, e.g. 720h; default: keep)" };
+        var archiveTtl = new Option<string?>("--archive-ttl") { Description = $"drop archived workflows that finished longer ago than this (Go duration, or none to keep them: warned; default {Durations.Format(RetentionOptions.DefaultArchiveTtl)} (90 days), none with --no-archive)" };
         var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the service-wide artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap); default: the data directory" };
         var stepNetwork = new Option<string>("--step-network") { Description = "steps' network: isolated (a private namespace per workflow, outbound only, host loopback unreachable), none (loopback only) or host (the host's, API included; warned)", DefaultValueFactory = _ => "isolated" };
         var stepMemory = new Option<string>("--step-memory") { Description = "memory a step may allocate unless its resources.limits.memory says otherwise", DefaultValueFactory = _ => "1Gi" };
@@ -47,7 +57,7 @@ internal static class ServeCommand
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
-            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
+            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
             authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
         };
         var limits = new WorkflowLimitOptions();
@@ -75,11 +85,14 @@ internal static class ServeCommand
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
-            if (r.GetValue(workflowTtl) is { } ttl) options.Retention.WorkflowTtl = Duration("--workflow-ttl", ttl);
+            options.Retention.WorkflowTtl = DurationOrNone("--workflow-ttl", r.GetValue(workflowTtl)!);
+            options.Retention.MaxFinishedWorkflows = CountOrNone("--max-finished-workflows", r.GetValue(maxFinished)!);
             options.Retention.PodGCStrategy = r.GetValue(podGc);
             if (r.GetValue(podGcDelay) is { } delay) options.Retention.PodGCDeleteDelay = Duration("--pod-gc-delay", delay);
             options.Retention.Archive = !r.GetValue(noArchive);
-            if (r.GetValue(archiveTtl) is { } attl) options.Retention.ArchiveTtl = Duration("--archive-ttl", attl);
+            options.Retention.ArchiveTtl = r.GetValue(archiveTtl) is { } attl
+                ? (options.Retention.Archive ? DurationOrNone("--archive-ttl", attl) : throw new CliException("--archive-ttl needs the archive: drop --no-archive", ExitCodes.Invalid))
+                : options.Retention.Archive ? RetentionOptions.DefaultArchiveTtl : null;
             if (r.GetValue(artifactRepository) is { } repo)
             {
                 try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
@@ -125,6 +138,11 @@ internal static class ServeCommand
             app.MapEventGatewayApi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);
+            foreach (var unbounded in options.Retention.Unbounded())
+            {
+                Console.Error.WriteLine($"WARNING: {unbounded}");
+                ServeLog.Unbounded(app.Logger, unbounded);
+            }
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)})" : ")"));
             await app.RunAsync(ct);
@@ -168,6 +186,15 @@ internal static class ServeCommand
 
     private static TimeSpan Duration(string flag, string text) =>
         Durations.TryParse(text, out var d) ? d : throw new CliException($"{flag} '{text}' is not a duration (e.g. 30s, 24h)", ExitCodes.Invalid);
+
+    private static TimeSpan? DurationOrNone(string flag, string text) =>
+        text == "none" ? null
+        : Durations.TryParse(text, out var d) ? d : throw new CliException($"{flag} '{text}' is not a duration (e.g. 30s, 24h) or none", ExitCodes.Invalid);
+
+    private static int? CountOrNone(string flag, string text) =>
+        text == "none" ? null
+        : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 ? n
+        : throw new CliException($"{flag} '{text}' is not a whole number of at least 1 or none", ExitCodes.Invalid);
 }
 
 internal static partial class ServeLog
@@ -177,4 +204,7 @@ internal static partial class ServeLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "insecure: {Warning}")]
     public static partial void Insecure(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "unbounded: {Warning}")]
+    public static partial void Unbounded(ILogger logger, string warning);
 }

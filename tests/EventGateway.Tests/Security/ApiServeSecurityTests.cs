@@ -248,7 +248,7 @@ public sealed class ApiServeSecurityTests
         }.ToJsonString();
 
     /// <summary>Starts `egw serve` and returns what it wrote to stderr up to its "serving" line, then stops it.</summary>
-    private static async Task<string> StderrUntilServing(params string[] args)
+    internal static async Task<string> StderrUntilServing(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "egw.dll"), "serve", "--port", ServeProcess.FreePort().ToString(), "--events-address", "127.0.0.1" }.Concat(args))

@@ -17,6 +17,13 @@ public sealed class GarbageCollectionTests
     /// <summary>Saves are throttled on the (frozen) clock: a tiny interval and a tick per poll let them through without moving time much.</summary>
     private static void FastSaves(EventGatewayOptions o) => o.StatusSaveInterval = Tick;
 
+    /// <summary>Only podGC: no default TTL, cap or archive sweep, so "nothing is due" means no pod is.</summary>
+    private static void PodGCOnly(EventGatewayOptions o)
+    {
+        FastSaves(o);
+        o.Retention = RetentionOptions.KeepEverything();
+    }
+
     private const string Pipeline = """
         apiVersion: argoproj.io/v1alpha1
         kind: Workflow
@@ -59,7 +66,7 @@ public sealed class GarbageCollectionTests
     public async Task PodGC_removes_exactly_the_pods_its_strategy_names_after_the_delay(string strategy, string final, string whileRunning, string atEnd)
     {
         var time = new FakeTimeProvider(Epoch);
-        await using var t = await TestEngine.StartAsync(time: time, configure: FastSaves);
+        await using var t = await TestEngine.StartAsync(time: time, configure: PodGCOnly);
         var docs = ManifestReader.Read(Pipeline.Replace("STRATEGY", strategy));
         var submitted = await t.Engine.SubmitAsync(docs.OfType<Workflow>().Single(), [KeyValuePair.Create("final", final)]);
         var run = t.Engine.WaitAsync(submitted, new CancellationTokenSource(TestEngine.Patience).Token);
@@ -171,7 +178,7 @@ public sealed class GarbageCollectionTests
     public async Task TtlStrategy_deletes_the_workflow_and_everything_it_left_only_after_its_time(string ttl, int code, int? seconds)
     {
         var time = new FakeTimeProvider(Epoch);
-        await using var t = await TestEngine.StartAsync(time: time, configure: o => o.Retention.WorkflowTtl = TimeSpan.FromMinutes(5));
+        await using var t = await TestEngine.StartAsync(time: time, configure: o => (o.Retention.WorkflowTtl, o.Retention.ArchiveTtl) = (TimeSpan.FromMinutes(5), null));
         var wf = await t.RunYamlAsync(Timed.Replace("TTL", ttl).Replace("CODE", code.ToString()));
         wf.Status!.Phase.ShouldBe(code == 0 ? WorkflowPhase.Succeeded : WorkflowPhase.Failed);
         var pods = Path.Combine(t.DataDir, "pods", "default", "timed");

@@ -25,7 +25,7 @@ public sealed class WorkflowNetworksTests(ITestOutputHelper output) : IDisposabl
     /// <summary>A process that sits in the namespace, as a step that outlived its pid namespace would.</summary>
     private Process Squatter(string netns)
     {
-        var p = Process.Start(Tools.Nsenter, ["--net=" + netns, "--", "sleep", "600"]);
+        var p = Process.Start("/usr/bin/nsenter", ["--net=" + netns, "--", "sleep", "600"]);
         _started.Add(p);
         return p;
     }
