@@ -73,7 +73,8 @@ for system in "${systems[@]}"; do
   case $system in
     egw) extra=() ;;
     egw-nosandbox) extra=(--no-sandbox) ;;
-    *) die "unknown system '$system' (egw, egw-nosandbox)" ;;
+    egw-netnone) extra=(--step-network none) ;;
+    *) die "unknown system '$system' (egw, egw-netnone, egw-nosandbox)" ;;
   esac
   wait_quiet
   port=$(free_port)

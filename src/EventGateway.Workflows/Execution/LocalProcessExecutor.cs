@@ -48,7 +48,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _time = time;
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
-        _networks = new WorkflowNetworks(Path.GetFullPath(dataDir));
+        _networks = new WorkflowNetworks(Path.GetFullPath(dataDir), log);
         _shared = new Lazy<(string, string)>(() => (SandboxDirs.Prepare(dataDir, "base", sandbox.WriteBase), SandboxDirs.Prepare(dataDir, "etc", SandboxEtc.Write)));
         if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
         _limits = limits ?? StepLimits.Default;

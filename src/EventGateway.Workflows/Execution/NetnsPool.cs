@@ -22,13 +22,16 @@ namespace EventGateway.Workflows.Execution;
 /// the same Argo namespace as the one it came from; fresh ones serve anyone.
 /// </para>
 /// Limits: at most <see cref="ReadyTarget"/> fresh and <see cref="MaxIdle"/> recycled namespaces wait idle; a
-/// namespace released beyond that is deleted. With the pool empty (a burst, or a failing pasta) a workflow's
+/// namespace released beyond that is deleted, and one idle for <see cref="IdleFor"/> too (each holds a pasta of
+/// ~30 MB: a busy service keeps as many as it runs workflows at once, a quiet one gives them back). With the pool empty (a burst, or a failing pasta) a workflow's
 /// namespace is created on demand as before.
 /// </summary>
 internal sealed partial class NetnsPool : IDisposable
 {
     public const int ReadyTarget = 2;
-    public const int MaxIdle = 8;
+    /// <summary>Enough for the workflows a busy service runs at once: fewer made every wave of them pay for new ones (measured: 142 made for 600 workflows with 8).</summary>
+    public const int MaxIdle = 32;
+    public static readonly TimeSpan IdleFor = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// bwrap reports its step's exit before the kernel has finished killing the rest of the step's pid namespace, so a
@@ -41,14 +44,19 @@ internal sealed partial class NetnsPool : IDisposable
     private readonly ILogger _log;
     private readonly Lock _gate = new();
     private readonly Queue<string> _ready = new();
-    private readonly LinkedList<(string Owner, string Name)> _idle = new(); // oldest first
+    private readonly LinkedList<(string Owner, string Name, DateTimeOffset Since)> _idle = new(); // oldest first
     private readonly List<(string Owner, string Name, int Checks)> _returned = [];
     private readonly Dictionary<string, int> _pastas = new(StringComparer.Ordinal); // name -> pidfd of its pasta
     private readonly AutoResetEvent _wake = new(false);
     private Thread? _worker;
     private bool _stopping;
 
-    public NetnsPool(string prefix, ILogger log) => (_prefix, _log) = (prefix, log);
+    private readonly TimeProvider _time;
+
+    public NetnsPool(string prefix, ILogger log, TimeProvider? time = null) => (_prefix, _log, _time) = (prefix, log, time ?? TimeProvider.System);
+
+    /// <summary>Lets the background thread look at the pool now (tests, after moving their clock).</summary>
+    internal void Wake() => _wake.Set();
 
     /// <summary>Recycled namespaces waiting (for tests and metrics).</summary>
     public int Idle { get { lock (_gate) return _idle.Count; } }
@@ -56,24 +64,47 @@ internal sealed partial class NetnsPool : IDisposable
     /// <summary>Fresh namespaces waiting.</summary>
     public int Ready { get { lock (_gate) return _ready.Count; } }
 
-    /// <summary>A namespace for a workflow of Argo namespace <paramref name="owner"/>: its own last one, a fresh one, or one made now.</summary>
+    /// <summary>
+    /// A namespace for a workflow of Argo namespace <paramref name="owner"/>: its own last one, one it returned
+    /// moments ago (checked here and now: a check costs a few ms, a fresh namespace tens, mostly pasta's, and
+    /// taking a fresh one while returned ones wait made every workflow of a steady stream pay for a new one),
+    /// a fresh one, or one made now.
+    /// </summary>
     public string Take(string owner)
     {
         string? name = null;
+        List<(string Owner, string Name, int Checks)> pending = [];
         lock (_gate)
         {
             StartWorker();
-            for (var n = _idle.Last; n is not null; n = n.Previous)
+            name = TakeIdle(owner);
+            if (name is null)
             {
-                if (n.Value.Owner != owner) continue;
-                name = n.Value.Name;
-                _idle.Remove(n);
-                break;
+                pending = _returned.Where(r => r.Owner == owner).ToList();
+                _returned.RemoveAll(r => r.Owner == owner);
             }
-            if (name is null && _ready.TryDequeue(out var fresh)) name = fresh;
         }
+        if (pending.Count > 0)
+        {
+            Recycle(pending);
+            lock (_gate) name = TakeIdle(owner);
+        }
+        lock (_gate)
+            if (name is null && _ready.TryDequeue(out var fresh)) name = fresh;
         _wake.Set(); // refill
         return name ?? Create();
+    }
+
+    /// <summary>The newest idle namespace of <paramref name="owner"/>, taken out of the pool (under the gate).</summary>
+    private string? TakeIdle(string owner)
+    {
+        for (var n = _idle.Last; n is not null; n = n.Previous)
+        {
+            if (n.Value.Owner != owner) continue;
+            _idle.Remove(n);
+            return n.Value.Name;
+        }
+        return null;
     }
 
     /// <summary>A namespace its workflow is done with: checked and recycled, or deleted, by the background thread.</summary>
@@ -147,10 +178,13 @@ internal sealed partial class NetnsPool : IDisposable
     {
         while (true)
         {
-            bool rechecking;
-            lock (_gate) rechecking = _returned.Count > 0;
-            if (rechecking) _wake.WaitOne(Recheck);
-            else _wake.WaitOne();
+            TimeSpan wait;
+            lock (_gate)
+                wait = _returned.Count > 0 ? Recheck
+                    : _idle.First is { } oldest ? Clamp(oldest.Value.Since + IdleFor - _time.GetUtcNow())
+                    : Timeout.InfiniteTimeSpan;
+            _wake.WaitOne(wait);
+            EvictExpired();
             List<(string Owner, string Name, int Checks)> returned;
             lock (_gate)
             {
@@ -179,6 +213,22 @@ internal sealed partial class NetnsPool : IDisposable
         }
     }
 
+    private static TimeSpan Clamp(TimeSpan t) => t < TimeSpan.Zero ? TimeSpan.Zero : t > IdleFor ? IdleFor : t;
+
+    /// <summary>Deletes the namespaces idle for longer than <see cref="IdleFor"/>.</summary>
+    private void EvictExpired()
+    {
+        var expired = new List<string>();
+        var now = _time.GetUtcNow();
+        lock (_gate)
+            while (_idle.First is { } oldest && now - oldest.Value.Since >= IdleFor)
+            {
+                expired.Add(oldest.Value.Name);
+                _idle.RemoveFirst();
+            }
+        foreach (var name in expired) Delete(name);
+    }
+
     /// <summary>One scan of /proc for every namespace returned since the last pass: the check costs the same for one or for many.</summary>
     private void Recycle(List<(string Owner, string Name, int Checks)> returned)
     {
@@ -205,7 +255,7 @@ internal sealed partial class NetnsPool : IDisposable
             lock (_gate)
             {
                 if (_stopping) { Delete(name); continue; }
-                _idle.AddLast((owner, name));
+                _idle.AddLast((owner, name, _time.GetUtcNow()));
                 if (_idle.Count <= MaxIdle) continue;
                 evicted = _idle.First!.Value.Name;
                 _idle.RemoveFirst();
@@ -234,7 +284,7 @@ internal sealed partial class NetnsPool : IDisposable
         lock (_gate)
         {
             foreach (var name in _ready) Delete(name);
-            foreach (var (_, name) in _idle) Delete(name);
+            foreach (var (_, name, _) in _idle) Delete(name);
             foreach (var (_, name, _) in _returned) Delete(name);
             _ready.Clear();
             _idle.Clear();

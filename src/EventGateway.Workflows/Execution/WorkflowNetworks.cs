@@ -28,10 +28,10 @@ public sealed class WorkflowNetworks : IDisposable
     private readonly string _prefix;
     private readonly NetnsPool _pool;
 
-    public WorkflowNetworks(string dataDir, ILogger? log = null)
+    public WorkflowNetworks(string dataDir, ILogger? log = null, TimeProvider? time = null)
     {
         _prefix = "egw-" + Hash(dataDir)[..8] + "-";
-        _pool = new NetnsPool(_prefix, log ?? NullLogger.Instance);
+        _pool = new NetnsPool(_prefix, log ?? NullLogger.Instance, time);
     }
 
     internal NetnsPool Pool => _pool;

@@ -67,6 +67,44 @@ public sealed class WorkflowNetworksTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public async Task A_namespace_idle_for_longer_than_the_pool_keeps_one_is_deleted_with_its_pasta()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var n = new WorkflowNetworks(_dir.FullName, time: time);
+        var path = n.Acquire("default", "quiet");
+        var name = Path.GetFileName(path);
+        n.Release("default", "quiet");
+        await UntilAsync(() => n.Pool.Idle == 1, "the namespace to be recycled");
+
+        time.Advance(NetnsPool.IdleFor - TimeSpan.FromSeconds(1));
+        n.Pool.Wake();
+        await UntilAsync(() => n.Pool.Ready == NetnsPool.ReadyTarget, "the pool to settle");
+        n.Pool.Idle.ShouldBe(1);
+        File.Exists(WorkflowNetworks.PathOf(name)).ShouldBeTrue();
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        n.Pool.Wake();
+        await UntilAsync(() => n.Pool.Idle == 0, "the idle namespace to be deleted");
+        File.Exists(WorkflowNetworks.PathOf(name)).ShouldBeFalse();
+        await UntilAsync(() => !PastaFor(name), "its pasta to end");
+    }
+
+    private static bool PastaFor(string name)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("/run/netns/" + name + "\0", StringComparison.Ordinal)) return true;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return false;
+    }
+
+    [Fact]
     public async Task Concurrently_held_namespaces_are_never_shared()
     {
         using var n = New();
