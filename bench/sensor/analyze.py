@@ -47,7 +47,9 @@ class Api:
             try:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                self.conn.request("GET", path)
+                token_file = os.environ.get("EGW_TOKEN_FILE")
+                headers = {"Authorization": "Bearer " + open(token_file).read().strip()} if token_file and os.path.exists(token_file) else {}
+                self.conn.request("GET", path, headers=headers)
                 r = self.conn.getresponse()
                 body = r.read()
                 return r.status, body

@@ -187,6 +187,7 @@ start_egw() { # TAG EXTRA_ARGS...
     >>"$work/$tag.server.log" 2>&1 &
   server_pid=$!
   api=http://127.0.0.1:$api_port url=http://127.0.0.1:$events_port/push
+  export EGW_TOKEN_FILE=$dir/data/admin.token # analyze.py authenticates its API calls with the instance's admin token
   for ((i = 0; i < 300; i++)); do
     phase=$(curl -sf -H "Authorization: Bearer $(cat "$dir/data/admin.token" 2>/dev/null)" "$api/api/v1/sensors/$NS/push" 2>/dev/null | python3 -c 'import json, sys; print((json.load(sys.stdin).get("status") or {}).get("phase", ""))' 2>/dev/null || true)
     [[ $phase == Running ]] && curl -s -o /dev/null "http://127.0.0.1:$events_port/health" && return 0

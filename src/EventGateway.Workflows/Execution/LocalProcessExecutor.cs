@@ -129,7 +129,12 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             }
             if (killNow) KillGroup(child); // killed while it was being spawned
             var exited = PosixSpawn.WaitAsync(child);
-            _ = exited.ContinueWith(_ => lease.Dispose(), TaskScheduler.Default); // the uid and network are free once the step's process is gone
+            // The uid and network are free once the step's process is gone.
+            _ = exited.ContinueWith(_ =>
+            {
+                if (TryReadExit(dir) is not null) lease.Ended();
+                else lease.Dispose();
+            }, TaskScheduler.Default);
             return await WaitAsync(spec, dir, child, startedAt, () => exited.WaitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
         }
         finally
@@ -139,20 +144,29 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     }
 
     /// <summary>What a running step holds besides its slot: its host uid and its workflow's network namespace.</summary>
-    private sealed class StepLease(Action release) : IDisposable
+    private sealed class StepLease(Action<bool> release) : IDisposable
     {
         private int _released;
         public int Uid { get; init; }
         public string? Network { get; init; }
-        public void Dispose()
+
+        /// <summary>
+        /// The launcher ended the step itself (it wrote the exit code): it waited for the sandbox's pid 1, which the
+        /// kernel lets end only once every process of the step is gone, so nothing of the step is left anywhere.
+        /// </summary>
+        public void Ended() => Release(cleanly: true);
+
+        public void Dispose() => Release(cleanly: false);
+
+        private void Release(bool cleanly)
         {
-            if (Interlocked.Exchange(ref _released, 1) == 0) release();
+            if (Interlocked.Exchange(ref _released, 1) == 0) release(cleanly);
         }
     }
 
     private StepLease Lease(StepSpec spec, int? adopted)
     {
-        if (!_sandbox.Isolated) return new StepLease(() => { });
+        if (!_sandbox.Isolated) return new StepLease(_ => { });
         var uid = adopted ?? _uids.Take();
         if (adopted is { } held) _uids.Hold(held);
         string? network = null;
@@ -166,10 +180,10 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 throw;
             }
         }
-        return new StepLease(() =>
+        return new StepLease(cleanly =>
         {
             _uids.Release(uid);
-            if (network is not null) _networks.Release(spec.Key.Namespace, spec.Key.Workflow);
+            if (network is not null) _networks.Release(spec.Key.Namespace, spec.Key.Workflow, cleanly);
         }) { Uid = uid, Network = network };
     }
 
@@ -244,7 +258,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
     private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, CancellationToken stopWaiting)
     {
-        using var lease = ReadUid(dir) is { } uid ? Lease(spec, uid) : new StepLease(() => { });
+        using var lease = ReadUid(dir) is { } uid ? Lease(spec, uid) : new StepLease(_ => { });
         async Task PollUntilExit()
         {
             using var timer = new PeriodicTimer(_adoptPoll, _time);

@@ -45,7 +45,7 @@ internal sealed partial class NetnsPool : IDisposable
     private readonly Lock _gate = new();
     private readonly Queue<string> _ready = new();
     private readonly LinkedList<(string Owner, string Name, DateTimeOffset Since)> _idle = new(); // oldest first
-    private readonly List<(string Owner, string Name, int Checks)> _returned = [];
+    private readonly List<(string Owner, string Name, int Checks, bool Clean)> _returned = [];
     private readonly Dictionary<string, int> _pastas = new(StringComparer.Ordinal); // name -> pidfd of its pasta
     private readonly AutoResetEvent _wake = new(false);
     private Thread? _worker;
@@ -73,7 +73,7 @@ internal sealed partial class NetnsPool : IDisposable
     public string Take(string owner)
     {
         string? name = null;
-        List<(string Owner, string Name, int Checks)> pending = [];
+        List<(string Owner, string Name, int Checks, bool Clean)> pending = [];
         lock (_gate)
         {
             StartWorker();
@@ -108,7 +108,8 @@ internal sealed partial class NetnsPool : IDisposable
     }
 
     /// <summary>A namespace its workflow is done with: checked and recycled, or deleted, by the background thread.</summary>
-    public void Return(string owner, string name)
+    /// <param name="clean">every process that was in it is known to be gone: the scan of /proc (a few ms) is skipped.</param>
+    public void Return(string owner, string name, bool clean = false)
     {
         lock (_gate)
         {
@@ -118,7 +119,7 @@ internal sealed partial class NetnsPool : IDisposable
                 return;
             }
             StartWorker();
-            _returned.Add((owner, name, 0));
+            _returned.Add((owner, name, 0, clean));
         }
         _wake.Set();
     }
@@ -185,7 +186,7 @@ internal sealed partial class NetnsPool : IDisposable
                     : Timeout.InfiniteTimeSpan;
             _wake.WaitOne(wait);
             EvictExpired();
-            List<(string Owner, string Name, int Checks)> returned;
+            List<(string Owner, string Name, int Checks, bool Clean)> returned;
             lock (_gate)
             {
                 if (_stopping) return;
@@ -230,19 +231,19 @@ internal sealed partial class NetnsPool : IDisposable
     }
 
     /// <summary>One scan of /proc for every namespace returned since the last pass: the check costs the same for one or for many.</summary>
-    private void Recycle(List<(string Owner, string Name, int Checks)> returned)
+    private void Recycle(List<(string Owner, string Name, int Checks, bool Clean)> returned)
     {
-        var occupied = NetnsFacts.Occupied();
-        foreach (var (owner, name, checks) in returned)
+        var occupied = returned.All(r => r.Clean) ? [] : NetnsFacts.Occupied();
+        foreach (var (owner, name, checks, clean) in returned)
         {
             var path = WorkflowNetworks.PathOf(name);
             string? why = NetnsFacts.Inode(path) is not { } inode ? "its name is gone"
-                : occupied.Contains(inode) ? "a process is still in it"
+                : !clean && occupied.Contains(inode) ? "a process is still in it"
                 : Sockets(path) is var n and > 0 ? $"{n} socket(s) are left in it"
                 : null;
             if (why is not null && checks + 1 < Checks && NetnsFacts.Inode(path) is not null)
             {
-                lock (_gate) _returned.Add((owner, name, checks + 1));
+                lock (_gate) _returned.Add((owner, name, checks + 1, clean));
                 continue;
             }
             if (why is not null)
@@ -285,7 +286,7 @@ internal sealed partial class NetnsPool : IDisposable
         {
             foreach (var name in _ready) Delete(name);
             foreach (var (_, name, _) in _idle) Delete(name);
-            foreach (var (_, name, _) in _returned) Delete(name);
+            foreach (var (_, name, _, _) in _returned) Delete(name);
             _ready.Clear();
             _idle.Clear();
             _returned.Clear();

@@ -66,7 +66,11 @@ internal static unsafe partial class PosixSpawn
     }
 
     /// <summary>Waits for a child started here and reaps it; returns its exit code (128+signal when killed).</summary>
-    public static Task<int> WaitAsync(int pid) => Task.Factory.StartNew(() =>
+    public static Task<int> WaitAsync(int pid) => ChildReaper.WaitAsync(pid) ?? Task.Factory.StartNew(() => Reap(pid),
+        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Blocks until <paramref name="pid"/> ends and reaps it.</summary>
+    internal static int Reap(int pid)
     {
         while (true)
         {
@@ -74,7 +78,7 @@ internal static unsafe partial class PosixSpawn
                 return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
             if (Marshal.GetLastPInvokeError() != Eintr) return -1;
         }
-    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
 
     private static void Check(int rc, string what)
     {

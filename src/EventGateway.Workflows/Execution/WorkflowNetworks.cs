@@ -21,6 +21,8 @@ public sealed class WorkflowNetworks : IDisposable
         public string Owner { get; } = owner;
         public volatile string? Name;
         public int Users;
+        /// <summary>Every step that released it ended cleanly (see <see cref="Release"/>).</summary>
+        public bool Clean = true;
     }
 
     private readonly Dictionary<string, Held> _held = new(StringComparer.Ordinal); // by alias
@@ -95,19 +97,24 @@ public sealed class WorkflowNetworks : IDisposable
         }
     }
 
-    public void Release(string @namespace, string workflow)
+    /// <param name="cleanly">the step's launcher saw every process of the step end (not killed from outside): the
+    /// pool need not look for processes left in the namespace.</param>
+    public void Release(string @namespace, string workflow, bool cleanly = false)
     {
         var alias = Alias(@namespace, workflow);
         string? name;
+        bool clean;
         lock (_gate)
         {
             if (!_held.TryGetValue(alias, out var held)) return;
+            held.Clean &= cleanly;
+            clean = held.Clean;
             if (--held.Users > 0) return;
             _held.Remove(alias);
             name = held.Name;
             File.Delete(PathOf(alias)); // under the gate: the workflow's next Acquire links its own
         }
-        if (name is not null) _pool.Return(@namespace, name);
+        if (name is not null) _pool.Return(@namespace, name, clean);
     }
 
     /// <summary>Deletes the namespaces waiting in the pool; those of running steps stay for their adoption after a restart.</summary>

@@ -84,8 +84,7 @@ public sealed class WorkflowNetworksTests(ITestOutputHelper output) : IDisposabl
 
         time.Advance(TimeSpan.FromSeconds(1));
         n.Pool.Wake();
-        await UntilAsync(() => n.Pool.Idle == 0, "the idle namespace to be deleted");
-        File.Exists(WorkflowNetworks.PathOf(name)).ShouldBeFalse();
+        await UntilAsync(() => n.Pool.Idle == 0 && !File.Exists(WorkflowNetworks.PathOf(name)), "the idle namespace to be deleted");
         await UntilAsync(() => !PastaFor(name), "its pasta to end");
     }
 
