@@ -95,3 +95,27 @@ egw_hardened_etc() {
 
 # What follows bwrap's own arguments: the drop to the step's uid.
 EGW_SETPRIV=(-- /usr/bin/setpriv --reuid "$EGW_STEP_UID" --regid "$EGW_STEP_GID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs --)
+
+# The wrapper egw ran each hardened step under (until egw-step replaced it): limits, logs, exit code.
+EGW_HARDENED_WRAPPER='d=$1; m=$2; p=$3; n=$4; shift 4; [ "$m" = - ] || ulimit -d "$m"; [ "$p" = - ] || ulimit -p "$p"; [ "$n" = - ] || ulimit -n "$n"; umask 002; "$@" >"$d/stdout" 2>"$d/stderr"; echo $? >"$d/exitcode"'
+
+# egw_step_base DIR: the shared base of every sandboxed step's root, as Sandbox.WriteBase makes it.
+egw_step_base() {
+  local dir=$1 e
+  mkdir -p "$dir"/{etc,proc,dev,run,tmp}
+  chmod 1777 "$dir/tmp"
+  for e in usr bin sbin lib lib32 lib64 libx32 opt; do
+    if [[ -L /$e ]]; then ln -s "$(readlink "/$e")" "$dir/$e"
+    elif [[ -d /$e ]]; then mkdir -p "$dir/$e"; fi
+  done
+}
+
+# egw_step_ro ARRAY_NAME: egw-step's --ro arguments (the system directories that are not symlinks).
+egw_step_ro() {
+  local -n out=$1
+  local e
+  out=()
+  for e in usr bin sbin lib lib32 lib64 libx32 opt; do
+    [[ -d /$e && ! -L /$e ]] && out+=(--ro "/$e")
+  done
+}
