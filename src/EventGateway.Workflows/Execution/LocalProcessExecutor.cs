@@ -8,7 +8,8 @@ namespace EventGateway.Workflows.Execution;
 /// <summary>
 /// Runs each step as a host process in its own session (so a deadline kills the whole group and a
 /// service crash does not), inside its sandbox (egw-step) unless --no-sandbox. Everything about a step
-/// lives in its node directory: pod.json while it runs, pid, stdout, stderr, exitcode and the sandbox root.
+/// lives in its node directory: pid, stdout, stderr, exitcode and the sandbox root; what a running step holds
+/// (its uid) is in its launcher's arguments, read back when a restarted service adopts it.
 /// The exitcode file is the durable fact that a step finished, which is what makes adoption after
 /// a restart safe.
 /// </summary>
@@ -42,7 +43,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         StepLimits? limits = null, TimeSpan? stepTimeout = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxProcesses, 1);
-        _root = Path.Combine(dataDir, "pods");
+        _root = Path.Combine(Path.GetFullPath(dataDir), "pods"); // absolute: the launcher runs in the node directory, and adoption matches it
         _sandbox = sandbox;
         _slots = new SemaphoreSlim(maxProcesses, maxProcesses);
         _time = time;
@@ -70,10 +71,11 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (TryReadExit(dir) is { } done) return Finished(dir, done, started);
         if (ReadPid(dir) is { } pid)
         {
-            // Started before a restart: adopt it if alive, otherwise it was lost with the host.
+            // Started before a restart: adopt it if alive (and still the launcher of this node, not a process that
+            // took its pid after a reboot), otherwise it was lost with the host.
             started();
-            return IsAlive(pid)
-                ? await AdoptAsync(spec, dir, pid, stopWaiting).ConfigureAwait(false)
+            return IsAlive(pid) && LauncherArgs(pid, dir) is { } args
+                ? await AdoptAsync(spec, dir, pid, Uid(args), stopWaiting).ConfigureAwait(false)
                 : TryReadExit(dir) is { } late ? Finished(dir, late, () => { })
                 : new StepOutcome(StepEnd.Lost, null, "step process was lost while the service was down", StartTime(dir), _time.GetUtcNow());
         }
@@ -209,11 +211,6 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             Posix.ChownTree(root, lease.Uid, Sandbox.StepGid); // only the step's own root is the step's
             sandboxed = new SandboxedStep(root, _shared.Value.Base, _shared.Value.Etc, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None);
         }
-        File.WriteAllText(Path.Combine(dir, "pod.json"), JsonSerializer.Serialize(new
-        {
-            image = spec.Image, argv = spec.Argv, startedAt, sandboxed = _sandbox.Isolated, uid = _sandbox.Isolated ? lease.Uid : (int?)null,
-            network = _sandbox.Isolated ? _sandbox.Network.ToString() : null, limits = limits.ToString(),
-        }));
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -256,9 +253,9 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         return binds;
     }
 
-    private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, CancellationToken stopWaiting)
+    private async Task<StepOutcome> AdoptAsync(StepSpec spec, string dir, int pid, int? uid, CancellationToken stopWaiting)
     {
-        using var lease = ReadUid(dir) is { } uid ? Lease(spec, uid) : new StepLease(_ => { });
+        using var lease = uid is { } held ? Lease(spec, held) : new StepLease(_ => { });
         async Task PollUntilExit()
         {
             using var timer = new PeriodicTimer(_adoptPoll, _time);
@@ -268,14 +265,27 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         return await WaitAsync(spec, dir, pid, StartTime(dir), PollUntilExit, stopWaiting).ConfigureAwait(false);
     }
 
-    private static int? ReadUid(string dir)
+    /// <summary>
+    /// The arguments of process <paramref name="pid"/> when it is a step process of node directory
+    /// <paramref name="dir"/> (the launcher's argv names it): the record of what a running step holds, its uid
+    /// included, so nothing else is written per step for a restart to read.
+    /// </summary>
+    private static string[]? LauncherArgs(int pid, string dir)
     {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "pod.json")));
-            return doc.RootElement.TryGetProperty("uid", out var u) && u.ValueKind == JsonValueKind.Number ? u.GetInt32() : null;
+            var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            return argv.Contains(dir, StringComparer.Ordinal) ? argv : null;
         }
-        catch (Exception e) when (e is IOException or JsonException) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>The step's host uid from the launcher's arguments (before its "--"); null for an unsandboxed step.</summary>
+    private static int? Uid(string[] launcherArgs)
+    {
+        for (var i = 1; i + 1 < launcherArgs.Length && launcherArgs[i] != "--"; i++)
+            if (launcherArgs[i] == "--uid" && int.TryParse(launcherArgs[i + 1], CultureInfo.InvariantCulture, out var uid)) return uid;
+        return null;
     }
 
     private async Task<StepOutcome> WaitAsync(StepSpec spec, string dir, int pid, DateTimeOffset startedAt, Func<Task> exited, CancellationToken stopWaiting)
@@ -294,13 +304,11 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 {
                     KillGroup(pid);
                     await wait.ConfigureAwait(false);
-                    Settle(dir);
                     var why = timedOut is null ? "Step exceeded its deadline" : $"Step exceeded the service's step time limit (--step-timeout {_stepTimeout})";
                     return new StepOutcome(StepEnd.DeadlineExceeded, null, why, startedAt, _time.GetUtcNow());
                 }
             }
             await wait.ConfigureAwait(false);
-            Settle(dir);
             if (TryReadExit(dir) is { } code)
                 return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code}){LimitReached(dir, (spec.Limits ?? StepLimits.None).Over(_limits))}", startedAt, _time.GetUtcNow());
             return File.Exists(Path.Combine(dir, "killed"))
@@ -405,27 +413,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private StepOutcome Finished(string dir, int code, Action started)
     {
         started();
-        Settle(dir); // it ended while the service was down
         var finished = File.GetLastWriteTimeUtc(Path.Combine(dir, "exitcode"));
         return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", StartTime(dir), new DateTimeOffset(finished, TimeSpan.Zero));
-    }
-
-    /// <summary>
-    /// The step's process is gone: removes what only a running step reads (pod.json, read to adopt it after a restart).
-    /// What stays is read later: stdout and stderr (logs), exitcode and pid (its end and start, also after a restart),
-    /// root/ and mounts (outputs, until they are collected), killed.
-    /// </summary>
-    private void Settle(string dir)
-    {
-        try
-        {
-            File.Delete(Path.Combine(dir, "pod.json"));
-        }
-        catch (DirectoryNotFoundException) { } // the workflow was deleted meanwhile
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogSettleFailed(_log, dir, e.Message); // they cost disk, not correctness; the workflow's deletion removes them
-        }
     }
 
     private static void Stage(string target, StagedFile f)
@@ -505,9 +494,6 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network isolated without pasta (Debian package passt): workflows' network namespaces have loopback only, no outbound access")]
     private static partial void LogNoOutbound(ILogger log);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "could not remove the running-only files of the finished step in {Dir}: {Reason}")]
-    private static partial void LogSettleFailed(ILogger log, string dir, string reason);
 
     public void Dispose()
     {
