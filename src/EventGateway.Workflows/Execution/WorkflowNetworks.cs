@@ -11,7 +11,8 @@ namespace EventGateway.Workflows.Execution;
 /// reaches them. pasta, when installed, gives the namespace outbound access with the host's loopback
 /// unreachable (<c>--no-map-gw</c>, no port forwarding either way). A workflow takes its namespace from
 /// <see cref="NetnsPool"/> when its first step starts and gives it back when its last running step ends; while
-/// it holds one, /run/netns/egw-DATADIR-WORKFLOW is a symlink to it, so steps adopted after a restart are
+/// it holds one, /run/egw-netns/egw-DATADIR-WORKFLOW is a symlink to it (not in /run/netns: every pasta watches that
+/// directory, and a link made and removed there per workflow woke them all), so steps adopted after a restart are
 /// counted back in to the namespace they run in.
 /// </summary>
 public sealed class WorkflowNetworks : IDisposable
@@ -51,10 +52,10 @@ public sealed class WorkflowNetworks : IDisposable
         if (Tools.Ip is null || !Directory.Exists("/run/netns")) return;
         var occupied = NetnsFacts.Occupied();
         var kept = new HashSet<string>(StringComparer.Ordinal);
-        var aliases = new List<FileInfo>();
+        var aliases = Directory.Exists(AliasDir) ? new DirectoryInfo(AliasDir).EnumerateFiles(_prefix + "*").ToList() : [];
         foreach (var entry in new DirectoryInfo("/run/netns").EnumerateFiles(_prefix + "*"))
         {
-            if (entry.LinkTarget is not null) { aliases.Add(entry); continue; }
+            if (entry.LinkTarget is not null) { aliases.Add(entry); continue; } // where earlier versions kept them
             if (NetnsFacts.Inode(entry.FullName) is { } inode && occupied.Contains(inode)) kept.Add(entry.Name);
             else NetnsFacts.RemoveName(entry.FullName);
         }
@@ -112,7 +113,7 @@ public sealed class WorkflowNetworks : IDisposable
             if (--held.Users > 0) return;
             _held.Remove(alias);
             name = held.Name;
-            File.Delete(PathOf(alias)); // under the gate: the workflow's next Acquire links its own
+            File.Delete(AliasPath(alias)); // under the gate: the workflow's next Acquire links its own
         }
         if (name is not null) _pool.Return(@namespace, name, clean);
     }
@@ -122,10 +123,15 @@ public sealed class WorkflowNetworks : IDisposable
 
     internal static string PathOf(string name) => "/run/netns/" + name;
 
+    /// <summary>Where the workflows' links to their namespaces live.</summary>
+    internal const string AliasDir = "/run/egw-netns";
+
+    private static string AliasPath(string alias) => Path.Combine(AliasDir, alias);
+
     /// <summary>The namespace a step of the previous run is still in, found through the workflow's link.</summary>
     private static string? Adopted(string alias)
     {
-        var link = new FileInfo(PathOf(alias));
+        var link = new FileInfo(AliasPath(alias));
         if (link.LinkTarget is not { } target) return null;
         var name = Path.GetFileName(target);
         return NetnsFacts.Inode(PathOf(name)) is not null ? name : null;
@@ -133,9 +139,10 @@ public sealed class WorkflowNetworks : IDisposable
 
     private static void Link(string alias, string name)
     {
-        var path = PathOf(alias);
+        var path = AliasPath(alias);
+        if (!Directory.Exists(AliasDir) && !OperatingSystem.IsWindows()) Directory.CreateDirectory(AliasDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.Delete(path); // a dead link of a crashed run
-        File.CreateSymbolicLink(path, name);
+        File.CreateSymbolicLink(path, PathOf(name));
     }
 
     /// <summary>A host-wide name: the data directory's hash leads it, so two services on one host never share a namespace, and each finds its own leftovers.</summary>

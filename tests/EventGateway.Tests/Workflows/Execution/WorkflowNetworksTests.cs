@@ -16,8 +16,10 @@ public sealed class WorkflowNetworksTests(ITestOutputHelper output) : IDisposabl
 
     private static ulong Inode(string path) => NetnsFacts.Inode(path) ?? throw new Xunit.Sdk.XunitException($"{path} is no namespace");
 
+    /// <summary>The service's namespaces (/run/netns) and its workflows' links to them.</summary>
     private static string[] Names(WorkflowNetworks n) =>
-        Directory.Exists("/run/netns") ? [.. Directory.EnumerateFileSystemEntries("/run/netns", n.Prefix + "*").Select(Path.GetFileName).OfType<string>()] : [];
+        [.. new[] { "/run/netns", WorkflowNetworks.AliasDir }.Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFileSystemEntries(d, n.Prefix + "*")).Select(Path.GetFileName).OfType<string>()];
 
     private static async Task UntilAsync(Func<bool> condition, string what) =>
         await Eventually.Get(() => Task.FromResult(condition() ? "" : null), what);
