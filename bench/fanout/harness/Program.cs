@@ -18,7 +18,8 @@ using Microsoft.Extensions.Logging;
 // wall time, this process's own CPU time (children excluded), GC figures, peak working set, and how
 // often / how long the engine wrote workflow status to the store.
 //   sandbox    the real executor, bubblewrap on (what `egw run` does)
-//   nosandbox  the real executor, bubblewrap off (EventGatewayOptions.Sandbox = false)
+//   nosandbox  the real executor, the sandbox off (EventGatewayOptions.Sandbox = false)
+//   sandbox-nonet  the real executor, sandboxed, --step-network none
 //   null       no processes at all: every step "exits 0" at once; what is left is the engine itself
 //   delay:MS   no processes, but every step "exits 0" MS milliseconds after it starts, so completions
 //              arrive one by one as with real processes (each one triggers a reconcile pass)
@@ -39,14 +40,15 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 var delayMs = executor.StartsWith("delay:", StringComparison.Ordinal) && int.TryParse(executor[6..], CultureInfo.InvariantCulture, out var d) ? d : -1;
-if (file is null || (executor is not ("sandbox" or "nosandbox" or "null") && delayMs < 0))
+if (file is null || (executor is not ("sandbox" or "sandbox-nonet" or "nosandbox" or "null") && delayMs < 0))
 {
-    Console.Error.WriteLine("usage: egw-bench FILE [--count N] [--executor sandbox|nosandbox|null|delay:MS] [--max-processes P] [--data-dir DIR]");
+    Console.Error.WriteLine("usage: egw-bench FILE [--count N] [--executor sandbox|sandbox-nonet|nosandbox|null|delay:MS] [--max-processes P] [--data-dir DIR]");
     return 2;
 }
 
 var temp = dataDir is null ? Directory.CreateTempSubdirectory("egw-bench-").FullName : null;
-var options = new EventGatewayOptions { DataDir = Path.GetFullPath(dataDir ?? temp!), Sandbox = executor == "sandbox" };
+var options = new EventGatewayOptions { DataDir = Path.GetFullPath(dataDir ?? temp!), Sandbox = executor is "sandbox" or "sandbox-nonet" };
+if (executor == "sandbox-nonet") options.StepNetwork = StepNetwork.None; // the sandbox without the workflow's network namespace
 if (maxProcesses is { } mp) options.MaxProcesses = mp;
 
 using var gcListener = Environment.GetEnvironmentVariable("EGW_BENCH_GC_REASONS") == "1" ? new GcReasons() : null;
@@ -66,7 +68,7 @@ var store = (CountingStore)sp.GetRequiredService<IResourceStore>();
 var controller = sp.GetRequiredService<WorkflowController>();
 var submitter = sp.GetRequiredService<WorkflowSubmitter>();
 var done = new TaskCompletionSource<Workflow>(TaskCreationOptions.RunContinuationsAsynchronously);
-controller.WorkflowCompleted += wf => done.TrySetResult(wf);
+using var completion = controller.Observe(new Completion(done));
 using var stop = new CancellationTokenSource();
 await controller.StartAsync(stop.Token);
 
@@ -239,4 +241,10 @@ internal sealed class GcReasons : System.Diagnostics.Tracing.EventListener
     }
 
     public Dictionary<string, int> Summary() => new(_counts);
+}
+
+/// <summary>Completes the harness's wait when the workflow ends.</summary>
+sealed class Completion(TaskCompletionSource<Workflow> done) : IWorkflowObserver
+{
+    public void Completed(Workflow workflow) => done.TrySetResult(workflow);
 }
