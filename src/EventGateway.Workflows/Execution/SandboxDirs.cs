@@ -18,6 +18,7 @@ internal static class SandboxDirs
         try
         {
             write(staging);
+            Readable(staging);
             var dir = Path.Combine(parent, $"{name}-{Fingerprint(staging)}");
             if (!Directory.Exists(dir)) Directory.Move(staging, dir);
             return dir;
@@ -25,6 +26,24 @@ internal static class SandboxDirs
         finally
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Every step reads these (mounted read-only): directories 0755, files 0644, whatever the service's umask
+    /// (`egw serve` runs with 077, which left a step unable to read /etc/hosts or the CA certificates); a sticky
+    /// directory (/tmp of the base) keeps its mode.
+    /// </summary>
+    private static void Readable(string dir)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var entries = new DirectoryInfo(dir).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Prepend(new DirectoryInfo(dir));
+        foreach (var entry in entries)
+        {
+            if (entry.LinkTarget is not null || entry.UnixFileMode.HasFlag(UnixFileMode.StickyBit)) continue;
+            entry.UnixFileMode = entry is DirectoryInfo
+                ? (UnixFileMode)0b111_101_101
+                : (UnixFileMode)0b110_100_100;
         }
     }
 

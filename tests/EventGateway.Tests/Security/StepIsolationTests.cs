@@ -261,4 +261,27 @@ public sealed class StepIsolationTests
         var list = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("api/v1/workflows/default"))!["items"]!.AsArray();
         list.Select(w => (string?)w!["metadata"]!["name"]).ShouldBe(["caller"]); // no workflow was submitted from inside the step
     }
+
+    [Fact]
+    public async Task Under_egw_serve_a_step_reads_its_sandboxs_own_files_whatever_the_services_umask()
+    {
+        // egw serve runs with umask 077 (its data directory's files are 0600): the sandbox's /etc, /run/egw and /dev are
+        // the step's to read all the same, or users, names, certificates and python stop working under serve only.
+        await using var serve = await ServeProcess.StartAsync();
+        using var http = serve.CreateClient();
+        var python = File.Exists("/usr/bin/python3") ? "python -c 'print(\\\"py-ok\\\")'" : "echo py-ok";
+        var body = $$$$"""
+            {"workflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "reader"},
+              "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "debian", "command": ["sh", "-c",
+                "id -un; head -c 1 /etc/hosts >/dev/null && echo hosts-ok; ls /etc/ssl/certs >/dev/null && echo certs-ok; test -d /dev/pts && ls /dev/pts >/dev/null && echo pts-ok; {{{{python}}}}"]}}]}}}
+            """;
+        (await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(body))).EnsureSuccessStatusCode();
+
+        var done = await Eventually.Get(async () =>
+            await http.GetFromJsonAsync<Workflow>("api/v1/workflows/default/reader", EventGateway.Model.Manifests.Json.Lenient) is { Status.IsCompleted: true } w ? w : null,
+            "the reader workflow to complete");
+        var log = await http.GetStringAsync("api/v1/workflows/default/reader/log");
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, log);
+        foreach (var line in new[] { "step", "hosts-ok", "certs-ok", "pts-ok", "py-ok" }) log.ShouldContain(line);
+    }
 }

@@ -218,7 +218,6 @@ static void make_dev(int root)
     };
     for (unsigned i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
         if (mknodat(d, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) fail("/dev node");
-        if (fchmodat(d, nodes[i].name, 0666, 0) < 0) fail("/dev node"); /* umask */
     }
     static const struct pair links[] = {
         { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
@@ -226,7 +225,7 @@ static void make_dev(int root)
     };
     for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlinkat(links[i].a, d, links[i].b) < 0) fail("/dev link");
-    if (mkdirat(d, "pts", 0755) < 0 || mkdirat(d, "shm", 01777) < 0 || fchmodat(d, "shm", 01777, 0) < 0) fail("/dev dirs");
+    if (mkdirat(d, "pts", 0755) < 0 || mkdirat(d, "shm", 01777) < 0) fail("/dev dirs");
     int pts = openat(d, "pts", O_PATH | O_NOFOLLOW | O_CLOEXEC), shm = openat(d, "shm", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (pts < 0 || shm < 0) fail("/dev dirs");
     mount_at("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620", "/dev/pts");
@@ -470,17 +469,21 @@ int main(int argc, char **argv)
 {
     parse(argc, argv);
     reset_signals();
+    /* Every mode below is meant as written: `egw serve` runs with umask 077, which would make the sandbox's own
+     * /run/egw, /dev/pts and passwd unreadable to the step. The step gets umask 002 when it starts. */
+    umask(0);
     int dir = open(opt.dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0) fail(opt.dir);
-    int out = openat(dir, "stdout", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    int err = openat(dir, "stderr", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* The service's own files: 0600, as everything in its data directory. */
+    int out = openat(dir, "stdout", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int err = openat(dir, "stderr", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0 || err < 0) fail("opening the step's logs");
     err_fd = err;
     /* The durable record that this node's process exists, before anything of the step runs: a service
      * restarted after this point adopts the step instead of starting it again. */
     char pid[24];
     int np = snprintf(pid, sizeof pid, "%d", (int)getpid());
-    int pf = openat(dir, "pid", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int pf = openat(dir, "pid", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (pf < 0 || write(pf, pid, np) != np || close(pf) < 0) fail("writing the pid file");
 
     pid_t child;
@@ -512,7 +515,7 @@ int main(int argc, char **argv)
 
     char text[16];
     int n = snprintf(text, sizeof text, "%d\n", code);
-    int f = openat(dir, "exitcode", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int f = openat(dir, "exitcode", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (f < 0 || write(f, text, n) != n || close(f) < 0) fail("writing the exit code");
     return code;
 }
