@@ -102,8 +102,10 @@ public sealed class Sandbox
             var argv = Command(dir.FullName, "/", StepLimits.None, ["/bin/true"],
                 new SandboxedStep(root, @base, etc, [], StepUids.First, null, NetworkNamespace: null, PrivateNetwork: true));
             using var p = Process.Start(new ProcessStartInfo(argv[0], argv.Skip(1)) { RedirectStandardError = true })!;
+            var early = p.StandardError.ReadToEnd(); // what the launcher said before it had the step's log to say it in
             p.WaitForExit();
-            var stderr = File.Exists(Path.Combine(dir.FullName, "stderr")) ? File.ReadAllText(Path.Combine(dir.FullName, "stderr")).Trim() : "";
+            var log = Path.Combine(dir.FullName, "stderr");
+            var stderr = (File.Exists(log) ? File.ReadAllText(log) : early).Trim();
             return p.ExitCode == 0 ? null : stderr.Length > 0 ? stderr : $"exit code {p.ExitCode}";
         }
         catch (System.ComponentModel.Win32Exception e) { return e.Message; }

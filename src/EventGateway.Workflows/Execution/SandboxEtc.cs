@@ -37,7 +37,6 @@ internal static class SandboxEtc
         // The host's resolver, by content: its link (often into /run) would point nowhere in the sandbox.
         try { File.WriteAllText(Path.Combine(dir, "resolv.conf"), File.ReadAllText("/etc/resolv.conf")); }
         catch (IOException) { }
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
     }
 
     /// <summary>Copies a file, a symlink (as a symlink) or a directory tree; a missing or unreadable entry is left out.</summary>
