@@ -260,10 +260,18 @@ public sealed partial class WorkflowOperator
         return node;
     }
 
-    private static void AddChild(NodeStatus parent, NodeStatus child)
+    /// <summary>
+    /// Each parent's children as a set, so that adding the 10,000th child of a loop does not scan the other
+    /// 9,999 (it did, on every pass, for every running child). Rebuilt from the list if the two disagree.
+    /// </summary>
+    private readonly Dictionary<string, HashSet<string>> _childIds = new(StringComparer.Ordinal);
+
+    private void AddChild(NodeStatus parent, NodeStatus child)
     {
         parent.Children ??= [];
-        if (!parent.Children.Contains(child.Id)) parent.Children.Add(child.Id);
+        if (!_childIds.TryGetValue(parent.Id, out var ids) || ids.Count != parent.Children.Count)
+            _childIds[parent.Id] = ids = new HashSet<string>(parent.Children, StringComparer.Ordinal);
+        if (ids.Add(child.Id)) parent.Children.Add(child.Id);
     }
 
     private void Complete(NodeStatus node, string phase, string? message = null)
