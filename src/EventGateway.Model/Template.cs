@@ -33,7 +33,7 @@ public sealed class Template
     public Memoize? Memoize { get; set; }
     public Synchronization? Synchronization { get; set; }
     public Dictionary<string, LifecycleHook>? Hooks { get; set; }
-    public JsonNode? Metrics { get; set; }
+    public Metrics? Metrics { get; set; }
     public JsonNode? ArchiveLocation { get; set; }
     public JsonNode? Volumes { get; set; }
     public JsonNode? InitContainers { get; set; }

@@ -63,7 +63,7 @@ public sealed class WorkflowSpec
     public JsonNode? ImagePullSecrets { get; set; }
     public JsonNode? PodMetadata { get; set; }
     public JsonNode? PodDisruptionBudget { get; set; }
-    public JsonNode? Metrics { get; set; }
+    public Metrics? Metrics { get; set; }
     public JsonNode? Executor { get; set; }
     public JsonNode? DnsConfig { get; set; }
     public JsonNode? HostAliases { get; set; }

@@ -1,3 +1,4 @@
+using EventGateway.Workflows.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.EventSources;
@@ -63,6 +64,8 @@ public static class ServiceCollectionExtensions
         if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
         services.AddSingleton<WorkflowReaper>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
+        services.AddSingleton<CustomMetrics>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<CustomMetrics>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
 
         services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,

@@ -58,6 +58,7 @@ public sealed partial class WorkflowValidator : IKindValidator
     public static void ValidateSpec(WorkflowSpec spec, string at, bool requireEntrypoint, Action<string, string> fail)
     {
         RetentionPolicy.Validate(spec, at, fail);
+        ValidateMetrics(spec, at, fail);
         if (spec.WorkflowTemplateRef is { } wtr)
         {
             if (string.IsNullOrEmpty(wtr.Name)) fail($"{at}.workflowTemplateRef.name", "missing: name the WorkflowTemplate to run");
