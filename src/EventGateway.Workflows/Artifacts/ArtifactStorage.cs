@@ -73,6 +73,14 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         }
     }
 
+    /// <summary>Where a fetched input artifact (http) of a step is unpacked before it is staged; its directory exists.</summary>
+    public string InputTarget(Workflow wf, string nodeId, Artifact input)
+    {
+        var dir = local.InputsDir(wf.NamespaceOrDefault, wf.Name, nodeId);
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, Uri.EscapeDataString(input.Name));
+    }
+
     /// <summary>Where a local input artifact is; a key outside the workflow's namespace, or one that climbs, is refused.</summary>
     public string LocalPath(Workflow wf, Artifact input, LocalArtifact l)
     {

@@ -264,7 +264,9 @@ public sealed partial class WorkflowOperator
             if (arg?.Local is { } local) resolved.Local = local;
             else if (arg?.Raw is { } raw) resolved.Raw = raw;
             else if (arg?.S3 is { } s3) (resolved.S3, resolved.Archive) = (s3, resolved.Archive ?? arg.Archive);
-            else if (a.Raw is null && a.Local is null && a.S3 is null)
+            else if (arg?.Http is { } http) resolved.Http = http;
+            else if (arg?.Git is { } git) resolved.Git = git;
+            else if (a.Raw is null && a.Local is null && a.S3 is null && a.Http is null && a.Git is null)
             {
                 if (a.Optional == true) continue;
                 return (null, $"inputs.artifacts.{a.Name} was not supplied");
@@ -314,7 +316,7 @@ public sealed partial class WorkflowOperator
         }
         foreach (var a in args.Artifacts ?? [])
         {
-            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive };
+            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive, Http = a.Http, Git = a.Git };
             if (a.From is { } from)
             {
                 if (ArtifactRecord(scope.Render(from)) is { } source)
