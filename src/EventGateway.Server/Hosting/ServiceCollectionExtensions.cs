@@ -55,6 +55,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<AgentHttpClients>();
         services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
         services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
+        services.AddSingleton<ITemplateRunner, DataTemplateRunner>();
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository, Limits = options.Limits });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());

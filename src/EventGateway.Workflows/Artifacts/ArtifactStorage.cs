@@ -73,6 +73,23 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         }
     }
 
+    /// <summary>The object keys under an artifact's S3 location (a data template's artifactPaths), its key being the prefix.</summary>
+    public async Task<List<string>> ListAsync(Workflow wf, Artifact artifact, int limit, CancellationToken ct)
+    {
+        try
+        {
+            if (Locate(wf, artifact.S3) is not { } location) throw new ArtifactException("only an s3 location can be listed");
+            var prefix = string.IsNullOrEmpty(location.Key) ? "" : RenderKey(location.Key, wf, "");
+            if (prefix.Length > 0 && ArtifactKeys.CheckS3(prefix) is { } why) throw new ArtifactException(why);
+            using var repo = await OpenAsync(wf.NamespaceOrDefault, location, ct).ConfigureAwait(false);
+            return await repo.ListAsync(prefix, limit, ct).ConfigureAwait(false);
+        }
+        catch (ArtifactException e)
+        {
+            throw new ArtifactException($"artifact '{artifact.Name}': {e.Message}", e);
+        }
+    }
+
     /// <summary>Where a fetched input artifact (http) of a step is unpacked before it is staged; its directory exists.</summary>
     public string InputTarget(Workflow wf, string nodeId, Artifact input)
     {

@@ -78,7 +78,7 @@ public sealed partial class WorkflowOperator
         }
         switch (tmpl.Type)
         {
-            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource:
+            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource or TemplateType.Data:
                 RequestPod(node, tmpl, scope);
                 break;
             case TemplateType.Steps:
@@ -153,8 +153,13 @@ public sealed partial class WorkflowOperator
         if (last is not null && !last.Fulfilled)
         {
             ExecuteOnce(last.Name, last.DisplayName, tmpl, childArgs, boundaryId, globals, (count - 1, count > 1 ? Child(parent, count - 2) : null));
-            if (!last.Fulfilled) return parent;
+            if (!last.Fulfilled)
+            {
+                MirrorDaemon(parent, last);
+                return parent;
+            }
         }
+        parent.Daemoned = null;
         if (last is not null)
         {
             if (last.Phase is NodePhase.Succeeded or NodePhase.Skipped)
@@ -378,6 +383,7 @@ public sealed partial class WorkflowOperator
     private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop)
     {
         scope[$"{prefix}.id"] = node.Id;
+        if (node.PodIP is { } ip) scope[$"{prefix}.ip"] = ip;
         scope[$"{prefix}.status"] = node.Phase;
         scope[$"{prefix}.startedAt"] = node.StartedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         scope[$"{prefix}.finishedAt"] = node.FinishedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
