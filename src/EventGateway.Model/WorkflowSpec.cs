@@ -139,7 +139,7 @@ public sealed class Artifact
     public string? Path { get; set; }
     public string? From { get; set; }
     public string? FromExpression { get; set; }
-    public int? Mode { get; set; }
+    [System.Text.Json.Serialization.JsonConverter(typeof(FileModeConverter))] public int? Mode { get; set; }
     public bool? Optional { get; set; }
     public string? GlobalName { get; set; }
     public string? SubPath { get; set; }
@@ -270,4 +270,26 @@ public sealed class DataSource
 public sealed class TransformationStep
 {
     public string? Expression { get; set; }
+}
+
+/// <summary>
+/// A file mode as Argo reads one from YAML 1.1: <c>mode: 0755</c> is octal (493). The manifest reader keeps a
+/// leading-zero number as text (JSON has none), so that text is read here as octal; plain numbers are decimal.
+/// </summary>
+public sealed class FileModeConverter : System.Text.Json.Serialization.JsonConverter<int?>
+{
+    public override int? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (reader.TokenType == System.Text.Json.JsonTokenType.Number) return reader.GetInt32();
+        if (reader.TokenType == System.Text.Json.JsonTokenType.String && reader.GetString() is { Length: > 1 } text && text[0] == '0'
+            && text.AsSpan(text.StartsWith("0o", StringComparison.Ordinal) ? 2 : 1).IndexOfAnyExcept("01234567") < 0)
+            return Convert.ToInt32(text.StartsWith("0o", StringComparison.Ordinal) ? text[2..] : text[1..], 8);
+        throw new System.Text.Json.JsonException("expected an integer file mode (0755 is read as octal)");
+    }
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, int? value, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (value is { } v) writer.WriteNumberValue(v);
+        else writer.WriteNullValue();
+    }
 }

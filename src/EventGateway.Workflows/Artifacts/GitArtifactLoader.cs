@@ -70,11 +70,14 @@ public sealed class GitArtifactLoader(IStepExecutor executor, SecretResolver sec
             ["GIT_CONFIG_NOSYSTEM"] = "1",
             ["GIT_ASKPASS"] = AskPass,
             // Command-line configuration (git's protected scope): no hooks, no TLS check only when asked for.
-            ["GIT_CONFIG_COUNT"] = "2",
+            ["GIT_CONFIG_COUNT"] = "3",
             ["GIT_CONFIG_KEY_0"] = "core.hooksPath",
             ["GIT_CONFIG_VALUE_0"] = "/dev/null",
             ["GIT_CONFIG_KEY_1"] = "http.sslVerify",
             ["GIT_CONFIG_VALUE_1"] = git.InsecureSkipTLS == true ? "false" : "true",
+            // The volume's directory is the service's, shared through the steps' group: git would call it dubious.
+            ["GIT_CONFIG_KEY_2"] = "safe.directory",
+            ["GIT_CONFIG_VALUE_2"] = ClonePath,
         };
         try
         {
