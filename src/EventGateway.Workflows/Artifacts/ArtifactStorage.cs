@@ -78,7 +78,12 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
     {
         try
         {
-            if (Locate(wf, artifact.S3) is not { } location) throw new ArtifactException("only an s3 location can be listed");
+            // As Argo's executor relocates it: without an endpoint of its own, the artifact is a key (prefix) in the
+            // workflow's repository, whatever bucket it names (data-transformations.yaml names one and lists the default's).
+            var own = artifact.S3;
+            if (own is { Endpoint: null or "" } && wf.Status?.ArtifactRepositoryRef?.ArtifactRepository?.S3 is not null)
+                own = new S3Artifact { Key = own.Key };
+            if (Locate(wf, own) is not { } location) throw new ArtifactException("only an s3 location can be listed");
             var prefix = string.IsNullOrEmpty(location.Key) ? "" : RenderKey(location.Key, wf, "");
             if (prefix.Length > 0 && ArtifactKeys.CheckS3(prefix) is { } why) throw new ArtifactException(why);
             using var repo = await OpenAsync(wf.NamespaceOrDefault, location, ct).ConfigureAwait(false);
