@@ -15,7 +15,7 @@ public sealed class Template
     public ResourceTemplate? Resource { get; set; }
     public HttpTemplate? Http { get; set; }
     public ContainerSetTemplate? ContainerSet { get; set; }
-    public JsonNode? Data { get; set; }
+    public DataTemplate? Data { get; set; }
     public JsonNode? Plugin { get; set; }
     public RetryStrategy? RetryStrategy { get; set; }
     public string? ActiveDeadlineSeconds { get; set; }
@@ -37,7 +37,7 @@ public sealed class Template
     public JsonNode? ArchiveLocation { get; set; }
     public JsonNode? Volumes { get; set; }
     public JsonNode? InitContainers { get; set; }
-    public JsonNode? Sidecars { get; set; }
+    public List<UserContainer>? Sidecars { get; set; }
     public JsonNode? NodeSelector { get; set; }
     public JsonNode? Tolerations { get; set; }
     public JsonNode? Affinity { get; set; }
@@ -91,6 +91,12 @@ public class Container
     public string? TerminationMessagePolicy { get; set; }
     public JsonNode? ResizePolicy { get; set; }
     public string? RestartPolicy { get; set; }
+}
+
+/// <summary>A sidecar or init container: a container with a name, and Argo's option to mount the main container's volumes.</summary>
+public sealed class UserContainer : Container
+{
+    public bool? MirrorVolumeMounts { get; set; }
 }
 
 public sealed class ScriptTemplate : Container

@@ -46,6 +46,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
+        services.AddSingleton<HttpArtifactLoader>();
+        services.AddSingleton<GitArtifactLoader>();
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
         services.AddSingleton(options.Limits);
@@ -54,6 +56,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<AgentHttpClients>();
         services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
         services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
+        services.AddSingleton<ITemplateRunner, DataTemplateRunner>();
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository, Limits = options.Limits });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());

@@ -43,6 +43,36 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         await response.ResponseStream.CopyToAsync(target, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Every object key under <paramref name="prefix"/> (the whole bucket when empty), as Argo's ListObjects: recursive,
+    /// without the empty "directory" objects consoles make; a prefix with nothing under it that is no object either is
+    /// an error. At most <paramref name="limit"/> keys: a larger listing is an error rather than unbounded memory.
+    /// </summary>
+    public async Task<List<string>> ListAsync(string prefix, int limit, CancellationToken ct)
+    {
+        var under = prefix.Length == 0 ? "" : prefix.TrimEnd('/') + "/";
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = under };
+        while (true)
+        {
+            var page = await Call(under, "list", () => client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? [])
+            {
+                if (o.Key.EndsWith('/')) continue;
+                if (keys.Count >= limit) throw new ArtifactException($"s3://{bucket}/{under}: more than {limit} objects");
+                keys.Add(o.Key);
+            }
+            if (page.IsTruncated != true) break;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+        if (keys.Count == 0 && prefix.Length > 0)
+        {
+            try { await client.GetObjectMetadataAsync(bucket, prefix, ct).ConfigureAwait(false); }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound) { throw new ArtifactException($"s3://{bucket}/{prefix}: no key found of name {prefix}"); }
+        }
+        return keys;
+    }
+
     public Task DeleteAsync(string key, CancellationToken ct) =>
         Call(key, "delete", () => client.DeleteObjectAsync(bucket, key, ct));
 

@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Controller;
 /// Turns a rendered container or script template into what the executor runs: argv, environment
 /// (resolving ConfigMap and Secret references from the store) and the files to stage.
 /// </summary>
-public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage)
+public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage, HttpArtifactLoader http, GitArtifactLoader git)
 {
     /// <summary>Argo stages a script's source here.</summary>
     public const string ScriptPath = "/argo/staging/script";
@@ -48,9 +48,22 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             return (null, $"container '{pod.Template.Name}' has no command: the local executor runs commands on the host and cannot use the entrypoint of image '{c.Image}'");
         argv = argv.Select(a => ExpandRefs(a, env)).ToList();
 
-        foreach (var (path, artifact) in pod.InputArtifacts)
+        var volumes = new List<SharedVolume>();
+        var podKey = new StepKey(ns, wf.Name, pod.NodeId);
+        for (var index = 0; index < pod.InputArtifacts.Count; index++)
         {
+            var (path, artifact) = pod.InputArtifacts[index];
             if (artifact.Raw is { } raw) files.Add(new StagedFile(path, null, raw.Data));
+            else if (artifact.Http is not null)
+            {
+                try { files.Add(new StagedFile(path, await http.LoadAsync(wf, pod.NodeId, artifact, ct).ConfigureAwait(false), null, artifact.Mode)); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
+            else if (artifact.Git is not null)
+            {
+                try { volumes.Add(await git.LoadAsync(wf, podKey, index, artifact, ct).ConfigureAwait(false) with { MountPath = path }); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
             else if (artifact.Local is { } local)
             {
                 try { files.Add(new StagedFile(path, storage.LocalPath(wf, artifact, local), null)); }
@@ -68,8 +81,12 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         var (runAs, runAsError) = RunAsOf(c.SecurityContext, pod.Template.SecurityContext ?? wf.Spec.SecurityContext);
         if (runAsError is not null) return (null, $"container '{pod.Template.Name}': {runAsError}");
 
+        // A clone belongs to another uid (the clone step's): git refuses to work in it unless it is marked safe.
+        if (volumes.Count > 0 && !env.ContainsKey("GIT_CONFIG_COUNT"))
+            (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
+
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        return (new StepSpec(new StepKey(ns, wf.Name, pod.NodeId), c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs }, null);
+        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs, Volumes = volumes }, null);
     }
 
     /// <summary>resources.limits.memory as the step's memory limit; cpu has no rlimit equivalent (a rate needs cgroups) and is not enforced.</summary>

@@ -54,8 +54,12 @@ public sealed partial class WorkflowOperator
                 if (tn is null) continue;
                 if (before is null && !tn.Fulfilled) active++;
                 if (tn.Fulfilled || before != tn.Phase) progressed = true;
-                // Tasks later in this pass may depend on it: its outputs must be in scope now.
-                if (tn.Fulfilled && added.Add(task.Name)) AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop);
+                // Tasks later in this pass may depend on it: its outputs must be in scope now (a daemon's address too).
+                if (Settled(tn) && added.Add(task.Name))
+                {
+                    AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop);
+                    progressed = true;
+                }
             }
         }
         while (progressed);
@@ -68,8 +72,8 @@ public sealed partial class WorkflowOperator
                 RunCall(t, new LoopChild(done.Name, t.Name, null), node, node, dagScope, globals, out _, out var waits);
                 hooksPending |= waits;
             }
-        var pending = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is not { Fulfilled: true });
-        var running = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is { Fulfilled: false });
+        var pending = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is not { } n || !Settled(n));
+        var running = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is { } n && !Settled(n));
         var failure = UnhandledFailure(node, tasks);
         if (running || hooksPending || (pending && !(failFast && failure is not null))) return;
         if (pending)
@@ -127,7 +131,7 @@ public sealed partial class WorkflowOperator
         if (n is null) return new TaskOutcome(false, null, false, []);
         var isGroup = n.Type == NodeType.TaskGroup;
         var children = isGroup ? (n.Children ?? []).Select(id => Status.Nodes!.GetValueOrDefault(id)?.Phase ?? NodePhase.Pending).ToList() : [];
-        return new TaskOutcome(n.Fulfilled, n.Phase, isGroup, children);
+        return new TaskOutcome(Settled(n), n.Phase, isGroup, children);
     }
 
     /// <summary>A failed task is handled when continueOn covers it or a dependent asks for its failure explicitly.</summary>
@@ -194,9 +198,9 @@ public sealed partial class WorkflowOperator
                 var wasNew = node is null;
                 node = RunCall(loopCall, c, group, dagNode, scope, globals, out _, out hooksPending);
                 if (node is null) { allDone = false; continue; }
-                if (wasNew && !node.Fulfilled) active++;
+                if (wasNew && !Settled(node)) active++;
             }
-            if (!node.Fulfilled || hooksPending) allDone = false;
+            if (!Settled(node) || hooksPending) allDone = false;
             else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(task, node)) failed ??= node;
         }
         if (allDone) Complete(group, failed is null ? NodePhase.Succeeded : NodePhase.Failed, failed is null ? null : $"child '{failed.Id}' failed");

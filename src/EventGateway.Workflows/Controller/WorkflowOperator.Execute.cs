@@ -78,7 +78,7 @@ public sealed partial class WorkflowOperator
         }
         switch (tmpl.Type)
         {
-            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource:
+            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource or TemplateType.Data:
                 RequestPod(node, tmpl, scope);
                 break;
             case TemplateType.Steps:
@@ -153,8 +153,13 @@ public sealed partial class WorkflowOperator
         if (last is not null && !last.Fulfilled)
         {
             ExecuteOnce(last.Name, last.DisplayName, tmpl, childArgs, boundaryId, globals, (count - 1, count > 1 ? Child(parent, count - 2) : null));
-            if (!last.Fulfilled) return parent;
+            if (!last.Fulfilled)
+            {
+                MirrorDaemon(parent, last);
+                return parent;
+            }
         }
+        parent.Daemoned = null;
         if (last is not null)
         {
             if (last.Phase is NodePhase.Succeeded or NodePhase.Skipped)
@@ -264,7 +269,9 @@ public sealed partial class WorkflowOperator
             if (arg?.Local is { } local) resolved.Local = local;
             else if (arg?.Raw is { } raw) resolved.Raw = raw;
             else if (arg?.S3 is { } s3) (resolved.S3, resolved.Archive) = (s3, resolved.Archive ?? arg.Archive);
-            else if (a.Raw is null && a.Local is null && a.S3 is null)
+            else if (arg?.Http is { } http) resolved.Http = http;
+            else if (arg?.Git is { } git) resolved.Git = git;
+            else if (a.Raw is null && a.Local is null && a.S3 is null && a.Http is null && a.Git is null)
             {
                 if (a.Optional == true) continue;
                 return (null, $"inputs.artifacts.{a.Name} was not supplied");
@@ -314,7 +321,7 @@ public sealed partial class WorkflowOperator
         }
         foreach (var a in args.Artifacts ?? [])
         {
-            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive };
+            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive, Http = a.Http, Git = a.Git };
             if (a.From is { } from)
             {
                 if (ArtifactRecord(scope.Render(from)) is { } source)
@@ -376,6 +383,7 @@ public sealed partial class WorkflowOperator
     private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop)
     {
         scope[$"{prefix}.id"] = node.Id;
+        if (node.PodIP is { } ip) scope[$"{prefix}.ip"] = ip;
         scope[$"{prefix}.status"] = node.Phase;
         scope[$"{prefix}.startedAt"] = node.StartedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         scope[$"{prefix}.finishedAt"] = node.FinishedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -111,6 +111,12 @@ public sealed partial class WorkflowOperator
         if (Status.Nodes!.GetValueOrDefault(r.NodeId) is not { } node || node.Fulfilled) return;
         if (r.Phase == NodePhase.Running)
         {
+            if (r.Daemoned)
+            {
+                (node.Daemoned, node.PodIP) = (true, r.PodIP);
+                Daemons.Add(node.Id);
+                return;
+            }
             node.Phase = NodePhase.Running;
             node.StartedAt = Truncate(r.StartedAt);
             node.Message = null;
@@ -123,6 +129,7 @@ public sealed partial class WorkflowOperator
         }
         node.Phase = r.Phase;
         node.Message = r.Message;
+        node.Daemoned = null;
         node.StartedAt = Truncate(r.StartedAt);
         node.FinishedAt = Truncate(r.FinishedAt);
         node.Outputs = r.Outputs;

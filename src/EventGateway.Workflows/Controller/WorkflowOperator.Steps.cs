@@ -86,8 +86,8 @@ public sealed partial class WorkflowOperator
                 if (node is null && tmpl.Parallelism is { } limit && active >= limit) { allDone = false; break; }
                 node = RunCall(step, c, group, stepsNode, scope, globals, out var skipped, out var exitPending);
                 if (node is null) { allDone = false; break; }
-                if (!skipped && node.Type != NodeType.Skipped && !node.Fulfilled) active++;
-                if (!node.Fulfilled || exitPending) allDone = false;
+                if (!skipped && node.Type != NodeType.Skipped && !Settled(node)) active++;
+                if (!Settled(node) || exitPending) allDone = false;
                 else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;
             }
         }

@@ -280,6 +280,8 @@ public sealed partial class WorkflowOperator
         node.Phase = phase;
         if (message is not null) node.Message = message;
         node.FinishedAt = Truncate(_now);
+        node.Daemoned = null;
+        if (node.Type is NodeType.Steps or NodeType.Dag) StopDaemons(node.Id);
     }
 
     private NodeStatus? Child(NodeStatus parent, int index) =>

@@ -90,6 +90,7 @@ public sealed partial class WorkflowValidator : IKindValidator
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
         ValidateArtifacts(spec, at, fail);
         ValidateHooks(spec.Hooks, spec.OnExit, at, byName, workflowLevel: true, fail);
+        RefuseUnsupported(spec, at, fail);
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);
@@ -126,6 +127,7 @@ public sealed partial class WorkflowValidator : IKindValidator
         CheckInputReferences(t, at, fail);
         ValidateHttpAndResource(t, at, fail);
         ValidateHooks(t.Hooks, null, at, byName, workflowLevel: false, fail);
+        RefuseUnsupported(t, at, fail);
 
         if (t.Steps is { } groups)
         {
