@@ -25,6 +25,8 @@ public sealed partial class WorkflowOperator
     private readonly List<string> _kill = [];
     private DateTimeOffset? _requeueAt;
     private VariableScope _globals = new();
+    /// <summary>Why a workflow parameter has no value (a ConfigMap's is missing): the workflow ends in Error, as in Argo.</summary>
+    private string? _globalsError;
     private int _activePods;
     private DateTimeOffset _now;
 
@@ -70,6 +72,11 @@ public sealed partial class WorkflowOperator
         var (done, total) = CountPods();
         _activePods = total - done;
         _globals = BuildGlobals();
+        if (_globalsError is { } globalsError)
+        {
+            Finish(WorkflowPhase.Error, globalsError);
+            return Result();
+        }
 
         if (Spec.ActiveDeadlineSeconds is { } ads)
         {
@@ -314,8 +321,14 @@ public sealed partial class WorkflowOperator
         var parameters = new JsonArray();
         foreach (var p in Spec.Arguments?.Parameters ?? [])
         {
-            g[$"workflow.parameters.{p.Name}"] = p.Value ?? "";
-            parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = p.Value ?? "" });
+            var value = p.Value;
+            if (value is null && p.ValueFrom?.ConfigMapKeyRef is { } r)
+            {
+                (value, var error) = ConfigMapParameter(p.ValueFrom, g, acceptAnyErrorForDefault: true);
+                if (error is not null) _globalsError ??= $"failed to set global parameter {p.Name} from configmap with name {r.Name} and key {r.Key}: {error}";
+            }
+            g[$"workflow.parameters.{p.Name}"] = value ?? "";
+            parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = value ?? "" });
         }
         g["workflow.parameters"] = parameters.ToJsonString();
         foreach (var (k, v) in m.Labels ?? []) g[$"workflow.labels.{k}"] = v;
