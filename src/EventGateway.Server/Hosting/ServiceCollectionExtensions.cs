@@ -45,6 +45,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
+        services.AddSingleton<Workflows.Volumes.PodVolumes>();
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
         services.AddSingleton(options.Limits);

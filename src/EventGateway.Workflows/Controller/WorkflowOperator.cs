@@ -57,7 +57,15 @@ public sealed partial class WorkflowOperator
         _requeueAt = null;
         if (_wf.Status?.IsCompleted == true) return new OperateResult([], [], null, true);
         if (WaitsForWorkflowLocks()) return Result();
-        if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
+        if (_wf.Status?.Phase is null or WorkflowPhase.Pending)
+        {
+            Start();
+            if (ApplyWorkflowMetadata() is { } metadataError)
+            {
+                Finish(WorkflowPhase.Error, metadataError);
+                return Result();
+            }
+        }
         foreach (var r in results) ApplyPodResult(r);
 
         // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.

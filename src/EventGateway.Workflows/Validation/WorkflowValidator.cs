@@ -94,6 +94,7 @@ public sealed partial class WorkflowValidator : IKindValidator
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);
         for (var i = 0; i < templates.Count; i++)
             if (templates[i].ContainerSet is { } set) ValidateContainerSet(templates[i], set, spec.Volumes, $"{at}.templates[{i}]", fail);
+            else ValidateVolumeMounts(templates[i], spec, $"{at}.templates[{i}]", declaredHere: requireEntrypoint, fail);
 
         // The entrypoint's required inputs come from the workflow's arguments. A WorkflowTemplate's
         // (requireEntrypoint: false) may come from the workflow made from it or referring to it, as in
