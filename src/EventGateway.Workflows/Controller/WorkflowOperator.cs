@@ -339,6 +339,8 @@ public sealed partial class WorkflowOperator
             parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = value ?? "" });
         }
         g["workflow.parameters"] = parameters.ToJsonString();
+        // Argo's workflow.parameters.json: all of them as JSON (a parameter named json wins, as in Argo).
+        if (g["workflow.parameters.json"] is null) g["workflow.parameters.json"] = g["workflow.parameters"];
         foreach (var (k, v) in m.Labels ?? []) g[$"workflow.labels.{k}"] = v;
         foreach (var (k, v) in m.Annotations ?? []) g[$"workflow.annotations.{k}"] = v;
         g["workflow.labels"] = JsonSerializer.Serialize(m.Labels ?? []);
