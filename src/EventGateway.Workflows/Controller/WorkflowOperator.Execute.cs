@@ -318,7 +318,9 @@ public sealed partial class WorkflowOperator
             string? value = null;
             if (p.Value is not null) value = scope.Render(p.Value);
             else if (p.ValueFrom?.Expression is { } expr) value = EvaluateToString(expr, scope);
-            (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value });
+            // A ConfigMap's value is read when the called template takes its inputs (ProcessInputs).
+            var fromConfigMap = value is null && p.ValueFrom?.ConfigMapKeyRef is not null ? p.ValueFrom : null;
+            (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value, ValueFrom = fromConfigMap });
         }
         foreach (var a in args.Artifacts ?? [])
         {
