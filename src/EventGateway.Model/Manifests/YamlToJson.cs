@@ -54,11 +54,18 @@ public static class YamlToJson
             // Characters first: a string longer than the byte cap cannot fit it, and counting bytes of a huge one costs.
             if (yaml.Length > MaxManifestBytes || System.Text.Encoding.UTF8.GetByteCount(yaml) > MaxManifestBytes)
                 throw new LimitExceeded(Mark.Empty, Mark.Empty, $"manifest is larger than {MaxManifestBytes} bytes (the limit of one manifest)");
-            for (var fixes = 0; ; fixes++)
+            try { return Convert(yaml, ref index); }
+            catch (YamlException first) when (IndentQuotedContinuation(yaml, first) is { } lenient)
             {
-                index = 0;
-                try { return Convert(yaml, ref index); }
-                catch (YamlException e) when (fixes < MaxIndentFixes && IndentQuotedContinuation(yaml, e) is { } lenient) { yaml = lenient; }
+                // go-yaml's leniency as far as it goes; an error it does not cure is reported as first found.
+                for (var fixes = 1; fixes < MaxIndentFixes; fixes++)
+                {
+                    var retry = 0;
+                    try { return Convert(lenient, ref retry); }
+                    catch (YamlException e) when (IndentQuotedContinuation(lenient, e) is { } next) { lenient = next; }
+                    catch (YamlException) { break; }
+                }
+                throw;
             }
         }
         catch (YamlException e)
