@@ -44,6 +44,8 @@ public sealed class Template
     public JsonNode? SecurityContext { get; set; }
     public JsonNode? Executor { get; set; }
     public JsonNode? HostAliases { get; set; }
+    /// <summary>Pod-level resources (requests/limits for the pod as a whole); overrides the workflow's.</summary>
+    public JsonNode? PodResources { get; set; }
 
     /// <summary>The kind of work this template does; exactly one must be set.</summary>
     public TemplateType Type =>

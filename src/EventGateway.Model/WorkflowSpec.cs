@@ -37,7 +37,7 @@ public sealed class WorkflowSpec
     public Template? TemplateDefaults { get; set; }
     public string? ServiceAccountName { get; set; }
     public bool? AutomountServiceAccountToken { get; set; }
-    public ObjectMeta? WorkflowMetadata { get; set; }
+    public WorkflowMetadata? WorkflowMetadata { get; set; }
     public long? Priority { get; set; }
     public string? PodPriorityClassName { get; set; }
     public long? PodPriority { get; set; }
@@ -67,6 +67,21 @@ public sealed class WorkflowSpec
     public JsonNode? Executor { get; set; }
     public JsonNode? DnsConfig { get; set; }
     public JsonNode? HostAliases { get; set; }
+    /// <summary>Pod-level resources of every pod, unless a template sets its own.</summary>
+    public JsonNode? PodResources { get; set; }
+}
+
+/// <summary>Labels and annotations the Workflow object gets when it starts; labelsFrom are expressions over its globals.</summary>
+public sealed class WorkflowMetadata
+{
+    public Dictionary<string, string>? Labels { get; set; }
+    public Dictionary<string, string>? Annotations { get; set; }
+    public Dictionary<string, LabelValueFrom>? LabelsFrom { get; set; }
+}
+
+public sealed class LabelValueFrom
+{
+    public string Expression { get; set; } = "";
 }
 
 public sealed class WorkflowTemplateRef

@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
         services.AddSingleton<HttpArtifactLoader>();
         services.AddSingleton<GitArtifactLoader>();
+        services.AddSingleton<Workflows.Volumes.PodVolumes>();
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
         services.AddSingleton(options.Limits);

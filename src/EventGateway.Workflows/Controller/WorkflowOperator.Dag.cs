@@ -12,7 +12,12 @@ public sealed partial class WorkflowOperator
     private void ExecuteDag(NodeStatus node, Template tmpl, VariableScope scope, VariableScope globals)
     {
         var dag = tmpl.Dag!;
-        var tasks = Targets(dag);
+        var (tasks, unknown) = Targets(dag, dag.Target is { } target ? scope.Render(target) : null);
+        if (unknown is not null)
+        {
+            Complete(node, NodePhase.Error, $"dag.target: task '{unknown}' is not defined in template '{tmpl.Name}'");
+            return;
+        }
         var dagScope = new VariableScope(scope);
         var depends = tasks.ToDictionary(t => t.Name, t => Depends(t, dag.Tasks), StringComparer.Ordinal);
         var failFast = dag.FailFast ?? true;
@@ -112,17 +117,22 @@ public sealed partial class WorkflowOperator
         return DependsExpression.Parse(string.Join(" && ", parts));
     }
 
-    /// <summary>With a target, only the named tasks and what they depend on run.</summary>
-    private static List<DagTask> Targets(DagTemplate dag)
+    /// <summary>
+    /// With a target (rendered: it may be a parameter), only the named tasks and what they depend on run;
+    /// a name that is no task is returned as <c>Unknown</c>.
+    /// </summary>
+    private static (List<DagTask> Tasks, string? Unknown) Targets(DagTemplate dag, string? target)
     {
-        if (dag.Target is not { Length: > 0 } target) return dag.Tasks;
+        if (target is not { Length: > 0 }) return (dag.Tasks, null);
         var byName = dag.Tasks.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var names = target.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (names.FirstOrDefault(n => !byName.ContainsKey(n)) is { } unknown) return ([], unknown);
         var keep = new HashSet<string>(StringComparer.Ordinal);
-        var stack = new Stack<string>(target.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var stack = new Stack<string>(names);
         while (stack.TryPop(out var n))
             if (keep.Add(n) && byName.TryGetValue(n, out var t) && Depends(t, dag.Tasks) is { } d)
                 foreach (var dep in d.TaskNames) stack.Push(dep);
-        return dag.Tasks.Where(t => keep.Contains(t.Name)).ToList();
+        return (dag.Tasks.Where(t => keep.Contains(t.Name)).ToList(), null);
     }
 
     private TaskOutcome Outcome(NodeStatus dagNode, string task)

@@ -255,7 +255,15 @@ public sealed partial class WorkflowOperator
         var inputs = new Inputs();
         foreach (var p in tmpl.Inputs.Parameters ?? [])
         {
-            var value = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name)?.Value ?? p.Value ?? p.Default ?? p.ValueFrom?.Default;
+            var arg = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name);
+            var value = arg?.Value ?? p.Value ?? p.Default ?? p.ValueFrom?.Default;
+            // An argument's valueFrom replaces the input's own, as in Argo; a ConfigMap's value wins over a default.
+            if ((arg is null ? p.ValueFrom : arg.Value is null ? arg.ValueFrom : null) is { ConfigMapKeyRef: not null } from)
+            {
+                var (cmValue, cmError) = ConfigMapParameter(from, globals, acceptAnyErrorForDefault: false);
+                if (cmError is not null) return (null, $"unable to retrieve inputs.parameters.{p.Name} from ConfigMap: {cmError}");
+                value = cmValue;
+            }
             if (value is null) return (null, $"inputs.parameters.{p.Name} was not supplied");
             value = globals.Render(value);
             if (p.Enum is { Count: > 0 } allowed && !allowed.Contains(value))
@@ -317,7 +325,9 @@ public sealed partial class WorkflowOperator
             string? value = null;
             if (p.Value is not null) value = scope.Render(p.Value);
             else if (p.ValueFrom?.Expression is { } expr) value = EvaluateToString(expr, scope);
-            (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value });
+            // A ConfigMap's value is read when the called template takes its inputs (ProcessInputs).
+            var fromConfigMap = value is null && p.ValueFrom?.ConfigMapKeyRef is not null ? p.ValueFrom : null;
+            (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value, ValueFrom = fromConfigMap });
         }
         foreach (var a in args.Artifacts ?? [])
         {

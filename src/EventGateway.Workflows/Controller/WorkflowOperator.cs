@@ -25,6 +25,8 @@ public sealed partial class WorkflowOperator
     private readonly List<string> _kill = [];
     private DateTimeOffset? _requeueAt;
     private VariableScope _globals = new();
+    /// <summary>Why a workflow parameter has no value (a ConfigMap's is missing): the workflow ends in Error, as in Argo.</summary>
+    private string? _globalsError;
     private int _activePods;
     private DateTimeOffset _now;
 
@@ -55,7 +57,15 @@ public sealed partial class WorkflowOperator
         _requeueAt = null;
         if (_wf.Status?.IsCompleted == true) return new OperateResult([], [], null, true);
         if (WaitsForWorkflowLocks()) return Result();
-        if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
+        if (_wf.Status?.Phase is null or WorkflowPhase.Pending)
+        {
+            Start();
+            if (ApplyWorkflowMetadata() is { } metadataError)
+            {
+                Finish(WorkflowPhase.Error, metadataError);
+                return Result();
+            }
+        }
         foreach (var r in results) ApplyPodResult(r);
 
         // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.
@@ -70,6 +80,11 @@ public sealed partial class WorkflowOperator
         var (done, total) = CountPods();
         _activePods = total - done;
         _globals = BuildGlobals();
+        if (_globalsError is { } globalsError)
+        {
+            Finish(WorkflowPhase.Error, globalsError);
+            return Result();
+        }
 
         if (Spec.ActiveDeadlineSeconds is { } ads)
         {
@@ -324,10 +339,18 @@ public sealed partial class WorkflowOperator
         var parameters = new JsonArray();
         foreach (var p in Spec.Arguments?.Parameters ?? [])
         {
-            g[$"workflow.parameters.{p.Name}"] = p.Value ?? "";
-            parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = p.Value ?? "" });
+            var value = p.Value;
+            if (value is null && p.ValueFrom?.ConfigMapKeyRef is { } r)
+            {
+                (value, var error) = ConfigMapParameter(p.ValueFrom, g, acceptAnyErrorForDefault: true);
+                if (error is not null) _globalsError ??= $"failed to set global parameter {p.Name} from configmap with name {r.Name} and key {r.Key}: {error}";
+            }
+            g[$"workflow.parameters.{p.Name}"] = value ?? "";
+            parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = value ?? "" });
         }
         g["workflow.parameters"] = parameters.ToJsonString();
+        // Argo's workflow.parameters.json: all of them as JSON (a parameter named json wins, as in Argo).
+        if (g["workflow.parameters.json"] is null) g["workflow.parameters.json"] = g["workflow.parameters"];
         foreach (var (k, v) in m.Labels ?? []) g[$"workflow.labels.{k}"] = v;
         foreach (var (k, v) in m.Annotations ?? []) g[$"workflow.annotations.{k}"] = v;
         g["workflow.labels"] = JsonSerializer.Serialize(m.Labels ?? []);
