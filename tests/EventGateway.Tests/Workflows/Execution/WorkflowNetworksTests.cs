@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Diagnostics;
 using EventGateway.Tests.Support;
 using EventGateway.Workflows.Execution;
@@ -171,6 +173,41 @@ public sealed class WorkflowNetworksTests(ITestOutputHelper output) : IDisposabl
         restarted.Release("default", "running");
         await UntilAsync(() => restarted.Pool.Idle == 1, "the namespace to be recycled");
         crashed.Pool.Dispose(); // ends the killed service's background thread: nothing of its names is left to delete
+    }
+
+    [Theory]
+    [InlineData("tcp listener")]
+    [InlineData("udp")]
+    [InlineData("udp6")]
+    [InlineData("raw")]
+    [InlineData("unix")]
+    public void A_socket_of_any_kind_left_in_a_namespace_is_seen(string kind)
+    {
+        using var n = New();
+        var path = n.Acquire("default", "leaves-" + kind.Replace(' ', '-'));
+        NetnsFacts.Sockets(path).ShouldBe(0);
+        // Made from a thread inside the namespace, as a step's process would make it there.
+        using var socket = NetnsFacts.Inside(path, () =>
+        {
+            var s = kind switch
+            {
+                "tcp listener" => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp),
+                "udp" => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp),
+                "udp6" => new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp),
+                "raw" => new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Icmp),
+                _ => new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified),
+            };
+            if (kind == "tcp listener") { s.Bind(new IPEndPoint(IPAddress.Loopback, 0)); s.Listen(); }
+            else if (kind is "udp") s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            else if (kind is "udp6") s.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+            else if (kind is "unix") { s.Bind(new UnixDomainSocketEndPoint("\0egw-test-" + Guid.NewGuid().ToString("N"))); s.Listen(); }
+            return s;
+        });
+
+        NetnsFacts.Sockets(path).ShouldBeGreaterThan(0, $"a {kind} socket in the namespace");
+        socket.Dispose();
+        NetnsFacts.Sockets(path).ShouldBe(0);
+        n.Release("default", "leaves-" + kind.Replace(' ', '-'));
     }
 
     [Fact]
