@@ -1,0 +1,47 @@
+using System.Threading.Channels;
+
+namespace EventGateway.Workflows.Controller;
+
+/// <summary>
+/// The controller's queue of workflow keys, with client-go's workqueue guarantees: a key is queued once however
+/// often it is added, and never handed to two workers at once; a key added while a worker has it is handed out
+/// again when that worker is done, so no change is missed and no workflow's passes overlap.
+/// </summary>
+internal sealed class WorkQueue
+{
+    private readonly Channel<string> _ready = Channel.CreateUnbounded<string>();
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _processing = new(StringComparer.Ordinal);
+
+    public void Add(string key)
+    {
+        lock (_gate)
+        {
+            if (!_dirty.Add(key) || _processing.Contains(key)) return;
+        }
+        _ready.Writer.TryWrite(key);
+    }
+
+    /// <summary>The next key; the caller owns it until <see cref="Done"/>.</summary>
+    public async ValueTask<string> TakeAsync(CancellationToken ct)
+    {
+        var key = await _ready.Reader.ReadAsync(ct).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _dirty.Remove(key);
+            _processing.Add(key);
+        }
+        return key;
+    }
+
+    public void Done(string key)
+    {
+        lock (_gate)
+        {
+            _processing.Remove(key);
+            if (!_dirty.Contains(key)) return;
+        }
+        _ready.Writer.TryWrite(key);
+    }
+}
