@@ -46,10 +46,40 @@ public sealed partial class WorkflowOperator
                 return ExecuteOnce(nodeName, displayName, tmpl, args, boundaryId, globals, attempt: null);
             return ExecuteWithRetries(nodeName, displayName, tmpl, args, boundaryId, globals, retry, existing);
         }
+        catch (Exception e) when (IsNodeFailure(e))
+        {
+            // A pass is deterministic: an exception here would recur on every pass and the workflow would never end.
+            return FailNode(nodeName, displayName, NodeTypeOf(tmpl), boundaryId, tmpl, e);
+        }
         finally
         {
             _callDepth--;
         }
+    }
+
+    /// <summary>
+    /// What evaluating a node's fields can throw (a bad expression, a value of the wrong shape, a fault of an
+    /// evaluator): it fails that node, not the pass. Cancellation and exhausted memory are not a node's doing.
+    /// </summary>
+    private static bool IsNodeFailure(Exception e) => e is not (OperationCanceledException or OutOfMemoryException or StackOverflowException);
+
+    /// <summary>Ends the node (created as Error if the exception came before it existed) with the exception's message.</summary>
+    private NodeStatus FailNode(string nodeName, string displayName, string type, string? boundaryId, Template? tmpl, Exception e)
+    {
+        var message = e switch
+        {
+            ExpressionException or UnresolvedVariableException => e.Message,
+            _ => $"internal error evaluating the node ({e.GetType().Name}): {e.Message}",
+        };
+        if (_byName.GetValueOrDefault(nodeName) is not { } node)
+            return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Error, message);
+        if (!node.Fulfilled)
+        {
+            // A pod requested in this pass is not started; one started earlier is stopped.
+            if (node.Type == NodeType.Pod && _pods.RemoveAll(p => p.NodeId == node.Id) == 0 && _handedOver.Contains(node.Id)) _kill.Add(node.Id);
+            Complete(node, NodePhase.Error, message);
+        }
+        return node;
     }
 
     private NodeStatus? ExecuteOnce(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals, (int Index, NodeStatus? Last)? attempt)
@@ -435,7 +465,10 @@ public sealed partial class WorkflowOperator
     private (List<LoopChild>? Children, string? Error) ExpandOnce(TemplateCall call, string baseName, VariableScope scope)
     {
         if (_expanded.TryGetValue(baseName, out var cached)) return (cached, null);
-        var (children, error) = Expand(call, baseName, scope, Limits.MaxLoopItems);
+        List<LoopChild>? children;
+        string? error;
+        try { (children, error) = Expand(call, baseName, scope, Limits.MaxLoopItems); }
+        catch (Exception e) when (IsNodeFailure(e)) { (children, error) = (null, e.Message); }
         if (children is not null && call.IsLoop)
         {
             // Checked once, when the loop first expands; children already in the status (a restart) are not counted twice.
@@ -533,9 +566,10 @@ public sealed partial class WorkflowOperator
     private bool EvaluateWhen(string when, VariableScope scope, out string? error)
     {
         error = null;
-        var rendered = scope.Render(when);
+        var rendered = when;
         try
         {
+            rendered = scope.Render(when);
             if (rendered.Contains("{{", StringComparison.Ordinal)) { error = $"when '{when}': unresolved variable in '{rendered}'"; return false; }
             return WhenCondition.Evaluate(rendered);
         }
