@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
+using EventGateway.Languages.Tags;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Validation;
@@ -280,7 +281,13 @@ public sealed partial class WorkflowOperator
         var inputs = new Inputs();
         foreach (var p in tmpl.Inputs.Parameters ?? [])
         {
-            var value = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name)?.Value ?? p.Value ?? p.Default ?? p.ValueFrom?.Default;
+            var value = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name)?.Value;
+            if (value == AbsentArgument)
+            {
+                value = p.Value ?? p.Default ?? p.ValueFrom?.Default;
+                if (value is null) return (null, $"inputs.parameters.{p.Name}: argument references an absent optional (skipped/omitted node output with no default)");
+            }
+            value ??= p.Value ?? p.Default ?? p.ValueFrom?.Default;
             if (value is null) return (null, $"inputs.parameters.{p.Name} was not supplied");
             value = globals.Render(value);
             if (p.Enum is { Count: > 0 } allowed && !allowed.Contains(value))
@@ -338,7 +345,12 @@ public sealed partial class WorkflowOperator
         foreach (var p in args.Parameters ?? [])
         {
             string? value = null;
-            if (p.Value is not null) value = scope.Render(p.Value);
+            if (p.Value is not null)
+            {
+                var (absent, absentError) = AbsentReference(p.Value, scope);
+                if (absentError is not null) return (null, absentError);
+                value = absent ?? scope.Render(p.Value);
+            }
             else if (p.ValueFrom?.Expression is { } expr) value = EvaluateToString(expr, scope);
             (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value });
         }
@@ -403,7 +415,7 @@ public sealed partial class WorkflowOperator
     }
 
     /// <summary>Exposes a finished call's outputs as steps.NAME.* or tasks.NAME.*, aggregating loops as Argo does.</summary>
-    private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop)
+    private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop, TemplateCall? call = null)
     {
         scope[$"{prefix}.id"] = node.Id;
         scope[$"{prefix}.status"] = node.Phase;
@@ -411,6 +423,7 @@ public sealed partial class WorkflowOperator
         scope[$"{prefix}.finishedAt"] = node.FinishedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         if (!isLoop)
         {
+            if (call is not null && node.Outputs is null && node.Phase is NodePhase.Skipped or NodePhase.Omitted) AddOutputsNeverProduced(scope, prefix, call);
             var o = node.Outputs;
             if (o is null) return;
             if (o.Result is not null) scope[$"{prefix}.outputs.result"] = o.Result;
@@ -441,6 +454,42 @@ public sealed partial class WorkflowOperator
         if (results.Count > 0) scope[$"{prefix}.outputs.result"] = results.ToJsonString();
         scope[$"{prefix}.outputs.parameters"] = parameterMaps.ToJsonString();
         foreach (var (name, values) in byName) scope[$"{prefix}.outputs.parameters.{name}"] = values.ToJsonString();
+    }
+
+    /// <summary>
+    /// Argo's (v4.0.7) outputs of a call that never ran: a declared output parameter with a <c>valueFrom.default</c>
+    /// is that default; one without, and a declared <c>result</c>, are absent (see <see cref="VariableScope.MarkAbsent"/>).
+    /// </summary>
+    private void AddOutputsNeverProduced(VariableScope scope, string prefix, TemplateCall call)
+    {
+        Template? tmpl;
+        try { tmpl = ResolveCall(call, scope, out _); }
+        catch (Exception e) when (IsNodeFailure(e)) { return; }
+        foreach (var p in tmpl?.Outputs?.Parameters ?? [])
+        {
+            if (p.ValueFrom?.Default is { } d) scope[$"{prefix}.outputs.parameters.{p.Name}"] = d;
+            else scope.MarkAbsent($"{prefix}.outputs.parameters.{p.Name}");
+        }
+        if (tmpl?.Outputs?.Result is not null) scope.MarkAbsent($"{prefix}.outputs.result");
+    }
+
+    /// <summary>An argument that is only a reference to an absent output: the input's own default applies (Argo's marker).</summary>
+    internal const string AbsentArgument = "__argo-internal.absent-optional-output__";
+
+    /// <summary>
+    /// An argument that names an absent output: omitted when it is nothing but that reference (the input's default then
+    /// applies), else an error that says so, as Argo fails such a node instead of passing an empty string.
+    /// </summary>
+    private static (string? Value, string? Error) AbsentReference(string raw, VariableScope scope)
+    {
+        foreach (var name in TagSubstitution.VariableNames(raw))
+        {
+            if (!scope.IsAbsent(name)) continue;
+            if (raw.Trim() is var t && t.StartsWith("{{", StringComparison.Ordinal) && t.EndsWith("}}", StringComparison.Ordinal) && t[2..^2].Trim() == name)
+                return (AbsentArgument, null);
+            return (null, $"unable to substitute {{{{{name}}}}}: output is an absent optional (skipped/omitted node with no default)");
+        }
+        return (null, null);
     }
 
     private static JsonNode? ParseOrString(string text)

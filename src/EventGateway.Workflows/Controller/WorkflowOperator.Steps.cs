@@ -27,7 +27,7 @@ public sealed partial class WorkflowOperator
                 return;
             }
             foreach (var step in groups[i])
-                if (_byName.GetValueOrDefault($"{groupName}.{step.Name}") is { } single) AddCallOutputs(stepsScope, $"steps.{step.Name}", single, isLoop: false);
+                if (_byName.GetValueOrDefault($"{groupName}.{step.Name}") is { } single) AddCallOutputs(stepsScope, $"steps.{step.Name}", single, isLoop: false, step);
                 else if (step.IsLoop) AddCallOutputs(stepsScope, $"steps.{step.Name}", LoopAggregate(group, step.Name), isLoop: true);
         }
         node.Outputs = ResolveOutputs(tmpl, stepsScope);
