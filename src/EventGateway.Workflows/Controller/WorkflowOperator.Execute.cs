@@ -74,12 +74,8 @@ public sealed partial class WorkflowOperator
         };
         if (_byName.GetValueOrDefault(nodeName) is not { } node)
             return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Error, message);
-        if (!node.Fulfilled)
-        {
-            // A pod requested in this pass is not started; one started earlier is stopped.
-            if (node.Type == NodeType.Pod && _pods.RemoveAll(p => p.NodeId == node.Id) == 0 && _handedOver.Contains(node.Id)) _kill.Add(node.Id);
-            Complete(node, NodePhase.Error, message);
-        }
+        if (node.Type == NodeType.Pod) StopPod(node, NodePhase.Error, message);
+        else Complete(node, NodePhase.Error, message);
         return node;
     }
 
@@ -129,7 +125,38 @@ public sealed partial class WorkflowOperator
                 break;
         }
         CheckTemplateDeadline(node, tmpl, scope);
+        CheckTemplateTimeout(node, tmpl, scope);
         return node;
+    }
+
+    /// <summary>
+    /// A pod template's <c>timeout</c> (a duration, or a tag that renders to one) counts from the node's start, time
+    /// spent Pending included, as Argo's does: a node still Pending past it fails with Argo's "timeout"; a started one
+    /// is stopped by the executor at the deadline it was given (<see cref="RequestPod"/>), as past activeDeadlineSeconds.
+    /// Steps and DAG templates are not bounded by it (Argo's docs).
+    /// </summary>
+    private void CheckTemplateTimeout(NodeStatus node, Template tmpl, VariableScope scope)
+    {
+        if (node.Fulfilled || node.Type != NodeType.Pod || tmpl.Timeout is not { Length: > 0 } text) return;
+        var rendered = scope.Render(text);
+        if (!Durations.TryParse(rendered, out var timeout))
+        {
+            StopPod(node, NodePhase.Error, $"invalid timeout format: '{rendered}' is not a duration like 30s, 5m or 1h");
+            return;
+        }
+        if (node.Phase != NodePhase.Pending) return;
+        var deadline = node.StartedAt!.Value + timeout;
+        if (_now < deadline) Wake(deadline);
+        else StopPod(node, NodePhase.Failed, "timeout");
+    }
+
+    /// <summary>Ends a pod node: a pod requested in this pass is not started, one handed over earlier is killed.</summary>
+    private void StopPod(NodeStatus node, string phase, string message)
+    {
+        if (node.Fulfilled) return;
+        if (_pods.RemoveAll(p => p.NodeId == node.Id) == 0 && _handedOver.Contains(node.Id)) _kill.Add(node.Id);
+        Complete(node, phase, message);
+        CompleteContainers(node);
     }
 
     private static string NodeTypeOf(Template t) => t.Type switch

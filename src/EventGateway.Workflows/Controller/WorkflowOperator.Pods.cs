@@ -67,6 +67,11 @@ public sealed partial class WorkflowOperator
             }
             deadline = TimeSpan.FromSeconds(secs);
         }
+        // A template timeout counts from the node's start: what is left of it bounds the process (Argo sets it as the
+        // pod's activeDeadlineSeconds). An unparsable one fails the node in CheckTemplateTimeout.
+        if (rendered.Timeout is { Length: > 0 } timeoutText && Durations.TryParse(timeoutText, out var timeout)
+            && node.StartedAt!.Value + timeout - _now is var left && (deadline is null || left < deadline))
+            deadline = left < TimeSpan.Zero ? TimeSpan.Zero : left;
         _pods.Add(new PodRequest(node.Id, node.Name, rendered, artifacts, deadline));
     }
 

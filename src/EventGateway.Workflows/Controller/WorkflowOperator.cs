@@ -32,7 +32,7 @@ public sealed partial class WorkflowOperator
     {
         _wf = wf;
         _time = time;
-        foreach (var t in Spec.Templates ?? []) if (t.Name is not null) _templates[t.Name] = t;
+        foreach (var t in Spec.Templates ?? []) if (t.Name is not null) _templates[t.Name] = WithDefaults(t);
         foreach (var n in wf.Status?.Nodes?.Values.AsEnumerable() ?? []) _byName[n.Name] = n;
     }
 
@@ -279,15 +279,25 @@ public sealed partial class WorkflowOperator
 
     private Template? FindTemplate(string name) => _templates.GetValueOrDefault(name);
 
+    // Inline and referenced templates get spec.templateDefaults too; each is merged once and kept.
+    private readonly Dictionary<Template, Template> _withDefaults = new(ReferenceEqualityComparer.Instance);
+
+    private Template WithDefaults(Template t)
+    {
+        if (Spec.TemplateDefaults is not { } defaults) return t;
+        if (!_withDefaults.TryGetValue(t, out var merged)) _withDefaults[t] = merged = TemplateDefaults.Apply(defaults, t);
+        return merged;
+    }
+
     /// <summary>A call's target: a local template, an inline one, or a templateRef frozen at submission.</summary>
     private Template? ResolveCall(TemplateCall call, VariableScope scope, out string? error)
     {
         error = null;
-        if (call.Inline is { } inline) return inline;
+        if (call.Inline is { } inline) return WithDefaults(inline);
         if (call.TemplateRef is { } tr)
         {
             var key = TemplateRefs.Key(tr, _wf.NamespaceOrDefault);
-            if (Status.StoredTemplates?.GetValueOrDefault(key) is { } stored) return stored;
+            if (Status.StoredTemplates?.GetValueOrDefault(key) is { } stored) return WithDefaults(stored);
             error = $"templateRef {key} was not resolved at submission";
             return null;
         }
