@@ -391,6 +391,7 @@ public sealed partial class WorkflowOperator
                     copy.Local = source.Local;
                     copy.Raw ??= source.Raw;
                     (copy.S3, copy.Archive) = (source.S3, copy.Archive ?? source.Archive);
+                    if (a.SubPath is { Length: > 0 } subPath) AppendSubPath(copy, scope.Render(subPath));
                 }
                 else if (a.Optional != true) return (null, $"artifact '{a.Name}': cannot resolve from '{from}'");
             }
@@ -402,6 +403,22 @@ public sealed partial class WorkflowOperator
             (result.Artifacts ??= []).Add(copy);
         }
         return (result, null);
+    }
+
+    /// <summary>
+    /// An argument's <c>subPath</c>: a file or directory inside the artifact it comes from, as Argo appends it to the
+    /// source's key. The key checks (no <c>..</c>, own namespace) apply to the result when it is loaded.
+    /// </summary>
+    private static void AppendSubPath(Artifact artifact, string subPath)
+    {
+        var tail = subPath.Trim('/');
+        if (tail.Length == 0) return;
+        if (artifact.S3 is { Key: { } s3Key })
+        {
+            artifact.S3 = Json.Clone(artifact.S3);
+            artifact.S3.Key = $"{s3Key.TrimEnd('/')}/{tail}";
+        }
+        else if (artifact.Local is { } local) artifact.Local = new LocalArtifact { Key = $"{local.Key.TrimEnd('/')}/{tail}" };
     }
 
     /// <summary>An artifact reference renders to the artifact's JSON record; anything else is unresolved.</summary>
