@@ -102,6 +102,12 @@ public sealed partial class WorkflowOperator
         {
             scope["retries"] = a.Index.ToString(CultureInfo.InvariantCulture);
             if (a.Last is { } last) AddLastRetry(scope, last);
+            else
+            {
+                // The first attempt has no last retry: Argo's defaults.
+                (scope["lastRetry.exitCode"], scope["lastRetry.duration"]) = ("0", "0");
+                (scope["lastRetry.status"], scope["lastRetry.message"]) = ("", "");
+            }
         }
         switch (tmpl.Type)
         {
@@ -361,6 +367,11 @@ public sealed partial class WorkflowOperator
         }
         scope["node.name"] = node.Name;
         scope["pod.name"] = node.Id;
+        // steps.name / tasks.name: the step or task this node runs for (its name, without loop or retry suffixes). Argo
+        // runs the entrypoint and the workflow's exit handler as steps without a name: there, steps.name is empty.
+        if (node.BoundaryID is null) scope["steps.name"] = "";
+        else if (Status.Nodes!.GetValueOrDefault(node.BoundaryID) is { Type: NodeType.Steps or NodeType.Dag } boundary)
+            scope[boundary.Type == NodeType.Steps ? "steps.name" : "tasks.name"] = node.DisplayName.Split('(')[0];
         return scope;
     }
 
@@ -465,6 +476,7 @@ public sealed partial class WorkflowOperator
         scope[$"{prefix}.status"] = node.Phase;
         scope[$"{prefix}.startedAt"] = node.StartedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         scope[$"{prefix}.finishedAt"] = node.FinishedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        scope[$"{prefix}.hostNodeName"] = node.HostNodeName;
         if (!isLoop)
         {
             if (call is not null && node.Outputs is null && node.Phase is NodePhase.Skipped or NodePhase.Omitted) AddOutputsNeverProduced(scope, prefix, call);

@@ -14,6 +14,8 @@ public sealed partial class WorkflowOperator
     // unfinished Pod node over once more, and the executor adopts what is still running.
     private readonly HashSet<string> _handedOver = new(StringComparer.Ordinal);
 
+    private static readonly string HostName = Environment.MachineName;
+
     /// <summary>Renders a container/script template for its node and hands it to the controller to run.</summary>
     private void RequestPod(NodeStatus node, Template tmpl, VariableScope scope)
     {
@@ -114,6 +116,7 @@ public sealed partial class WorkflowOperator
     private void ApplyPodResult(PodResult r)
     {
         if (Status.Nodes!.GetValueOrDefault(r.NodeId) is not { } node || node.Fulfilled) return;
+        if (r.Phase != NodePhase.Pending) node.HostNodeName ??= HostName; // Argo's k8s node: here, this machine
         if (r.Phase == NodePhase.Running)
         {
             node.Phase = NodePhase.Running;

@@ -319,7 +319,8 @@ public sealed partial class WorkflowOperator
         g["workflow.uid"] = m.Uid ?? "";
         g["workflow.serviceAccountName"] = Spec.ServiceAccountName ?? "default";
         g["workflow.priority"] = (Spec.Priority ?? 0).ToString(CultureInfo.InvariantCulture);
-        g["workflow.duration"] = ((_now - (Status.StartedAt ?? _now)).TotalSeconds).ToString("0.######", CultureInfo.InvariantCulture);
+        // StartedAt is kept to the millisecond: a pass in the same millisecond must not see a negative duration.
+        g["workflow.duration"] = Math.Max(0, (_now - (Status.StartedAt ?? _now)).TotalSeconds).ToString("0.######", CultureInfo.InvariantCulture);
         g["workflow.status"] = Status.Phase;
         var parameters = new JsonArray();
         foreach (var p in Spec.Arguments?.Parameters ?? [])
@@ -327,11 +328,13 @@ public sealed partial class WorkflowOperator
             g[$"workflow.parameters.{p.Name}"] = p.Value ?? "";
             parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = p.Value ?? "" });
         }
-        g["workflow.parameters"] = parameters.ToJsonString();
+        // The bare names are Argo's deprecated forms of the .json ones; both are served.
+        g["workflow.parameters"] = g["workflow.parameters.json"] = parameters.ToJsonString();
         foreach (var (k, v) in m.Labels ?? []) g[$"workflow.labels.{k}"] = v;
         foreach (var (k, v) in m.Annotations ?? []) g[$"workflow.annotations.{k}"] = v;
-        g["workflow.labels"] = JsonSerializer.Serialize(m.Labels ?? []);
-        g["workflow.annotations"] = JsonSerializer.Serialize(m.Annotations ?? []);
+        g["workflow.labels"] = g["workflow.labels.json"] = JsonSerializer.Serialize(m.Labels ?? []);
+        g["workflow.annotations"] = g["workflow.annotations.json"] = JsonSerializer.Serialize(m.Annotations ?? []);
+        if (m.Annotations?.GetValueOrDefault(Schedules.CronScheduler.ScheduledTimeAnnotation) is { } scheduled) g["workflow.scheduledTime"] = scheduled;
         foreach (var p in Status.Outputs?.Parameters ?? []) g[$"workflow.outputs.parameters.{p.Name}"] = p.Value;
         foreach (var a in Status.Outputs?.Artifacts ?? []) g[$"workflow.outputs.artifacts.{a.Name}"] = Json.Serialize(a);
         if (m.CreationTimestamp is { } created) CreationTimestamp(g, created);
