@@ -159,6 +159,23 @@ public sealed class TemplateTimeoutTests
         op.Workflow.Status.Phase.ShouldBe(WorkflowPhase.Failed);
     }
 
+    /// <summary>Argo's template-defaults.yaml: every template, the steps one included, gets the retryStrategy and the timeout.</summary>
+    [Fact]
+    public void Argos_template_defaults_example_retries_and_bounds_every_template()
+    {
+        var wf = ManifestReader.Read(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "ArgoWorkflowsRuntime", "template-defaults.yaml")))
+            .OfType<Workflow>().Single();
+        wf.Metadata.Name = "wf";
+        var time = new FakeTimeProvider(Epoch);
+        var op = new WorkflowOperator(wf, time);
+
+        var pod = op.Operate([]).Pods.ShouldHaveSingleItem();
+        pod.NodeName.ShouldBe("wf(0)[0].retry-backoff(0)"); // a Retry node for main, and one for its step
+        pod.ActiveDeadline.ShouldBe(TimeSpan.FromSeconds(30));
+        Node(op, "wf").Type.ShouldBe(NodeType.Retry);
+        op.Operate([Exited(pod, time.GetUtcNow(), 1)]).Pods.ShouldHaveSingleItem().NodeName.ShouldBe("wf(0)[0].retry-backoff(1)");
+    }
+
     /// <summary>A real step process is stopped at its template timeout (Argo's dag-task-level-timeout example, on a fake clock).</summary>
     [Fact]
     public async Task A_dag_tasks_timeout_stops_its_process_and_fails_the_workflow()
