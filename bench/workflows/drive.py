@@ -29,6 +29,14 @@ def rss_kb(pid, field):
     raise RuntimeError(f"{field} not in /proc/{pid}/status")
 
 
+def cpu_s(pid):
+    """The server's own CPU seconds and its reaped children's (egw-step and the steps), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
 def workflow(round_no, i, limit_key):
     return {"workflow": {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
@@ -111,6 +119,7 @@ def main():
     out = {"n": a.n, "rounds": [], "semaphore": a.limit}
     for round_no in range(a.rounds + 1):
         before = metrics(a.base)
+        cpu0 = cpu_s(a.pid)
         t0 = time.monotonic()
         errors = submit_all(a.base, a.ns, round_no, a.n, a.connections, "limit")
         submitted = time.monotonic()
@@ -124,12 +133,16 @@ def main():
                 return 1
             time.sleep(0.05)
         wall = time.monotonic() - t0
+        cpu1 = cpu_s(a.pid)
         check = check_round(a.base, a.ns, round_no, a.n, a.limit)
         d = {k: m[k] - before[k] for k in m}
         r = {
             "round": round_no, "warmup": round_no == 0, "submit_errors": errors[:5], "submit_s": round(submitted - t0, 3),
             "wall_s": round(wall, 3), "workflows_per_s": round(a.n / wall, 1),
             "rss_kb": rss_kb(a.pid, "VmRSS"),
+            # CPU per workflow does not depend on what else the machine runs, as wf/s does.
+            "server_cpu_ms_per_wf": round(1e3 * (cpu1[0] - cpu0[0]) / a.n, 3),
+            "steps_cpu_ms_per_wf": round(1e3 * (cpu1[1] - cpu0[1]) / a.n, 3),
             "reconciles": int(d["reconciles_total"]), "reconcile_s": round(d["reconcile_seconds_total"], 3),
             "us_per_reconcile": round(1e6 * d["reconcile_seconds_total"] / max(d["reconciles_total"], 1), 1),
             "step_results": int(d["step_results_total"]), "status_saves": int(d["status_saves_total"]),
@@ -137,13 +150,15 @@ def main():
             **check,
         }
         out["rounds"].append(r)
-        print(f"round {round_no}{' (warm-up)' if round_no == 0 else ''}: {r['workflows_per_s']} wf/s, {r['phases']}, peak {r['peak_concurrent']} running, RSS {r['rss_kb']} KB", file=sys.stderr)
+        print(f"round {round_no}{' (warm-up)' if round_no == 0 else ''}: {r['workflows_per_s']} wf/s, {r['phases']}, peak {r['peak_concurrent']} running, RSS {r['rss_kb']} KB, CPU ms/wf server {r['server_cpu_ms_per_wf']} steps {r['steps_cpu_ms_per_wf']}", file=sys.stderr)
     measured = [r for r in out["rounds"] if not r["warmup"]]
     out["peak_rss_kb"] = rss_kb(a.pid, "VmHWM")
     out["workflows_per_s_median"] = sorted(r["workflows_per_s"] for r in measured)[len(measured) // 2]
     out["rss_growth_kb_per_workflow"] = round((measured[-1]["rss_kb"] - out["rounds"][0]["rss_kb"]) / (a.n * len(measured)), 2)
     out["us_per_reconcile"] = round(1e6 * sum(r["reconcile_s"] for r in measured) / max(sum(r["reconciles"] for r in measured), 1), 1)
     out["reconciles_per_workflow"] = round(sum(r["reconciles"] for r in measured) / (a.n * len(measured)), 2)
+    out["server_cpu_ms_per_wf"] = sorted(r["server_cpu_ms_per_wf"] for r in measured)[len(measured) // 2]
+    out["steps_cpu_ms_per_wf"] = sorted(r["steps_cpu_ms_per_wf"] for r in measured)[len(measured) // 2]
     out["ok"] = all(r["ok"] and not r["submit_errors"] for r in out["rounds"])
     print(json.dumps(out))
     return 0 if out["ok"] else 1

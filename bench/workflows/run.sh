@@ -95,14 +95,14 @@ all="[$(IFS=,; echo "${results[*]}")]"
 python3 - "$all" "$N" <<'PY'
 import json, sys
 rows, n = json.loads(sys.argv[1]), int(sys.argv[2])
-print(f"\n{'system':<16}{'wf/s (median)':>14}{'rounds wf/s':>22}{'peak RSS MB':>13}{'KB/wf growth':>14}{'us/pass':>9}{'passes/wf':>11}{'peak running':>14}  ok")
+print(f"\n{'system':<16}{'wf/s (median)':>14}{'rounds wf/s':>22}{'peak RSS MB':>13}{'KB/wf growth':>14}{'us/pass':>9}{'passes/wf':>11}{'peak running':>14}{'CPU ms/wf':>11}{'steps':>7}  ok")
 for r in rows:
     x = r["result"]
     if "error" in x:
         print(f"{r['system']:<16} {x['error']}"); continue
     m = [q for q in x["rounds"] if not q["warmup"]]
     print(f"{r['system']:<16}{x['workflows_per_s_median']:>14}{' '.join(str(q['workflows_per_s']) for q in m):>22}{x['peak_rss_kb']/1024:>13.1f}"
-          f"{x['rss_growth_kb_per_workflow']:>14}{x['us_per_reconcile']:>9}{x['reconciles_per_workflow']:>11}{max(q['peak_concurrent'] for q in m):>14}  {x['ok']}")
+          f"{x['rss_growth_kb_per_workflow']:>14}{x['us_per_reconcile']:>9}{x['reconciles_per_workflow']:>11}{max(q['peak_concurrent'] for q in m):>14}{x.get('server_cpu_ms_per_wf', 0):>11}{x.get('steps_cpu_ms_per_wf', 0):>7}  {x['ok']}")
 print(f"targets: >= 100 workflows/s; RSS growth < 100 KB per finished workflow; peak running <= semaphore")
 PY
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -45,7 +45,7 @@ public sealed class EventContextFilter
 
     public string? Source { get; set; }
 
-    public string? SpecVersion { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("specversion")] public string? SpecVersion { get; set; }
 
     public string? Type { get; set; }
 
@@ -53,7 +53,7 @@ public sealed class EventContextFilter
 
     public string? Time { get; set; }
 
-    public string? DataContentType { get; set; }
+    [System.Text.Json.Serialization.JsonPropertyName("datacontenttype")] public string? DataContentType { get; set; }
 }
 
 public sealed class DataFilter

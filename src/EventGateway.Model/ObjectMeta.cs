@@ -40,6 +40,16 @@ public sealed class ConfigMap : Resource
     public bool? Immutable { get; set; }
 }
 
+/// <summary>
+/// A claim on storage that outlives any one workflow: here a directory under the data directory, kept as long as the
+/// claim is in the store (its spec is recorded, not interpreted: no size or access mode is enforced).
+/// </summary>
+public sealed class PersistentVolumeClaim : Resource
+{
+    public JsonObject? Spec { get; set; }
+    public JsonObject? Status { get; set; }
+}
+
 public sealed class Secret : Resource
 {
     /// <summary>Base64-encoded values, as Kubernetes stores them.</summary>

@@ -14,6 +14,7 @@ public static class Resources
         ["CronWorkflow"] = (typeof(CronWorkflow), ArgoApiVersion),
         ["ConfigMap"] = (typeof(ConfigMap), "v1"),
         ["Secret"] = (typeof(Secret), "v1"),
+        ["PersistentVolumeClaim"] = (typeof(PersistentVolumeClaim), "v1"),
         ["EventSource"] = (typeof(EventSource), ArgoApiVersion),
         ["Sensor"] = (typeof(Sensor), ArgoApiVersion),
     };

@@ -15,7 +15,7 @@ public sealed class Template
     public ResourceTemplate? Resource { get; set; }
     public HttpTemplate? Http { get; set; }
     public ContainerSetTemplate? ContainerSet { get; set; }
-    public JsonNode? Data { get; set; }
+    public DataTemplate? Data { get; set; }
     public JsonNode? Plugin { get; set; }
     public RetryStrategy? RetryStrategy { get; set; }
     public string? ActiveDeadlineSeconds { get; set; }
@@ -33,17 +33,19 @@ public sealed class Template
     public Memoize? Memoize { get; set; }
     public Synchronization? Synchronization { get; set; }
     public Dictionary<string, LifecycleHook>? Hooks { get; set; }
-    public JsonNode? Metrics { get; set; }
+    public Metrics? Metrics { get; set; }
     public JsonNode? ArchiveLocation { get; set; }
     public JsonNode? Volumes { get; set; }
     public JsonNode? InitContainers { get; set; }
-    public JsonNode? Sidecars { get; set; }
+    public List<UserContainer>? Sidecars { get; set; }
     public JsonNode? NodeSelector { get; set; }
     public JsonNode? Tolerations { get; set; }
     public JsonNode? Affinity { get; set; }
     public JsonNode? SecurityContext { get; set; }
     public JsonNode? Executor { get; set; }
     public JsonNode? HostAliases { get; set; }
+    /// <summary>Pod-level resources (requests/limits for the pod as a whole); overrides the workflow's.</summary>
+    public JsonNode? PodResources { get; set; }
 
     /// <summary>The kind of work this template does; exactly one must be set.</summary>
     public TemplateType Type =>
@@ -91,6 +93,12 @@ public class Container
     public string? TerminationMessagePolicy { get; set; }
     public JsonNode? ResizePolicy { get; set; }
     public string? RestartPolicy { get; set; }
+}
+
+/// <summary>A sidecar or init container: a container with a name, and Argo's option to mount the main container's volumes.</summary>
+public sealed class UserContainer : Container
+{
+    public bool? MirrorVolumeMounts { get; set; }
 }
 
 public sealed class ScriptTemplate : Container

@@ -52,7 +52,8 @@ public sealed class NodeStatus
     public List<string>? OutboundNodes { get; set; }
     public string? HostNodeName { get; set; }
     public string? PodIP { get; set; }
-    public string? Daemoned { get; set; }
+    /// <summary>A daemon step that is running and ready: its scope goes on without it, and stops it when it ends.</summary>
+    public bool? Daemoned { get; set; }
     public MemoizationStatus? MemoizationStatus { get; set; }
     public NodeSynchronizationStatus? SynchronizationStatus { get; set; }
     public JsonNode? ResourcesDuration { get; set; }

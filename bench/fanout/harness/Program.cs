@@ -229,11 +229,21 @@ internal sealed class GcReasons : System.Diagnostics.Tracing.EventListener
     protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
     {
         if (source.Name == "Microsoft-Windows-DotNETRuntime")
-            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Informational, (System.Diagnostics.Tracing.EventKeywords)1);
+            EnableEvents(source, Allocations ? System.Diagnostics.Tracing.EventLevel.Verbose : System.Diagnostics.Tracing.EventLevel.Informational, (System.Diagnostics.Tracing.EventKeywords)1);
     }
+
+    // EGW_BENCH_ALLOCATIONS=1 adds the runtime's allocation ticks (one per ~100 KB allocated), by kind and type.
+    private static readonly bool Allocations = Environment.GetEnvironmentVariable("EGW_BENCH_ALLOCATIONS") == "1";
 
     protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
     {
+        if (e.EventName is { } tick && tick.StartsWith("GCAllocationTick", StringComparison.Ordinal) && e.Payload is not null)
+        {
+            var kind = Convert.ToInt32(e.Payload[e.PayloadNames!.IndexOf("AllocationKind")], CultureInfo.InvariantCulture);
+            var type = e.Payload[e.PayloadNames!.IndexOf("TypeName")] as string;
+            _counts.AddOrUpdate($"alloc:{(kind == 1 ? "large" : kind == 2 ? "pinned" : "small")}:{type}", 1, (_, c) => c + 1);
+            return;
+        }
         if (e.EventName is not { } name || !name.StartsWith("GCStart", StringComparison.Ordinal) || e.Payload is null) return;
         var depth = Convert.ToInt32(e.Payload[e.PayloadNames!.IndexOf("Depth")], CultureInfo.InvariantCulture);
         var reason = Convert.ToInt32(e.Payload[e.PayloadNames!.IndexOf("Reason")], CultureInfo.InvariantCulture);

@@ -12,8 +12,8 @@ namespace EventGateway.Events.Sensors;
 public sealed partial class SensorValidator : IKindValidator
 {
     public static readonly string[] TriggerKinds = ["argoWorkflow", "k8s", "http", "kafka", "log"];
-    private static readonly string[] WorkflowControls = ["submit", "submit-from", "resubmit", "retry", "resume", "suspend", "terminate", "stop"];
-    private static readonly string[] K8sOperations = ["create", "update", "patch", "delete"];
+    /// <summary>Fields of Argo's Trigger that examples sometimes put one level too deep, under its template.</summary>
+    private static readonly string[] TriggerFields = ["parameters", "policy", "retryStrategy", "rateLimit", "atLeastOnce", "dlqTrigger"];
     private static readonly string[] ParameterOperations = ["overwrite", "append", "prepend"];
     private static readonly string[] RateUnits = ["Second", "Minute", "Hour"];
 
@@ -61,13 +61,13 @@ public sealed partial class SensorValidator : IKindValidator
         if (t.Kafka is not null) kinds.Add("kafka");
         if (t.Log is not null) kinds.Add("log");
         foreach (var other in t.Unsupported?.Keys ?? Enumerable.Empty<string>())
-            fail($"{at}.template.{other}", $"trigger type '{other}' is not supported here; supported: {string.Join(", ", TriggerKinds)}");
+            fail($"{at}.template.{other}", TriggerFields.Contains(other)
+                ? $"'{other}' is not supported under the template: it is a field of the trigger, so move it to {at}.{other} (Argo ignores it here)"
+                : $"trigger type '{other}' is not supported here; supported: {string.Join(", ", TriggerKinds)}");
         if (kinds.Count == 0 && t.Unsupported is not { Count: > 0 })
             fail($"{at}.template", $"no trigger kind: set one of {string.Join(", ", TriggerKinds)}");
         if (kinds.Count > 1) fail($"{at}.template", $"one trigger kind per trigger, found {string.Join(" and ", kinds)}");
 
-        if (t.ArgoWorkflow is { } wf) ValidateOperation(wf, $"{at}.template.argoWorkflow", WorkflowControls, "submit", requireSource: true, fail);
-        if (t.K8s is { } k8s) ValidateOperation(k8s, $"{at}.template.k8s", K8sOperations, "create", requireSource: true, fail);
         Triggers.TriggerValidation.Validate(trigger, at, deps, fail);
 
         if (t.Conditions is { } conditions) ValidateConditions(conditions, $"{at}.template.conditions", deps, fail);
@@ -101,17 +101,6 @@ public sealed partial class SensorValidator : IKindValidator
         ValidateBackoff(trigger.RetryStrategy, $"{at}.retryStrategy", fail);
         if (trigger.Policy?["k8s"] is JsonObject k8sPolicy) ValidateBackoff(k8sPolicy["backoff"] as JsonObject, $"{at}.policy.k8s.backoff", fail);
         if (trigger.DlqTrigger is { } dlq) ValidateTrigger(dlq, $"{at}.dlqTrigger", deps, [], fail);
-    }
-
-    private static void ValidateOperation(JsonObject kind, string at, string[] allowed, string fallback, bool requireSource, Action<string, string> fail)
-    {
-        var op = kind["operation"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : fallback;
-        if (!allowed.Contains(op)) fail($"{at}.operation", $"'{op}' is not one of {string.Join(", ", allowed)}");
-        // Operations on an existing workflow name it through parameters; creating ones need a source.
-        if (requireSource && op is "create" or "submit" or "submit-from" && kind["source"] is null)
-            fail($"{at}.source", "missing: the resource to create (source.resource)");
-        if (kind["source"] is JsonObject source && source.Select(p => p.Key).FirstOrDefault(k => !Triggers.TriggerSource.Supported.Contains(k)) is { } other)
-            fail($"{at}.source.{other}", $"source '{other}' is not supported here; use one of {string.Join(", ", Triggers.TriggerSource.Supported)}");
     }
 
     private static void ValidateBackoff(JsonObject? backoff, string at, Action<string, string> fail)

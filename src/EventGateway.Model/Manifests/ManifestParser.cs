@@ -42,6 +42,24 @@ public sealed class ManifestParser(ManifestValidator validator)
             return ([], [new ManifestError(source, e.Document, null, null, "", line, reason)]);
         }
 
+        return ReadDocuments(docs, source);
+    }
+
+    /// <summary>
+    /// Reads one manifest already in JSON (an API request's body): the same checks as YAML without converting it,
+    /// which costs more than the rest of a submission. Errors name the field; a JSON body has no lines to point at.
+    /// </summary>
+    public Resource ReadJson(System.Text.Json.Nodes.JsonNode json, string source)
+    {
+        var (result, errors) = ReadDocuments([new YamlToJson.Document(0, 1, JsonSerializer.SerializeToUtf8Bytes(json), Lines: EmptyLines)], source);
+        if (errors.Count > 0) throw new ManifestException(errors);
+        return result[0];
+    }
+
+    private static readonly IReadOnlyDictionary<string, int> EmptyLines = new Dictionary<string, int>();
+
+    private (IReadOnlyList<Resource> Valid, IReadOnlyList<ManifestError> Errors) ReadDocuments(List<YamlToJson.Document> docs, string source)
+    {
         var errors = new List<ManifestError>();
         var result = new List<Resource>();
         foreach (var doc in docs)

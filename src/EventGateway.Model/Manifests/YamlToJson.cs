@@ -54,12 +54,45 @@ public static class YamlToJson
             // Characters first: a string longer than the byte cap cannot fit it, and counting bytes of a huge one costs.
             if (yaml.Length > MaxManifestBytes || System.Text.Encoding.UTF8.GetByteCount(yaml) > MaxManifestBytes)
                 throw new LimitExceeded(Mark.Empty, Mark.Empty, $"manifest is larger than {MaxManifestBytes} bytes (the limit of one manifest)");
-            return Convert(yaml, ref index);
+            try { return Convert(yaml, ref index); }
+            catch (YamlException first) when (IndentQuotedContinuation(yaml, first) is { } lenient)
+            {
+                // go-yaml's leniency as far as it goes; an error it does not cure is reported as first found.
+                for (var fixes = 1; fixes < MaxIndentFixes; fixes++)
+                {
+                    var retry = 0;
+                    try { return Convert(lenient, ref retry); }
+                    catch (YamlException e) when (IndentQuotedContinuation(lenient, e) is { } next) { lenient = next; }
+                    catch (YamlException) { break; }
+                }
+                throw;
+            }
         }
         catch (YamlException e)
         {
             throw new SyntaxError(index, e);
         }
+    }
+
+    private const int MaxIndentFixes = 256;
+
+    /// <summary>
+    /// go-yaml, which Argo reads manifests with, accepts a continuation line of a multi-line quoted scalar indented no
+    /// deeper than its key (Argo's own examples close <c>args: ["</c> ... <c>"]</c> that way); YAML 1.2 and YamlDotNet
+    /// refuse it. Leading blanks of such a line are folded away, so indenting the line one more space changes no value:
+    /// returns the text with the offending line indented, or null for any other error.
+    /// </summary>
+    private static string? IndentQuotedContinuation(string yaml, YamlException e)
+    {
+        if (!e.Message.Contains("multi-line", StringComparison.Ordinal) || !e.Message.Contains("quoted scalar, found wrong indentation", StringComparison.Ordinal)) return null;
+        var line = (int)e.End.Line; // 1-based: where the scanner stood, on the offending line
+        var at = 0;
+        for (var n = 1; n < line && at >= 0; n++)
+        {
+            at = yaml.IndexOf('\n', at);
+            if (at >= 0) at++;
+        }
+        return at < 0 ? null : yaml.Insert(at, " ");
     }
 
     private static List<Document> Convert(string yaml, ref int index)

@@ -7,6 +7,7 @@ using EventGateway.Events.Sensors.State;
 using EventGateway.Model;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Store;
+using EventGateway.Workflows.Telemetry;
 
 namespace EventGateway.Server.Api;
 
@@ -15,8 +16,9 @@ public static class MetricsApi
 {
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", async (IResourceStore store, SensorStateStore state, SensorWorkflowGate gate, IEventLog log, WorkflowController controller, CancellationToken ct) =>
-            Results.Text(await MetricsAsync(store, state, gate, log, controller.Metrics, ct), PrometheusText.ContentType));
+        app.MapGet("/metrics", async (IResourceStore store, SensorStateStore state, SensorWorkflowGate gate, IEventLog log, WorkflowController controller,
+                CustomMetrics custom, CancellationToken ct) =>
+            Results.Text(await MetricsAsync(store, state, gate, log, controller.Metrics, ct) + Custom(custom), PrometheusText.ContentType));
         return app;
     }
 
@@ -54,6 +56,28 @@ public static class MetricsApi
             .Sample("eventgateway_eventlog_events", stats.Count);
         text.Family("eventgateway_eventlog_pending", "gauge", "Events accepted into the write queue and not yet durable.")
             .Sample("eventgateway_eventlog_pending", stats.Pending);
+        return text.ToString();
+    }
+
+    /// <summary>The workflows' own metrics (spec.metrics, template metrics), named as Argo names them: argo_workflows_NAME.</summary>
+    internal static string Custom(CustomMetrics custom)
+    {
+        var text = new PrometheusText();
+        text.Family("eventgateway_custom_metric_errors_total", "counter", "Custom metric definitions that could not be recorded (see the service log for why).")
+            .Sample("eventgateway_custom_metric_errors_total", custom.Errors);
+        foreach (var f in custom.Snapshot())
+        {
+            text.Family(f.Name, f.Type, f.Help);
+            foreach (var s in f.Series)
+            {
+                if (f.Type != "histogram") { text.Sample(f.Name, s.Value, [.. s.Labels]); continue; }
+                for (var i = 0; i < f.Buckets!.Length; i++)
+                    text.Sample(f.Name + "_bucket", s.BucketCounts![i], [.. s.Labels, ("le", f.Buckets[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture))]);
+                text.Sample(f.Name + "_bucket", s.Count, [.. s.Labels, ("le", "+Inf")]);
+                text.Sample(f.Name + "_sum", s.Sum, [.. s.Labels]);
+                text.Sample(f.Name + "_count", s.Count, [.. s.Labels]);
+            }
+        }
         return text.ToString();
     }
 }

@@ -186,9 +186,9 @@ public static class WorkflowApi
 
     internal static T Single<T>(JsonObject body, string envelope) where T : Resource
     {
-        var docs = ManifestReader.Read(body[envelope]!.ToJsonString(), "request");
-        if (docs is not [T one])
-            throw new ManifestException([new ManifestError("request", 0, docs.FirstOrDefault()?.Kind, null, envelope, null, $"expected a {typeof(T).Name}")]);
+        var doc = body[envelope] is { } json ? ManifestReader.ReadJson(json, "request") : null;
+        if (doc is not T one)
+            throw new ManifestException([new ManifestError("request", 0, doc?.Kind, null, envelope, null, $"expected a {typeof(T).Name}")]);
         return one;
     }
 

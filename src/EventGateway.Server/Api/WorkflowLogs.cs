@@ -19,6 +19,9 @@ internal static class WorkflowLogs
     {
         var follow = http.Request.Query["logOptions.follow"] == "true";
         var podFilter = http.Request.Query["podName"].ToString();
+        // Argo's logOptions.container: a pod's sidecar (its logs live beside main's, under the pod's directory).
+        var container = http.Request.Query["logOptions.container"].ToString();
+        if (container is "main" || container.Contains('/') || container is "." or "..") container = "";
         var wf = await store.GetAsync<Workflow>(ns, name, ct);
         if (wf is null)
         {
@@ -36,7 +39,7 @@ internal static class WorkflowLogs
                 .OrderBy(n => n.StartedAt).ToList();
             foreach (var pod in pods)
             {
-                var path = executor.LogPath(new StepKey(ns, name, pod.Id), "stdout");
+                var path = executor.LogPath(new StepKey(ns, name, container.Length > 0 && pod.Type == NodeType.Pod ? $"{pod.Id}/{container}" : pod.Id), "stdout");
                 if (!File.Exists(path) && RetentionPolicy.PodGCOf(wf, retention) is { } gc && RetentionPolicy.CollectAt(gc, wf, pod) is { } at && at <= time.GetUtcNow())
                 {
                     // Said once per pod, in the stream, so a reader of several steps sees which ones are gone and why.

@@ -161,6 +161,7 @@ public sealed partial class ManifestDirectoryWatcher(
             "CronWorkflow" => store.DeleteAsync<CronWorkflow>(key.Namespace, key.Name, ct),
             "ConfigMap" => store.DeleteAsync<ConfigMap>(key.Namespace, key.Name, ct),
             "Secret" => store.DeleteAsync<Secret>(key.Namespace, key.Name, ct),
+            "PersistentVolumeClaim" => store.DeleteAsync<PersistentVolumeClaim>(key.Namespace, key.Name, ct),
             _ => Task.FromResult(false),
         }).ConfigureAwait(false);
         LogDeleted(log, key.Kind, key.Namespace, key.Name, file);
@@ -175,6 +176,7 @@ public sealed partial class ManifestDirectoryWatcher(
         "CronWorkflow" => await store.GetAsync<CronWorkflow>(key.Namespace, key.Name, ct).ConfigureAwait(false),
         "ConfigMap" => await store.GetAsync<ConfigMap>(key.Namespace, key.Name, ct).ConfigureAwait(false),
         "Secret" => await store.GetAsync<Secret>(key.Namespace, key.Name, ct).ConfigureAwait(false),
+        "PersistentVolumeClaim" => await store.GetAsync<PersistentVolumeClaim>(key.Namespace, key.Name, ct).ConfigureAwait(false),
         _ => null,
     };
 
@@ -190,6 +192,7 @@ public sealed partial class ManifestDirectoryWatcher(
         all.AddRange(await store.ListAsync<CronWorkflow>(ct: ct).ConfigureAwait(false));
         all.AddRange(await store.ListAsync<ConfigMap>(ct: ct).ConfigureAwait(false));
         all.AddRange(await store.ListAsync<Secret>(ct: ct).ConfigureAwait(false));
+        all.AddRange(await store.ListAsync<PersistentVolumeClaim>(ct: ct).ConfigureAwait(false));
         foreach (var r in all)
         {
             if (r.Metadata.Annotations?.GetValueOrDefault(SourceAnnotation) is not { } file || !roots.Any(root => file.StartsWith(root, StringComparison.Ordinal))) continue;

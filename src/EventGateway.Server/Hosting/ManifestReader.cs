@@ -20,6 +20,9 @@ public static class ManifestReader
 
     public static IReadOnlyList<Resource> Read(string text, string source = "<input>") => Parser.Read(text, source);
 
+    /// <summary>One manifest already parsed as JSON (an API request's body).</summary>
+    public static Resource ReadJson(System.Text.Json.Nodes.JsonNode json, string source) => Parser.ReadJson(json, source);
+
     public static (IReadOnlyList<Resource> Valid, IReadOnlyList<ManifestError> Errors) ReadEach(string text, string source = "<input>") =>
         Parser.ReadEach(text, source);
 }

@@ -1,3 +1,4 @@
+using EventGateway.Workflows.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.EventSources;
@@ -45,6 +46,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
+        services.AddSingleton<HttpArtifactLoader>();
+        services.AddSingleton<GitArtifactLoader>();
+        services.AddSingleton<Workflows.Volumes.PodVolumes>();
         services.AddSingleton<StepSpecBuilder>();
         services.AddSingleton<OutputCollector>();
         services.AddSingleton(options.Limits);
@@ -53,6 +57,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<AgentHttpClients>();
         services.AddSingleton<ITemplateRunner, HttpTemplateRunner>();
         services.AddSingleton<ITemplateRunner, ResourceTemplateRunner>();
+        services.AddSingleton<ITemplateRunner, DataTemplateRunner>();
         services.AddSingleton(new ControllerOptions { SaveInterval = options.StatusSaveInterval, ArtifactRepository = options.ArtifactRepository, Limits = options.Limits });
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
@@ -63,6 +68,8 @@ public static class ServiceCollectionExtensions
         if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
         services.AddSingleton<WorkflowReaper>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
+        services.AddSingleton<CustomMetrics>();
+        services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<CustomMetrics>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
 
         services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,

@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
@@ -67,7 +65,7 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
     }
 
     /// <summary>The object a template acts on: kind, namespace and name from the manifest (or from flags for a JSON patch).</summary>
-    private sealed record TargetObject(string Kind, string Namespace, string? Name, JsonNode Manifest, KindOps Ops)
+    private sealed record TargetObject(string Kind, string Namespace, string? Name, JsonNode Manifest, StoreKind Ops)
     {
         public string Shown => $"{Kind} {(Namespace.Length == 0 ? "" : Namespace + "/")}{Name}";
     }
@@ -113,7 +111,7 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
         }
         else return (null, "resource.manifest must be an object (or a list of JSON patch operations)");
 
-        if (kind is null || !Ops.TryGetValue(kind, out var ops))
+        if (kind is null || !StoreKind.All.TryGetValue(kind, out var ops))
             return (null, UnknownKind(kind));
         if (NamespaceWall(kind, ns, r.Action, wf.NamespaceOrDefault) is { } refused) return (null, refused);
         // A workflow runs with no more than its submitter's API grant (submit, in its namespace): Secrets hold credentials
@@ -142,7 +140,7 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
 
     /// <summary>A kind as kubectl accepts it on the command line: ConfigMap, configmap, configmaps.</summary>
     private static string? KindNamed(string word) =>
-        Ops.Keys.FirstOrDefault(k => string.Equals(k, word, StringComparison.OrdinalIgnoreCase) || string.Equals(k + "s", word, StringComparison.OrdinalIgnoreCase)) ?? word;
+        StoreKind.All.Keys.FirstOrDefault(k => string.Equals(k, word, StringComparison.OrdinalIgnoreCase) || string.Equals(k + "s", word, StringComparison.OrdinalIgnoreCase)) ?? word;
 
     /// <summary>Performs the action; returns the object as it now is (null after delete) or why the node fails.</summary>
     private async Task<(JsonElement? Object, string? Failure)> ActAsync(ResourceTemplate r, TargetObject t, Workflow wf, PodRequest pod, CancellationToken ct)
@@ -262,21 +260,4 @@ public sealed class ResourceTemplateRunner(IResourceStore store, WorkflowSubmitt
     }
 
     private static JsonElement ToJson(Resource r) => JsonSerializer.SerializeToElement(r, r.GetType(), Json.Options);
-
-    /// <summary>The store's typed calls for a kind known only from a manifest.</summary>
-    private sealed record KindOps(
-        Func<IResourceStore, string, CancellationToken, Task<IReadOnlyList<Resource>>> List,
-        Func<IResourceStore, string, string, CancellationToken, Task<Resource?>> Get,
-        Func<IResourceStore, Resource, CancellationToken, Task<Resource>> Update,
-        Func<IResourceStore, string, string, CancellationToken, Task<bool>> Delete);
-
-    private static KindOps OpsFor<T>() where T : Resource => new(
-        async (s, ns, ct) => [.. await s.ListAsync<T>(ns, ct).ConfigureAwait(false)],
-        async (s, ns, name, ct) => await s.GetAsync<T>(ns, name, ct).ConfigureAwait(false),
-        async (s, r, ct) => await s.UpdateAsync((T)r, ct).ConfigureAwait(false),
-        (s, ns, name, ct) => s.DeleteAsync<T>(ns, name, ct));
-
-    private static readonly FrozenDictionary<string, KindOps> Ops = Resources.Kinds.ToFrozenDictionary(k => k.Key,
-        k => (KindOps)typeof(ResourceTemplateRunner).GetMethod(nameof(OpsFor), BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(k.Value.Type).Invoke(null, null)!, StringComparer.Ordinal);
 }

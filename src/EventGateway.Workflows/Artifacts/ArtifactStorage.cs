@@ -73,6 +73,36 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         }
     }
 
+    /// <summary>The object keys under an artifact's S3 location (a data template's artifactPaths), its key being the prefix.</summary>
+    public async Task<List<string>> ListAsync(Workflow wf, Artifact artifact, int limit, CancellationToken ct)
+    {
+        try
+        {
+            // As Argo's executor relocates it: without an endpoint of its own, the artifact is a key (prefix) in the
+            // workflow's repository, whatever bucket it names (data-transformations.yaml names one and lists the default's).
+            var own = artifact.S3;
+            if (own is { Endpoint: null or "" } && wf.Status?.ArtifactRepositoryRef?.ArtifactRepository?.S3 is not null)
+                own = new S3Artifact { Key = own.Key };
+            if (Locate(wf, own) is not { } location) throw new ArtifactException("only an s3 location can be listed");
+            var prefix = string.IsNullOrEmpty(location.Key) ? "" : RenderKey(location.Key, wf, "");
+            if (prefix.Length > 0 && ArtifactKeys.CheckS3(prefix) is { } why) throw new ArtifactException(why);
+            using var repo = await OpenAsync(wf.NamespaceOrDefault, location, ct).ConfigureAwait(false);
+            return await repo.ListAsync(prefix, limit, ct).ConfigureAwait(false);
+        }
+        catch (ArtifactException e)
+        {
+            throw new ArtifactException($"artifact '{artifact.Name}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Where a fetched input artifact (http) of a step is unpacked before it is staged; its directory exists.</summary>
+    public string InputTarget(Workflow wf, string nodeId, Artifact input)
+    {
+        var dir = local.InputsDir(wf.NamespaceOrDefault, wf.Name, nodeId);
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, Uri.EscapeDataString(input.Name));
+    }
+
     /// <summary>Where a local input artifact is; a key outside the workflow's namespace, or one that climbs, is refused.</summary>
     public string LocalPath(Workflow wf, Artifact input, LocalArtifact l)
     {

@@ -57,28 +57,31 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         using (response) await WriteAsync(response, path, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Objects one unarchived directory may hold when it is loaded: more is an error, not unbounded work.</summary>
+    public const int MaxDirectoryObjects = 10_000;
+
     private async Task<bool> LoadDirectoryAsync(string key, string path, CancellationToken ct)
     {
         var prefix = key.TrimEnd('/') + "/";
         var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
-        var found = false;
+        var count = 0;
         do
         {
             var page = await Call(prefix, "list", () => client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? [])
             {
                 if (o.Key.EndsWith('/')) continue;
+                if (++count > MaxDirectoryObjects) throw new ArtifactException($"s3://{bucket}/{prefix}: more than {MaxDirectoryObjects} objects");
                 var relative = o.Key[prefix.Length..];
                 // Keys come from the server: one that climbs out of the directory is refused, never written.
                 if (relative.Split('/').Any(s => s is "" or "." or "..")) throw new ArtifactException($"s3://{bucket}/{o.Key}: not a path under {prefix}");
                 using var response = await Call(o.Key, "load", () => client.GetObjectAsync(bucket, o.Key, ct)).ConfigureAwait(false);
                 await WriteAsync(response, Path.Combine(path, relative), ct).ConfigureAwait(false);
-                found = true;
             }
             request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
         while (request.ContinuationToken is not null);
-        return found;
+        return count > 0;
     }
 
     private static async Task WriteAsync(GetObjectResponse response, string path, CancellationToken ct)
@@ -86,6 +89,36 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await using var target = File.Create(path);
         await response.ResponseStream.CopyToAsync(target, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Every object key under <paramref name="prefix"/> (the whole bucket when empty), as Argo's ListObjects: recursive,
+    /// without the empty "directory" objects consoles make; a prefix with nothing under it that is no object either is
+    /// an error. At most <paramref name="limit"/> keys: a larger listing is an error rather than unbounded memory.
+    /// </summary>
+    public async Task<List<string>> ListAsync(string prefix, int limit, CancellationToken ct)
+    {
+        var under = prefix.Length == 0 ? "" : prefix.TrimEnd('/') + "/";
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = under };
+        while (true)
+        {
+            var page = await Call(under, "list", () => client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? [])
+            {
+                if (o.Key.EndsWith('/')) continue;
+                if (keys.Count >= limit) throw new ArtifactException($"s3://{bucket}/{under}: more than {limit} objects");
+                keys.Add(o.Key);
+            }
+            if (page.IsTruncated != true) break;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+        if (keys.Count == 0 && prefix.Length > 0)
+        {
+            try { await client.GetObjectMetadataAsync(bucket, prefix, ct).ConfigureAwait(false); }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound) { throw new ArtifactException($"s3://{bucket}/{prefix}: no key found of name {prefix}"); }
+        }
+        return keys;
     }
 
     /// <summary>The object, and the objects under <c>key/</c> that an unarchived directory was stored as.</summary>

@@ -79,7 +79,7 @@ public sealed class ContainerSetRun(
             if (spec is null) return new PodResult(pod.NodeId, NodePhase.Error, error, null, null, startedAt, time.GetUtcNow());
             var volumes = (set.VolumeMounts ?? []).Select(m => (m.Name, m.MountPath)).Concat(ContainerMounts.Of(c))
                 .Select(m => new SharedVolume(podKey, m.Name, m.MountPath)).ToList();
-            steps[c.Name ?? ""] = (c, spec with { Deadline = deadline, Volumes = volumes });
+            steps[c.Name ?? ""] = (c, spec with { Deadline = deadline, Volumes = [.. spec.Volumes, .. volumes] });
         }
 
         try

@@ -94,6 +94,7 @@ internal sealed class PodLauncher
     {
         var waiting = new List<CancellationTokenSource>();
         var sets = new List<ContainerSetRun>();
+        var daemons = new HashSet<string>(StringComparer.Ordinal);
         lock (_gate)
             foreach (var id in nodeIds)
                 if (_inFlight.GetValueOrDefault(id) is { } pod)
@@ -101,6 +102,7 @@ internal sealed class PodLauncher
                     pod.Killed = true;
                     if (!pod.Started) waiting.Add(pod.WaitForSlot);
                     if (pod.Set is { } set) sets.Add(set);
+                    if (pod.Started && pod.Request.Template.Daemon == true) daemons.Add(id);
                 }
         foreach (var set in sets) set.Kill();
         foreach (var cancel in waiting)
@@ -108,7 +110,21 @@ internal sealed class PodLauncher
             try { cancel.Cancel(); }
             catch (ObjectDisposedException) { } // the step ended meanwhile
         }
-        foreach (var id in nodeIds) _steps.Executor.Kill(new StepKey(_wf.NamespaceOrDefault, _wf.Name, id));
+        foreach (var id in nodeIds)
+        {
+            var key = new StepKey(_wf.NamespaceOrDefault, _wf.Name, id);
+            if (daemons.Contains(id)) _ = StopAsync(key);
+            else _steps.Executor.Kill(key);
+        }
+    }
+
+    /// <summary>A daemon is stopped as Kubernetes stops a container: SIGTERM, then SIGKILL once the grace period is over.</summary>
+    private async Task StopAsync(StepKey key)
+    {
+        _steps.Executor.Terminate(key);
+        try { await Task.Delay(PodSidecars.Grace, _time, _stopping).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        _steps.Executor.Kill(key); // nothing happens to a step that has ended
     }
 
     private async Task RunAsync(Pod pod)

@@ -19,7 +19,14 @@ public sealed record PodResult(
     Outputs? Outputs,
     DateTimeOffset StartedAt,
     DateTimeOffset FinishedAt,
-    MemoizationStatus? Memoization = null);
+    MemoizationStatus? Memoization = null)
+{
+    /// <summary>A daemon step is running and ready: its scope goes on (see <see cref="DaemonReadiness"/>).</summary>
+    public bool Daemoned { get; init; }
+
+    /// <summary>Where the workflow's other steps reach this pod ({{steps.X.ip}}).</summary>
+    public string? PodIP { get; init; }
+}
 
 /// <summary>The outcome of one reconcile pass.</summary>
 public sealed record OperateResult(IReadOnlyList<PodRequest> Pods, IReadOnlyList<string> PodsToKill, DateTimeOffset? RequeueAt, bool Completed);

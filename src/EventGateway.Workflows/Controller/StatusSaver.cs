@@ -6,7 +6,9 @@ namespace EventGateway.Workflows.Controller;
 /// <summary>
 /// Writes one running workflow's status to the store. A pass that changed the phase or completed the workflow is
 /// saved at once, as is the first; others at most once per interval, with a flush timer asking for a pass when the
-/// interval is over, so the last change is saved even when nothing else happens.
+/// interval is over, so the last change is saved even when nothing else happens. The interval grows with the
+/// cost of a save (at least ten times its last duration): a 10,000-node status takes tens of milliseconds to
+/// write, and saving it every 250 ms would spend a core on saves alone.
 /// </summary>
 internal sealed class StatusSaver : IDisposable
 {
@@ -18,6 +20,7 @@ internal sealed class StatusSaver : IDisposable
     private readonly Action _flushDue;
     private readonly Action<Workflow> _adoptOutsideChanges;
     private DateTimeOffset _lastSaved;
+    private TimeSpan _lastSaveTook;
     private string? _savedPhase;
     private ITimer? _flush;
     private volatile bool _flushFired;
@@ -40,14 +43,15 @@ internal sealed class StatusSaver : IDisposable
     {
         Dirty = true;
         var now = _time.GetUtcNow();
-        if (completed || phaseBefore != _wf.Status?.Phase || _savedPhase is null || now - _lastSaved >= _interval)
+        var interval = Interval;
+        if (completed || phaseBefore != _wf.Status?.Phase || _savedPhase is null || now - _lastSaved >= interval)
             await SaveAsync(ct).ConfigureAwait(false);
         else if (_flush is null || _flushFired)
         {
             // (Re)arm for the rest of the interval. A timer can fire a hair before the interval has passed on
             // this clock; that pass does not save, and without re-arming the status would never be saved.
             _flush?.Dispose();
-            var due = _interval - (now - _lastSaved);
+            var due = interval - (now - _lastSaved);
             if (due < TimeSpan.FromMilliseconds(1)) due = TimeSpan.FromMilliseconds(1);
             _flushFired = false;
             _flush = _time.CreateTimer(_ =>
@@ -58,8 +62,12 @@ internal sealed class StatusSaver : IDisposable
         }
     }
 
+    /// <summary>The time between saves of passes that changed nothing the user must see at once.</summary>
+    private TimeSpan Interval => _lastSaveTook * 10 is var scaled && scaled > _interval ? scaled : _interval;
+
     public async Task SaveAsync(CancellationToken ct)
     {
+        var started = _time.GetTimestamp();
         try
         {
             await _store.UpdateAsync(_wf, ct).ConfigureAwait(false);
@@ -73,6 +81,7 @@ internal sealed class StatusSaver : IDisposable
             await _store.UpdateAsync(_wf, ct).ConfigureAwait(false);
         }
         _lastSaved = _time.GetUtcNow();
+        _lastSaveTook = _time.GetElapsedTime(started);
         _savedPhase = _wf.Status?.Phase;
         Dirty = false;
         _flush?.Dispose();

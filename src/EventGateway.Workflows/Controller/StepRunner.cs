@@ -60,14 +60,35 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
             var now = time.GetUtcNow();
             return new PodResult(request.NodeId, NodePhase.Error, error, null, null, now, now);
         }
+        var (sidecars, sidecarError) = await PodSidecars.PrepareAsync(executor, specs, time, wf, request, spec, killed).ConfigureAwait(false);
+        if (sidecarError is not null)
+        {
+            var now = time.GetUtcNow();
+            return new PodResult(request.NodeId, NodePhase.Error, sidecarError, null, null, now, now);
+        }
+        var daemon = request.Template.Daemon == true ? new DaemonReadiness(executor, specs, time, wf, request, spec.Key, pod.Report) : null;
         // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
         await Task.Yield();
-        var outcome = await executor.RunAsync(spec, () =>
+        StepOutcome outcome;
+        try
         {
-            pod.MarkStarted();
-            Notify(observer.StepStarted, wf, request.NodeId, pod.Key);
-        }, killed).ConfigureAwait(false);
+            outcome = await executor.RunAsync(spec, () =>
+            {
+                pod.MarkStarted();
+                Notify(observer.StepStarted, wf, request.NodeId, pod.Key);
+                sidecars?.Start(killed);
+                daemon?.Start();
+            }, killed).ConfigureAwait(false);
+        }
+        finally
+        {
+            daemon?.Stop();
+        }
+        if (sidecars is not null) await sidecars.StopAsync(killed).ConfigureAwait(false);
         var result = await outputs.CollectAsync(wf, request, pod.Key, outcome, killed).ConfigureAwait(false);
+        // As in Argo, a daemon is meant to run until its scope stops it: one that ends by itself has failed.
+        if (daemon is not null && result.Phase == NodePhase.Succeeded)
+            result = result with { Phase = NodePhase.Failed, Message = "daemon step exited before the steps or DAG that started it ended" };
         return request.Template.Memoize is null ? result : await memo.RecordAsync(wf.NamespaceOrDefault, request, result, killed).ConfigureAwait(false);
     }
 

@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Controller;
 /// Turns a rendered container or script template into what the executor runs: argv, environment
 /// (resolving ConfigMap and Secret references from the store) and the files to stage.
 /// </summary>
-public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage)
+public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage, HttpArtifactLoader http, GitArtifactLoader git, Volumes.PodVolumes podVolumes)
 {
     /// <summary>Argo stages a script's source here.</summary>
     public const string ScriptPath = "/argo/staging/script";
@@ -48,9 +48,22 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             return (null, NoCommand(pod, c));
         argv = argv.Select(a => ExpandRefs(a, env)).ToList();
 
-        foreach (var (path, artifact) in pod.InputArtifacts)
+        var volumes = new List<SharedVolume>();
+        var podKey = new StepKey(ns, wf.Name, pod.NodeId);
+        for (var index = 0; index < pod.InputArtifacts.Count; index++)
         {
+            var (path, artifact) = pod.InputArtifacts[index];
             if (artifact.Raw is { } raw) files.Add(new StagedFile(path, null, raw.Data));
+            else if (artifact.Http is not null)
+            {
+                try { files.Add(new StagedFile(path, await http.LoadAsync(wf, pod.NodeId, artifact, ct).ConfigureAwait(false), null, artifact.Mode)); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
+            else if (artifact.Git is not null)
+            {
+                try { volumes.Add(await git.LoadAsync(wf, podKey, index, artifact, ct).ConfigureAwait(false) with { MountPath = path }); }
+                catch (ArtifactException e) { return (null, e.Message); }
+            }
             else if (artifact.Local is { } local)
             {
                 try { files.Add(new StagedFile(path, storage.LocalPath(wf, artifact, local), null)); }
@@ -63,13 +76,21 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             }
         }
 
-        var (limits, limitError) = LimitsOf(c);
+        var (limits, limitError) = LimitsOf(c, pod.Template.PodResources ?? (wf.Status?.StoredWorkflowTemplateSpec ?? wf.Spec).PodResources);
         if (limitError is not null) return (null, $"container '{pod.Template.Name}': {limitError}");
         var (runAs, runAsError) = RunAsOf(c.SecurityContext, pod.Template.SecurityContext ?? wf.Spec.SecurityContext);
         if (runAsError is not null) return (null, $"container '{pod.Template.Name}': {runAsError}");
 
+        // A containerSet's containers get the set's volumes from ContainerSetRun.
+        var (shared, volumeError) = c is ContainerNode ? ([], null) : await podVolumes.ForAsync(wf, podKey, pod.Template, c, ct).ConfigureAwait(false);
+        if (volumeError is not null) return (null, $"container '{pod.Template.Name}': {volumeError}");
+
+        // A clone belongs to another uid (the clone step's): git refuses to work in it unless it is marked safe.
+        if (volumes.Count > 0 && !env.ContainsKey("GIT_CONFIG_COUNT"))
+            (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
+
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        return (new StepSpec(new StepKey(ns, wf.Name, pod.NodeId), c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs }, null);
+        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes] }, null);
     }
 
     /// <summary>
@@ -81,12 +102,22 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         "(it runs commands on the host, not images): give the container a `command` (its `args` are appended to it). " +
         "Running an image's own entrypoint needs a container executor, which egw does not have yet";
 
-    /// <summary>resources.limits.memory as the step's memory limit; cpu has no rlimit equivalent (a rate needs cgroups) and is not enforced.</summary>
-    private static (StepLimits? Limits, string? Error) LimitsOf(Container c)
+    /// <summary>
+    /// resources.limits.memory as the step's memory limit, within the pod's (podResources: the template's, else the
+    /// workflow's), which bounds all of a pod's containers together; cpu has no rlimit equivalent (a rate needs
+    /// cgroups) and is not enforced.
+    /// </summary>
+    private static (StepLimits? Limits, string? Error) LimitsOf(Container c, System.Text.Json.Nodes.JsonNode? podResources)
     {
-        if (c.Resources?["limits"]?["memory"] is not { } memory) return (null, null);
-        var (bytes, error) = StepLimits.ParseMemory(memory.ToString());
-        return error is not null ? (null, $"resources.limits.memory: {error}") : (StepLimits.None with { MemoryBytes = bytes }, null);
+        long? limit = null;
+        foreach (var (field, memory) in new[] { ("resources.limits.memory", c.Resources?["limits"]?["memory"]), ("podResources.limits.memory", podResources?["limits"]?["memory"]) })
+        {
+            if (memory is null) continue;
+            var (bytes, error) = StepLimits.ParseMemory(memory.ToString());
+            if (error is not null) return (null, $"{field}: {error}");
+            limit = limit is { } l ? Math.Min(l, bytes!.Value) : bytes;
+        }
+        return limit is null ? (null, null) : (StepLimits.None with { MemoryBytes = limit }, null);
     }
 
     /// <summary>securityContext.runAsUser/runAsGroup: the container's over the pod's (template, then workflow), as in Kubernetes.</summary>

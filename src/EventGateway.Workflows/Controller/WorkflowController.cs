@@ -39,6 +39,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly LockTable _locks;
     private readonly WorkflowObservers _observers;
     private readonly StepRunner _steps;
+    private readonly ParameterConfigMaps _configMaps;
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
@@ -54,6 +55,7 @@ public sealed partial class WorkflowController : BackgroundService
         _limits = new SemaphoreLimits(store, log);
         _locks = new LockTable(Enqueue, _limits.Read);
         _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
+        _configMaps = new ParameterConfigMaps(store);
         _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers);
     }
 
@@ -80,6 +82,8 @@ public sealed partial class WorkflowController : BackgroundService
         public long StoreVersion;
         public ITimer? Wake { get; set; }
         public DateTimeOffset? WakeAt { get; set; }
+        /// <summary>ConfigMaps its parameters take values from (<see cref="ParameterConfigMaps.Referenced"/>), found once.</summary>
+        public IReadOnlyList<string>? ConfigMapNames { get; set; }
 
         /// <summary>
         /// What others may change on a running workflow: metadata, spec.suspend, spec.shutdown, and the outcome of
@@ -224,6 +228,9 @@ public sealed partial class WorkflowController : BackgroundService
         while (run.Results.TryDequeue(out var r)) results.Add(r);
         var before = run.Operator.Workflow.Status?.Phase;
         OperateResult outcome;
+        run.ConfigMapNames ??= ParameterConfigMaps.Referenced(run.Operator.Workflow);
+        if (run.ConfigMapNames.Count > 0)
+            run.Operator.ConfigMaps = await _configMaps.ReadAsync(run.Operator.Workflow.NamespaceOrDefault, run.ConfigMapNames, ct).ConfigureAwait(false);
         try
         {
             outcome = run.Operator.Operate(results);

@@ -12,7 +12,12 @@ public sealed partial class WorkflowOperator
     private void ExecuteDag(NodeStatus node, Template tmpl, VariableScope scope, VariableScope globals)
     {
         var dag = tmpl.Dag!;
-        var tasks = Targets(dag);
+        var (tasks, unknown) = Targets(dag, dag.Target is { } target ? scope.Render(target) : null);
+        if (unknown is not null)
+        {
+            Complete(node, NodePhase.Error, $"dag.target: task '{unknown}' is not defined in template '{tmpl.Name}'");
+            return;
+        }
         var dagScope = new VariableScope(scope);
         var depends = tasks.ToDictionary(t => t.Name, t => Depends(t, dag.Tasks), StringComparer.Ordinal);
         var failFast = dag.FailFast ?? true;
@@ -54,8 +59,12 @@ public sealed partial class WorkflowOperator
                 if (tn is null) continue;
                 if (before is null && !tn.Fulfilled) active++;
                 if (tn.Fulfilled || before != tn.Phase) progressed = true;
-                // Tasks later in this pass may depend on it: its outputs must be in scope now.
-                if (tn.Fulfilled && added.Add(task.Name)) AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop, task);
+                // Tasks later in this pass may depend on it: its outputs must be in scope now (a daemon's address too).
+                if (Settled(tn) && added.Add(task.Name))
+                {
+                    AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop, task);
+                    progressed = true;
+                }
             }
         }
         while (progressed);
@@ -68,8 +77,8 @@ public sealed partial class WorkflowOperator
                 RunCall(t, new LoopChild(done.Name, t.Name, null), node, node, dagScope, globals, out _, out var waits);
                 hooksPending |= waits;
             }
-        var pending = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is not { Fulfilled: true });
-        var running = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is { Fulfilled: false });
+        var pending = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is not { } n || !Settled(n));
+        var running = tasks.Any(t => _byName.GetValueOrDefault($"{node.Name}.{t.Name}") is { } n && !Settled(n));
         var failure = UnhandledFailure(node, tasks);
         if (running || hooksPending || (pending && !(failFast && failure is not null))) return;
         if (pending)
@@ -108,17 +117,22 @@ public sealed partial class WorkflowOperator
         return DependsExpression.Parse(string.Join(" && ", parts));
     }
 
-    /// <summary>With a target, only the named tasks and what they depend on run.</summary>
-    private static List<DagTask> Targets(DagTemplate dag)
+    /// <summary>
+    /// With a target (rendered: it may be a parameter), only the named tasks and what they depend on run;
+    /// a name that is no task is returned as <c>Unknown</c>.
+    /// </summary>
+    private static (List<DagTask> Tasks, string? Unknown) Targets(DagTemplate dag, string? target)
     {
-        if (dag.Target is not { Length: > 0 } target) return dag.Tasks;
+        if (target is not { Length: > 0 }) return (dag.Tasks, null);
         var byName = dag.Tasks.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var names = target.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (names.FirstOrDefault(n => !byName.ContainsKey(n)) is { } unknown) return ([], unknown);
         var keep = new HashSet<string>(StringComparer.Ordinal);
-        var stack = new Stack<string>(target.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var stack = new Stack<string>(names);
         while (stack.TryPop(out var n))
             if (keep.Add(n) && byName.TryGetValue(n, out var t) && Depends(t, dag.Tasks) is { } d)
                 foreach (var dep in d.TaskNames) stack.Push(dep);
-        return dag.Tasks.Where(t => keep.Contains(t.Name)).ToList();
+        return (dag.Tasks.Where(t => keep.Contains(t.Name)).ToList(), null);
     }
 
     private TaskOutcome Outcome(NodeStatus dagNode, string task)
@@ -127,7 +141,7 @@ public sealed partial class WorkflowOperator
         if (n is null) return new TaskOutcome(false, null, false, []);
         var isGroup = n.Type == NodeType.TaskGroup;
         var children = isGroup ? (n.Children ?? []).Select(id => Status.Nodes!.GetValueOrDefault(id)?.Phase ?? NodePhase.Pending).ToList() : [];
-        return new TaskOutcome(n.Fulfilled, n.Phase, isGroup, children);
+        return new TaskOutcome(Settled(n), n.Phase, isGroup, children);
     }
 
     /// <summary>A failed task is handled when continueOn covers it or a dependent asks for its failure explicitly.</summary>
@@ -195,9 +209,9 @@ public sealed partial class WorkflowOperator
                 var wasNew = node is null;
                 node = RunCall(loopCall, c, group, dagNode, scope, globals, out _, out hooksPending);
                 if (node is null) { allDone = false; continue; }
-                if (wasNew && !node.Fulfilled) active++;
+                if (wasNew && !Settled(node)) active++;
             }
-            if (!node.Fulfilled || hooksPending) allDone = false;
+            if (!Settled(node) || hooksPending) allDone = false;
             else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(task, node)) failed ??= node;
         }
         if (allDone) Complete(group, failed is null ? NodePhase.Succeeded : NodePhase.Failed, failed is null ? null : $"child '{failed.Id}' failed");

@@ -111,7 +111,7 @@ public sealed partial class WorkflowOperator
         }
         switch (tmpl.Type)
         {
-            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource:
+            case TemplateType.Container or TemplateType.Script or TemplateType.Http or TemplateType.Resource or TemplateType.Data:
                 RequestPod(node, tmpl, scope);
                 break;
             case TemplateType.Steps:
@@ -217,8 +217,13 @@ public sealed partial class WorkflowOperator
         if (last is not null && !last.Fulfilled)
         {
             ExecuteOnce(last.Name, last.DisplayName, tmpl, childArgs, boundaryId, globals, (count - 1, count > 1 ? Child(parent, count - 2) : null));
-            if (!last.Fulfilled) return parent;
+            if (!last.Fulfilled)
+            {
+                MirrorDaemon(parent, last);
+                return parent;
+            }
         }
+        parent.Daemoned = null;
         if (last is not null)
         {
             if (last.Phase is NodePhase.Succeeded or NodePhase.Skipped)
@@ -314,13 +319,22 @@ public sealed partial class WorkflowOperator
         var inputs = new Inputs();
         foreach (var p in tmpl.Inputs.Parameters ?? [])
         {
-            var value = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name)?.Value;
-            if (value == AbsentArgument)
+            var arg = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name);
+            if (arg?.Value == AbsentArgument)
             {
-                value = p.Value ?? p.Default ?? p.ValueFrom?.Default;
-                if (value is null) return (null, $"inputs.parameters.{p.Name}: argument references an absent optional (skipped/omitted node output with no default)");
+                // Only a reference to an absent output: the input's own value, default or valueFrom applies (Argo's rule).
+                if (p.Value is null && p.Default is null && p.ValueFrom is null)
+                    return (null, $"inputs.parameters.{p.Name}: argument references an absent optional (skipped/omitted node output with no default)");
+                arg = null;
             }
-            value ??= p.Value ?? p.Default ?? p.ValueFrom?.Default;
+            var value = arg?.Value ?? p.Value ?? p.Default ?? p.ValueFrom?.Default;
+            // An argument's valueFrom replaces the input's own, as in Argo; a ConfigMap's value wins over a default.
+            if ((arg is null ? p.ValueFrom : arg.Value is null ? arg.ValueFrom : null) is { ConfigMapKeyRef: not null } from)
+            {
+                var (cmValue, cmError) = ConfigMapParameter(from, globals, acceptAnyErrorForDefault: false);
+                if (cmError is not null) return (null, $"unable to retrieve inputs.parameters.{p.Name} from ConfigMap: {cmError}");
+                value = cmValue;
+            }
             if (value is null) return (null, $"inputs.parameters.{p.Name} was not supplied");
             value = globals.Render(value);
             if (p.Enum is { Count: > 0 } allowed && !allowed.Contains(value))
@@ -334,7 +348,9 @@ public sealed partial class WorkflowOperator
             if (arg?.Local is { } local) resolved.Local = local;
             else if (arg?.Raw is { } raw) resolved.Raw = raw;
             else if (arg?.S3 is { } s3) (resolved.S3, resolved.Archive) = (s3, resolved.Archive ?? arg.Archive);
-            else if (a.Raw is null && a.Local is null && a.S3 is null)
+            else if (arg?.Http is { } http) resolved.Http = http;
+            else if (arg?.Git is { } git) resolved.Git = git;
+            else if (a.Raw is null && a.Local is null && a.S3 is null && a.Http is null && a.Git is null)
             {
                 if (a.Optional == true) continue;
                 return (null, $"inputs.artifacts.{a.Name} was not supplied");
@@ -390,11 +406,13 @@ public sealed partial class WorkflowOperator
                 value = absent ?? scope.Render(p.Value);
             }
             else if (p.ValueFrom?.Expression is { } expr) value = EvaluateToString(expr, scope);
-            (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value });
+            // A ConfigMap's value is read when the called template takes its inputs (ProcessInputs).
+            var fromConfigMap = value is null && p.ValueFrom?.ConfigMapKeyRef is not null ? p.ValueFrom : null;
+            (result.Parameters ??= []).Add(new Parameter { Name = p.Name, Value = value, ValueFrom = fromConfigMap });
         }
         foreach (var a in args.Artifacts ?? [])
         {
-            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive };
+            var copy = new Artifact { Name = a.Name, Raw = a.Raw is null ? null : new RawArtifact { Data = scope.Render(a.Raw.Data) }, Path = a.Path, Optional = a.Optional, S3 = a.S3, Archive = a.Archive, Http = a.Http, Git = a.Git };
             if (a.From is { } from)
             {
                 if (ArtifactRecord(scope.Render(from)) is { } source)
@@ -473,6 +491,7 @@ public sealed partial class WorkflowOperator
     private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop, TemplateCall? call = null)
     {
         scope[$"{prefix}.id"] = node.Id;
+        if (node.PodIP is { } ip) scope[$"{prefix}.ip"] = ip;
         scope[$"{prefix}.status"] = node.Phase;
         scope[$"{prefix}.startedAt"] = node.StartedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         scope[$"{prefix}.finishedAt"] = node.FinishedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

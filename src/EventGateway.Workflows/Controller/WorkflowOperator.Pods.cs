@@ -119,6 +119,12 @@ public sealed partial class WorkflowOperator
         if (r.Phase != NodePhase.Pending) node.HostNodeName ??= HostName; // Argo's k8s node: here, this machine
         if (r.Phase == NodePhase.Running)
         {
+            if (r.Daemoned)
+            {
+                (node.Daemoned, node.PodIP) = (true, r.PodIP);
+                Daemons.Add(node.Id);
+                return;
+            }
             node.Phase = NodePhase.Running;
             node.StartedAt = Truncate(r.StartedAt);
             node.Message = null;
@@ -131,6 +137,7 @@ public sealed partial class WorkflowOperator
         }
         node.Phase = r.Phase;
         node.Message = r.Message;
+        node.Daemoned = null;
         node.StartedAt = Truncate(r.StartedAt);
         node.FinishedAt = Truncate(r.FinishedAt);
         node.Outputs = r.Outputs;

@@ -86,8 +86,8 @@ public sealed partial class WorkflowOperator
                 if (node is null && tmpl.Parallelism is { } limit && active >= limit) { allDone = false; break; }
                 node = RunCall(step, c, group, stepsNode, scope, globals, out var skipped, out var exitPending);
                 if (node is null) { allDone = false; break; }
-                if (!skipped && node.Type != NodeType.Skipped && !node.Fulfilled) active++;
-                if (!node.Fulfilled || exitPending) allDone = false;
+                if (!skipped && node.Type != NodeType.Skipped && !Settled(node)) active++;
+                if (!Settled(node) || exitPending) allDone = false;
                 else if (NodePhase.IsFailedOrError(node.Phase) && !ContinuesOn(step, node)) failed ??= node;
             }
         }
@@ -165,11 +165,24 @@ public sealed partial class WorkflowOperator
     private static bool ContinuesOn(TemplateCall call, NodeStatus node) =>
         (node.Phase == NodePhase.Failed && call.ContinueOn?.Failed == true) || (node.Phase == NodePhase.Error && call.ContinueOn?.Error == true);
 
+    /// <summary>
+    /// Per parent, how many of its first children are fulfilled. A node of this operator never goes back
+    /// from fulfilled, so counting the active children starts there: a pass over a 10,000-item loop looks at
+    /// its running window, not at everything that already ran.
+    /// </summary>
+    private readonly Dictionary<string, int> _settledChildren = new(StringComparer.Ordinal);
+
     private int CountActiveChildren(NodeStatus parent)
     {
+        if (parent.Children is not { } ids) return 0;
+        var settled = Math.Min(_settledChildren.GetValueOrDefault(parent.Id), ids.Count);
         var n = 0;
-        foreach (var id in parent.Children ?? [])
-            if (Status.Nodes!.GetValueOrDefault(id) is { Fulfilled: false }) n++;
+        for (var i = settled; i < ids.Count; i++)
+        {
+            if (Status.Nodes!.GetValueOrDefault(ids[i]) is { Fulfilled: false }) n++;
+            else if (n == 0 && settled == i) settled++;
+        }
+        _settledChildren[parent.Id] = settled;
         return n;
     }
 

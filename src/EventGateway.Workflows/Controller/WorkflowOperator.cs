@@ -25,6 +25,8 @@ public sealed partial class WorkflowOperator
     private readonly List<string> _kill = [];
     private DateTimeOffset? _requeueAt;
     private VariableScope _globals = new();
+    /// <summary>Why a workflow parameter has no value (a ConfigMap's is missing): the workflow ends in Error, as in Argo.</summary>
+    private string? _globalsError;
     private int _activePods;
     private DateTimeOffset _now;
 
@@ -55,7 +57,15 @@ public sealed partial class WorkflowOperator
         _requeueAt = null;
         if (_wf.Status?.IsCompleted == true) return new OperateResult([], [], null, true);
         if (WaitsForWorkflowLocks()) return Result();
-        if (_wf.Status?.Phase is null or WorkflowPhase.Pending) Start();
+        if (_wf.Status?.Phase is null or WorkflowPhase.Pending)
+        {
+            Start();
+            if (ApplyWorkflowMetadata() is { } metadataError)
+            {
+                Finish(WorkflowPhase.Error, metadataError);
+                return Result();
+            }
+        }
         foreach (var r in results) ApplyPodResult(r);
 
         // spec.shutdown and spec.suspend are the workflow's own (operator controls), never a template's.
@@ -70,6 +80,11 @@ public sealed partial class WorkflowOperator
         var (done, total) = CountPods();
         _activePods = total - done;
         _globals = BuildGlobals();
+        if (_globalsError is { } globalsError)
+        {
+            Finish(WorkflowPhase.Error, globalsError);
+            return Result();
+        }
 
         if (Spec.ActiveDeadlineSeconds is { } ads)
         {
@@ -260,10 +275,18 @@ public sealed partial class WorkflowOperator
         return node;
     }
 
-    private static void AddChild(NodeStatus parent, NodeStatus child)
+    /// <summary>
+    /// Each parent's children as a set, so that adding the 10,000th child of a loop does not scan the other
+    /// 9,999 (it did, on every pass, for every running child). Rebuilt from the list if the two disagree.
+    /// </summary>
+    private readonly Dictionary<string, HashSet<string>> _childIds = new(StringComparer.Ordinal);
+
+    private void AddChild(NodeStatus parent, NodeStatus child)
     {
         parent.Children ??= [];
-        if (!parent.Children.Contains(child.Id)) parent.Children.Add(child.Id);
+        if (!_childIds.TryGetValue(parent.Id, out var ids) || ids.Count != parent.Children.Count)
+            _childIds[parent.Id] = ids = new HashSet<string>(parent.Children, StringComparer.Ordinal);
+        if (ids.Add(child.Id)) parent.Children.Add(child.Id);
     }
 
     private void Complete(NodeStatus node, string phase, string? message = null)
@@ -272,6 +295,8 @@ public sealed partial class WorkflowOperator
         node.Phase = phase;
         if (message is not null) node.Message = message;
         node.FinishedAt = Truncate(_now);
+        node.Daemoned = null;
+        if (node.Type is NodeType.Steps or NodeType.Dag) StopDaemons(node.Id);
     }
 
     private NodeStatus? Child(NodeStatus parent, int index) =>
@@ -325,15 +350,25 @@ public sealed partial class WorkflowOperator
         var parameters = new JsonArray();
         foreach (var p in Spec.Arguments?.Parameters ?? [])
         {
-            g[$"workflow.parameters.{p.Name}"] = p.Value ?? "";
-            parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = p.Value ?? "" });
+            var value = p.Value;
+            if (value is null && p.ValueFrom?.ConfigMapKeyRef is { } r)
+            {
+                (value, var error) = ConfigMapParameter(p.ValueFrom, g, acceptAnyErrorForDefault: true);
+                if (error is not null) _globalsError ??= $"failed to set global parameter {p.Name} from configmap with name {r.Name} and key {r.Key}: {error}";
+            }
+            g[$"workflow.parameters.{p.Name}"] = value ?? "";
+            parameters.Add(new JsonObject { ["name"] = p.Name, ["value"] = value ?? "" });
         }
-        // The bare names are Argo's deprecated forms of the .json ones; both are served.
-        g["workflow.parameters"] = g["workflow.parameters.json"] = parameters.ToJsonString();
+        g["workflow.parameters"] = parameters.ToJsonString();
+        // Argo's workflow.parameters.json: all of them as JSON (a parameter named json wins, as in Argo).
+        if (g["workflow.parameters.json"] is null) g["workflow.parameters.json"] = g["workflow.parameters"];
         foreach (var (k, v) in m.Labels ?? []) g[$"workflow.labels.{k}"] = v;
         foreach (var (k, v) in m.Annotations ?? []) g[$"workflow.annotations.{k}"] = v;
-        g["workflow.labels"] = g["workflow.labels.json"] = JsonSerializer.Serialize(m.Labels ?? []);
-        g["workflow.annotations"] = g["workflow.annotations.json"] = JsonSerializer.Serialize(m.Annotations ?? []);
+        g["workflow.labels"] = JsonSerializer.Serialize(m.Labels ?? []);
+        g["workflow.annotations"] = JsonSerializer.Serialize(m.Annotations ?? []);
+        // Their .json forms (the bare names are Argo's deprecated ones); a label or annotation named json wins, as in Argo.
+        if (g["workflow.labels.json"] is null) g["workflow.labels.json"] = g["workflow.labels"];
+        if (g["workflow.annotations.json"] is null) g["workflow.annotations.json"] = g["workflow.annotations"];
         if (m.Annotations?.GetValueOrDefault(Schedules.CronScheduler.ScheduledTimeAnnotation) is { } scheduled) g["workflow.scheduledTime"] = scheduled;
         foreach (var p in Status.Outputs?.Parameters ?? []) g[$"workflow.outputs.parameters.{p.Name}"] = p.Value;
         foreach (var a in Status.Outputs?.Artifacts ?? []) g[$"workflow.outputs.artifacts.{a.Name}"] = Json.Serialize(a);

@@ -14,6 +14,19 @@ public interface IStepExecutor
     /// <summary>Kills a running step's whole process tree (terminate, stop, deadline of an enclosing node).</summary>
     void Kill(StepKey key);
 
+    /// <summary>
+    /// Asks a running step to end (SIGTERM to its processes, as Kubernetes stops a container); the caller kills it
+    /// after its grace period. An executor that cannot ask kills at once.
+    /// </summary>
+    void Terminate(StepKey key) => Kill(key);
+
+    /// <summary>
+    /// A TCP connection to <paramref name="port"/> on 127.0.0.1 in a running step's own network (a daemon's readiness
+    /// probe: the workflow's namespace is not the service's). Throws <see cref="IOException"/> or a socket error when
+    /// nothing answers.
+    /// </summary>
+    Task<System.Net.Sockets.Socket> ConnectAsync(StepKey key, int port, CancellationToken ct) => throw new NotSupportedException("this executor cannot reach a step's network");
+
     /// <summary>Where a sandbox path of a finished step can be read on the host (outputs), never outside the step's own files: throws <see cref="OutputPathException"/> for a path that leads out.</summary>
     string HostPath(StepKey key, string sandboxPath);
 
@@ -46,6 +59,9 @@ public sealed record StepSpec(
 
     /// <summary>securityContext.runAsUser/runAsGroup (container over pod): the ids the step has inside its user namespace.</summary>
     public RunAs? RunAs { get; init; }
+
+    /// <summary>A sidecar (or a daemon's probe) runs within its pod's process slot: it never waits for one of its own.</summary>
+    public bool InPodSlot { get; init; }
 }
 
 /// <summary>A volume owned by <paramref name="Owner"/> (its pod), mounted at <paramref name="MountPath"/>; it lives as long as the owner's files.</summary>

@@ -91,7 +91,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         lock (_gate) _running[key] = 0; // from here a kill is remembered, also while it waits for a slot
         try
         {
-            await _slots.WaitAsync(stopWaiting).ConfigureAwait(false);
+            if (!spec.InPodSlot) await _slots.WaitAsync(stopWaiting).ConfigureAwait(false);
         }
         catch
         {
@@ -141,7 +141,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         }
         finally
         {
-            _slots.Release();
+            if (!spec.InPodSlot) _slots.Release();
         }
     }
 
@@ -342,6 +342,59 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         try { File.WriteAllText(Path.Combine(NodeDir(key), "killed"), ""); }
         catch (DirectoryNotFoundException) { }
         if (pid != 0) KillGroup(pid);
+    }
+
+    /// <summary>
+    /// SIGTERM to every process of the step but its launcher, which must live to record the exit code (the sandbox's
+    /// pid 1 ignores it, as a pid namespace's init without a handler does): the step's own processes get the signal a
+    /// stopped container gets. Processes that left the launcher's process group are reached by the kill that follows.
+    /// </summary>
+    public void Terminate(StepKey key)
+    {
+        int pid;
+        lock (_gate)
+        {
+            if (!_running.TryGetValue(Key(key), out pid)) return;
+        }
+        if (pid == 0)
+        {
+            Kill(key); // not started yet: it never starts
+            return;
+        }
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out var p) || p == pid) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 2 && int.TryParse(fields[2], CultureInfo.InvariantCulture, out var group) && group == pid) Kill(p, 15);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // gone meanwhile
+        }
+    }
+
+    public async Task<System.Net.Sockets.Socket> ConnectAsync(StepKey key, int port, CancellationToken ct)
+    {
+        int pid;
+        lock (_gate)
+            if (!_running.TryGetValue(Key(key), out pid) || pid == 0) throw new IOException("the step is not running");
+        // The launcher's child (the sandbox's pid 1, or the unsandboxed step) is in the step's network, whatever it is.
+        var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (children.Length == 0 || !int.TryParse(children[0], CultureInfo.InvariantCulture, out var child)) throw new IOException("the step has no process yet");
+        static System.Net.Sockets.Socket Make() => new(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        // A socket belongs to the namespace of the thread that made it; it is connected from anywhere after.
+        var socket = _sandbox.Isolated && _sandbox.Network != StepNetwork.Host ? NetnsFacts.Inside($"/proc/{child}/ns/net", Make) : Make();
+        try
+        {
+            await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, ct).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -93,7 +93,7 @@ internal static partial class NetnsFacts
     public static void Forget(int pidfd) => close(pidfd);
 
     /// <summary>Runs <paramref name="read"/> with this thread in the namespace, then puts the thread back where it was, whatever happens.</summary>
-    private static T Inside<T>(string path, Func<T> read)
+    internal static T Inside<T>(string path, Func<T> read)
     {
         var home = open("/proc/thread-self/ns/net", OpenReadOnlyCloexec);
         if (home < 0) throw Error("cannot open this thread's network namespace");

@@ -16,8 +16,7 @@ internal static partial class Posix
     public static void ChownTree(string dir, int uid, int gid)
     {
         Chown(dir, uid, gid);
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
-        foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "*", options)) Chown(entry, uid, gid);
+        foreach (var entry in FileTree.Walk(dir)) Chown(entry.FullName, uid, gid);
     }
 
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]

@@ -37,7 +37,7 @@ internal static class SandboxDirs
     private static void Readable(string dir)
     {
         if (OperatingSystem.IsWindows()) return;
-        var entries = new DirectoryInfo(dir).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Prepend(new DirectoryInfo(dir));
+        var entries = FileTree.Walk(dir).Prepend(new DirectoryInfo(dir));
         foreach (var entry in entries)
         {
             if (entry.LinkTarget is not null || entry.UnixFileMode.HasFlag(UnixFileMode.StickyBit)) continue;
@@ -51,12 +51,15 @@ internal static class SandboxDirs
     private static string Fingerprint(string dir)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var path in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var info in FileTree.Walk(dir).OrderBy(e => e.FullName, StringComparer.Ordinal))
         {
-            var info = new FileInfo(path);
             var mode = OperatingSystem.IsWindows() ? 0 : (int)info.UnixFileMode;
-            hash.AppendData(Encoding.UTF8.GetBytes($"{Path.GetRelativePath(dir, path)}\0{mode}\0{info.LinkTarget}\0"));
-            if (info.LinkTarget is null && info.Exists) hash.AppendData(File.ReadAllBytes(path));
+            hash.AppendData(Encoding.UTF8.GetBytes($"{Path.GetRelativePath(dir, info.FullName)}\0{mode}\0{info.LinkTarget}\0"));
+            if (info is FileInfo && info.LinkTarget is null)
+            {
+                using var content = File.OpenRead(info.FullName);
+                hash.AppendData(SHA256.HashData(content));
+            }
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }

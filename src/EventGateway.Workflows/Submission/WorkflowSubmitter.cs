@@ -80,6 +80,9 @@ public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limi
 
         var stored = new Dictionary<string, Template>(StringComparer.Ordinal);
         await FreezeTemplateRefsAsync(effective.Templates ?? [], effective.Hooks, wf.NamespaceOrDefault, stored, Fail, ct).ConfigureAwait(false);
+        WorkflowValidator.ValidateTemplateRefArguments(
+            (effective.Templates ?? []).Select((t, i) => ($"spec.templates[{i}]", t)).Concat(stored.Select(s => ($"status.storedTemplates[{s.Key}]", s.Value))),
+            stored, tr => TemplateRefs.Key(tr, wf.NamespaceOrDefault), Fail);
         WorkflowValidator.ValidateBounds(effective.Templates ?? [], "spec.templates", _limits, Fail);
         WorkflowValidator.ValidateBounds(stored.Values, "status.storedTemplates", _limits, Fail);
         WorkflowValidator.ValidateNamespaceWalls(effective.Templates ?? [], "spec.templates", wf.NamespaceOrDefault, Fail);

@@ -58,6 +58,7 @@ public sealed partial class WorkflowValidator : IKindValidator
     public static void ValidateSpec(WorkflowSpec spec, string at, bool requireEntrypoint, Action<string, string> fail)
     {
         RetentionPolicy.Validate(spec, at, fail);
+        ValidateMetrics(spec, at, fail);
         if (spec.WorkflowTemplateRef is { } wtr)
         {
             if (string.IsNullOrEmpty(wtr.Name)) fail($"{at}.workflowTemplateRef.name", "missing: name the WorkflowTemplate to run");
@@ -91,14 +92,18 @@ public sealed partial class WorkflowValidator : IKindValidator
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
         ValidateArtifacts(spec, at, fail);
         ValidateHooks(spec.Hooks, spec.OnExit, at, byName, workflowLevel: true, fail);
+        RefuseUnsupported(spec, at, fail);
 
         for (var i = 0; i < templates.Count; i++)
             ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail, spec.TemplateDefaults);
         for (var i = 0; i < templates.Count; i++)
             if (templates[i].ContainerSet is { } set) ValidateContainerSet(templates[i], set, spec.Volumes, $"{at}.templates[{i}]", fail);
+            else ValidateVolumeMounts(templates[i], spec, $"{at}.templates[{i}]", declaredHere: requireEntrypoint, fail);
 
-        // The entrypoint's required inputs come from the workflow's arguments.
-        if (spec.Entrypoint is { } ep && byName.TryGetValue(ep, out var entry))
+        // The entrypoint's required inputs come from the workflow's arguments. A WorkflowTemplate's
+        // (requireEntrypoint: false) may come from the workflow made from it or referring to it, as in
+        // Argo: they are checked when that workflow is submitted.
+        if (requireEntrypoint && spec.Entrypoint is { } ep && byName.TryGetValue(ep, out var entry))
             CheckRequiredInputs(entry, spec.Arguments, $"{at}.arguments", fail, argumentsMayBeLate: true);
     }
 
@@ -136,6 +141,7 @@ public sealed partial class WorkflowValidator : IKindValidator
         CheckInputReferences(t, at, fail);
         ValidateHttpAndResource(t, at, fail);
         ValidateHooks(t.Hooks, null, at, byName, workflowLevel: false, fail);
+        RefuseUnsupported(t, at, fail);
 
         if (t.Steps is { } groups)
         {
@@ -183,7 +189,8 @@ public sealed partial class WorkflowValidator : IKindValidator
                 if (!tasks.ContainsKey(d)) fail($"{tat}.{(task.Depends is null ? "dependencies" : "depends")}", $"task '{d}' is not defined in template '{t.Name}'");
             edges[name] = deps;
         }
-        if (dag.Target is { } target)
+        // A target given as a parameter or expression is checked when the DAG runs.
+        if (dag.Target is { } target && !target.Contains("{{", StringComparison.Ordinal))
             foreach (var name in target.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 if (!tasks.ContainsKey(name)) fail($"{at}.dag.target", $"task '{name}' is not defined in template '{t.Name}'");
 

@@ -25,7 +25,8 @@ internal static class RunCommand
         var noSandbox = new Option<bool>("--no-sandbox") { Description = "run steps as plain host processes, without bubblewrap isolation" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "do not stream step logs" };
         var from = new Option<string?>("--from") { Description = "run a workflow made from a document in the files: cronwf/NAME or workflowtemplate/NAME" };
-        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, noSandbox, quiet, from };
+        var artifactRepository = new Option<string?>("--artifact-repository") { Description = "YAML file of the default artifact repository (Argo's artifactRepository value, e.g. s3: {...}, or a workflow-controller-configmap ConfigMap), as egw serve takes it; default: the data directory" };
+        var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, noSandbox, quiet, from, artifactRepository };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
@@ -41,10 +42,17 @@ internal static class RunCommand
             if (workflows.Count == 0) throw new CliException("no Workflow in the given files (to run a CronWorkflow or WorkflowTemplate, use --from cronwf/NAME or --from workflowtemplate/NAME)", ExitCodes.Invalid);
             var ps = SubmitParameters.Parse(r.GetValue(parameters) ?? []);
 
+            ArtifactRepository? repository = null;
+            if (r.GetValue(artifactRepository) is { } repo)
+            {
+                try { repository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
+                catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
+            }
             var temp = r.GetValue(dataDir) is null ? Directory.CreateTempSubdirectory("egw-run-").FullName : null;
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir) ?? temp!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
+            options.ArtifactRepository = repository;
             limits.Apply(r, options);
             try { options.Limits.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }

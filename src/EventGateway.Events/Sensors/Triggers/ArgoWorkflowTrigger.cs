@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Model;
 using EventGateway.Workflows.Controls;
@@ -22,28 +23,41 @@ public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowCon
     {
         var spec = firing.Trigger.Template?.ArgoWorkflow ?? throw new TriggerException("template.argoWorkflow: missing", retryable: false);
         var operation = spec["operation"]?.GetValue<string>() ?? "submit";
+        var problems = new List<string>();
+        var args = ArgoCliArgs.Parse(spec["args"]?.Deserialize<List<string>>(Json.Lenient), operation, "template.argoWorkflow.args", (p, r) => problems.Add($"{p}: {r}"));
+        if (problems.Count > 0) throw TriggerSpec.Refusal(problems);
         var resource = await TriggerSource.LoadAsync(spec, firing, context, ct).ConfigureAwait(false);
         switch (operation)
         {
             case "submit":
             {
-                var result = await WorkflowCreation.CreateAsync(WorkflowCreation.Read(resource), firing, submitter, context, ct).ConfigureAwait(false);
+                var result = await WorkflowCreation.CreateAsync(WithArgs(WorkflowCreation.Read(resource), args), firing, submitter, context, ct, args.Parameters).ConfigureAwait(false);
                 await K8sPolicy.WaitAsync(firing, result, context, ct).ConfigureAwait(false);
                 return result;
             }
             case "submit-from":
             {
                 var wf = await FromAsync(resource, firing.Namespace, ct).ConfigureAwait(false);
-                var result = await WorkflowCreation.CreateAsync(wf, firing, submitter, context, ct).ConfigureAwait(false);
+                var result = await WorkflowCreation.CreateAsync(WithArgs(wf, args), firing, submitter, context, ct, args.Parameters).ConfigureAwait(false);
                 await K8sPolicy.WaitAsync(firing, result, context, ct).ConfigureAwait(false);
                 return result;
             }
             default:
-                return await OperateAsync(operation, NameOf(resource), firing, ct).ConfigureAwait(false);
+                return await OperateAsync(operation, NameOf(resource), args, firing, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task<TriggerResult> OperateAsync(string operation, string name, TriggerFiring firing, CancellationToken ct)
+    /// <summary>What `argo submit --entrypoint/--labels/--name/--generate-name` would change in the workflow.</summary>
+    private static Workflow WithArgs(Workflow wf, ArgoCliArgs args)
+    {
+        if (args.Entrypoint is { } entrypoint) wf.Spec.Entrypoint = entrypoint;
+        if (args.Name is { } name) (wf.Metadata.Name, wf.Metadata.GenerateName) = (name, null);
+        else if (args.GenerateName is { } prefix) (wf.Metadata.Name, wf.Metadata.GenerateName) = (null, prefix);
+        foreach (var (k, v) in args.Labels) (wf.Metadata.Labels ??= [])[k] = v;
+        return wf;
+    }
+
+    private async Task<TriggerResult> OperateAsync(string operation, string name, ArgoCliArgs args, TriggerFiring firing, CancellationToken ct)
     {
         var ns = firing.Namespace;
         try
@@ -52,13 +66,13 @@ public sealed class ArgoWorkflowTrigger(WorkflowSubmitter submitter, WorkflowCon
             {
                 case "resubmit":
                     var newName = DedupKeys.WorkflowName($"{name}-", ns, firing.Sensor.Name, firing.TriggerName, firing.DedupKey);
-                    var created = await operations.ResubmitAsync(ns, name, newName: newName, ct: ct).ConfigureAwait(false);
+                    var created = await operations.ResubmitAsync(ns, name, memoized: args.Memoized, newName: newName, ct: ct).ConfigureAwait(false);
                     return new TriggerResult($"workflow {name} resubmitted as {created.Name}", "Workflow", created.Name);
-                case "retry": await operations.RetryAsync(ns, name, ct: ct).ConfigureAwait(false); break;
-                case "resume": await operations.ResumeAsync(ns, name, ct: ct).ConfigureAwait(false); break;
+                case "retry": await operations.RetryAsync(ns, name, args.RestartSuccessful, args.NodeFieldSelector, ct).ConfigureAwait(false); break;
+                case "resume": await operations.ResumeAsync(ns, name, args.NodeFieldSelector, ct).ConfigureAwait(false); break;
                 case "suspend": await operations.SuspendAsync(ns, name, ct).ConfigureAwait(false); break;
                 case "terminate": await operations.TerminateAsync(ns, name, ct).ConfigureAwait(false); break;
-                case "stop": await operations.StopAsync(ns, name, $"stopped by sensor {firing.Sensor.Name}", ct).ConfigureAwait(false); break;
+                case "stop": await operations.StopAsync(ns, name, $"stopped by sensor {firing.Sensor.Name}", args.NodeFieldSelector, ct).ConfigureAwait(false); break;
                 default: throw new TriggerException($"operation '{operation}' is not one of {string.Join(", ", Operations)}", retryable: false);
             }
             return new TriggerResult($"workflow {name}: {operation} done");

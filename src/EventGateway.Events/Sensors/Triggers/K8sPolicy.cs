@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
 using EventGateway.Model;
+using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.Sensors.Triggers;
 
 /// <summary>
-/// <c>policy.k8s</c>: after creating a workflow, poll it with the policy's backoff until its labels match
+/// <c>policy.k8s</c>: after creating (or changing) an object, poll it with the policy's backoff until its labels match
 /// (e.g. <c>workflows.argoproj.io/phase: Succeeded</c>). Argo's controller keeps the phase and completed
 /// labels on workflows; the embedded store keeps them in status, so they are read from there too. When the
 /// backoff runs out, <c>errorOnBackoffTimeout</c> decides between a failed trigger and a success as is.
@@ -32,21 +33,22 @@ public static class K8sPolicy
         Dictionary<string, string> seen = [];
         for (var attempt = 0; attempt < backoff.Steps; attempt++)
         {
-            var wf = await context.Store.GetAsync<Workflow>(firing.Namespace, created.CreatedName, ct).ConfigureAwait(false);
-            seen = wf is null ? [] : LabelsOf(wf);
+            var obj = await StoreKind.All[created.CreatedKind ?? nameof(Workflow)].Get(context.Store, firing.Namespace, created.CreatedName, ct).ConfigureAwait(false);
+            seen = obj is null ? [] : LabelsOf(obj);
             if (wanted.All(kv => seen.GetValueOrDefault(kv.Key) == kv.Value)) return;
             if (attempt + 1 < backoff.Steps)
                 await Task.Delay(TriggerRetry.DelayBefore(backoff, attempt), context.Time, ct).ConfigureAwait(false);
         }
         if (policy["errorOnBackoffTimeout"]?.GetValue<bool>() == true)
             throw new TriggerException(
-                $"policy.k8s: workflow {created.CreatedName} did not reach labels {Describe(wanted)} within {backoff.Steps} checks (has {Describe(seen.Where(kv => wanted.ContainsKey(kv.Key)))})",
+                $"policy.k8s: {created.CreatedKind ?? "Workflow"} {created.CreatedName} did not reach labels {Describe(wanted)} within {backoff.Steps} checks (has {Describe(seen.Where(kv => wanted.ContainsKey(kv.Key)))})",
                 retryable: false);
     }
 
-    public static Dictionary<string, string> LabelsOf(Workflow wf)
+    public static Dictionary<string, string> LabelsOf(Resource obj)
     {
-        var labels = new Dictionary<string, string>(wf.Metadata.Labels ?? [], StringComparer.Ordinal);
+        var labels = new Dictionary<string, string>(obj.Metadata.Labels ?? [], StringComparer.Ordinal);
+        if (obj is not Workflow wf) return labels;
         if (wf.Status?.Phase is { } phase) labels.TryAdd(PhaseLabel, phase);
         labels.TryAdd(CompletedLabel, wf.Status?.IsCompleted == true ? "true" : "false");
         return labels;

@@ -4,13 +4,13 @@ using EventGateway.Model;
 namespace EventGateway.Events.Sensors.Triggers;
 
 /// <summary>
-/// Load-time checks of the <c>http</c>, <c>kafka</c> and <c>log</c> trigger kinds, by field path: Argo's own
+/// Load-time checks of the <c>k8s</c>, <c>argoWorkflow</c>, <c>http</c>, <c>kafka</c> and <c>log</c> trigger kinds, by field path: Argo's own
 /// validation plus what this service refuses rather than ignores (unknown fields, settings it cannot honour).
 /// The triggers run the same checks again after their parameters rewrote them.
 /// </summary>
 public static class TriggerValidation
 {
-    /// <summary>Checks whichever of http, kafka and log the trigger uses, and the http status policy.</summary>
+    /// <summary>Checks whichever kind the trigger uses, and the http status policy.</summary>
     /// <param name="at">The trigger's path, e.g. <c>spec.triggers[0]</c>.</param>
     /// <param name="dependencies">The Sensor's dependency names, to check parameters against; null skips that check.</param>
     public static void Validate(SensorTrigger trigger, string at, IReadOnlyCollection<string>? dependencies, Action<string, string> fail)
@@ -24,6 +24,9 @@ public static class TriggerValidation
             ValidateStatusPolicy(trigger.Policy, $"{at}.policy", fail);
         }
 
+        if (template.K8s is { } k8s) TriggerSpec.Read<K8sTriggerSpec>(k8s, $"{at}.template.k8s", fail)?.Validate($"{at}.template.k8s", dependencies, fail);
+        if (template.ArgoWorkflow is { } wf)
+            TriggerSpec.Read<ArgoWorkflowTriggerSpec>(wf, $"{at}.template.argoWorkflow", fail)?.Validate($"{at}.template.argoWorkflow", dependencies, fail);
         if (template.Kafka is { } kafka) ValidateKafka(kafka, $"{at}.template.kafka", dependencies, fail);
         if (template.Log is { } log) ValidateLog(log, $"{at}.template.log", fail);
     }

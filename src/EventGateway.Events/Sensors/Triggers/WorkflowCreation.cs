@@ -30,22 +30,15 @@ public static class WorkflowCreation
         }
     }
 
-    public static async Task<TriggerResult> CreateAsync(Workflow wf, TriggerFiring firing, WorkflowSubmitter submitter, TriggerContext context, CancellationToken ct)
+    public static async Task<TriggerResult> CreateAsync(Workflow wf, TriggerFiring firing, WorkflowSubmitter submitter, TriggerContext context, CancellationToken ct,
+        IReadOnlyList<KeyValuePair<string, string>>? parameters = null)
     {
         wf.Metadata.Namespace ??= firing.Namespace;
-        if (string.IsNullOrEmpty(wf.Metadata.Name))
-        {
-            var prefix = wf.Metadata.GenerateName ?? $"{firing.Sensor.Name}-{firing.TriggerName}-";
-            wf.Metadata.Name = DedupKeys.WorkflowName(prefix, firing.Namespace, firing.Sensor.Name, firing.TriggerName, firing.DedupKey);
-            wf.Metadata.GenerateName = null;
-        }
-        (wf.Metadata.Labels ??= [])[SensorWorkflowGate.SensorLabel] = firing.Sensor.Name;
-        wf.Metadata.Labels[SensorWorkflowGate.TriggerLabel] = firing.TriggerName;
-        (wf.Metadata.Annotations ??= [])[DedupKeyAnnotation] = firing.DedupKey;
+        Mark(wf, firing);
 
         try
         {
-            var created = await submitter.SubmitAsync(wf, source: $"sensor {firing.Namespace}/{firing.Sensor.Name} trigger {firing.TriggerName}", ct: ct).ConfigureAwait(false);
+            var created = await submitter.SubmitAsync(wf, parameters, source: $"sensor {firing.Namespace}/{firing.Sensor.Name} trigger {firing.TriggerName}", ct: ct).ConfigureAwait(false);
             return new TriggerResult($"workflow {created.Name} created", "Workflow", created.Name);
         }
         catch (ManifestException e)
@@ -55,10 +48,31 @@ public static class WorkflowCreation
         catch (ConflictException)
         {
             var existing = await context.Store.GetAsync<Workflow>(wf.NamespaceOrDefault, wf.Name, ct).ConfigureAwait(false);
-            if (existing?.Metadata.Annotations?.GetValueOrDefault(DedupKeyAnnotation) == firing.DedupKey
-                && existing.Metadata.Labels?.GetValueOrDefault(SensorWorkflowGate.TriggerLabel) == firing.TriggerName)
-                return new TriggerResult($"workflow {existing.Name} already existed (created by an earlier pass over this firing)", "Workflow", existing.Name);
+            if (MadeBy(existing, firing))
+                return new TriggerResult($"workflow {existing!.Name} already existed (created by an earlier pass over this firing)", "Workflow", existing.Name);
             throw new TriggerException($"workflow '{wf.Name}' already exists in namespace '{wf.NamespaceOrDefault}' (the manifest names it; use generateName to create one per event)", retryable: false);
         }
     }
+
+    /// <summary>
+    /// Names an object a trigger creates (a generateName becomes a name derived from the firing) and marks it with the
+    /// sensor, trigger and dedup key, so a replayed firing recognises it.
+    /// </summary>
+    public static void Mark(Resource r, TriggerFiring firing)
+    {
+        if (string.IsNullOrEmpty(r.Metadata.Name))
+        {
+            var prefix = r.Metadata.GenerateName ?? $"{firing.Sensor.Name}-{firing.TriggerName}-";
+            r.Metadata.Name = DedupKeys.WorkflowName(prefix, firing.Namespace, firing.Sensor.Name, firing.TriggerName, firing.DedupKey);
+            r.Metadata.GenerateName = null;
+        }
+        (r.Metadata.Labels ??= [])[SensorWorkflowGate.SensorLabel] = firing.Sensor.Name;
+        r.Metadata.Labels[SensorWorkflowGate.TriggerLabel] = firing.TriggerName;
+        (r.Metadata.Annotations ??= [])[DedupKeyAnnotation] = firing.DedupKey;
+    }
+
+    /// <summary>True when <paramref name="existing"/> is what this firing's trigger created on an earlier pass.</summary>
+    public static bool MadeBy(Resource? existing, TriggerFiring firing) =>
+        existing?.Metadata.Annotations?.GetValueOrDefault(DedupKeyAnnotation) == firing.DedupKey
+        && existing.Metadata.Labels?.GetValueOrDefault(SensorWorkflowGate.TriggerLabel) == firing.TriggerName;
 }

@@ -681,7 +681,7 @@ public class ManifestReaderTests
               name: x
             """);
         e.Path.ShouldBe("kind");
-        e.Reason.ShouldBe("unknown kind 'Workflw'; expected one of Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow, ConfigMap, Secret, EventSource, Sensor");
+        e.Reason.ShouldBe("unknown kind 'Workflw'; expected one of Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow, ConfigMap, Secret, PersistentVolumeClaim, EventSource, Sensor");
         e.Line.ShouldBe(2);
         e.Kind.ShouldBe("Workflw");
         e.Name.ShouldBe("x");

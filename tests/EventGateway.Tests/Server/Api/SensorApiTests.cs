@@ -239,6 +239,9 @@ public sealed class SensorApiTests : IAsyncLifetime
             # HELP eventgateway_eventlog_pending Events accepted into the write queue and not yet durable.
             # TYPE eventgateway_eventlog_pending gauge
             eventgateway_eventlog_pending 0
+            # HELP eventgateway_custom_metric_errors_total Custom metric definitions that could not be recorded (see the service log for why).
+            # TYPE eventgateway_custom_metric_errors_total counter
+            eventgateway_custom_metric_errors_total 0
 
             """;
         (await Scrape()).ShouldBe(expected); // the deleted sensor's history is kept but not exposed
