@@ -7,8 +7,8 @@ namespace EventGateway.Tests.Workflows.Controller;
 /// <summary>
 /// Argo's examples/variables-showcase.yaml ("every non-cronworkflow variable") through real sandboxed steps. Its
 /// daemon step <c>svc</c> (and the <c>steps.svc.ip</c> / <c>tasks.svc.ip</c> it exists for) is cut out here: daemon
-/// steps are their own feature, and its <c>nc -lk</c> needs a netcat the host may not have. Everything else runs as
-/// Argo's file has it.
+/// steps are their own feature (a tcpSocket readiness probe is refused at load), and its <c>nc -lk</c> needs a netcat
+/// the host may not have. Everything else runs as Argo's file has it.
 /// </summary>
 public sealed class VariablesShowcaseTests
 {
@@ -24,6 +24,8 @@ public sealed class VariablesShowcaseTests
             ("                - { name: svc-ip,      value: \"{{tasks.svc.ip}}\" }    # ip only valid on daemon\n", ""),
             ("          - name: svc-ip\n          - name: prep-started", "          - name: prep-started"),
             ("            echo \"svc.ip               = {{inputs.parameters.svc-ip}}\"\n", ""),
+            ("    - name: svc-daemon\n      daemon: true\n      container:\n        image: alpine:3.23\n        command: [sh, -c]\n        args: [\"nc -lk -p 9999 -e /bin/true\"]\n" +
+             "        readinessProbe:\n          tcpSocket:\n            port: 9999\n          initialDelaySeconds: 1\n          timeoutSeconds: 1\n", ""),
         })
         {
             yaml.ShouldContain(cut);
