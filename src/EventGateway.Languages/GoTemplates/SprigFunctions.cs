@@ -77,6 +77,10 @@ internal static class SprigFunctions
         new("has", 2, 2, a => ListOrNull(a[1], "has") is { } l && l.Any(v => Values.DeepEqual(v, a[0]))),
         new("uniq", 1, 1, a => Uniq(ListOrNull(a[0], "uniq") ?? [])),
 
+        // Dates: a time is unix seconds (sprig's int64); anything else, strings included, is "now", as in sprig.
+        new("date", 2, 2, a => GoTimeLayout.Format(TimeOf(a[1]), S(a, 0, "date"))),
+        new("dateInZone", 3, 3, a => GoTimeLayout.Format(TimeOf(a[1]), S(a, 0, "dateInZone"), S(a, 2, "dateInZone"))),
+
         // JSON: sprig swallows errors (toJson -> "", fromJson -> nil).
         new("toJson", 1, 1, a => TryOrDefault(() => JsonCodec.Serialize(a[0]), string.Empty)),
         new("toPrettyJson", 1, 1, a => TryOrDefault(() => JsonCodec.Serialize(a[0], indent: true), string.Empty)),
@@ -84,6 +88,11 @@ internal static class SprigFunctions
     }.ToFrozenDictionary(b => b.Name, StringComparer.Ordinal);
 
     public static bool TryGet(string name, out Builtin builtin) => Table.TryGetValue(name, out builtin!);
+
+    private static DateTimeOffset TimeOf(object? value) =>
+        Values.Normalize(value) is long seconds && seconds is >= -62135596800 and <= 253402300799
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : TimeProvider.System.GetUtcNow();
 
     /// <summary>Sprig's notion of "empty": nil, false, 0, "" and empty collections.</summary>
     public static bool IsEmpty(object? value)

@@ -5,8 +5,9 @@ namespace EventGateway.Languages.Json;
 
 /// <summary>
 /// The JSONPath subset Argo's <c>jsonpath()</c> is used with: <c>$</c>, <c>.field</c>, <c>['field']</c>,
-/// <c>[n]</c> (negative from the end), <c>[a:b]</c> and the wildcards <c>[*]</c> / <c>.*</c>. Once a
-/// wildcard or slice is applied the result is a list, and later steps apply to every element.
+/// <c>[n]</c> (negative from the end), <c>[a:b]</c>, the wildcards <c>[*]</c> / <c>.*</c> and filters
+/// <c>[?(@.age &gt; 42)]</c> (<see cref="JsonPathFilter"/>). Once a wildcard, slice or filter is applied the
+/// result is a list, and later steps apply to every element.
 /// </summary>
 public static class JsonPath
 {
@@ -56,7 +57,7 @@ public static class JsonPath
             else if (p[i] == '[')
             {
                 var close = FindClose(p, i, path);
-                (current, multi) = Bracket(current, p[(i + 1)..close].Trim(), multi, path);
+                (current, multi) = Bracket(current, p[(i + 1)..close].Trim(), multi, root, path);
                 i = close + 1;
             }
             else
@@ -71,6 +72,7 @@ public static class JsonPath
     private static int FindClose(string p, int open, string path)
     {
         char? quote = null;
+        var depth = 0;
         for (var j = open + 1; j < p.Length; j++)
         {
             if (quote is { } q)
@@ -81,7 +83,11 @@ public static class JsonPath
             {
                 quote = p[j];
             }
-            else if (p[j] == ']')
+            else if (p[j] == '[')
+            {
+                depth++; // a filter's own paths: [?(@.list[0] == 1)]
+            }
+            else if (p[j] == ']' && depth-- == 0)
             {
                 return j;
             }
@@ -90,11 +96,16 @@ public static class JsonPath
         throw new ExprError($"jsonpath '{path}': missing ']'");
     }
 
-    private static (List<object?> Values, bool Multi) Bracket(List<object?> current, string inner, bool multi, string path)
+    private static (List<object?> Values, bool Multi) Bracket(List<object?> current, string inner, bool multi, object? root, string path)
     {
         if (inner == "*")
         {
             return (Wildcard(current, path), true);
+        }
+
+        if (inner.StartsWith("?(", StringComparison.Ordinal) && inner.EndsWith(')'))
+        {
+            return (JsonPathFilter.Apply(current, inner[2..^1], root, path), true);
         }
 
         if (inner.Length >= 2 && inner[0] is '\'' or '"' && inner[^1] == inner[0])

@@ -7,7 +7,7 @@ namespace EventGateway.Workflows.Artifacts;
 
 /// <summary>
 /// Argo's archive strategies. Outputs: tar+gzip by default (the file or directory under its own name),
-/// <c>none</c> stores a single file as it is, <c>zip</c> a zip file. Inputs: unpacked by the strategy the
+/// <c>none</c> stores a file or a directory as it is, <c>zip</c> a zip file. Inputs: unpacked by the strategy the
 /// input or its source names, else by looking: a gzip stream is a tarball, anything else a plain file.
 /// </summary>
 public static class ArtifactArchive
@@ -42,10 +42,9 @@ public static class ArtifactArchive
         var isDir = Directory.Exists(source);
         switch (kind)
         {
-            case Kind.None when isDir:
-                throw new ArtifactException($"archive none stores a single file, but the output is a directory; use tar (the default) or zip");
             case Kind.None:
-                return (source, Path.GetFileName(source));
+                // A directory is stored as it is too: one object per file under the key (Argo's S3 PutDirectory).
+                return (source, Path.GetFileName(source.TrimEnd(Path.DirectorySeparatorChar)));
             case Kind.Zip:
             {
                 var zip = Path.Combine(workDir, artifactName + ".zip");
@@ -82,10 +81,15 @@ public static class ArtifactArchive
     /// <summary>Unpacks a downloaded object to <paramref name="target"/> (a file or a directory), consuming <paramref name="downloaded"/>.</summary>
     public static void Unpack(string downloaded, string target, ArchiveStrategy? archive)
     {
-        var (kind, _, error) = archive is null ? (Sniff(downloaded), 0, null) : Parse(archive);
+        var (kind, _, error) = archive is null ? (Directory.Exists(downloaded) ? Kind.None : Sniff(downloaded), 0, null) : Parse(archive);
         if (error is not null) throw new ArtifactException($"archive: {error}");
         if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
         File.Delete(target);
+        if (Directory.Exists(downloaded))
+        {
+            Directory.Move(downloaded, target); // an unarchived directory: its objects are the files
+            return;
+        }
         if (kind == Kind.None)
         {
             File.Move(downloaded, target);

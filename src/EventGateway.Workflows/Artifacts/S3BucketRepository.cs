@@ -24,9 +24,15 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         return new S3BucketRepository(client, location.Bucket!);
     }
 
+    /// <summary>A file as the object <paramref name="key"/>; a directory (an unarchived output) as one object per file under <c>key/</c>, as Argo's S3 driver stores it.</summary>
     public async Task SaveAsync(string key, string path, CancellationToken ct)
     {
-        if (Directory.Exists(path)) throw new ArtifactException($"s3://{bucket}/{key}: {path} is a directory; only a file can be stored as one object");
+        if (Directory.Exists(path))
+        {
+            foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                await SaveAsync($"{key.TrimEnd('/')}/{Path.GetRelativePath(path, file).Replace(Path.DirectorySeparatorChar, '/')}", file, ct).ConfigureAwait(false);
+            return;
+        }
         await Call(key, "save", async () =>
         {
             // S3-compatible servers store chunk-encoded bodies with their framing.
@@ -35,9 +41,51 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         }).ConfigureAwait(false);
     }
 
+    /// <summary>The object <paramref name="key"/> into the file <paramref name="path"/>; with no such object, every object under <c>key/</c> into the directory <paramref name="path"/> (Argo's S3 "directory").</summary>
     public async Task LoadAsync(string key, string path, CancellationToken ct)
     {
-        using var response = await Call(key, "load", () => client.GetObjectAsync(bucket, key, ct)).ConfigureAwait(false);
+        GetObjectResponse response;
+        try
+        {
+            response = await Call(key, "load", () => client.GetObjectAsync(bucket, key, ct)).ConfigureAwait(false);
+        }
+        catch (ArtifactException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.NotFound, ErrorCode: not "NoSuchBucket" })
+        {
+            if (!await LoadDirectoryAsync(key, path, ct).ConfigureAwait(false)) throw;
+            return;
+        }
+        using (response) await WriteAsync(response, path, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Objects one unarchived directory may hold when it is loaded: more is an error, not unbounded work.</summary>
+    public const int MaxDirectoryObjects = 10_000;
+
+    private async Task<bool> LoadDirectoryAsync(string key, string path, CancellationToken ct)
+    {
+        var prefix = key.TrimEnd('/') + "/";
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
+        var count = 0;
+        do
+        {
+            var page = await Call(prefix, "list", () => client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? [])
+            {
+                if (o.Key.EndsWith('/')) continue;
+                if (++count > MaxDirectoryObjects) throw new ArtifactException($"s3://{bucket}/{prefix}: more than {MaxDirectoryObjects} objects");
+                var relative = o.Key[prefix.Length..];
+                // Keys come from the server: one that climbs out of the directory is refused, never written.
+                if (relative.Split('/').Any(s => s is "" or "." or "..")) throw new ArtifactException($"s3://{bucket}/{o.Key}: not a path under {prefix}");
+                using var response = await Call(o.Key, "load", () => client.GetObjectAsync(bucket, o.Key, ct)).ConfigureAwait(false);
+                await WriteAsync(response, Path.Combine(path, relative), ct).ConfigureAwait(false);
+            }
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (request.ContinuationToken is not null);
+        return count > 0;
+    }
+
+    private static async Task WriteAsync(GetObjectResponse response, string path, CancellationToken ct)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await using var target = File.Create(path);
         await response.ResponseStream.CopyToAsync(target, ct).ConfigureAwait(false);
@@ -73,8 +121,20 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         return keys;
     }
 
-    public Task DeleteAsync(string key, CancellationToken ct) =>
-        Call(key, "delete", () => client.DeleteObjectAsync(bucket, key, ct));
+    /// <summary>The object, and the objects under <c>key/</c> that an unarchived directory was stored as.</summary>
+    public async Task DeleteAsync(string key, CancellationToken ct)
+    {
+        await Call(key, "delete", () => client.DeleteObjectAsync(bucket, key, ct)).ConfigureAwait(false);
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = key.TrimEnd('/') + "/" };
+        do
+        {
+            var page = await Call(request.Prefix, "list", () => client.ListObjectsV2Async(request, ct)).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? [])
+                await Call(o.Key, "delete", () => client.DeleteObjectAsync(bucket, o.Key, ct)).ConfigureAwait(false);
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (request.ContinuationToken is not null);
+    }
 
     private async Task<T> Call<T>(string key, string what, Func<Task<T>> call)
     {

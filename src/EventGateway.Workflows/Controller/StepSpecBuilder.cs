@@ -45,7 +45,7 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             argv = [.. c.Command ?? [], .. c.Args ?? []];
         }
         if (argv.Count == 0)
-            return (null, $"container '{pod.Template.Name}' has no command: the local executor runs commands on the host and cannot use the entrypoint of image '{c.Image}'");
+            return (null, NoCommand(pod, c));
         argv = argv.Select(a => ExpandRefs(a, env)).ToList();
 
         var volumes = new List<SharedVolume>();
@@ -92,6 +92,15 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
         return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes] }, null);
     }
+
+    /// <summary>
+    /// Why a container without command or args cannot run, and what to do: an image's entrypoint is in the image, which
+    /// the local executor never pulls (README, "Steps are processes").
+    /// </summary>
+    internal static string NoCommand(PodRequest pod, Container c) =>
+        $"step '{pod.NodeName}': container '{c.Name ?? "main"}' of image '{c.Image}' has no command, and the local executor cannot know an image's entrypoint " +
+        "(it runs commands on the host, not images): give the container a `command` (its `args` are appended to it). " +
+        "Running an image's own entrypoint needs a container executor, which egw does not have yet";
 
     /// <summary>
     /// resources.limits.memory as the step's memory limit, within the pod's (podResources: the template's, else the

@@ -12,6 +12,7 @@ public sealed class VariableScope
 {
     private readonly VariableScope? _parent;
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private HashSet<string>? _absent;
     private JsonNode? _item;
 
     public VariableScope(VariableScope? parent = null) => _parent = parent;
@@ -19,7 +20,32 @@ public sealed class VariableScope
     public string? this[string name]
     {
         get => Lookup(name);
-        set { if (value is null) _values.Remove(name); else _values[name] = value; }
+        set
+        {
+            if (value is null) _values.Remove(name);
+            else _values[name] = value;
+            _absent?.Remove(name);
+        }
+    }
+
+    /// <summary>
+    /// An output of a step or task that never ran (Skipped, Omitted) and declares no default: not a value, and
+    /// not an empty string either. A tag naming it stays unresolved; an expression sees nil, so <c>??</c> applies.
+    /// </summary>
+    public void MarkAbsent(string name)
+    {
+        _values.Remove(name);
+        (_absent ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
+    }
+
+    public bool IsAbsent(string name)
+    {
+        for (var s = this; s is not null; s = s._parent)
+        {
+            if (s._values.ContainsKey(name)) return false;
+            if (s._absent?.Contains(name) == true) return true;
+        }
+        return false;
     }
 
     public void SetItem(JsonNode? item)
@@ -34,7 +60,10 @@ public sealed class VariableScope
     public string? Lookup(string name)
     {
         for (var s = this; s is not null; s = s._parent)
+        {
             if (s._values.TryGetValue(name, out var v)) return v;
+            if (s._absent?.Contains(name) == true) return null;
+        }
         return null;
     }
 
@@ -55,6 +84,7 @@ public sealed class VariableScope
         for (var i = chain.Count - 1; i >= 0; i--)
         {
             foreach (var (k, v) in chain[i]._values) env[k] = v;
+            foreach (var k in chain[i]._absent ?? []) env[k] = null;
             if (chain[i]._item is { } item)
             {
                 foreach (var key in env.Keys.Where(k => k.StartsWith("item.", StringComparison.Ordinal)).ToList()) env.Remove(key);

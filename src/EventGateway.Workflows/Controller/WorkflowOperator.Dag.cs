@@ -34,7 +34,7 @@ public sealed partial class WorkflowOperator
                 var tn = _byName.GetValueOrDefault(name);
                 if (tn is { Fulfilled: true })
                 {
-                    if (added.Add(task.Name)) AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop);
+                    if (added.Add(task.Name)) AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop, task);
                     continue;
                 }
                 if (tn is null)
@@ -62,7 +62,7 @@ public sealed partial class WorkflowOperator
                 // Tasks later in this pass may depend on it: its outputs must be in scope now (a daemon's address too).
                 if (Settled(tn) && added.Add(task.Name))
                 {
-                    AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop);
+                    AddCallOutputs(dagScope, $"tasks.{task.Name}", tn, task.IsLoop, task);
                     progressed = true;
                 }
             }
@@ -173,7 +173,8 @@ public sealed partial class WorkflowOperator
         var group = _byName.GetValueOrDefault(name);
         if (group is null)
         {
-            if (task.When is { } when && !EvaluateWhen(when, scope, out var whenError))
+            // A condition on the item ({{item.x}} == y) is decided per item, as Argo does after expanding the loop.
+            if (task.When is { } when && !WhenUsesItem(when) && !EvaluateWhen(when, scope, out var whenError))
             {
                 var skipped = CreateNode(name, task.Name, NodeType.Skipped, dagNode.Id, null, whenError is null ? NodePhase.Skipped : NodePhase.Error,
                     whenError ?? $"when '{scope.Render(when)}' evaluated false");
@@ -197,7 +198,7 @@ public sealed partial class WorkflowOperator
         var allDone = true;
         NodeStatus? failed = null;
         var active = tmpl.Parallelism is null ? 0 : CountActiveDescendantPods(dagNode);
-        var loopCall = new DagTask { Name = task.Name, Template = task.Template, TemplateRef = task.TemplateRef, Inline = task.Inline, Arguments = task.Arguments, ContinueOn = task.ContinueOn, OnExit = task.OnExit, Hooks = task.Hooks, WithItems = task.WithItems, WithParam = task.WithParam, WithSequence = task.WithSequence };
+        var loopCall = new DagTask { Name = task.Name, Template = task.Template, TemplateRef = task.TemplateRef, Inline = task.Inline, Arguments = task.Arguments, When = WhenUsesItem(task.When) ? task.When : null, ContinueOn = task.ContinueOn, OnExit = task.OnExit, Hooks = task.Hooks, WithItems = task.WithItems, WithParam = task.WithParam, WithSequence = task.WithSequence };
         foreach (var c in children)
         {
             var node = _byName.GetValueOrDefault(c.Name);
@@ -216,6 +217,11 @@ public sealed partial class WorkflowOperator
         if (allDone) Complete(group, failed is null ? NodePhase.Succeeded : NodePhase.Failed, failed is null ? null : $"child '{failed.Id}' failed");
         return group;
     }
+
+    private static bool WhenUsesItem(string? when) => when is not null && ItemReference().IsMatch(when);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{\{\s*item\b|\{\{=[^}]*\bitem\b")]
+    private static partial System.Text.RegularExpressions.Regex ItemReference();
 
     private int CountActiveDescendantPods(NodeStatus dagNode)
     {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventGateway.Languages.Expr;
 using EventGateway.Languages.Govaluate;
+using EventGateway.Languages.Tags;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Workflows.Validation;
@@ -46,10 +47,36 @@ public sealed partial class WorkflowOperator
                 return ExecuteOnce(nodeName, displayName, tmpl, args, boundaryId, globals, attempt: null);
             return ExecuteWithRetries(nodeName, displayName, tmpl, args, boundaryId, globals, retry, existing);
         }
+        catch (Exception e) when (IsNodeFailure(e))
+        {
+            // A pass is deterministic: an exception here would recur on every pass and the workflow would never end.
+            return FailNode(nodeName, displayName, NodeTypeOf(tmpl), boundaryId, tmpl, e);
+        }
         finally
         {
             _callDepth--;
         }
+    }
+
+    /// <summary>
+    /// What evaluating a node's fields can throw (a bad expression, a value of the wrong shape, a fault of an
+    /// evaluator): it fails that node, not the pass. Cancellation and exhausted memory are not a node's doing.
+    /// </summary>
+    private static bool IsNodeFailure(Exception e) => e is not (OperationCanceledException or OutOfMemoryException or StackOverflowException);
+
+    /// <summary>Ends the node (created as Error if the exception came before it existed) with the exception's message.</summary>
+    private NodeStatus FailNode(string nodeName, string displayName, string type, string? boundaryId, Template? tmpl, Exception e)
+    {
+        var message = e switch
+        {
+            ExpressionException or UnresolvedVariableException => e.Message,
+            _ => $"internal error evaluating the node ({e.GetType().Name}): {e.Message}",
+        };
+        if (_byName.GetValueOrDefault(nodeName) is not { } node)
+            return CreateNode(nodeName, displayName, type, boundaryId, tmpl, NodePhase.Error, message);
+        if (node.Type == NodeType.Pod) StopPod(node, NodePhase.Error, message);
+        else Complete(node, NodePhase.Error, message);
+        return node;
     }
 
     private NodeStatus? ExecuteOnce(string nodeName, string displayName, Template tmpl, Arguments? args, string? boundaryId, VariableScope globals, (int Index, NodeStatus? Last)? attempt)
@@ -75,6 +102,12 @@ public sealed partial class WorkflowOperator
         {
             scope["retries"] = a.Index.ToString(CultureInfo.InvariantCulture);
             if (a.Last is { } last) AddLastRetry(scope, last);
+            else
+            {
+                // The first attempt has no last retry: Argo's defaults.
+                (scope["lastRetry.exitCode"], scope["lastRetry.duration"]) = ("0", "0");
+                (scope["lastRetry.status"], scope["lastRetry.message"]) = ("", "");
+            }
         }
         switch (tmpl.Type)
         {
@@ -98,7 +131,38 @@ public sealed partial class WorkflowOperator
                 break;
         }
         CheckTemplateDeadline(node, tmpl, scope);
+        CheckTemplateTimeout(node, tmpl, scope);
         return node;
+    }
+
+    /// <summary>
+    /// A pod template's <c>timeout</c> (a duration, or a tag that renders to one) counts from the node's start, time
+    /// spent Pending included, as Argo's does: a node still Pending past it fails with Argo's "timeout"; a started one
+    /// is stopped by the executor at the deadline it was given (<see cref="RequestPod"/>), as past activeDeadlineSeconds.
+    /// Steps and DAG templates are not bounded by it (Argo's docs).
+    /// </summary>
+    private void CheckTemplateTimeout(NodeStatus node, Template tmpl, VariableScope scope)
+    {
+        if (node.Fulfilled || node.Type != NodeType.Pod || tmpl.Timeout is not { Length: > 0 } text) return;
+        var rendered = scope.Render(text);
+        if (!Durations.TryParse(rendered, out var timeout))
+        {
+            StopPod(node, NodePhase.Error, $"invalid timeout format: '{rendered}' is not a duration like 30s, 5m or 1h");
+            return;
+        }
+        if (node.Phase != NodePhase.Pending) return;
+        var deadline = node.StartedAt!.Value + timeout;
+        if (_now < deadline) Wake(deadline);
+        else StopPod(node, NodePhase.Failed, "timeout");
+    }
+
+    /// <summary>Ends a pod node: a pod requested in this pass is not started, one handed over earlier is killed.</summary>
+    private void StopPod(NodeStatus node, string phase, string message)
+    {
+        if (node.Fulfilled) return;
+        if (_pods.RemoveAll(p => p.NodeId == node.Id) == 0 && _handedOver.Contains(node.Id)) _kill.Add(node.Id);
+        Complete(node, phase, message);
+        CompleteContainers(node);
     }
 
     private static string NodeTypeOf(Template t) => t.Type switch
@@ -256,6 +320,13 @@ public sealed partial class WorkflowOperator
         foreach (var p in tmpl.Inputs.Parameters ?? [])
         {
             var arg = args?.Parameters?.FirstOrDefault(a => a.Name == p.Name);
+            if (arg?.Value == AbsentArgument)
+            {
+                // Only a reference to an absent output: the input's own value, default or valueFrom applies (Argo's rule).
+                if (p.Value is null && p.Default is null && p.ValueFrom is null)
+                    return (null, $"inputs.parameters.{p.Name}: argument references an absent optional (skipped/omitted node output with no default)");
+                arg = null;
+            }
             var value = arg?.Value ?? p.Value ?? p.Default ?? p.ValueFrom?.Default;
             // An argument's valueFrom replaces the input's own, as in Argo; a ConfigMap's value wins over a default.
             if ((arg is null ? p.ValueFrom : arg.Value is null ? arg.ValueFrom : null) is { ConfigMapKeyRef: not null } from)
@@ -312,6 +383,11 @@ public sealed partial class WorkflowOperator
         }
         scope["node.name"] = node.Name;
         scope["pod.name"] = node.Id;
+        // steps.name / tasks.name: the step or task this node runs for (its name, without loop or retry suffixes). Argo
+        // runs the entrypoint and the workflow's exit handler as steps without a name: there, steps.name is empty.
+        if (node.BoundaryID is null) scope["steps.name"] = "";
+        else if (Status.Nodes!.GetValueOrDefault(node.BoundaryID) is { Type: NodeType.Steps or NodeType.Dag } boundary)
+            scope[boundary.Type == NodeType.Steps ? "steps.name" : "tasks.name"] = node.DisplayName.Split('(')[0];
         return scope;
     }
 
@@ -323,7 +399,12 @@ public sealed partial class WorkflowOperator
         foreach (var p in args.Parameters ?? [])
         {
             string? value = null;
-            if (p.Value is not null) value = scope.Render(p.Value);
+            if (p.Value is not null)
+            {
+                var (absent, absentError) = AbsentReference(p.Value, scope);
+                if (absentError is not null) return (null, absentError);
+                value = absent ?? scope.Render(p.Value);
+            }
             else if (p.ValueFrom?.Expression is { } expr) value = EvaluateToString(expr, scope);
             // A ConfigMap's value is read when the called template takes its inputs (ProcessInputs).
             var fromConfigMap = value is null && p.ValueFrom?.ConfigMapKeyRef is not null ? p.ValueFrom : null;
@@ -339,6 +420,7 @@ public sealed partial class WorkflowOperator
                     copy.Local = source.Local;
                     copy.Raw ??= source.Raw;
                     (copy.S3, copy.Archive) = (source.S3, copy.Archive ?? source.Archive);
+                    if (a.SubPath is { Length: > 0 } subPath) AppendSubPath(copy, scope.Render(subPath));
                 }
                 else if (a.Optional != true) return (null, $"artifact '{a.Name}': cannot resolve from '{from}'");
             }
@@ -350,6 +432,22 @@ public sealed partial class WorkflowOperator
             (result.Artifacts ??= []).Add(copy);
         }
         return (result, null);
+    }
+
+    /// <summary>
+    /// An argument's <c>subPath</c>: a file or directory inside the artifact it comes from, as Argo appends it to the
+    /// source's key. The key checks (no <c>..</c>, own namespace) apply to the result when it is loaded.
+    /// </summary>
+    private static void AppendSubPath(Artifact artifact, string subPath)
+    {
+        var tail = subPath.Trim('/');
+        if (tail.Length == 0) return;
+        if (artifact.S3 is { Key: { } s3Key })
+        {
+            artifact.S3 = Json.Clone(artifact.S3);
+            artifact.S3.Key = $"{s3Key.TrimEnd('/')}/{tail}";
+        }
+        else if (artifact.Local is { } local) artifact.Local = new LocalArtifact { Key = $"{local.Key.TrimEnd('/')}/{tail}" };
     }
 
     /// <summary>An artifact reference renders to the artifact's JSON record; anything else is unresolved.</summary>
@@ -390,15 +488,17 @@ public sealed partial class WorkflowOperator
     }
 
     /// <summary>Exposes a finished call's outputs as steps.NAME.* or tasks.NAME.*, aggregating loops as Argo does.</summary>
-    private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop)
+    private void AddCallOutputs(VariableScope scope, string prefix, NodeStatus node, bool isLoop, TemplateCall? call = null)
     {
         scope[$"{prefix}.id"] = node.Id;
         if (node.PodIP is { } ip) scope[$"{prefix}.ip"] = ip;
         scope[$"{prefix}.status"] = node.Phase;
         scope[$"{prefix}.startedAt"] = node.StartedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         scope[$"{prefix}.finishedAt"] = node.FinishedAt?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        scope[$"{prefix}.hostNodeName"] = node.HostNodeName;
         if (!isLoop)
         {
+            if (call is not null && node.Outputs is null && node.Phase is NodePhase.Skipped or NodePhase.Omitted) AddOutputsNeverProduced(scope, prefix, call);
             var o = node.Outputs;
             if (o is null) return;
             if (o.Result is not null) scope[$"{prefix}.outputs.result"] = o.Result;
@@ -431,6 +531,42 @@ public sealed partial class WorkflowOperator
         foreach (var (name, values) in byName) scope[$"{prefix}.outputs.parameters.{name}"] = values.ToJsonString();
     }
 
+    /// <summary>
+    /// Argo's (v4.0.7) outputs of a call that never ran: a declared output parameter with a <c>valueFrom.default</c>
+    /// is that default; one without, and a declared <c>result</c>, are absent (see <see cref="VariableScope.MarkAbsent"/>).
+    /// </summary>
+    private void AddOutputsNeverProduced(VariableScope scope, string prefix, TemplateCall call)
+    {
+        Template? tmpl;
+        try { tmpl = ResolveCall(call, scope, out _); }
+        catch (Exception e) when (IsNodeFailure(e)) { return; }
+        foreach (var p in tmpl?.Outputs?.Parameters ?? [])
+        {
+            if (p.ValueFrom?.Default is { } d) scope[$"{prefix}.outputs.parameters.{p.Name}"] = d;
+            else scope.MarkAbsent($"{prefix}.outputs.parameters.{p.Name}");
+        }
+        if (tmpl?.Outputs?.Result is not null) scope.MarkAbsent($"{prefix}.outputs.result");
+    }
+
+    /// <summary>An argument that is only a reference to an absent output: the input's own default applies (Argo's marker).</summary>
+    internal const string AbsentArgument = "__argo-internal.absent-optional-output__";
+
+    /// <summary>
+    /// An argument that names an absent output: omitted when it is nothing but that reference (the input's default then
+    /// applies), else an error that says so, as Argo fails such a node instead of passing an empty string.
+    /// </summary>
+    private static (string? Value, string? Error) AbsentReference(string raw, VariableScope scope)
+    {
+        foreach (var name in TagSubstitution.VariableNames(raw))
+        {
+            if (!scope.IsAbsent(name)) continue;
+            if (raw.Trim() is var t && t.StartsWith("{{", StringComparison.Ordinal) && t.EndsWith("}}", StringComparison.Ordinal) && t[2..^2].Trim() == name)
+                return (AbsentArgument, null);
+            return (null, $"unable to substitute {{{{{name}}}}}: output is an absent optional (skipped/omitted node with no default)");
+        }
+        return (null, null);
+    }
+
     private static JsonNode? ParseOrString(string text)
     {
         var t = text.Trim();
@@ -453,7 +589,10 @@ public sealed partial class WorkflowOperator
     private (List<LoopChild>? Children, string? Error) ExpandOnce(TemplateCall call, string baseName, VariableScope scope)
     {
         if (_expanded.TryGetValue(baseName, out var cached)) return (cached, null);
-        var (children, error) = Expand(call, baseName, scope, Limits.MaxLoopItems);
+        List<LoopChild>? children;
+        string? error;
+        try { (children, error) = Expand(call, baseName, scope, Limits.MaxLoopItems); }
+        catch (Exception e) when (IsNodeFailure(e)) { (children, error) = (null, e.Message); }
         if (children is not null && call.IsLoop)
         {
             // Checked once, when the loop first expands; children already in the status (a restart) are not counted twice.
@@ -551,9 +690,10 @@ public sealed partial class WorkflowOperator
     private bool EvaluateWhen(string when, VariableScope scope, out string? error)
     {
         error = null;
-        var rendered = scope.Render(when);
+        var rendered = when;
         try
         {
+            rendered = scope.Render(when);
             if (rendered.Contains("{{", StringComparison.Ordinal)) { error = $"when '{when}': unresolved variable in '{rendered}'"; return false; }
             return WhenCondition.Evaluate(rendered);
         }

@@ -202,12 +202,12 @@ public sealed partial class WorkflowOperator
         if (hook.TemplateRef is { } tr)
         {
             var key = TemplateRefs.Key(tr, _wf.NamespaceOrDefault);
-            if (Status.StoredTemplates?.GetValueOrDefault(key) is { } stored) return stored;
+            if (Status.StoredTemplates?.GetValueOrDefault(key) is { } stored) return WithDefaults(stored);
             error = $"templateRef {key} was not resolved at submission";
             return null;
         }
         var name = hook.Template ?? "";
-        var t = FindTemplate(name) ?? Status.StoredTemplates?.GetValueOrDefault(name);
+        var t = FindTemplate(name) ?? (Status.StoredTemplates?.GetValueOrDefault(name) is { } storedByName ? WithDefaults(storedByName) : null);
         if (t is null) error = $"hook template '{name}' not found";
         return t;
     }

@@ -14,6 +14,8 @@ public sealed partial class WorkflowOperator
     // unfinished Pod node over once more, and the executor adopts what is still running.
     private readonly HashSet<string> _handedOver = new(StringComparer.Ordinal);
 
+    private static readonly string HostName = Environment.MachineName;
+
     /// <summary>Renders a container/script template for its node and hands it to the controller to run.</summary>
     private void RequestPod(NodeStatus node, Template tmpl, VariableScope scope)
     {
@@ -67,6 +69,11 @@ public sealed partial class WorkflowOperator
             }
             deadline = TimeSpan.FromSeconds(secs);
         }
+        // A template timeout counts from the node's start: what is left of it bounds the process (Argo sets it as the
+        // pod's activeDeadlineSeconds). An unparsable one fails the node in CheckTemplateTimeout.
+        if (rendered.Timeout is { Length: > 0 } timeoutText && Durations.TryParse(timeoutText, out var timeout)
+            && node.StartedAt!.Value + timeout - _now is var left && (deadline is null || left < deadline))
+            deadline = left < TimeSpan.Zero ? TimeSpan.Zero : left;
         _pods.Add(new PodRequest(node.Id, node.Name, rendered, artifacts, deadline));
     }
 
@@ -109,6 +116,7 @@ public sealed partial class WorkflowOperator
     private void ApplyPodResult(PodResult r)
     {
         if (Status.Nodes!.GetValueOrDefault(r.NodeId) is not { } node || node.Fulfilled) return;
+        if (r.Phase != NodePhase.Pending) node.HostNodeName ??= HostName; // Argo's k8s node: here, this machine
         if (r.Phase == NodePhase.Running)
         {
             if (r.Daemoned)

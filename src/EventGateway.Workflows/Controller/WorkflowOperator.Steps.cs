@@ -27,7 +27,7 @@ public sealed partial class WorkflowOperator
                 return;
             }
             foreach (var step in groups[i])
-                if (_byName.GetValueOrDefault($"{groupName}.{step.Name}") is { } single) AddCallOutputs(stepsScope, $"steps.{step.Name}", single, isLoop: false);
+                if (_byName.GetValueOrDefault($"{groupName}.{step.Name}") is { } single) AddCallOutputs(stepsScope, $"steps.{step.Name}", single, isLoop: false, step);
                 else if (step.IsLoop) AddCallOutputs(stepsScope, $"steps.{step.Name}", LoopAggregate(group, step.Name), isLoop: true);
         }
         node.Outputs = ResolveOutputs(tmpl, stepsScope);
@@ -109,6 +109,23 @@ public sealed partial class WorkflowOperator
             callScope.SetItem(c.Item);
         }
         var existing = _byName.GetValueOrDefault(c.Name);
+        try
+        {
+            return RunCallBody(call, c, parent, boundary, callScope, globals, existing, out skipped, out exitPending);
+        }
+        catch (Exception e) when (IsNodeFailure(e))
+        {
+            // The call's own fields (when, template name, arguments) failed to evaluate: the call's node fails.
+            var node = FailNode(c.Name, c.DisplayName, NodeType.Skipped, boundary.Id, null, e);
+            AddChild(parent, node);
+            return node;
+        }
+    }
+
+    private NodeStatus? RunCallBody(TemplateCall call, LoopChild c, NodeStatus parent, NodeStatus boundary, VariableScope callScope, VariableScope globals, NodeStatus? existing, out bool skipped, out bool exitPending)
+    {
+        skipped = false;
+        exitPending = false;
         if (existing is null && call.When is { } when && !EvaluateWhen(when, callScope, out var whenError))
         {
             skipped = true;

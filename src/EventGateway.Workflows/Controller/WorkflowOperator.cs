@@ -34,7 +34,7 @@ public sealed partial class WorkflowOperator
     {
         _wf = wf;
         _time = time;
-        foreach (var t in Spec.Templates ?? []) if (t.Name is not null) _templates[t.Name] = t;
+        foreach (var t in Spec.Templates ?? []) if (t.Name is not null) _templates[t.Name] = WithDefaults(t);
         foreach (var n in wf.Status?.Nodes?.Values.AsEnumerable() ?? []) _byName[n.Name] = n;
     }
 
@@ -304,15 +304,25 @@ public sealed partial class WorkflowOperator
 
     private Template? FindTemplate(string name) => _templates.GetValueOrDefault(name);
 
+    // Inline and referenced templates get spec.templateDefaults too; each is merged once and kept.
+    private readonly Dictionary<Template, Template> _withDefaults = new(ReferenceEqualityComparer.Instance);
+
+    private Template WithDefaults(Template t)
+    {
+        if (Spec.TemplateDefaults is not { } defaults) return t;
+        if (!_withDefaults.TryGetValue(t, out var merged)) _withDefaults[t] = merged = TemplateDefaults.Apply(defaults, t);
+        return merged;
+    }
+
     /// <summary>A call's target: a local template, an inline one, or a templateRef frozen at submission.</summary>
     private Template? ResolveCall(TemplateCall call, VariableScope scope, out string? error)
     {
         error = null;
-        if (call.Inline is { } inline) return inline;
+        if (call.Inline is { } inline) return WithDefaults(inline);
         if (call.TemplateRef is { } tr)
         {
             var key = TemplateRefs.Key(tr, _wf.NamespaceOrDefault);
-            if (Status.StoredTemplates?.GetValueOrDefault(key) is { } stored) return stored;
+            if (Status.StoredTemplates?.GetValueOrDefault(key) is { } stored) return WithDefaults(stored);
             error = $"templateRef {key} was not resolved at submission";
             return null;
         }
@@ -334,7 +344,8 @@ public sealed partial class WorkflowOperator
         g["workflow.uid"] = m.Uid ?? "";
         g["workflow.serviceAccountName"] = Spec.ServiceAccountName ?? "default";
         g["workflow.priority"] = (Spec.Priority ?? 0).ToString(CultureInfo.InvariantCulture);
-        g["workflow.duration"] = ((_now - (Status.StartedAt ?? _now)).TotalSeconds).ToString("0.######", CultureInfo.InvariantCulture);
+        // StartedAt is kept to the millisecond: a pass in the same millisecond must not see a negative duration.
+        g["workflow.duration"] = Math.Max(0, (_now - (Status.StartedAt ?? _now)).TotalSeconds).ToString("0.######", CultureInfo.InvariantCulture);
         g["workflow.status"] = Status.Phase;
         var parameters = new JsonArray();
         foreach (var p in Spec.Arguments?.Parameters ?? [])
@@ -355,6 +366,10 @@ public sealed partial class WorkflowOperator
         foreach (var (k, v) in m.Annotations ?? []) g[$"workflow.annotations.{k}"] = v;
         g["workflow.labels"] = JsonSerializer.Serialize(m.Labels ?? []);
         g["workflow.annotations"] = JsonSerializer.Serialize(m.Annotations ?? []);
+        // Their .json forms (the bare names are Argo's deprecated ones); a label or annotation named json wins, as in Argo.
+        if (g["workflow.labels.json"] is null) g["workflow.labels.json"] = g["workflow.labels"];
+        if (g["workflow.annotations.json"] is null) g["workflow.annotations.json"] = g["workflow.annotations"];
+        if (m.Annotations?.GetValueOrDefault(Schedules.CronScheduler.ScheduledTimeAnnotation) is { } scheduled) g["workflow.scheduledTime"] = scheduled;
         foreach (var p in Status.Outputs?.Parameters ?? []) g[$"workflow.outputs.parameters.{p.Name}"] = p.Value;
         foreach (var a in Status.Outputs?.Artifacts ?? []) g[$"workflow.outputs.artifacts.{a.Name}"] = Json.Serialize(a);
         if (m.CreationTimestamp is { } created) CreationTimestamp(g, created);

@@ -82,9 +82,19 @@ public sealed class Sandbox
         Directory.CreateDirectory(dir);
         foreach (var name in _systemDirs.Concat(MountPoints)) Directory.CreateDirectory(Path.Combine(dir, name));
         foreach (var (target, name) in _systemLinks) File.CreateSymbolicLink(Path.Combine(dir, name), target);
-        var tmp = Directory.CreateDirectory(Path.Combine(dir, "tmp"));
-        if (!OperatingSystem.IsWindows()) tmp.UnixFileMode = (UnixFileMode)0b1_111_111_111;
+        foreach (var name in ScratchDirs)
+        {
+            var scratch = Directory.CreateDirectory(Path.Combine(dir, name));
+            if (!OperatingSystem.IsWindows()) scratch.UnixFileMode = (UnixFileMode)0b1_111_111_111;
+        }
     }
+
+    /// <summary>
+    /// Empty directories every container image has and steps write into as they would in a container
+    /// (<c>os.mkdir("/mnt/out")</c> in Argo's map-reduce example): writable by everyone (sticky), like /tmp.
+    /// A step's writes land in its own root, so nothing is shared.
+    /// </summary>
+    private static readonly string[] ScratchDirs = ["tmp", "mnt", "srv", "media"];
 
     /// <summary>Starts one hardened sandbox (private network, dropped uid) running /bin/true; the error text when it fails.</summary>
     private string? Probe()

@@ -86,6 +86,8 @@ public sealed partial class WorkflowValidator : IKindValidator
         if (spec.Parallelism is < 1) fail($"{at}.parallelism", "must be at least 1");
         if (spec.ActiveDeadlineSeconds is < 0) fail($"{at}.activeDeadlineSeconds", "must not be negative");
         ValidateRetry(spec.RetryStrategy, $"{at}.retryStrategy", fail);
+        ValidateRetry(spec.TemplateDefaults?.RetryStrategy, $"{at}.templateDefaults.retryStrategy", fail);
+        ValidateTimeout(spec.TemplateDefaults?.Timeout, $"{at}.templateDefaults.timeout", fail);
         ValidateSynchronization(spec.Synchronization, $"{at}.synchronization", fail);
         ValidateParameters(spec.Arguments?.Parameters, $"{at}.arguments.parameters", fail);
         ValidateArtifacts(spec, at, fail);
@@ -93,7 +95,7 @@ public sealed partial class WorkflowValidator : IKindValidator
         RefuseUnsupported(spec, at, fail);
 
         for (var i = 0; i < templates.Count; i++)
-            ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail);
+            ValidateTemplate(templates[i], $"{at}.templates[{i}]", byName, fail, spec.TemplateDefaults);
         for (var i = 0; i < templates.Count; i++)
             if (templates[i].ContainerSet is { } set) ValidateContainerSet(templates[i], set, spec.Volumes, $"{at}.templates[{i}]", fail);
             else ValidateVolumeMounts(templates[i], spec, $"{at}.templates[{i}]", declaredHere: requireEntrypoint, fail);
@@ -105,7 +107,15 @@ public sealed partial class WorkflowValidator : IKindValidator
             CheckRequiredInputs(entry, spec.Arguments, $"{at}.arguments", fail, argumentsMayBeLate: true);
     }
 
-    private static void ValidateTemplate(Template t, string at, Dictionary<string, Template> byName, Action<string, string> fail)
+    /// <summary>A template's timeout: a duration, or a tag that renders to one when the node runs.</summary>
+    private static void ValidateTimeout(string? timeout, string at, Action<string, string> fail)
+    {
+        if (timeout is { Length: > 0 } && !timeout.Contains("{{", StringComparison.Ordinal) && !Durations.TryParse(timeout, out _))
+            fail(at, $"'{timeout}' is not a duration like 30s, 5m or 1h");
+    }
+
+    /// <param name="defaults">spec.templateDefaults, which may supply a container's or script's image (as in Argo).</param>
+    private static void ValidateTemplate(Template t, string at, Dictionary<string, Template> byName, Action<string, string> fail, Template? defaults = null)
     {
         switch (t.TypeCount)
         {
@@ -113,14 +123,15 @@ public sealed partial class WorkflowValidator : IKindValidator
             case > 1: fail(at, $"template '{t.Name}' sets more than one of container, script, steps, dag, suspend, resource, http, containerSet, data"); break;
         }
         if (t.Parallelism is < 1) fail($"{at}.parallelism", "must be at least 1");
+        ValidateTimeout(t.Timeout, $"{at}.timeout", fail);
         ValidateRetry(t.RetryStrategy, $"{at}.retryStrategy", fail);
         ValidateSynchronization(t.Synchronization, $"{at}.synchronization", fail);
         ValidateMemoize(t, $"{at}.memoize", fail);
         ValidateParameters(t.Inputs?.Parameters, $"{at}.inputs.parameters", fail);
-        if (t.Container is { } c && string.IsNullOrEmpty(c.Image)) fail($"{at}.container.image", "missing: a container needs an image");
+        if (t.Container is { } c && string.IsNullOrEmpty(c.Image) && string.IsNullOrEmpty(defaults?.Container?.Image)) fail($"{at}.container.image", "missing: a container needs an image");
         if (t.Script is { } s)
         {
-            if (string.IsNullOrEmpty(s.Image)) fail($"{at}.script.image", "missing: a script needs an image");
+            if (string.IsNullOrEmpty(s.Image) && string.IsNullOrEmpty(defaults?.Script?.Image)) fail($"{at}.script.image", "missing: a script needs an image");
             if (s.Source is null) fail($"{at}.script.source", "missing: a script needs a source");
         }
         if (t.Outputs?.Parameters is { } outs)

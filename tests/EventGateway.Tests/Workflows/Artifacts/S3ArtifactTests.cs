@@ -209,8 +209,9 @@ public sealed class S3ArtifactTests
             "set s3.bucket, an artifactRepositoryRef, the namespace's artifact-repositories ConfigMap, or egw serve --artifact-repository");
     }
 
+    /// <summary>As Argo's S3 driver stores it (PutDirectory): one object per file under the key, which names the directory.</summary>
     [Fact]
-    public async Task A_directory_without_an_archive_fails_the_node_and_saying_so()
+    public async Task A_directory_without_an_archive_is_one_object_per_file_under_its_key()
     {
         await using var s3 = await S3Server.StartAsync(Bucket);
         await using var t = await TestEngine.StartAsync();
@@ -223,16 +224,15 @@ public sealed class S3ArtifactTests
               artifactRepositoryRef: {key: default}
               templates:
               - name: make
-                container: {image: alpine, command: [sh, -c, "mkdir -p /tmp/d && echo x > /tmp/d/x"]}
+                container: {image: alpine, command: [sh, -c, "mkdir -p /tmp/d/sub && echo x > /tmp/d/x && echo y > /tmp/d/sub/y"]}
                 outputs:
                   artifacts:
                   - {name: d, path: /tmp/d, archive: {none: {}}}
             """);
 
-        wf.Status!.Phase.ShouldBe(WorkflowPhase.Error);
-        var node = TestEngine.Node(wf, "dir-none");
-        node.Message.ShouldBe("failed to save outputs: artifact 'd': archive none stores a single file, but the output is a directory; use tar (the default) or zip");
-        (await KeysAsync(s3)).ShouldBeEmpty();
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, wf.Status.Message);
+        TestEngine.Node(wf, "dir-none").Outputs!.Artifacts.ShouldHaveSingleItem().S3!.Key.ShouldBe("dir-none/dir-none/d");
+        (await KeysAsync(s3)).ShouldBe(["dir-none/dir-none/d/sub/y", "dir-none/dir-none/d/x"], ignoreOrder: true);
     }
 
     private const string Collected = """
