@@ -76,7 +76,10 @@ public sealed class StepIsolationTests
         var db = Path.Combine(t.DataDir, "egw.db");
         File.Exists(db).ShouldBeTrue();
 
-        var probes = new[] { "/etc/shadow", "/etc/gshadow", "/etc/ssl/private", "/root", "/root/.ssh", "/home", "/var", "/work", "/srv", "/mnt", t.DataDir, db, otherPods, "/tmp/mine" };
+        // A step has its own empty /mnt, /srv and /media, as in a container image: what the host keeps there must not show.
+        var hostMounts = new[] { "/srv", "/mnt", "/media" }.Where(Directory.Exists).SelectMany(Directory.EnumerateFileSystemEntries);
+        var probes = new[] { "/etc/shadow", "/etc/gshadow", "/etc/ssl/private", "/root", "/root/.ssh", "/home", "/var", "/work", t.DataDir, db, otherPods, "/tmp/mine" }
+            .Concat(hostMounts).ToArray();
         var (wf, _, stdout, _) = await RunAsync(t, string.Join('\n', probes.Select(p => $"if [ -e '{p}' ]; then echo 'present {p}'; cat '{p}' 2>/dev/null | head -c 100; fi")) + "\ncat /etc/passwd; echo end");
 
         wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
