@@ -70,7 +70,7 @@ internal static class ArchiveCommand
             var json = Common.Json(r.GetValue(output));
             using var api = server.Client(r);
             var wf = (await api.GetJsonAsync($"api/v1/archived-workflows/{Uri.EscapeDataString(r.GetValue(uid)!)}", ct)).Deserialize<Workflow>(Json.Lenient)!;
-            Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
+            Console.Write(json ? WorkflowPrinter.ToJson(wf) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -18,7 +18,7 @@ internal static class GetCommand
             var json = Common.Json(r.GetValue(output));
             using var api = server.Client(r);
             var wf = await Resolve(api, r.GetValue(ns)!, r.GetValue(name)!, ct);
-            Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
+            Console.Write(json ? WorkflowPrinter.ToJson(wf) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -9,14 +9,16 @@ internal static class ListCommand
     {
         var server = Common.Server();
         var ns = Common.Namespace();
+        var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
+        var selector = new Option<string?>("--selector", "-l") { Description = "only workflows whose labels match, e.g. app=ci,tier!=test" };
         var output = Common.Output();
-        var cmd = new Command("list", "list workflows") { server, ns, output };
+        var cmd = new Command("list", "list workflows") { server, ns, all, selector, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var json = Common.Json(r.GetValue(output));
             using var api = server.Client(r);
-            var wfs = await api.ListAsync(r.GetValue(ns)!, ct);
-            Console.Write(json ? WorkflowPrinter.ToJson(wfs) + "\n" : WorkflowPrinter.Table(wfs, TimeProvider.System.GetUtcNow()));
+            var wfs = await api.ListAsync(r.GetValue(all) ? "-" : r.GetValue(ns)!, ct, r.GetValue(selector));
+            Console.Write(json ? WorkflowPrinter.ToJson(wfs) + "\n" : WorkflowPrinter.Table(wfs, TimeProvider.System.GetUtcNow(), withNamespace: r.GetValue(all)));
             return ExitCodes.Ok;
         }));
         return cmd;

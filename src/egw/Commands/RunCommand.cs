@@ -80,7 +80,7 @@ internal static class RunCommand
                 var finished = new List<Workflow>();
                 foreach (var wf in submitted) finished.Add(await engine.WaitAsync(wf, ct));
 
-                if (json) Console.WriteLine(WorkflowPrinter.ToJson(finished));
+                if (json) Console.WriteLine(WorkflowPrinter.ResultsToJson(finished));
                 else foreach (var wf in finished) Console.WriteLine(WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
                 return finished.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;
             }

@@ -40,7 +40,7 @@ internal static class SubmitCommand
                     ? await Watcher.UntilDoneAsync(api, created, show: r.GetValue(watch) && !json, ct)
                     : created);
             }
-            if (json) Console.WriteLine(WorkflowPrinter.ToJson(results));
+            if (json) Console.WriteLine(WorkflowPrinter.ResultsToJson(results));
             else foreach (var wf in results) Console.WriteLine(WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             var waited = r.GetValue(wait) || r.GetValue(watch);
             return !waited || results.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;

@@ -58,7 +58,7 @@ internal static class WorkflowControlCommands
                 results.Add(wf);
                 if (!json) Console.WriteLine(verb == "resubmit" ? $"workflow {name} resubmitted as {wf.Name}" : $"workflow {name} {done}");
             }
-            if (json) Console.WriteLine(WorkflowPrinter.ToJson(results));
+            if (json) Console.WriteLine(WorkflowPrinter.ResultsToJson(results));
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -154,4 +154,45 @@ public sealed class CliTests : IDisposable
         (await Egw("delete", name, "--server", server)).Code.ShouldBe(0);
         (await Egw("get", name, "--server", server)).Code.ShouldBe(1);
     }
+
+    private static string Labelled(string team) => $$"""
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata:
+          generateName: {{team}}-
+          labels: {team: {{team}} }
+        spec:
+          entrypoint: main
+          templates:
+          - name: main
+            container: {image: busybox, command: ["true"]}
+        """;
+
+    [Fact]
+    public async Task List_prints_a_json_list_whatever_the_count_across_namespaces_and_by_label()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        (await Egw("submit", Write("a.yaml", Labelled("alpha")), "--server", server)).Code.ShouldBe(0);
+        (await Egw("submit", Write("b.yaml", Labelled("beta")), "-n", "ops", "--server", server)).Code.ShouldBe(0);
+
+        static List<Workflow> Items((int Code, string Out, string Err) r)
+        {
+            r.Code.ShouldBe(0, r.Err);
+            JsonNode.Parse(r.Out).ShouldBeOfType<JsonArray>("a list command prints a list, also of one");
+            return JsonSerializer.Deserialize<List<Workflow>>(r.Out, Json.Lenient)!;
+        }
+        Items(await Egw("list", "-o", "json", "--server", server)).Select(w => w.Metadata.Labels!["team"]).ShouldBe(["alpha"]);
+        Items(await Egw("list", "-A", "-o", "json", "--server", server)).Select(w => w.NamespaceOrDefault).Order().ShouldBe(["default", "ops"]);
+        Items(await Egw("list", "-A", "-l", "team=beta", "-o", "json", "--server", server)).Select(w => w.NamespaceOrDefault).ShouldBe(["ops"]);
+        Items(await Egw("list", "-A", "-l", "team notin (alpha,beta)", "-o", "json", "--server", server)).ShouldBeEmpty();
+
+        var table = await Egw("list", "-A", "--server", server);
+        table.Out.Split('\n')[0].ShouldStartWith("NAMESPACE");
+        table.Out.ShouldContain("ops");
+
+        var bad = await Egw("list", "-l", "team=a,=b", "--server", server);
+        bad.Code.ShouldBe(2);
+        bad.Err.ShouldContain("listOptions.labelSelector");
+    }
 }
