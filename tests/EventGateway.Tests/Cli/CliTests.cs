@@ -195,4 +195,27 @@ public sealed class CliTests : IDisposable
         bad.Code.ShouldBe(2);
         bad.Err.ShouldContain("listOptions.labelSelector");
     }
+
+    [Fact]
+    public async Task Get_and_list_print_yaml_that_reads_back_as_the_same_workflow()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        var submitted = await Egw("submit", Write("y.yaml", Labelled("gamma")), "--server", server, "-o", "json");
+        var name = JsonSerializer.Deserialize<Workflow>(submitted.Out, Json.Lenient)!.Name;
+
+        var get = await Egw("get", name, "-o", "yaml", "--server", server);
+        get.Code.ShouldBe(0, get.Err);
+        var json = JsonNode.Parse(YamlToJson.Convert(get.Out).Single().Json)!;
+        json["metadata"]!["name"]!.GetValue<string>().ShouldBe(name);
+        json["metadata"]!["labels"]!["team"]!.GetValue<string>().ShouldBe("gamma");
+
+        var list = await Egw("list", "-o", "yaml", "--server", server);
+        list.Code.ShouldBe(0, list.Err);
+        JsonNode.Parse(YamlToJson.Convert(list.Out).Single().Json).ShouldBeOfType<JsonArray>().Count.ShouldBe(1);
+
+        var bad = await Egw("list", "-o", "xml", "--server", server);
+        bad.Code.ShouldBe(2);
+        bad.Err.ShouldContain("unknown output format 'xml': use json or yaml");
+    }
 }
