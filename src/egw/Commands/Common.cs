@@ -14,7 +14,12 @@ internal static class Common
 
     public static Option<string> Namespace() => new("--namespace", "-n") { Description = "namespace", DefaultValueFactory = _ => "default" };
 
-    public static Option<string?> Output() => new("--output", "-o") { Description = "output format: json or yaml for machines; default is a readable view" };
+    public static Option<string?> Output()
+    {
+        var output = new Option<string?>("--output", "-o") { Description = "output format: json or yaml for machines; default is a readable view" };
+        output.CompletionSources.Add("json", "yaml");
+        return output;
+    }
 
     public static Option<string[]> Parameters() => new("--parameter", "-p")
     {

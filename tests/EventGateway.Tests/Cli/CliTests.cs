@@ -218,4 +218,33 @@ public sealed class CliTests : IDisposable
         bad.Code.ShouldBe(2);
         bad.Err.ShouldContain("unknown output format 'xml': use json or yaml");
     }
+
+    [Fact]
+    public async Task Bash_completion_asks_egw_for_commands_and_option_values()
+    {
+        var script = await Egw("completion", "bash");
+        script.Code.ShouldBe(0, script.Err);
+        var path = Write("egw-completion.bash", script.Out);
+        var dll = Path.Combine(AppContext.BaseDirectory, "egw.dll");
+        // What bash does on <TAB>: COMP_* describe the line; the function fills COMPREPLY.
+        async Task<string[]> Complete(string line, params string[] words)
+        {
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add($$"""
+                source '{{path}}'
+                egw() { dotnet '{{dll}}' "$@"; }
+                COMP_LINE='{{line}}'; COMP_POINT={{line.Length}}; COMP_WORDS=({{string.Join(' ', words.Select(w => $"'{w}'"))}}); COMP_CWORD={{words.Length - 1}}
+                _egw; printf '%s\n' "${COMPREPLY[@]}"
+                """);
+            using var p = Process.Start(psi)!;
+            var output = await p.StandardOutput.ReadToEndAsync();
+            await p.WaitForExitAsync(new CancellationTokenSource(TestEngine.Patience).Token);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        (await Complete("egw li", "egw", "li")).ShouldBe(["lint", "list"]);
+        (await Complete("egw list -o ", "egw", "list", "-o", "")).ShouldBe(["json", "yaml"]);
+        (await Egw("completion", "tcsh")).Code.ShouldBe(2);
+    }
 }
