@@ -24,8 +24,8 @@ internal static class ArchiveCommand
     {
         var server = Common.Server();
         var ns = Common.Namespace();
-        var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
-        var selector = new Option<string?>("--selector", "-l") { Description = "label selector, e.g. app=ci,tier!=test" };
+        var all = Common.AllNamespaces();
+        var selector = Common.Selector();
         var prefix = new Option<string?>("--prefix") { Description = "only workflows whose name starts with this" };
         var output = Common.Output();
         var cmd = new Command("list", "list archived workflows, newest archived first") { server, ns, all, selector, prefix, output };

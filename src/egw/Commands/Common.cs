@@ -14,6 +14,10 @@ internal static class Common
 
     public static Option<string> Namespace() => new("--namespace", "-n") { Description = "namespace", DefaultValueFactory = _ => "default" };
 
+    public static Option<bool> AllNamespaces() => new("--all-namespaces", "-A") { Description = "every namespace" };
+
+    public static Option<string?> Selector() => new("--selector", "-l") { Description = "label selector, e.g. app=ci,tier!=test" };
+
     public static Option<string?> Output()
     {
         var output = new Option<string?>("--output", "-o") { Description = "output format: json or yaml for machines; default is a readable view" };

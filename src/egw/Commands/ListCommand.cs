@@ -9,8 +9,8 @@ internal static class ListCommand
     {
         var server = Common.Server();
         var ns = Common.Namespace();
-        var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
-        var selector = new Option<string?>("--selector", "-l") { Description = "only workflows whose labels match, e.g. app=ci,tier!=test" };
+        var all = Common.AllNamespaces();
+        var selector = Common.Selector();
         var output = Common.Output();
         var cmd = new Command("list", "list workflows") { server, ns, all, selector, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>

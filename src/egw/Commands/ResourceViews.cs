@@ -14,7 +14,7 @@ internal static class ResourceViews
     {
         var server = Common.Server();
         var ns = Common.Namespace();
-        var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
+        var all = Common.AllNamespaces();
         var output = Common.Output();
         var cmd = new Command("list", description) { server, output };
         if (!collection.ClusterScoped) { cmd.Options.Add(ns); cmd.Options.Add(all); }
