@@ -1,3 +1,4 @@
+using EventGateway.Events.Kafka;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -209,6 +210,16 @@ public sealed partial class KafkaListenerTests
         time.Advance(TimeSpan.FromSeconds(1));
         // Only 12 messages exist: the last two fit in the refilled bucket.
         (await host.WaitForEventsAsync("clicksrc", 12)).Count.ShouldBe(12);
+    }
+
+    [Fact]
+    public void The_client_runs_on_librdkafka_redist_2x_never_the_distributions_librdkafka()
+    {
+        using var kafka = KafkaMockCluster.Start();
+        Path.GetFileName(KafkaNative.Path).ShouldBeOneOf("librdkafka.so", "centos8-librdkafka.so");
+        KafkaNative.Path!.ShouldStartWith(AppContext.BaseDirectory);
+        Confluent.Kafka.Library.Version.ShouldBeGreaterThanOrEqualTo(0x02000000, "librdkafka 2.x");
+        File.ReadAllText("/proc/self/maps").ShouldNotContain("librdkafka.so.1", customMessage: "Debian's librdkafka is not loaded");
     }
 
     [Fact]
