@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Controller;
 /// Turns a rendered container or script template into what the executor runs: argv, environment
 /// (resolving ConfigMap and Secret references from the store) and the files to stage.
 /// </summary>
-public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage, HttpArtifactLoader http, GitArtifactLoader git, Volumes.PodVolumes podVolumes)
+public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage, HttpArtifactLoader http, GitArtifactLoader git, Volumes.PodVolumes podVolumes, IStepExecutor executor)
 {
     /// <summary>Argo stages a script's source here.</summary>
     public const string ScriptPath = "/argo/staging/script";
@@ -35,18 +35,21 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
 
         var files = new List<StagedFile>();
         List<string> argv;
+        ImageCommand command;
         if (pod.Template.Script is { } script)
         {
             files.Add(new StagedFile(ScriptPath, null, script.Source ?? "", Mode: 0b111_101_101));
-            argv = [.. script.Command is { Count: > 0 } cmd ? cmd : ["sh"], .. script.Args ?? [], ScriptPath];
+            command = new ImageCommand(script.Command is { Count: > 0 } cmd ? cmd : ["sh"], [.. script.Args ?? [], ScriptPath]);
         }
         else
         {
-            argv = [.. c.Command ?? [], .. c.Args ?? []];
+            command = new ImageCommand(c.Command is { Count: > 0 } ? c.Command : null, c.Args is { Count: > 0 } ? c.Args : null);
         }
-        if (argv.Count == 0)
+        argv = [.. command.Command ?? [], .. command.Args ?? []];
+        if (argv.Count == 0 && !executor.RunsImages)
             return (null, NoCommand(pod, c));
         argv = argv.Select(a => ExpandRefs(a, env)).ToList();
+        command = new ImageCommand(command.Command?.Select(a => ExpandRefs(a, env)).ToList(), command.Args?.Select(a => ExpandRefs(a, env)).ToList());
 
         var volumes = new List<SharedVolume>();
         var podKey = new StepKey(ns, wf.Name, pod.NodeId);
@@ -90,7 +93,7 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
 
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes] }, null);
+        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes] }, null);
     }
 
     /// <summary>

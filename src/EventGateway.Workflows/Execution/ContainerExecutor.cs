@@ -1,0 +1,311 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+
+namespace EventGateway.Workflows.Execution;
+
+/// <summary>
+/// Runs each step in its image through the Docker Engine API (Docker or Podman's compatible service on a unix socket).
+/// The node directory has the same layout as the local executor's (stdout, stderr, exitcode, killed), so logs, `egw logs`
+/// and retention read it alike. The container's name is derived from the step's key and its labels name the workflow and
+/// node: a restarted service finds the container of a step it started and adopts it instead of starting it again.
+/// The exitcode file is written only once the logs are complete; it is the durable fact that the step finished, after
+/// which the container is removed.
+/// </summary>
+public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
+{
+    public const string WorkflowLabel = "io.eventgateway.workflow";
+    public const string NamespaceLabel = "io.eventgateway.namespace";
+    public const string NodeLabel = "io.eventgateway.node";
+
+    private readonly string _root;
+    private readonly DockerClient _docker;
+    private readonly SemaphoreSlim _slots;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly StepLimits _limits;
+    private readonly TimeSpan? _stepTimeout;
+
+    /// <param name="host">The engine's endpoint, e.g. unix:///run/podman/podman.sock.</param>
+    public ContainerExecutor(string dataDir, Uri host, int maxProcesses, TimeProvider time, ILogger<ContainerExecutor> log,
+        StepLimits? limits = null, TimeSpan? stepTimeout = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxProcesses, 1);
+        _root = Path.Combine(Path.GetFullPath(dataDir), "pods");
+        // 1.41: the newest version Podman 4 serves; everything used here is older.
+        _docker = new DockerClientBuilder().WithEndpoint(host).WithApiVersion(new System.Version(1, 41)).Build();
+        _slots = new SemaphoreSlim(maxProcesses, maxProcesses);
+        _time = time;
+        _log = log;
+        _limits = limits ?? StepLimits.Default;
+        _stepTimeout = stepTimeout;
+    }
+
+    public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
+    {
+        var dir = NodeDir(spec.Key);
+        if (TryReadExit(dir) is { } done)
+        {
+            started();
+            return Finished(dir, done);
+        }
+        var name = ContainerName(spec.Key);
+        // Started before a restart (or by a run that was interrupted between create and start): adopt it.
+        if (await InspectAsync(name, stopWaiting).ConfigureAwait(false) is { } existing)
+        {
+            started();
+            if (existing.State?.Status == "created") // created, then the service went down before it started it
+                await _docker.Containers.StartContainerAsync(name, new ContainerStartParameters(), stopWaiting).ConfigureAwait(false);
+            return await WaitAsync(spec, dir, name, StartTime(dir), stopWaiting).ConfigureAwait(false);
+        }
+
+        if (!spec.InPodSlot) await _slots.WaitAsync(stopWaiting).ConfigureAwait(false);
+        try
+        {
+            started();
+            var startedAt = _time.GetUtcNow();
+            // The killed mark is the one record of a kill, also of one that came while the step waited for a slot.
+            var killedMark = Path.Combine(dir, "killed");
+            if (File.Exists(killedMark)) return new StepOutcome(StepEnd.Killed, null, "step was killed before it started", startedAt, startedAt);
+            try
+            {
+                await CreateAsync(spec, dir, name, stopWaiting).ConfigureAwait(false);
+                File.WriteAllText(Path.Combine(dir, "container"), name); // when it started: StartTime reads this file's time
+                await _docker.Containers.StartContainerAsync(name, new ContainerStartParameters(), stopWaiting).ConfigureAwait(false);
+            }
+            catch (DockerImageNotFoundException)
+            {
+                await RemoveAsync(name).ConfigureAwait(false);
+                return new StepOutcome(StepEnd.FailedToStart, null, $"image '{spec.Image}' is not present in the container engine (pulling is not implemented yet)", startedAt, _time.GetUtcNow());
+            }
+            catch (DockerApiException e)
+            {
+                await RemoveAsync(name).ConfigureAwait(false);
+                return new StepOutcome(StepEnd.FailedToStart, null, $"the container engine refused to start the step: {e.ResponseBody?.Trim() ?? e.Message}", startedAt, _time.GetUtcNow());
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException or UnauthorizedAccessException)
+            {
+                await RemoveAsync(name).ConfigureAwait(false);
+                return new StepOutcome(StepEnd.FailedToStart, null, $"failed to start step: {e.Message}", startedAt, _time.GetUtcNow());
+            }
+            if (File.Exists(killedMark)) await KillAsync(name, "KILL").ConfigureAwait(false); // killed while it was being started
+            return await WaitAsync(spec, dir, name, startedAt, stopWaiting).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!spec.InPodSlot) _slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Creates the step's container. Kubernetes rules: `command` replaces the image's ENTRYPOINT, `args` its CMD; a step
+    /// with neither runs the image's own. No privileges, the engine's default bridge network, limits within the host's.
+    /// </summary>
+    private async Task CreateAsync(StepSpec spec, string dir, string name, CancellationToken ct)
+    {
+        var (entrypoint, cmd) = spec.Container is { } c ? (c.Command, c.Args) : (spec.Argv, null);
+        var limits = (spec.Limits ?? StepLimits.None).Over(_limits);
+        var binds = Stage(spec, dir);
+        var parameters = new CreateContainerParameters
+        {
+            Name = name,
+            Image = spec.Image,
+            Entrypoint = entrypoint is { Count: > 0 } ? [.. entrypoint] : null,
+            Cmd = cmd is { Count: > 0 } ? [.. cmd] : null,
+            Env = [.. spec.Env.Select(e => $"{e.Key}={e.Value}")],
+            WorkingDir = spec.WorkingDir ?? "",
+            User = spec.RunAs is { } r ? $"{r.User ?? 0}{(r.Group is { } g ? $":{g}" : "")}" : "",
+            Labels = new Dictionary<string, string>
+            {
+                [NamespaceLabel] = spec.Key.Namespace,
+                [WorkflowLabel] = spec.Key.Workflow,
+                [NodeLabel] = spec.Key.NodeId,
+            },
+            HostConfig = new HostConfig
+            {
+                Privileged = false,
+                SecurityOpt = ["no-new-privileges"],
+                Binds = binds,
+                Memory = limits.MemoryBytes ?? 0,
+                // Without a swap limit the kernel swaps instead of ending the step at its memory limit.
+                MemorySwap = limits.MemoryBytes ?? 0,
+                PidsLimit = limits.Pids,
+                // Within the machine's hard limits: an engine's defaults above them make runc's setrlimit fail.
+                Ulimits =
+                [
+                    new Ulimit { Name = "nofile", Soft = limits.OpenFiles ?? 1024, Hard = limits.OpenFiles ?? 1024 },
+                    new Ulimit { Name = "nproc", Soft = limits.Pids ?? 4096, Hard = limits.Pids ?? 4096 },
+                ],
+            },
+        };
+        if (entrypoint is { Count: > 0 } && cmd is null) parameters.Cmd = []; // a command replaces the image's CMD too, as in Kubernetes
+        await _docker.Containers.CreateContainerAsync(parameters, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Staged files and shared volumes, bound from the node directory (never any other host path).</summary>
+    private List<string> Stage(StepSpec spec, string dir)
+    {
+        var binds = new List<string>();
+        var root = Path.Combine(dir, "root");
+        foreach (var f in spec.Files)
+        {
+            var target = ConfinedPath.Resolve(root, f.SandboxPath);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (f.Content is not null) File.WriteAllText(target, f.Content);
+            else if (f.HostSource is { } src) LocalProcessExecutor.Copy(src, target);
+            if (f.Mode is { } mode && !OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(target, (UnixFileMode)mode);
+            binds.Add($"{target}:{f.SandboxPath}");
+        }
+        foreach (var v in spec.Volumes)
+        {
+            if (v.Name is "" or "." or ".." || v.Name.Contains('/')) throw new IOException($"volume name '{v.Name}' is not a valid name");
+            var host = Path.Combine(NodeDir(v.Owner), "volumes", v.Name);
+            Directory.CreateDirectory(host);
+            binds.Add($"{host}:{v.MountPath}");
+        }
+        return binds;
+    }
+
+    private async Task<StepOutcome> WaitAsync(StepSpec spec, string dir, string name, DateTimeOffset startedAt, CancellationToken stopWaiting)
+    {
+        // Logs from the container's start, each time: after a restart the files are written again in full.
+        var logs = CopyLogsAsync(dir, name, stopWaiting);
+        var exit = _docker.Containers.WaitContainerAsync(name, stopWaiting);
+        var timedOut = spec.Deadline is null && _stepTimeout is { } limit ? startedAt + limit : (DateTimeOffset?)null;
+        if ((spec.Deadline ?? timedOut) is { } deadline)
+        {
+            var remaining = deadline - _time.GetUtcNow();
+            using var timeout = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time);
+            var fired = await Task.WhenAny(exit, Task.Delay(Timeout.InfiniteTimeSpan, timeout.Token)).ConfigureAwait(false);
+            if (fired != exit)
+            {
+                stopWaiting.ThrowIfCancellationRequested();
+                await KillAsync(name, "KILL").ConfigureAwait(false);
+                await exit.ConfigureAwait(false);
+                await logs.ConfigureAwait(false);
+                File.WriteAllText(Path.Combine(dir, "killed"), "");
+                await RemoveAsync(name).ConfigureAwait(false);
+                var why = timedOut is null ? "Step exceeded its deadline" : $"Step exceeded the service's step time limit (--step-timeout {_stepTimeout})";
+                return new StepOutcome(StepEnd.DeadlineExceeded, null, why, startedAt, _time.GetUtcNow());
+            }
+        }
+        var code = (int)(await exit.ConfigureAwait(false)).StatusCode;
+        await logs.ConfigureAwait(false);
+        var inspected = await InspectAsync(name, CancellationToken.None).ConfigureAwait(false);
+        var killed = File.Exists(Path.Combine(dir, "killed"));
+        if (!killed) File.WriteAllText(Path.Combine(dir, "exitcode"), code.ToString(CultureInfo.InvariantCulture));
+        await RemoveAsync(name).ConfigureAwait(false);
+        if (killed) return new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow());
+        var message = code == 0 ? null
+            : inspected?.State?.OOMKilled == true ? $"OOMKilled (exit code {code}): the step reached its memory limit ({StepLimits.Format(spec.Limits?.MemoryBytes ?? _limits.MemoryBytes ?? 0)}; resources.limits.memory or --step-memory)"
+            : $"Error (exit code {code})";
+        return new StepOutcome(StepEnd.Exited, code, message, startedAt, _time.GetUtcNow());
+    }
+
+    /// <summary>Streams the container's stdout and stderr into the node directory's files as they come.</summary>
+    private async Task CopyLogsAsync(string dir, string name, CancellationToken ct)
+    {
+        using var stream = await _docker.Containers.GetContainerLogsAsync(name, new ContainerLogsParameters { Follow = true, ShowStdout = true, ShowStderr = true }, ct).ConfigureAwait(false);
+        await using var stdout = new FileStream(Path.Combine(dir, "stdout"), FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        await using var stderr = new FileStream(Path.Combine(dir, "stderr"), FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        await stream.CopyOutputToAsync(Stream.Null, stdout, stderr, ct).ConfigureAwait(false);
+    }
+
+    private async Task<ContainerInspectResponse?> InspectAsync(string name, CancellationToken ct)
+    {
+        try { return await _docker.Containers.InspectContainerAsync(name, ct).ConfigureAwait(false); }
+        catch (DockerContainerNotFoundException) { return null; }
+    }
+
+    private async Task KillAsync(string name, string signal)
+    {
+        try { await _docker.Containers.KillContainerAsync(name, new ContainerKillParameters { Signal = signal }, CancellationToken.None).ConfigureAwait(false); }
+        catch (DockerContainerNotFoundException) { }
+        catch (DockerApiException e) { LogKillFailed(_log, name, e.ResponseBody ?? e.Message); } // already stopped
+    }
+
+    private async Task RemoveAsync(string name)
+    {
+        try { await _docker.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true }, CancellationToken.None).ConfigureAwait(false); }
+        catch (DockerContainerNotFoundException) { }
+    }
+
+    public void Kill(StepKey key)
+    {
+        try { File.WriteAllText(Path.Combine(DirOf(key), "killed"), ""); }
+        catch (DirectoryNotFoundException) { }
+        KillAsync(ContainerName(key), "KILL").GetAwaiter().GetResult();
+    }
+
+    public void Terminate(StepKey key) => KillAsync(ContainerName(key), "TERM").GetAwaiter().GetResult();
+
+    /// <summary>Staged inputs only: outputs are in the container's own filesystem (copying them out is not implemented yet).</summary>
+    public string HostPath(StepKey key, string sandboxPath) => ConfinedPath.Resolve(Path.Combine(DirOf(key), "root"), sandboxPath);
+
+    public bool RunsImages => true;
+
+    public string LogPath(StepKey key, string stream) => Path.Combine(DirOf(key), stream);
+
+    public void Forget(StepKey key)
+    {
+        if (key.NodeId.Length == 0 || key.NodeId.Contains('/') || key.NodeId is "." or "..") return;
+        RemoveAsync(ContainerName(key)).GetAwaiter().GetResult();
+        var dir = DirOf(key);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    public void Forget(string @namespace, string workflow)
+    {
+        var found = _docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{NamespaceLabel}={@namespace}"] = true, [$"{WorkflowLabel}={workflow}"] = true } },
+        }).GetAwaiter().GetResult();
+        foreach (var c in found) RemoveAsync(c.ID).GetAwaiter().GetResult();
+        var dir = Path.Combine(_root, @namespace, workflow);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>A container name per step, the same after a restart: names allow [a-zA-Z0-9_.-], keys do not fit them.</summary>
+    public static string ContainerName(StepKey key) =>
+        "egw-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{key.Namespace}/{key.Workflow}/{key.NodeId}")))[..24];
+
+    private StepOutcome Finished(string dir, int code)
+    {
+        var finished = File.GetLastWriteTimeUtc(Path.Combine(dir, "exitcode"));
+        return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", StartTime(dir), new DateTimeOffset(finished, TimeSpan.Zero));
+    }
+
+    private string NodeDir(StepKey key)
+    {
+        var dir = DirOf(key);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private string DirOf(StepKey key) => Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
+
+    private static int? TryReadExit(string dir)
+    {
+        try { return int.TryParse(File.ReadAllText(Path.Combine(dir, "exitcode")).Trim(), CultureInfo.InvariantCulture, out var code) ? code : null; }
+        catch (FileNotFoundException) { return null; }
+    }
+
+    private DateTimeOffset StartTime(string dir)
+    {
+        var marker = Path.Combine(dir, "container");
+        return File.Exists(marker) ? new DateTimeOffset(File.GetLastWriteTimeUtc(marker), TimeSpan.Zero) : _time.GetUtcNow();
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "killing container {Name}: {Reason}")]
+    private static partial void LogKillFailed(ILogger log, string name, string reason);
+
+    public void Dispose()
+    {
+        _docker.Dispose();
+        _slots.Dispose();
+    }
+}
