@@ -24,10 +24,12 @@ public sealed class ControllerOptions
     public Validation.WorkflowLimits Limits { get; set; } = Validation.WorkflowLimits.Default;
 
     /// <summary>
-    /// Workflows reconciled at once (Argo's --workflow-workers). One worker capped a service at ~500 one-step
-    /// workflows/s on 2 cores: a pass waits for its status write, and nothing else ran meanwhile.
+    /// Workflows reconciled at once (Argo's --workflow-workers). One worker caps a service at ~500 one-step
+    /// workflows/s on 2 cores (a pass waits for its status write, and nothing else runs meanwhile); 4 measured
+    /// 414-419/s against 360/s, but a synchronization test (a mutex held across a restart) failed once in CI with 4,
+    /// not yet explained, so the default stays 1 until it is.
     /// </summary>
-    public int Workers { get; set; } = 4;
+    public int Workers { get; set; } = 1;
 }
 
 /// <summary>

@@ -42,6 +42,33 @@ public sealed class S3Server : IAsyncDisposable
     /// <summary>Argo's form of the endpoint: host:port (with <c>insecure: true</c> for plain HTTP).</summary>
     public string Endpoint => $"127.0.0.1:{Port}";
     public Uri Url => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>
+    /// Argo's way of naming a default artifact repository, pointing at this server: the `artifact-repositories`
+    /// ConfigMap and an `s3-cred` Secret, as YAML documents to put before a workflow.
+    /// </summary>
+    public string DefaultRepositoryManifests(string bucket) => $$"""
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s3-cred}
+        stringData: {accessKey: {{AccessKey}}, secretKey: {{SecretKey}}}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: artifact-repositories
+          annotations: {workflows.argoproj.io/default-artifact-repository: default}
+        data:
+          default: |
+            s3:
+              endpoint: {{Endpoint}}
+              bucket: {{bucket}}
+              insecure: true
+              accessKeySecret: {name: s3-cred, key: accessKey}
+              secretKeySecret: {name: s3-cred, key: secretKey}
+        ---
+
+        """;
     public IAmazonS3 Client { get; }
 
     public static async Task<S3Server> StartAsync(params string[] buckets)

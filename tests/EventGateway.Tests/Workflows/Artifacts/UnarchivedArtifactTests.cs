@@ -16,28 +16,8 @@ public sealed class UnarchivedArtifactTests
     private const string Bucket = "my-bucket";
     private static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "ArgoWorkflowsRuntime");
 
-    private static string Repository(S3Server s3) => $$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: s3-cred}
-        stringData: {accessKey: {{S3Server.AccessKey}}, secretKey: {{S3Server.SecretKey}}}
-        ---
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: artifact-repositories
-          annotations: {workflows.argoproj.io/default-artifact-repository: default}
-        data:
-          default: |
-            s3:
-              endpoint: {{s3.Endpoint}}
-              bucket: {{Bucket}}
-              insecure: true
-              accessKeySecret: {name: s3-cred, key: accessKey}
-              secretKeySecret: {name: s3-cred, key: secretKey}
-        ---
-
-        """;
+    /// <summary>Argo's default artifact repository (its ConfigMap and credentials) on the test's S3 server.</summary>
+    private static string Repository(S3Server s3) => s3.DefaultRepositoryManifests(Bucket);
 
     private static async Task<List<string>> KeysAsync(S3Server s3, string prefix) =>
         (await s3.Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix })).S3Objects?.Select(o => o.Key).Order().ToList() ?? [];

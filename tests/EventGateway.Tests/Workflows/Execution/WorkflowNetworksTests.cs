@@ -108,6 +108,26 @@ public sealed class WorkflowNetworksTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public async Task A_pasta_still_running_after_its_namespace_name_went_is_ended_at_the_next_start()
+    {
+        Tools.Pasta.ShouldNotBeNull("pasta (Debian's passt) is installed by .ci/run");
+        using var n = New();
+        var name = n.Prefix + "porphan";
+        var path = "/run/netns/" + name;
+        Process.Start("ip", ["netns", "add", name])!.WaitForExit();
+        // --no-netns-quit: the state a killed service's pasta was found in, kept running with its name gone.
+        Process.Start("/bin/sh", ["-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1", "/usr/bin/env", "--default-signal=PIPE", Tools.Pasta!,
+            "--runas", "0:0", "--netns", path, "--no-netns-quit", "--config-net", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-q"])!.WaitForExit();
+        await UntilAsync(() => Pastas(n.Prefix).Count == 1, "pasta to run");
+        NetnsFacts.RemoveName(path);
+        Pastas(n.Prefix).Count.ShouldBe(1);
+
+        new WorkflowNetworks(_dir.FullName).RemoveLeftovers();
+
+        await UntilAsync(() => Pastas(n.Prefix).Count == 0, "the orphaned pasta to be ended");
+    }
+
+    [Fact]
     public async Task Concurrently_held_namespaces_are_never_shared()
     {
         using var n = New();

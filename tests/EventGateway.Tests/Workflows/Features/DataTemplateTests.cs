@@ -10,28 +10,8 @@ public sealed class DataTemplateTests
 {
     private const string Bucket = "my-bucket";
 
-    private static string Repository(S3Server s3) => $$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: s3-cred}
-        stringData: {accessKey: {{S3Server.AccessKey}}, secretKey: {{S3Server.SecretKey}}}
-        ---
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: artifact-repositories
-          annotations: {workflows.argoproj.io/default-artifact-repository: default}
-        data:
-          default: |
-            s3:
-              endpoint: {{s3.Endpoint}}
-              bucket: {{Bucket}}
-              insecure: true
-              accessKeySecret: {name: s3-cred, key: accessKey}
-              secretKeySecret: {name: s3-cred, key: secretKey}
-        ---
-
-        """;
+    /// <summary>Argo's default artifact repository (its ConfigMap and credentials) on the test's S3 server.</summary>
+    private static string Repository(S3Server s3) => s3.DefaultRepositoryManifests(Bucket);
 
     private static string Example() =>
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "ArgoWorkflowsFeatures", "data-transformations.yaml"));
