@@ -23,7 +23,7 @@ public sealed class EventGatewayOptions
 
     /// <summary>
     /// The Docker Engine API endpoint (Docker or Podman, e.g. unix:///run/podman/podman.sock) of the container executor;
-    /// null: steps run with the local executor. No CLI flag yet (issue 13).
+    /// null: steps run with the local executor (`--executor container --container-host URI`).
     /// </summary>
     public Uri? ContainerHost { get; set; }
 

@@ -103,7 +103,7 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
     internal static string NoCommand(PodRequest pod, Container c) =>
         $"step '{pod.NodeName}': container '{c.Name ?? "main"}' of image '{c.Image}' has no command, and the local executor cannot know an image's entrypoint " +
         "(it runs commands on the host, not images): give the container a `command` (its `args` are appended to it). " +
-        "Running an image's own entrypoint needs a container executor, which egw does not have yet";
+        "To run the image's own entrypoint, use the container executor (--executor container)";
 
     /// <summary>
     /// resources.limits.memory as the step's memory limit, within the pod's (podResources: the template's, else the

@@ -35,8 +35,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxProcesses, 1);
         _root = Path.Combine(Path.GetFullPath(dataDir), "pods");
-        // 1.41: the newest version Podman 4 serves; everything used here is older.
-        _docker = new DockerClientBuilder().WithEndpoint(host).WithApiVersion(new System.Version(1, 41)).Build();
+        _docker = ContainerEngine.Connect(host);
         _slots = new SemaphoreSlim(maxProcesses, maxProcesses);
         _time = time;
         _log = log;
