@@ -93,7 +93,14 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
 
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes] }, null);
+        var outputs = pod.Template.Outputs is { } o
+            ? [.. (o.Parameters ?? []).Select(p => p.ValueFrom?.Path), .. (o.Artifacts ?? []).Select(a => a.Path)]
+            : Array.Empty<string?>();
+        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline)
+        {
+            Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes],
+            OutputPaths = [.. outputs.OfType<string>().Where(p => p.Length > 0).Distinct(StringComparer.Ordinal)],
+        }, null);
     }
 
     /// <summary>

@@ -195,13 +195,54 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         await logs.ConfigureAwait(false);
         var inspected = await InspectAsync(name, CancellationToken.None).ConfigureAwait(false);
         var killed = File.Exists(Path.Combine(dir, "killed"));
-        if (!killed) File.WriteAllText(Path.Combine(dir, "exitcode"), code.ToString(CultureInfo.InvariantCulture));
+        if (!killed)
+        {
+            // Before the exit code: once that is written the container may be gone, and its files with it.
+            await CopyOutputsAsync(spec, dir, name, stopWaiting).ConfigureAwait(false);
+            File.WriteAllText(Path.Combine(dir, "exitcode"), code.ToString(CultureInfo.InvariantCulture));
+        }
         await RemoveAsync(name).ConfigureAwait(false);
         if (killed) return new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow());
         var message = code == 0 ? null
             : inspected?.State?.OOMKilled == true ? $"OOMKilled (exit code {code}): the step reached its memory limit ({StepLimits.Format(spec.Limits?.MemoryBytes ?? _limits.MemoryBytes ?? 0)}; resources.limits.memory or --step-memory)"
             : $"Error (exit code {code})";
         return new StepOutcome(StepEnd.Exited, code, message, startedAt, _time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Copies the step's output paths out of the stopped container into its root, where <see cref="HostPath"/> reads
+    /// them. A path the step did not write is left missing: the output collector says so (or takes its default).
+    /// </summary>
+    private async Task CopyOutputsAsync(StepSpec spec, string dir, string name, CancellationToken ct)
+    {
+        var root = Path.Combine(dir, "root");
+        foreach (var path in spec.OutputPaths)
+        {
+            var absolute = path.StartsWith('/') ? path : $"{(spec.WorkingDir ?? "/").TrimEnd('/')}/{path}";
+            ContainerArchiveResponse archive;
+            try { archive = await _docker.Containers.GetArchiveFromContainerAsync(name, new ContainerPathStatParameters { Path = absolute }, statOnly: false, ct).ConfigureAwait(false); }
+            catch (DockerContainerNotFoundException) { continue; } // no such path in the container
+            catch (DockerApiException e) { LogOutputNotCopied(_log, name, absolute, e.ResponseBody ?? e.Message); continue; }
+            if (archive.Stream is not { } tar) continue;
+            var spool = Path.Combine(dir, "output.tar");
+            await using (tar)
+            await using (var file = File.Create(spool))
+            {
+                // Podman 4 ends this chunked body without its last chunk; the tar's own end blocks say whether it is whole.
+                try { await tar.CopyToAsync(file, ct).ConfigureAwait(false); }
+                catch (HttpIOException e) when (e.HttpRequestError == HttpRequestError.ResponseEnded) { }
+            }
+            try
+            {
+                await using var file = File.OpenRead(spool);
+                await ContainerOutputs.ExtractAsync(file, root, Path.GetDirectoryName(absolute) ?? "/", ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+            {
+                throw new IOException($"output {absolute} of the step's container could not be read: {e.Message}", e);
+            }
+            finally { File.Delete(spool); }
+        }
     }
 
     /// <summary>Streams the container's stdout and stderr into the node directory's files as they come.</summary>
@@ -241,7 +282,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
 
     public void Terminate(StepKey key) => KillAsync(ContainerName(key), "TERM").GetAwaiter().GetResult();
 
-    /// <summary>Staged inputs only: outputs are in the container's own filesystem (copying them out is not implemented yet).</summary>
+    /// <summary>Staged inputs, and outputs copied out of the container after it exited (<see cref="CopyOutputsAsync"/>), confined to the step's root.</summary>
     public string HostPath(StepKey key, string sandboxPath) => ConfinedPath.Resolve(Path.Combine(DirOf(key), "root"), sandboxPath);
 
     public bool RunsImages => true;
@@ -298,6 +339,9 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         var marker = Path.Combine(dir, "container");
         return File.Exists(marker) ? new DateTimeOffset(File.GetLastWriteTimeUtc(marker), TimeSpan.Zero) : _time.GetUtcNow();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "output {Path} of container {Name} not copied: {Reason}")]
+    private static partial void LogOutputNotCopied(ILogger log, string name, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "killing container {Name}: {Reason}")]
     private static partial void LogKillFailed(ILogger log, string name, string reason);

@@ -71,6 +71,9 @@ public sealed record StepSpec(
 
     /// <summary>A sidecar (or a daemon's probe) runs within its pod's process slot: it never waits for one of its own.</summary>
     public bool InPodSlot { get; init; }
+
+    /// <summary>Paths of the step's output parameters and artifacts: an executor whose steps' files vanish with the step (a container) copies them out after exit.</summary>
+    public IReadOnlyList<string> OutputPaths { get; init; } = [];
 }
 
 /// <summary>`command` replaces the image's ENTRYPOINT, `args` its CMD; null keeps the image's.</summary>

@@ -22,23 +22,9 @@ public sealed class PodmanService : IAsyncLifetime
     {
         foreach (var (tool, package) in new[] { ("podman", "podman"), ("runc", "runc"), ("busybox", "busybox-static") })
             if (Which(tool) is null) throw new InvalidOperationException($"the container executor tests need {tool}: apt-get install -y podman runc busybox-static");
-        var busybox = Which("busybox")!;
 
-        // The root filesystem: busybox and a link per applet, so the image's sh, echo and the rest exist.
-        var rootfs = Path.Combine(_dir, "rootfs");
-        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
-        Directory.CreateDirectory(Path.Combine(rootfs, "tmp"));
-        Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
-        File.Copy(busybox, Path.Combine(rootfs, "bin", "busybox"));
-        var applets = (await RunAsync(busybox, ["--list"])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var applet in applets.Where(a => a != "busybox"))
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
-        File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\n");
-        var tar = Path.Combine(_dir, "rootfs.tar");
-        await RunAsync("tar", ["-C", rootfs, "-cf", tar, "."]);
-        await RunAsync("podman", ["--runtime", "runc", "import",
-            "--change", "ENTRYPOINT [\"/bin/echo\", \"entrypoint:\"]", "--change", "CMD [\"default-cmd\"]", tar, Image]);
+        var rootfs = await BusyboxRootfsAsync("rootfs");
+        await ImportAsync(rootfs, Image, "ENTRYPOINT [\"/bin/echo\", \"entrypoint:\"]", "CMD [\"default-cmd\"]");
 
         _service = Process.Start(new ProcessStartInfo("podman", ["--runtime", "runc", "system", "service", "--time=0", $"unix://{Socket}"])
         {
@@ -52,6 +38,75 @@ public sealed class PodmanService : IAsyncLifetime
         await Eventually.Get(async () => File.Exists(Socket) ? "up" : _service.HasExited ? throw new InvalidOperationException($"podman system service exited with {_service.ExitCode}") : null,
             $"podman's API socket {Socket}", TimeSpan.FromSeconds(60));
     }
+
+    /// <summary>A root filesystem of busybox and a link per applet, so sh, echo and the rest exist (an alpine stand-in).</summary>
+    public async Task<string> BusyboxRootfsAsync(string name)
+    {
+        var busybox = Which("busybox")!;
+        var rootfs = Path.Combine(_dir, name);
+        foreach (var d in new[] { "bin", "tmp", "etc", "root" }) Directory.CreateDirectory(Path.Combine(rootfs, d));
+        File.Copy(busybox, Path.Combine(rootfs, "bin", "busybox"));
+        var applets = (await RunAsync(busybox, ["--list"])).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var applet in applets.Where(a => a != "busybox"))
+            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
+        File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\nnobody:x:65534:\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0x1FF | UnixFileMode.StickyBit);
+        return rootfs;
+    }
+
+    /// <summary>
+    /// A busybox root filesystem with the host's Debian python3 (its standard library, extension modules and the
+    /// shared libraries they load), standing in for python:3.x images: `python` and `python3` both run it.
+    /// </summary>
+    public async Task<string> PythonRootfsAsync(string name)
+    {
+        var rootfs = await BusyboxRootfsAsync(name);
+        var python = new FileInfo("/usr/bin/python3").ResolveLinkTarget(true)?.FullName ?? "/usr/bin/python3";
+        var version = Path.GetFileName(python); // python3.11
+        var stdlib = $"/usr/lib/{version}";
+        await RunAsync("sh", ["-c", $"tar -C / --exclude={stdlib[1..]}/test --exclude={stdlib[1..]}/idlelib --exclude={stdlib[1..]}/tkinter -cf - {python[1..]} {stdlib[1..]} | tar -C {rootfs} -xf -"]);
+        // The dynamic loader and every library the interpreter and its extension modules need, copied to where they are looked for.
+        var objects = (await RunAsync("sh", ["-c", $"ls {stdlib}/lib-dynload/*.so"])).Split('\n', StringSplitOptions.RemoveEmptyEntries).Prepend(python);
+        var libs = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var o in objects)
+            foreach (var line in (await RunAsync("ldd", [o])).Split('\n'))
+                // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+                if (line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(w => w.StartsWith('/')).FirstOrDefault() is { } lib) libs.Add(lib);
+        foreach (var lib in libs)
+        {
+            var target = Path.Combine(rootfs, lib.TrimStart('/'));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (!File.Exists(target)) File.Copy(new FileInfo(lib).ResolveLinkTarget(true)?.FullName ?? lib, target);
+        }
+        foreach (var link in new[] { "python3", "python" })
+            File.CreateSymbolicLink(Path.Combine(rootfs, "usr", "bin", link), version);
+        return rootfs;
+    }
+
+    /// <summary>Imports a root filesystem as an image (no registry here), with Dockerfile-style changes (ENTRYPOINT, CMD, ENV).</summary>
+    public async Task ImportAsync(string rootfs, string image, params string[] changes)
+    {
+        var tar = rootfs + ".tar";
+        await RunAsync("tar", ["-C", rootfs, "-cf", tar, "."]);
+        await RunAsync("podman", ["--runtime", "runc", "import", .. changes.SelectMany(c => new[] { "--change", c }), tar, image]);
+        File.Delete(tar);
+    }
+
+    private readonly Dictionary<string, Task> _once = [];
+
+    /// <summary>Runs <paramref name="make"/> once per service, e.g. to build the images a test class needs.</summary>
+    public Task OnceAsync(string what, Func<Task> make)
+    {
+        lock (_once)
+        {
+            if (!_once.TryGetValue(what, out var task)) _once[what] = task = make();
+            return task;
+        }
+    }
+
+    /// <summary>Gives an image another name, e.g. the one a fixture's YAML uses (alpine:3.20, argoproj/argosay:v2).</summary>
+    public static Task TagAsync(string image, params string[] names) => RunAsync("podman", ["tag", image, .. names]);
 
     private static string? Which(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);

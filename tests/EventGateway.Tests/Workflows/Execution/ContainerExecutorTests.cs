@@ -74,4 +74,99 @@ public sealed class ContainerExecutorTests(PodmanService podman) : IClassFixture
         fails.Message.ShouldNotBeNull().ShouldContain("exit code 3");
         engine.Logs(wf, fails, "stderr").ShouldBe("oops\n");
     }
+
+    [Fact]
+    public async Task Outputs_are_copied_out_of_the_container_after_exit_and_scripts_and_input_artifacts_go_in()
+    {
+        await using var engine = await StartAsync();
+
+        var wf = await engine.RunYamlAsync($$$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: image-outputs}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - {name: produce, template: produce}
+                - - name: consume
+                    template: consume
+                    arguments:
+                      parameters: [{name: word, value: "{{steps.produce.outputs.parameters.word}}"}]
+                      artifacts: [{name: tree, from: "{{steps.produce.outputs.artifacts.tree}}"}]
+              - name: produce
+                script:
+                  image: {{{PodmanService.Image}}}
+                  command: [sh]
+                  source: |
+                    echo -n container-word > /tmp/word
+                    mkdir -p /out/tree/sub
+                    echo leaf > /out/tree/sub/leaf.txt
+                    ln -s sub/leaf.txt /out/tree/inside-link
+                    echo script-result
+                outputs:
+                  parameters: [{name: word, valueFrom: {path: /tmp/word}}]
+                  artifacts: [{name: tree, path: /out/tree}]
+              - name: consume
+                inputs:
+                  parameters: [{name: word}]
+                  artifacts: [{name: tree, path: /in/tree}]
+                container:
+                  image: {{{PodmanService.Image}}}
+                  command: [sh, -c, 'echo "{{inputs.parameters.word}} $(cat /in/tree/sub/leaf.txt) $(cat /in/tree/inside-link)"']
+            """);
+
+        wf.Status!.Phase.ShouldBe("Succeeded", string.Join("; ", wf.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
+        var produce = TestEngine.Node(wf, "produce");
+        produce.Outputs!.Result.ShouldBe("script-result");
+        produce.Outputs.Parameters!.Single().Value.ShouldBe("container-word");
+        engine.Logs(wf, TestEngine.Node(wf, "consume")).ShouldBe("container-word leaf leaf\n");
+    }
+
+    [Fact]
+    public async Task An_output_never_follows_a_link_out_of_the_steps_root_to_the_host()
+    {
+        await using var engine = await StartAsync();
+        // A file only the host has: a link to its path must not read it.
+        var secret = Path.Combine(Path.GetTempPath(), $"egw-host-secret-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(secret, "host secret");
+        try
+        {
+            var wf = await engine.RunYamlAsync($$$"""
+                apiVersion: argoproj.io/v1alpha1
+                kind: Workflow
+                metadata: {name: image-output-links}
+                spec:
+                  entrypoint: main
+                  templates:
+                  - name: main
+                    dag:
+                      tasks:
+                      - {name: param-link, template: param-link}
+                      - {name: tree-link, template: tree-link}
+                  - name: param-link
+                    container:
+                      image: {{{PodmanService.Image}}}
+                      command: [sh, -c, 'ln -s {{{secret}}} /tmp/leak; ln -s ../../../../../..{{{secret}}} /tmp/up']
+                    outputs:
+                      parameters:
+                      - {name: leak, valueFrom: {path: /tmp/leak, default: not-followed}}
+                      - {name: up, valueFrom: {path: /tmp/up, default: not-followed}}
+                  - name: tree-link
+                    container:
+                      image: {{{PodmanService.Image}}}
+                      command: [sh, -c, 'mkdir -p /out/tree; ln -s {{{secret}}} /out/tree/leak']
+                    outputs:
+                      artifacts: [{name: tree, path: /out/tree}]
+                """);
+
+            var param = TestEngine.Node(wf, "param-link");
+            param.Outputs!.Parameters!.ShouldAllBe(p => p.Value != "host secret");
+            var tree = TestEngine.Node(wf, "tree-link");
+            tree.Phase.ShouldBe("Error");
+            tree.Message.ShouldNotBeNull().ShouldContain("outside the output");
+        }
+        finally { File.Delete(secret); }
+    }
 }
