@@ -93,15 +93,17 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
 
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        var outputs = pod.Template.Outputs is { } o
-            ? [.. (o.Parameters ?? []).Select(p => p.ValueFrom?.Path), .. (o.Artifacts ?? []).Select(a => a.Path)]
-            : Array.Empty<string?>();
         return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline)
         {
-            Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes],
-            OutputPaths = [.. outputs.OfType<string>().Where(p => p.Length > 0).Distinct(StringComparer.Ordinal)],
+            Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes], OutputPaths = OutputPathsOf(pod.Template),
         }, null);
     }
+
+    /// <summary>The paths of a template's output parameters and artifacts (what an executor must keep once the step has ended).</summary>
+    public static IReadOnlyList<string> OutputPathsOf(Template t) =>
+        t.Outputs is { } o
+            ? [.. (o.Parameters ?? []).Select(p => p.ValueFrom?.Path).Concat((o.Artifacts ?? []).Select(a => a.Path)).OfType<string>().Where(p => p.Length > 0).Distinct(StringComparer.Ordinal)]
+            : [];
 
     /// <summary>
     /// Why a container without command or args cannot run, and what to do: an image's entrypoint is in the image, which

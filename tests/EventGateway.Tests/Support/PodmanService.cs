@@ -84,6 +84,40 @@ public sealed class PodmanService : IAsyncLifetime
         return rootfs;
     }
 
+    /// <summary>
+    /// An argosay-like image (Argo's e2e test image): a busybox root filesystem whose ENTRYPOINT is /argosay, a small sh
+    /// program: no arguments or `echo` print "hello argo", `echo TEXT` prints TEXT, `echo TEXT FILE` writes it to FILE
+    /// (making its directory), `cat FILE`, `assert_contains FILE TEXT` (fails unless FILE holds TEXT), `sleep DURATION`,
+    /// `exit [N]`; anything else exits 1.
+    /// </summary>
+    public async Task ArgosayImageAsync(string image)
+    {
+        var rootfs = await BusyboxRootfsAsync("argosay");
+        var program = Path.Combine(rootfs, "argosay");
+        File.WriteAllText(program, """
+            #!/bin/sh
+            set -eu
+            verb=${1:-}
+            [ $# -gt 0 ] && shift
+            case $verb in
+              '') echo "hello argo" ;;
+              echo)
+                if [ $# -eq 0 ]; then echo "hello argo"
+                elif [ $# -eq 1 ]; then echo "$1"
+                elif [ $# -eq 2 ]; then mkdir -p "$(dirname "$2")"; echo "$1" > "$2"
+                else exit 1; fi ;;
+              cat) cat "$1" ;;
+              assert_contains) grep -F -- "$2" "$1" ;;
+              sleep) sleep "${1%s}" ;;
+              exit) exit "${1:-0}" ;;
+              *) echo "argosay: unknown command '$verb'" >&2; exit 1 ;;
+            esac
+
+            """);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(program, (UnixFileMode)0x1ED); // 0755
+        await ImportAsync(rootfs, image, "ENTRYPOINT [\"/argosay\"]");
+    }
+
     /// <summary>Imports a root filesystem as an image (no registry here), with Dockerfile-style changes (ENTRYPOINT, CMD, ENV).</summary>
     public async Task ImportAsync(string rootfs, string image, params string[] changes)
     {
