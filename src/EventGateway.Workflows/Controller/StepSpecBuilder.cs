@@ -93,9 +93,13 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
 
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
+        if (c.ImagePullPolicy is { } policy && policy is not ("Always" or "IfNotPresent" or "Never"))
+            return (null, $"container '{pod.Template.Name}': imagePullPolicy '{policy}' is not one of Always, IfNotPresent, Never");
+        var pullSecrets = executor.RunsImages ? await PullSecretsAsync(wf, ct).ConfigureAwait(false) : [];
         return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline)
         {
             Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes], OutputPaths = OutputPathsOf(pod.Template),
+            PullPolicy = c.ImagePullPolicy, PullSecrets = pullSecrets,
         }, null);
     }
 
@@ -148,6 +152,24 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         var group = Id("runAsGroup", out var groupError);
         if ((userError ?? groupError) is { } e) return (null, e);
         return user is null && group is null ? (null, null) : (new RunAs(user, group), null);
+    }
+
+    /// <summary>
+    /// The docker config documents of spec.imagePullSecrets, in order. As the kubelet does, a Secret that is missing or
+    /// holds no docker config is passed over (the pull then goes without it, and says why it failed if it does).
+    /// </summary>
+    private async Task<IReadOnlyList<string>> PullSecretsAsync(Workflow wf, CancellationToken ct)
+    {
+        if ((wf.Status?.StoredWorkflowTemplateSpec ?? wf.Spec).ImagePullSecrets is not System.Text.Json.Nodes.JsonArray refs) return [];
+        var configs = new List<string>();
+        foreach (var r in refs)
+        {
+            var name = (r as System.Text.Json.Nodes.JsonObject)?["name"]?.GetValue<string>();
+            if (string.IsNullOrEmpty(name)) continue;
+            var secret = await store.GetAsync<Secret>(wf.NamespaceOrDefault, name, ct).ConfigureAwait(false);
+            if ((secret?.Value(".dockerconfigjson") ?? secret?.Value(".dockercfg")) is { } config) configs.Add(config);
+        }
+        return configs;
     }
 
     private async Task<string?> AddEnvFromAsync(string ns, EnvFromSource from, Dictionary<string, string> env, CancellationToken ct)

@@ -71,6 +71,8 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
             if (File.Exists(killedMark)) return new StepOutcome(StepEnd.Killed, null, "step was killed before it started", startedAt, startedAt);
             try
             {
+                if (await PullAsync(spec, stopWaiting).ConfigureAwait(false) is { } pullError)
+                    return new StepOutcome(StepEnd.FailedToStart, null, pullError, startedAt, _time.GetUtcNow());
                 await CreateAsync(spec, dir, name, stopWaiting).ConfigureAwait(false);
                 File.WriteAllText(Path.Combine(dir, "container"), name); // when it started: StartTime reads this file's time
                 await _docker.Containers.StartContainerAsync(name, new ContainerStartParameters(), stopWaiting).ConfigureAwait(false);
@@ -78,7 +80,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
             catch (DockerImageNotFoundException)
             {
                 await RemoveAsync(name).ConfigureAwait(false);
-                return new StepOutcome(StepEnd.FailedToStart, null, $"image '{spec.Image}' is not present in the container engine (pulling is not implemented yet)", startedAt, _time.GetUtcNow());
+                return new StepOutcome(StepEnd.FailedToStart, null, $"image '{spec.Image}' is not present in the container engine", startedAt, _time.GetUtcNow());
             }
             catch (DockerApiException e)
             {
@@ -97,6 +99,48 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         {
             if (!spec.InPodSlot) _slots.Release();
         }
+    }
+
+    /// <summary>
+    /// imagePullPolicy: Never runs only an image the engine has, IfNotPresent (also when unset: a local engine's images
+    /// are often built on the machine, where Kubernetes' default of Always for :latest would fail) pulls a missing one,
+    /// Always pulls each time. Returns why the image cannot be had, or null.
+    /// </summary>
+    private async Task<string?> PullAsync(StepSpec spec, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(spec.Image)) return "the container has no image";
+        var policy = spec.PullPolicy ?? "IfNotPresent";
+        if (policy != "Always" && await HasImageAsync(spec.Image, ct).ConfigureAwait(false)) return null;
+        if (policy == "Never") return $"image '{spec.Image}' is not present in the container engine and imagePullPolicy is Never (ErrImageNeverPull)";
+        AuthConfig? auth;
+        try { auth = RegistryAuths.For(spec.Image, spec.PullSecrets); }
+        catch (FormatException e) { return $"cannot pull image '{spec.Image}': {e.Message}"; }
+        var errors = new List<string>();
+        try
+        {
+            await _docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = spec.Image }, auth ?? new AuthConfig(),
+                new Progress(m => { if (m.Error?.Message is { Length: > 0 } e) lock (errors) errors.Add(e); }), ct).ConfigureAwait(false);
+        }
+        catch (DockerApiException e) { errors.Add(e.ResponseBody?.Trim() ?? e.Message); }
+        if (errors.Count == 0 && await HasImageAsync(spec.Image, ct).ConfigureAwait(false)) return null;
+        return $"cannot pull image '{spec.Image}' (imagePullPolicy {policy}{(auth is null ? "" : $", credentials for {auth.ServerAddress}")}): {(errors.Count > 0 ? string.Join("; ", errors.Distinct()) : "the engine reported no error but has no such image")} (ErrImagePull)";
+    }
+
+    private async Task<bool> HasImageAsync(string image, CancellationToken ct)
+    {
+        try
+        {
+            await _docker.Images.InspectImageAsync(image, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (DockerImageNotFoundException) { return false; }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound) { return false; }
+    }
+
+    /// <summary>Pull progress, synchronously (System.Progress would post to the thread pool, after the pull has returned).</summary>
+    private sealed class Progress(Action<JSONMessage> report) : IProgress<JSONMessage>
+    {
+        public void Report(JSONMessage value) => report(value);
     }
 
     /// <summary>

@@ -74,6 +74,12 @@ public sealed record StepSpec(
 
     /// <summary>Paths of the step's output parameters and artifacts: an executor whose steps' files vanish with the step (a container) copies them out after exit.</summary>
     public IReadOnlyList<string> OutputPaths { get; init; } = [];
+
+    /// <summary>imagePullPolicy (Always, IfNotPresent, Never); null: IfNotPresent. Only an executor that runs images pulls.</summary>
+    public string? PullPolicy { get; init; }
+
+    /// <summary>The docker config documents of the workflow's imagePullSecrets, in order (<see cref="RegistryAuths"/>).</summary>
+    public IReadOnlyList<string> PullSecrets { get; init; } = [];
 }
 
 /// <summary>`command` replaces the image's ENTRYPOINT, `args` its CMD; null keeps the image's.</summary>

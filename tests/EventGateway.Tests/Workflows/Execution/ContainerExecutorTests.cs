@@ -169,4 +169,54 @@ public sealed class ContainerExecutorTests(PodmanService podman) : IClassFixture
         }
         finally { File.Delete(secret); }
     }
+
+    [Fact]
+    public async Task ImagePullPolicy_decides_whether_an_image_is_pulled_and_a_pull_that_fails_says_why_in_the_node()
+    {
+        await using var engine = await StartAsync();
+
+        var wf = await engine.RunYamlAsync($$$$"""
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: registry-cred}
+            type: kubernetes.io/dockerconfigjson
+            stringData:
+              .dockerconfigjson: '{"auths": {"127.0.0.1:1": {"auth": "dXNlcjpwYXNz"}}}'
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: image-pull-policy}
+            spec:
+              entrypoint: main
+              imagePullSecrets: [{name: missing-cred}, {name: registry-cred}]
+              templates:
+              - name: main
+                dag:
+                  tasks:
+                  - {name: present, template: present}
+                  - {name: never-missing, template: never-missing}
+                  - {name: always-unreachable, template: always-unreachable}
+                  - {name: bad-policy, template: bad-policy}
+              - name: present
+                container: {image: {{{{PodmanService.Image}}}}, imagePullPolicy: IfNotPresent, args: [was-present]}
+              - name: never-missing
+                container: {image: egw-test/never-built:1, imagePullPolicy: Never, command: ["true"]}
+              - name: always-unreachable
+                container: {image: 127.0.0.1:1/egw-test/unreachable:1, imagePullPolicy: Always, command: ["true"]}
+              - name: bad-policy
+                container: {image: {{{{PodmanService.Image}}}}, imagePullPolicy: Sometimes, command: ["true"]}
+            """);
+
+        engine.Logs(wf, TestEngine.Node(wf, "present")).ShouldBe("entrypoint: was-present\n");
+        var never = TestEngine.Node(wf, "never-missing");
+        never.Phase.ShouldBe("Error");
+        never.Message.ShouldNotBeNull().ShouldContain("image 'egw-test/never-built:1' is not present in the container engine and imagePullPolicy is Never");
+        var always = TestEngine.Node(wf, "always-unreachable");
+        always.Phase.ShouldBe("Error");
+        // The registry's credentials came from the store's Secret (the missing one is passed over, as the kubelet does).
+        always.Message.ShouldNotBeNull().ShouldContain("cannot pull image '127.0.0.1:1/egw-test/unreachable:1' (imagePullPolicy Always, credentials for 127.0.0.1:1)");
+        var bad = TestEngine.Node(wf, "bad-policy");
+        bad.Phase.ShouldBe("Error");
+        bad.Message.ShouldNotBeNull().ShouldContain("imagePullPolicy 'Sometimes' is not one of Always, IfNotPresent, Never");
+    }
 }
