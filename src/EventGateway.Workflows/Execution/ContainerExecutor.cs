@@ -20,6 +20,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     public const string WorkflowLabel = "io.eventgateway.workflow";
     public const string NamespaceLabel = "io.eventgateway.namespace";
     public const string NodeLabel = "io.eventgateway.node";
+    public const string InstanceLabel = "io.eventgateway.instance";
 
     private readonly string _root;
     private readonly DockerClient _docker;
@@ -166,6 +167,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
                 [NamespaceLabel] = spec.Key.Namespace,
                 [WorkflowLabel] = spec.Key.Workflow,
                 [NodeLabel] = spec.Key.NodeId,
+                [InstanceLabel] = Instance,
             },
             HostConfig = new HostConfig
             {
@@ -247,10 +249,31 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         }
         await RemoveAsync(name).ConfigureAwait(false);
         if (killed) return new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow());
+        var oomKilled = code != 0 && await OomKilledAsync(inspected, code).ConfigureAwait(false);
         var message = code == 0 ? null
-            : inspected?.State?.OOMKilled == true ? $"OOMKilled (exit code {code}): the step reached its memory limit ({StepLimits.Format(spec.Limits?.MemoryBytes ?? _limits.MemoryBytes ?? 0)}; resources.limits.memory or --step-memory)"
+            : oomKilled ? $"OOMKilled (exit code {code}): the step reached its memory limit ({StepLimits.Format(spec.Limits?.MemoryBytes ?? _limits.MemoryBytes ?? 0)}; resources.limits.memory or --step-memory)"
             : $"Error (exit code {code})";
         return new StepOutcome(StepEnd.Exited, code, message, startedAt, _time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Whether the kernel's out-of-memory killer ended the container: what the engine says, else the kernel log's
+    /// oom-kill record naming the container's cgroup (Podman 4 on cgroup v1 leaves State.OOMKilled false). Asked only
+    /// of a step that died of SIGKILL (137) that egw did not send.
+    /// </summary>
+    private static async Task<bool> OomKilledAsync(ContainerInspectResponse? inspected, int code)
+    {
+        if (inspected?.State?.OOMKilled == true) return true;
+        if (code != 137 || inspected?.ID is not { Length: > 0 } id) return false;
+        try
+        {
+            using var dmesg = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dmesg") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var log = dmesg.StandardOutput.ReadToEndAsync();
+            _ = dmesg.StandardError.ReadToEndAsync();
+            await dmesg.WaitForExitAsync().ConfigureAwait(false);
+            return (await log.ConfigureAwait(false)).Split('\n').Any(l => l.Contains("oom-kill:", StringComparison.Ordinal) && l.Contains(id, StringComparison.Ordinal));
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; } // no dmesg
     }
 
     /// <summary>
@@ -346,16 +369,22 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         var found = _docker.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{NamespaceLabel}={@namespace}"] = true, [$"{WorkflowLabel}={workflow}"] = true } },
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{InstanceLabel}={Instance}"] = true, [$"{NamespaceLabel}={@namespace}"] = true, [$"{WorkflowLabel}={workflow}"] = true } },
         }).GetAwaiter().GetResult();
-        foreach (var c in found) RemoveAsync(c.ID).GetAwaiter().GetResult();
+        foreach (var c in found) RemoveAsync(c.Names?.FirstOrDefault()?.TrimStart('/') ?? c.ID).GetAwaiter().GetResult();
         var dir = Path.Combine(_root, @namespace, workflow);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
-    /// <summary>A container name per step, the same after a restart: names allow [a-zA-Z0-9_.-], keys do not fit them.</summary>
-    public static string ContainerName(StepKey key) =>
-        "egw-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{key.Namespace}/{key.Workflow}/{key.NodeId}")))[..24];
+    /// <summary>
+    /// A container name per step and data directory, the same after a restart: names allow [a-zA-Z0-9_.-], keys do not
+    /// fit them, and two services (or test engines) on one engine must never adopt each other's steps.
+    /// </summary>
+    public string ContainerName(StepKey key) =>
+        "egw-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{_root}\n{key.Namespace}/{key.Workflow}/{key.NodeId}")))[..24];
+
+    /// <summary>The data directory's mark on its containers (label <see cref="InstanceLabel"/>), so podGC never touches another service's.</summary>
+    private string Instance => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(_root)))[..16];
 
     private StepOutcome Finished(string dir, int code)
     {
