@@ -157,4 +157,28 @@ public sealed class ContainerLifecycleTests(PodmanService podman) : IClassFixtur
         log.ShouldContain("second-done");
         (await ContainersOf("container-survivor")).ShouldBeEmpty("finished steps' containers are removed");
     }
+
+    [Fact]
+    public async Task A_step_cannot_reach_the_hosts_loopback_where_the_API_listens()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        await using var t = await StartAsync();
+
+        var done = await t.RunYamlAsync($$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: container-loopback}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                container:
+                  image: {{PodmanService.Image}}
+                  command: [sh, -c, 'if nc -w 3 127.0.0.1 {{port}} </dev/null; then echo reached; else echo unreachable; fi']
+            """);
+
+        t.Logs(done, TestEngine.Node(done, "container-loopback")).ShouldBe("unreachable\n");
+    }
 }
