@@ -96,10 +96,13 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         if (c.ImagePullPolicy is { } policy && policy is not ("Always" or "IfNotPresent" or "Never"))
             return (null, $"container '{pod.Template.Name}': imagePullPolicy '{policy}' is not one of Always, IfNotPresent, Never");
         var pullSecrets = executor.RunsImages ? await PullSecretsAsync(wf, ct).ConfigureAwait(false) : [];
+        var (cpu, cpuError) = CpuOf(c);
+        if (cpuError is not null) return (null, $"container '{pod.Template.Name}': {cpuError}");
+        var nonRoot = (c.SecurityContext?["runAsNonRoot"] ?? (pod.Template.SecurityContext ?? wf.Spec.SecurityContext)?["runAsNonRoot"])?.ToString() == "true";
         return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline)
         {
             Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes], OutputPaths = OutputPathsOf(pod.Template),
-            PullPolicy = c.ImagePullPolicy, PullSecrets = pullSecrets,
+            PullPolicy = c.ImagePullPolicy, PullSecrets = pullSecrets, CpuMillis = cpu, RunAsNonRoot = nonRoot,
         }, null);
     }
 
@@ -134,6 +137,17 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             limit = limit is { } l ? Math.Min(l, bytes!.Value) : bytes;
         }
         return limit is null ? (null, null) : (StepLimits.None with { MemoryBytes = limit }, null);
+    }
+
+    /// <summary>resources.limits.cpu as Kubernetes writes it: "500m", "2", "0.5".</summary>
+    private static (long? Millis, string? Error) CpuOf(Container c)
+    {
+        if (c.Resources?["limits"]?["cpu"] is not { } node) return (null, null);
+        var text = node.ToString();
+        var millis = text.EndsWith('m')
+            ? (long.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var m) ? m : -1)
+            : (decimal.TryParse(text, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var cores) ? (long)(cores * 1000) : -1);
+        return millis > 0 ? (millis, null) : (null, $"resources.limits.cpu: '{text}' is not a CPU quantity (e.g. 500m, 1, 0.5)");
     }
 
     /// <summary>securityContext.runAsUser/runAsGroup: the container's over the pod's (template, then workflow), as in Kubernetes.</summary>

@@ -72,8 +72,8 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
             if (File.Exists(killedMark)) return new StepOutcome(StepEnd.Killed, null, "step was killed before it started", startedAt, startedAt);
             try
             {
-                if (await PullAsync(spec, stopWaiting).ConfigureAwait(false) is { } pullError)
-                    return new StepOutcome(StepEnd.FailedToStart, null, pullError, startedAt, _time.GetUtcNow());
+                if ((await PullAsync(spec, stopWaiting).ConfigureAwait(false) ?? await NonRootAsync(spec, stopWaiting).ConfigureAwait(false)) is { } refused)
+                    return new StepOutcome(StepEnd.FailedToStart, null, refused, startedAt, _time.GetUtcNow());
                 await CreateAsync(spec, dir, name, stopWaiting).ConfigureAwait(false);
                 File.WriteAllText(Path.Combine(dir, "container"), name); // when it started: StartTime reads this file's time
                 await _docker.Containers.StartContainerAsync(name, new ContainerStartParameters(), stopWaiting).ConfigureAwait(false);
@@ -127,6 +127,18 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         return $"cannot pull image '{spec.Image}' (imagePullPolicy {policy}{(auth is null ? "" : $", credentials for {auth.ServerAddress}")}): {(errors.Count > 0 ? string.Join("; ", errors.Distinct()) : "the engine reported no error but has no such image")} (ErrImagePull)";
     }
 
+    /// <summary>runAsNonRoot as the kubelet checks it: the uid the step will have, from runAsUser or else the image's USER.</summary>
+    private async Task<string?> NonRootAsync(StepSpec spec, CancellationToken ct)
+    {
+        if (!spec.RunAsNonRoot) return null;
+        if (spec.RunAs?.User is { } uid) return uid == 0 ? "container has runAsNonRoot and runAsUser 0 (CreateContainerConfigError)" : null;
+        var user = (await _docker.Images.InspectImageAsync(spec.Image, ct).ConfigureAwait(false)).Config?.User ?? "";
+        var name = user.Split(':')[0];
+        if (name is "" or "0" or "root") return $"container has runAsNonRoot and image '{spec.Image}' will run as root (CreateContainerConfigError)";
+        return long.TryParse(name, CultureInfo.InvariantCulture, out _) ? null
+            : $"container has runAsNonRoot and image '{spec.Image}' has a non-numeric user ({name}): cannot verify it is not root (CreateContainerConfigError)";
+    }
+
     private async Task<bool> HasImageAsync(string image, CancellationToken ct)
     {
         try
@@ -178,6 +190,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
                 // Without a swap limit the kernel swaps instead of ending the step at its memory limit.
                 MemorySwap = limits.MemoryBytes ?? 0,
                 PidsLimit = limits.Pids,
+                NanoCPUs = spec.CpuMillis is { } cpu ? cpu * 1_000_000 : 0,
                 // Within the machine's hard limits: an engine's defaults above them make runc's setrlimit fail.
                 Ulimits =
                 [

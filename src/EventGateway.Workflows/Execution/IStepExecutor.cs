@@ -78,6 +78,12 @@ public sealed record StepSpec(
     /// <summary>imagePullPolicy (Always, IfNotPresent, Never); null: IfNotPresent. Only an executor that runs images pulls.</summary>
     public string? PullPolicy { get; init; }
 
+    /// <summary>resources.limits.cpu in thousandths of a CPU; applied by an executor that runs images (the local one has no rate limit).</summary>
+    public long? CpuMillis { get; init; }
+
+    /// <summary>securityContext.runAsNonRoot (container over pod): a step that would run as uid 0 is refused, as the kubelet does.</summary>
+    public bool RunAsNonRoot { get; init; }
+
     /// <summary>The docker config documents of the workflow's imagePullSecrets, in order (<see cref="RegistryAuths"/>).</summary>
     public IReadOnlyList<string> PullSecrets { get; init; } = [];
 }

@@ -31,6 +31,8 @@ public sealed class ContainerLifecycleTests(PodmanService podman) : IClassFixtur
             container:
               image: {{PodmanService.Image}}
               command: [sh, -c, 'echo started; sleep 300']
+              resources:
+                limits: {cpu: 500m}
         """;
 
     private async Task<ContainerListResponse[]> ContainersOf(string workflow, bool running = false)
@@ -180,5 +182,35 @@ public sealed class ContainerLifecycleTests(PodmanService podman) : IClassFixtur
             """);
 
         t.Logs(done, TestEngine.Node(done, "container-loopback")).ShouldBe("unreachable\n");
+    }
+
+    [Fact]
+    public async Task RunAsNonRoot_refuses_a_step_that_would_run_as_root_and_runs_one_that_would_not()
+    {
+        await using var t = await StartAsync();
+
+        var done = await t.RunYamlAsync($$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: container-nonroot}
+            spec:
+              entrypoint: main
+              securityContext: {runAsNonRoot: true}
+              templates:
+              - name: main
+                dag:
+                  tasks:
+                  - {name: image-root, template: image-root}
+                  - {name: as-nobody, template: as-nobody}
+              - name: image-root
+                container: {image: {{PodmanService.Image}}, command: [id, -u]}
+              - name: as-nobody
+                container: {image: {{PodmanService.Image}}, command: [id, -u], securityContext: {runAsUser: 65534} }
+            """);
+
+        var root = TestEngine.Node(done, "image-root");
+        root.Phase.ShouldBe("Error");
+        root.Message.ShouldNotBeNull().ShouldContain($"container has runAsNonRoot and image '{PodmanService.Image}' will run as root");
+        t.Logs(done, TestEngine.Node(done, "as-nobody")).ShouldBe("65534\n");
     }
 }
