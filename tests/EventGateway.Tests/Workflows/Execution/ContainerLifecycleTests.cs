@@ -213,4 +213,25 @@ public sealed class ContainerLifecycleTests(PodmanService podman) : IClassFixtur
         root.Message.ShouldNotBeNull().ShouldContain($"container has runAsNonRoot and image '{PodmanService.Image}' will run as root");
         t.Logs(done, TestEngine.Node(done, "as-nobody")).ShouldBe("65534\n");
     }
+
+    [Fact]
+    public async Task Deleting_a_workflow_removes_its_steps_containers_and_only_its_own()
+    {
+        await using var t = await StartAsync();
+        await using var other = await StartAsync(); // another service on the same engine, with a workflow of the same name
+        var wf = await t.Engine.SubmitAsync(ManifestReader.Read(Sleeper("container-deleted"), "wf.yaml").OfType<Workflow>().Single(), []);
+        await other.Engine.SubmitAsync(ManifestReader.Read(Sleeper("container-deleted"), "wf.yaml").OfType<Workflow>().Single(), []);
+        await Eventually.Get(async () => (await ContainersOf("container-deleted", running: true)).Length == 2 ? "both" : null, "both services' containers to run");
+
+        var pod = (await t.Engine.Store.GetAsync<Workflow>(wf.NamespaceOrDefault, wf.Name))!.Status!.Nodes!.Values.Single(n => n.Type == "Pod");
+        var deleted = "/" + ((ContainerExecutor)t.Engine.Executor).ContainerName(new StepKey(wf.NamespaceOrDefault, wf.Name, pod.Id));
+        (await ContainersOf("container-deleted")).SelectMany(c => c.Names ?? []).ShouldContain(deleted);
+        var deleter = new EventGateway.Workflows.Retention.WorkflowDeleter(t.Engine.Store, t.Engine.Executor, new EventGateway.Workflows.Artifacts.LocalArtifactRepository(t.DataDir));
+        (await deleter.DeleteAsync(wf.NamespaceOrDefault, wf.Name, CancellationToken.None)).ShouldBeTrue();
+
+        var left = await Eventually.Get(async () => await ContainersOf("container-deleted") is { Length: 1 } one ? one : null, "the deleted workflow's container to be removed");
+        (left[0].Names ?? []).ShouldNotContain(deleted);
+        await new WorkflowControls(other.Engine.Store, TimeProvider.System).TerminateAsync(wf.NamespaceOrDefault, wf.Name);
+        await Eventually.Get(async () => (await ContainersOf("container-deleted")).Length == 0 ? "gone" : null, "the other service's container to end");
+    }
 }
