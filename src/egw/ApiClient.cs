@@ -40,9 +40,12 @@ internal sealed class ApiClient : IDisposable
         return await ReadAsync<Workflow>(resp, ct);
     }
 
-    public async Task<List<Workflow>> ListAsync(string ns, CancellationToken ct)
+    /// <param name="ns">a namespace, or "-" for every namespace</param>
+    /// <param name="labelSelector">a Kubernetes label selector (<c>app=ci,tier!=test</c>); null for all</param>
+    public async Task<List<Workflow>> ListAsync(string ns, CancellationToken ct, string? labelSelector = null)
     {
-        var list = await SendAsync<JsonObject>(HttpMethod.Get, $"api/v1/workflows/{ns}", null, ct);
+        var query = labelSelector is { Length: > 0 } ? "?listOptions.labelSelector=" + Uri.EscapeDataString(labelSelector) : "";
+        var list = await SendAsync<JsonObject>(HttpMethod.Get, $"api/v1/workflows/{Uri.EscapeDataString(ns)}{query}", null, ct);
         return (list["items"] as JsonArray ?? []).Select(i => i.Deserialize<Workflow>(Json.Lenient)!).ToList();
     }
 

@@ -20,6 +20,7 @@ root.Subcommands.Add(TemplateCommand.Create());
 root.Subcommands.Add(ClusterTemplateCommand.Create());
 root.Subcommands.Add(ArchiveCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(CompletionCommand.Create());
 foreach (var operation in WorkflowControlCommands.Create()) root.Subcommands.Add(operation);
 // "@latest" names a workflow, not a response file.
 return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).InvokeAsync();

@@ -35,7 +35,15 @@ public static class WorkflowApi
         app.MapGet("/api/v1/version", () => Results.Json(new { version = typeof(WorkflowApi).Assembly.GetName().Version?.ToString() ?? "dev", platform = "linux/amd64" }));
 
         var wf = app.MapGroup("/api/v1/workflows/{ns}");
-        wf.MapGet("", async (string ns, IResourceStore store, CancellationToken ct) => List(await store.ListAsync<Workflow>(ns, ct)));
+        // Argo's list: "-" for every namespace, and listOptions.labelSelector.
+        wf.MapGet("", async (string ns, HttpRequest req, IResourceStore store, CancellationToken ct) =>
+        {
+            LabelMatcher labels;
+            try { labels = LabelMatcher.Parse(req.Query["listOptions.labelSelector"]); }
+            catch (FormatException e) { return ApiErrors.Invalid($"listOptions.labelSelector: {e.Message}"); }
+            var all = await store.ListAsync<Workflow>(ns is "-" ? null : ns, ct);
+            return List(labels.MatchesEverything ? all : [.. all.Where(w => labels.Matches(w.Metadata.Labels))]);
+        });
         wf.MapGet("/{name}", async (string ns, string name, IResourceStore store, CancellationToken ct) =>
             await store.GetAsync<Workflow>(ns, name, ct) is { } w ? Ok(w) : ApiErrors.NotFound($"workflows.argoproj.io \"{name}\""));
         wf.MapPost("", async (string ns, HttpRequest req, WorkflowSubmitter submitter, CancellationToken ct) =>

@@ -24,12 +24,12 @@ public sealed class ControllerOptions
     public Validation.WorkflowLimits Limits { get; set; } = Validation.WorkflowLimits.Default;
 
     /// <summary>
-    /// Workflows reconciled at once (Argo's --workflow-workers). One worker caps a service at ~500 one-step
-    /// workflows/s on 2 cores (a pass waits for its status write, and nothing else runs meanwhile); 4 measured
-    /// 414-419/s against 360/s, but a synchronization test (a mutex held across a restart) failed once in CI with 4,
-    /// not yet explained, so the default stays 1 until it is.
+    /// Workflows reconciled at once (Argo's --workflow-workers). A pass waits for its status write and nothing else
+    /// of that worker runs meanwhile: on 2 cores, 4 workers measured 414-419 one-step workflows/s against ~360/s
+    /// with 1 (bench/workflows). Passes of different workflows may run in any order, so nothing may rely on one
+    /// having been looked at before another (a restart restores lock waiters from the statuses for that reason).
     /// </summary>
-    public int Workers { get; set; } = 1;
+    public int Workers { get; set; } = 4;
 }
 
 /// <summary>

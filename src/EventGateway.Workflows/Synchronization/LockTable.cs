@@ -152,17 +152,30 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
     }
 
     /// <summary>
-    /// Re-grants the locks a stored status records as held (controller start, for workflows still running). The
-    /// limit is not checked: they were granted before the restart, and a limit lowered meanwhile only delays
-    /// newcomers until these holders finish. Waiters are not restored: they ask again on their next pass.
+    /// Rebuilds what a stored status records (controller start, for workflows still running): the locks held are
+    /// granted again, without checking the limit (they were granted before the restart; a limit lowered meanwhile
+    /// only delays newcomers until these holders finish), and the waiters take their places in the queues again,
+    /// so a newcomer reconciled first cannot pass an older waiter that has not had its first pass yet.
     /// </summary>
     public void Restore(Model.Workflow wf)
     {
         var s = wf.Status?.Synchronization;
+        var ns = wf.NamespaceOrDefault;
         var held = (s?.Mutex?.Holding ?? []).Select(h => (Lock: h.Mutex, Holder: h.Holder))
-            .Concat((s?.Semaphore?.Holding ?? []).SelectMany(h => (h.Holders ?? []).Select(holder => (Lock: h.Semaphore, Holder: (string?)holder))));
+            .Concat((s?.Semaphore?.Holding ?? []).SelectMany(h => (h.Holders ?? []).Select(holder => (Lock: h.Semaphore, Holder: (string?)holder))))
+            .ToList();
+        var waiting = new List<(string? Lock, string Holder)>();
+        var workflowHolder = WorkflowHolder(ns, wf.Name);
+        // Nothing of a workflow runs before its own locks are held, so every lock it waits for is its own then.
+        if (wf.Spec.Synchronization is not null && !held.Any(h => h.Holder == workflowHolder))
+            waiting.AddRange((s?.Mutex?.Waiting ?? []).Select(w => w.Mutex).Concat((s?.Semaphore?.Waiting ?? []).Select(w => w.Semaphore))
+                .Select(key => (key, workflowHolder)));
+        foreach (var n in wf.Status?.Nodes?.Values.AsEnumerable() ?? [])
+            if (n.SynchronizationStatus?.Waiting is { } key && !n.Fulfilled) waiting.Add((key, NodeHolder(ns, wf.Name, n.Id)));
+
         var reads = new List<LockName>();
         lock (_gate)
+        {
             foreach (var (key, holder) in held)
             {
                 if (holder is null || key is null || LockName.Parse(key) is not { } name) continue;
@@ -170,6 +183,17 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
                 if (!e.Holders.Contains(holder)) e.Holders.Add(holder);
                 Index(holder, name.Key);
             }
+            var me = (Priority: wf.Spec.Priority ?? 0, Created: wf.Metadata.CreationTimestamp ?? DateTimeOffset.MinValue);
+            foreach (var (key, holder) in waiting)
+            {
+                if (key is null || LockName.Parse(key) is not { } name) continue;
+                var e = GetOrAdd(name, reads);
+                var w = new Waiter(holder, me.Priority, me.Created);
+                if (e.Holders.Contains(holder) || !e.Waiting.TryAdd(holder, w)) continue;
+                e.Queue.Add(w);
+                Index(holder, name.Key);
+            }
+        }
         Flush([], reads);
     }
 

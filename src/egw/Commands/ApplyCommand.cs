@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EventGateway.Cli.Output;
 using System.Text.Json.Nodes;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
@@ -16,7 +17,7 @@ internal static class ApplyCommand
         var cmd = new Command("apply", "create or update EventSources, Sensors, WorkflowTemplates, ConfigMaps and Secrets in the running service") { files, server, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             var inputs = r.GetValue(files)!.Select(f => (Path: f, Text: File.Exists(f) ? File.ReadAllText(f) : throw new FileNotFoundException($"{f}: no such file"))).ToList();
             // Check every file before applying any, so a bad second file leaves the first unapplied too.
             var read = inputs.Select(i => (i.Path, Result: ManifestReader.ReadEach(i.Text, i.Path))).ToList();
@@ -29,7 +30,7 @@ internal static class ApplyCommand
             foreach (var (path, text) in inputs)
                 foreach (var item in (await api.ApplyAsync(text, path, ct))["items"] as JsonArray ?? [])
                     applied.Add(item!.DeepClone());
-            if (json) Console.WriteLine(applied.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            if (machine is not null) Console.WriteLine(machine.Text(applied.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })));
             else
                 foreach (var i in applied)
                     Console.WriteLine($"{i!["kind"]!.GetValue<string>().ToLowerInvariant()}/{i["name"]} applied");

@@ -24,14 +24,14 @@ internal static class ArchiveCommand
     {
         var server = Common.Server();
         var ns = Common.Namespace();
-        var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
-        var selector = new Option<string?>("--selector", "-l") { Description = "label selector, e.g. app=ci,tier!=test" };
+        var all = Common.AllNamespaces();
+        var selector = Common.Selector();
         var prefix = new Option<string?>("--prefix") { Description = "only workflows whose name starts with this" };
         var output = Common.Output();
         var cmd = new Command("list", "list archived workflows, newest archived first") { server, ns, all, selector, prefix, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var query = new List<string>();
             if (!r.GetValue(all)) query.Add($"namespace={Uri.EscapeDataString(r.GetValue(ns)!)}");
@@ -44,7 +44,7 @@ internal static class ArchiveCommand
                 foreach (var item in page["items"] as JsonArray ?? []) items.Add(item?.DeepClone());
                 if ((next = page["metadata"]?["continue"]?.GetValue<string>()) is null) break;
             }
-            Console.Write(json ? EventPrinter.Pretty(items) : Table(items.Select(i => i.Deserialize<Workflow>(Json.Lenient)!), TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(items)) : Table(items.Select(i => i.Deserialize<Workflow>(Json.Lenient)!), TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -67,10 +67,10 @@ internal static class ArchiveCommand
         var cmd = new Command("get", "show an archived workflow and its node tree") { uid, server, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var wf = (await api.GetJsonAsync($"api/v1/archived-workflows/{Uri.EscapeDataString(r.GetValue(uid)!)}", ct)).Deserialize<Workflow>(Json.Lenient)!;
-            Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(WorkflowPrinter.ToJson(wf) + "\n") : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;

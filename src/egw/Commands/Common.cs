@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EventGateway.Cli.Output;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
 using EventGateway.Server.Security;
@@ -13,7 +14,16 @@ internal static class Common
 
     public static Option<string> Namespace() => new("--namespace", "-n") { Description = "namespace", DefaultValueFactory = _ => "default" };
 
-    public static Option<string?> Output() => new("--output", "-o") { Description = "output format: json for machines; default is a readable view" };
+    public static Option<bool> AllNamespaces() => new("--all-namespaces", "-A") { Description = "every namespace" };
+
+    public static Option<string?> Selector() => new("--selector", "-l") { Description = "label selector, e.g. app=ci,tier!=test" };
+
+    public static Option<string?> Output()
+    {
+        var output = new Option<string?>("--output", "-o") { Description = "output format: json or yaml for machines; default is a readable view" };
+        output.CompletionSources.Add("json", "yaml");
+        return output;
+    }
 
     public static Option<string[]> Parameters() => new("--parameter", "-p")
     {
@@ -21,11 +31,13 @@ internal static class Common
         AllowMultipleArgumentsPerToken = false,
     };
 
-    public static bool Json(string? output) => output switch
+    /// <summary>The machine format asked for with -o; null for the readable view.</summary>
+    public static MachineOutput? Machine(string? output) => output switch
     {
-        null or "" or "wide" => false,
-        "json" => true,
-        _ => throw new CliException($"unknown output format '{output}': use json", ExitCodes.Invalid),
+        null or "" or "wide" => null,
+        "json" => MachineOutput.Json,
+        "yaml" => MachineOutput.Yaml,
+        _ => throw new CliException($"unknown output format '{output}': use json or yaml", ExitCodes.Invalid),
     };
 
     /// <summary>Runs a command body, turning known failures into one line on stderr and an exit code.</summary>

@@ -23,11 +23,11 @@ internal static class DlqCommand
         var cmd = new Command("list", "dead letters, newest first") { server, sensor, all, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             var query = $"all={(r.GetValue(all) ? "true" : "false")}" + (r.GetValue(sensor) is { } s ? $"&sensor={Uri.EscapeDataString(s)}" : "");
             using var api = server.Client(r);
             var list = await api.GetJsonAsync($"api/v1/dead-letters?{query}", ct);
-            Console.Write(json ? EventPrinter.Pretty(list["items"]) : SensorPrinter.DeadLetterTable(list, TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(list["items"])) : SensorPrinter.DeadLetterTable(list, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -41,10 +41,10 @@ internal static class DlqCommand
         var cmd = new Command("replay", "fire the dead letter's trigger again with its events; exits 1 if it fails again") { id, server, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var result = await api.PostJsonAsync($"api/v1/dead-letters/{r.GetValue(id)}/replay", null, ct);
-            Console.Write(json ? EventPrinter.Pretty(result) : SensorPrinter.Replay(result));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(result)) : SensorPrinter.Replay(result));
             return result["outcome"]?.GetValue<string>() == "triggered" ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return cmd;

@@ -23,13 +23,13 @@ internal static class EventsCommand
         var cmd = new Command("list", "recent events, newest first") { server, source, ns, limit, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             if (r.GetValue(limit) is < 1 or > 10_000) throw new CliException("--limit must be from 1 to 10000", ExitCodes.Invalid);
             var query = $"limit={r.GetValue(limit)}" + (r.GetValue(source) is { } s ? $"&source={Uri.EscapeDataString(s)}" : "")
                 + (r.GetValue(ns) is { } n ? $"&namespace={Uri.EscapeDataString(n)}" : "");
             using var api = server.Client(r);
             var page = await api.GetJsonAsync($"api/v1/events?{query}", ct);
-            Console.Write(json ? EventPrinter.Pretty(page) : EventPrinter.EventTable(page, TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(page)) : EventPrinter.EventTable(page, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -43,10 +43,10 @@ internal static class EventsCommand
         var cmd = new Command("get", "one event with its envelope, data and outcomes") { seq, server, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var e = await api.GetJsonAsync($"api/v1/events/{r.GetValue(seq)}", ct);
-            Console.Write(json ? EventPrinter.Pretty(e) : EventPrinter.EventDetail(e));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(e)) : EventPrinter.EventDetail(e));
             return ExitCodes.Ok;
         }));
         return cmd;

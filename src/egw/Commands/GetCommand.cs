@@ -15,10 +15,10 @@ internal static class GetCommand
         var cmd = new Command("get", "show a workflow and its node tree") { name, server, ns, output };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var wf = await Resolve(api, r.GetValue(ns)!, r.GetValue(name)!, ct);
-            Console.Write(json ? WorkflowPrinter.ToJson([wf]) + "\n" : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(WorkflowPrinter.ToJson(wf) + "\n") : WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;

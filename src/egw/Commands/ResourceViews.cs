@@ -14,16 +14,16 @@ internal static class ResourceViews
     {
         var server = Common.Server();
         var ns = Common.Namespace();
-        var all = new Option<bool>("--all-namespaces", "-A") { Description = "every namespace" };
+        var all = Common.AllNamespaces();
         var output = Common.Output();
         var cmd = new Command("list", description) { server, output };
         if (!collection.ClusterScoped) { cmd.Options.Add(ns); cmd.Options.Add(all); }
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var list = await api.GetJsonAsync(collection.In(r.GetValue(all) ? "-" : r.GetValue(ns)), ct);
-            Console.Write(json ? EventPrinter.Pretty(list["items"]) : table(list, TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(list["items"])) : table(list, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -39,10 +39,10 @@ internal static class ResourceViews
         if (!collection.ClusterScoped) cmd.Options.Add(ns);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var item = await api.GetJsonAsync($"{collection.In(r.GetValue(ns))}/{Uri.EscapeDataString(r.GetValue(name)!)}", ct);
-            Console.Write(json ? EventPrinter.Pretty(item) : detail(item, TimeProvider.System.GetUtcNow()));
+            Console.Write(machine is not null ? machine.Text(EventPrinter.Pretty(item)) : detail(item, TimeProvider.System.GetUtcNow()));
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -33,7 +33,7 @@ internal static class RunCommand
         executor.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             var manifests = ReadAll(r.GetValue(files)!);
             List<Workflow> workflows;
             try
@@ -83,7 +83,7 @@ internal static class RunCommand
                 var finished = new List<Workflow>();
                 foreach (var wf in submitted) finished.Add(await engine.WaitAsync(wf, ct));
 
-                if (json) Console.WriteLine(WorkflowPrinter.ToJson(finished));
+                if (machine is not null) Console.WriteLine(machine.Text(WorkflowPrinter.ResultsToJson(finished)));
                 else foreach (var wf in finished) Console.WriteLine(WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
                 return finished.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;
             }

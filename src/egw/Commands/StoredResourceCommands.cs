@@ -24,7 +24,7 @@ internal static class StoredResourceCommands
         if (!collection.ClusterScoped) cmd.Options.Add(ns);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             // Every file checked (and a singular schedule converted) before anything is created.
             var docs = RunCommand.ReadAll(r.GetValue(files)!).OfType<T>().ToList();
             if (docs.Count == 0) throw new CliException($"no {typeof(T).Name} in the given files", ExitCodes.Invalid);
@@ -36,9 +36,9 @@ internal static class StoredResourceCommands
                 var body = new JsonObject { [envelope] = JsonSerializer.SerializeToNode(doc, doc.GetType(), Json.Options) };
                 var item = await api.PostJsonAsync(collection.In(doc.NamespaceOrDefault), body, ct);
                 created.Add(item);
-                if (!json) Console.WriteLine($"{typeof(T).Name.ToLowerInvariant()}/{doc.Name} created");
+                if (machine is null) Console.WriteLine($"{typeof(T).Name.ToLowerInvariant()}/{doc.Name} created");
             }
-            if (json) Console.Write(EventPrinter.Pretty(created.Count == 1 ? created[0] : created));
+            if (machine is not null) Console.Write(machine.Text(EventPrinter.Pretty(created.Count == 1 ? created[0] : created)));
             return ExitCodes.Ok;
         }));
         return cmd;

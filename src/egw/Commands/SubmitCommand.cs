@@ -23,7 +23,7 @@ internal static class SubmitCommand
         var cmd = new Command("submit", "submit a workflow to `egw serve`") { file, from, parameters, wait, watch, output, server, ns };
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             using var api = server.Client(r);
             var submitted = (r.GetValue(file), r.GetValue(from)) switch
             {
@@ -35,12 +35,12 @@ internal static class SubmitCommand
             var results = new List<Workflow>();
             foreach (var created in submitted)
             {
-                if (!json) Console.Error.WriteLine($"submitted {created.NamespaceOrDefault}/{created.Name}");
+                if (machine is null) Console.Error.WriteLine($"submitted {created.NamespaceOrDefault}/{created.Name}");
                 results.Add(r.GetValue(wait) || r.GetValue(watch)
-                    ? await Watcher.UntilDoneAsync(api, created, show: r.GetValue(watch) && !json, ct)
+                    ? await Watcher.UntilDoneAsync(api, created, show: r.GetValue(watch) && machine is null, ct)
                     : created);
             }
-            if (json) Console.WriteLine(WorkflowPrinter.ToJson(results));
+            if (machine is not null) Console.WriteLine(machine.Text(WorkflowPrinter.ResultsToJson(results)));
             else foreach (var wf in results) Console.WriteLine(WorkflowPrinter.Summary(wf, TimeProvider.System.GetUtcNow()));
             var waited = r.GetValue(wait) || r.GetValue(watch);
             return !waited || results.All(w => w.Status?.Phase == WorkflowPhase.Succeeded) ? ExitCodes.Ok : ExitCodes.Failed;

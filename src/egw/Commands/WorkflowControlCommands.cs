@@ -40,7 +40,7 @@ internal static class WorkflowControlCommands
         foreach (var o in extra) cmd.Options.Add(o);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
-            var json = Common.Json(r.GetValue(output));
+            var machine = Common.Machine(r.GetValue(output));
             var body = new JsonObject();
             foreach (var o in extra)
             {
@@ -56,9 +56,9 @@ internal static class WorkflowControlCommands
             {
                 var wf = await api.PutWorkflowAsync($"api/v1/workflows/{r.GetValue(ns)}/{name}/{verb}", body, ct);
                 results.Add(wf);
-                if (!json) Console.WriteLine(verb == "resubmit" ? $"workflow {name} resubmitted as {wf.Name}" : $"workflow {name} {done}");
+                if (machine is null) Console.WriteLine(verb == "resubmit" ? $"workflow {name} resubmitted as {wf.Name}" : $"workflow {name} {done}");
             }
-            if (json) Console.WriteLine(WorkflowPrinter.ToJson(results));
+            if (machine is not null) Console.WriteLine(machine.Text(WorkflowPrinter.ResultsToJson(results)));
             return ExitCodes.Ok;
         }));
         return cmd;

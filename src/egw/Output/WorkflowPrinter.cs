@@ -10,17 +10,26 @@ namespace EventGateway.Cli.Output;
 /// <summary>How workflows look on a terminal (argo get / argo list style) and as JSON for machines.</summary>
 internal static class WorkflowPrinter
 {
-    public static string ToJson(IReadOnlyList<Workflow> wfs) => wfs.Count == 1
-        ? JsonSerializer.Serialize(wfs[0], PrettyJson)
-        : JsonSerializer.Serialize(wfs, PrettyJson);
+    /// <summary>A list command's output: always a list, as `argo list -o json` prints, whatever the count.</summary>
+    public static string ToJson(IReadOnlyList<Workflow> wfs) => JsonSerializer.Serialize(wfs, PrettyJson);
+
+    /// <summary>One workflow (get), as an object.</summary>
+    public static string ToJson(Workflow wf) => JsonSerializer.Serialize(wf, PrettyJson);
+
+    /// <summary>What submit, run and the controls made or changed: the workflow itself for one, as argo prints it; a list for several.</summary>
+    public static string ResultsToJson(IReadOnlyList<Workflow> wfs) => wfs.Count == 1 ? ToJson(wfs[0]) : ToJson(wfs);
 
     private static readonly JsonSerializerOptions PrettyJson = new(Json.Options) { WriteIndented = true };
 
-    public static string Table(IEnumerable<Workflow> wfs, DateTimeOffset now)
+    public static string Table(IEnumerable<Workflow> wfs, DateTimeOffset now, bool withNamespace = false)
     {
-        var rows = new List<string[]> { new[] { "NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE" } };
+        string[] head = ["NAME", "STATUS", "AGE", "DURATION", "PROGRESS", "MESSAGE"];
+        var rows = new List<string[]> { withNamespace ? ["NAMESPACE", .. head] : head };
         foreach (var w in wfs.OrderByDescending(w => w.Metadata.CreationTimestamp))
-            rows.Add([w.Name, Status(w), Human(now - (w.Metadata.CreationTimestamp ?? now)), Duration(w.Status?.StartedAt, w.Status?.FinishedAt, now), w.Status?.Progress ?? "", w.Status?.Message ?? ""]);
+        {
+            string[] row = [w.Name, Status(w), Human(now - (w.Metadata.CreationTimestamp ?? now)), Duration(w.Status?.StartedAt, w.Status?.FinishedAt, now), w.Status?.Progress ?? "", w.Status?.Message ?? ""];
+            rows.Add(withNamespace ? [w.NamespaceOrDefault, .. row] : row);
+        }
         return Columns(rows);
     }
 

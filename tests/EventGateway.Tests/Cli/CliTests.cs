@@ -154,4 +154,97 @@ public sealed class CliTests : IDisposable
         (await Egw("delete", name, "--server", server)).Code.ShouldBe(0);
         (await Egw("get", name, "--server", server)).Code.ShouldBe(1);
     }
+
+    private static string Labelled(string team) => $$"""
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata:
+          generateName: {{team}}-
+          labels: {team: {{team}} }
+        spec:
+          entrypoint: main
+          templates:
+          - name: main
+            container: {image: busybox, command: ["true"]}
+        """;
+
+    [Fact]
+    public async Task List_prints_a_json_list_whatever_the_count_across_namespaces_and_by_label()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        (await Egw("submit", Write("a.yaml", Labelled("alpha")), "--server", server)).Code.ShouldBe(0);
+        (await Egw("submit", Write("b.yaml", Labelled("beta")), "-n", "ops", "--server", server)).Code.ShouldBe(0);
+
+        static List<Workflow> Items((int Code, string Out, string Err) r)
+        {
+            r.Code.ShouldBe(0, r.Err);
+            JsonNode.Parse(r.Out).ShouldBeOfType<JsonArray>("a list command prints a list, also of one");
+            return JsonSerializer.Deserialize<List<Workflow>>(r.Out, Json.Lenient)!;
+        }
+        Items(await Egw("list", "-o", "json", "--server", server)).Select(w => w.Metadata.Labels!["team"]).ShouldBe(["alpha"]);
+        Items(await Egw("list", "-A", "-o", "json", "--server", server)).Select(w => w.NamespaceOrDefault).Order().ShouldBe(["default", "ops"]);
+        Items(await Egw("list", "-A", "-l", "team=beta", "-o", "json", "--server", server)).Select(w => w.NamespaceOrDefault).ShouldBe(["ops"]);
+        Items(await Egw("list", "-A", "-l", "team notin (alpha,beta)", "-o", "json", "--server", server)).ShouldBeEmpty();
+
+        var table = await Egw("list", "-A", "--server", server);
+        table.Out.Split('\n')[0].ShouldStartWith("NAMESPACE");
+        table.Out.ShouldContain("ops");
+
+        var bad = await Egw("list", "-l", "team=a,=b", "--server", server);
+        bad.Code.ShouldBe(2);
+        bad.Err.ShouldContain("listOptions.labelSelector");
+    }
+
+    [Fact]
+    public async Task Get_and_list_print_yaml_that_reads_back_as_the_same_workflow()
+    {
+        await using var serve = await ServeProcess.StartAsync();
+        var server = serve.BaseAddress.ToString();
+        var submitted = await Egw("submit", Write("y.yaml", Labelled("gamma")), "--server", server, "-o", "json");
+        var name = JsonSerializer.Deserialize<Workflow>(submitted.Out, Json.Lenient)!.Name;
+
+        var get = await Egw("get", name, "-o", "yaml", "--server", server);
+        get.Code.ShouldBe(0, get.Err);
+        var json = JsonNode.Parse(YamlToJson.Convert(get.Out).Single().Json)!;
+        json["metadata"]!["name"]!.GetValue<string>().ShouldBe(name);
+        json["metadata"]!["labels"]!["team"]!.GetValue<string>().ShouldBe("gamma");
+
+        var list = await Egw("list", "-o", "yaml", "--server", server);
+        list.Code.ShouldBe(0, list.Err);
+        JsonNode.Parse(YamlToJson.Convert(list.Out).Single().Json).ShouldBeOfType<JsonArray>().Count.ShouldBe(1);
+
+        var bad = await Egw("list", "-o", "xml", "--server", server);
+        bad.Code.ShouldBe(2);
+        bad.Err.ShouldContain("unknown output format 'xml': use json or yaml");
+    }
+
+    [Fact]
+    public async Task Bash_completion_asks_egw_for_commands_and_option_values()
+    {
+        var script = await Egw("completion", "bash");
+        script.Code.ShouldBe(0, script.Err);
+        var path = Write("egw-completion.bash", script.Out);
+        var dll = Path.Combine(AppContext.BaseDirectory, "egw.dll");
+        // What bash does on <TAB>: COMP_* describe the line; the function fills COMPREPLY.
+        async Task<string[]> Complete(string line, params string[] words)
+        {
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add($$"""
+                source '{{path}}'
+                egw() { dotnet '{{dll}}' "$@"; }
+                COMP_LINE='{{line}}'; COMP_POINT={{line.Length}}; COMP_WORDS=({{string.Join(' ', words.Select(w => $"'{w}'"))}}); COMP_CWORD={{words.Length - 1}}
+                _egw; printf '%s\n' "${COMPREPLY[@]}"
+                """);
+            using var p = Process.Start(psi)!;
+            var output = await p.StandardOutput.ReadToEndAsync();
+            await p.WaitForExitAsync(new CancellationTokenSource(TestEngine.Patience).Token);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        (await Complete("egw li", "egw", "li")).ShouldBe(["lint", "list"]);
+        (await Complete("egw list -o ", "egw", "list", "-o", "")).ShouldBe(["json", "yaml"]);
+        (await Egw("completion", "tcsh")).Code.ShouldBe(2);
+    }
 }

@@ -20,6 +20,9 @@ public sealed class KafkaMockCluster : IDisposable
     /// <summary>host:port of every broker, comma-separated: the <c>url</c> of a kafka EventSource.</summary>
     public string Bootstraps { get; }
 
+    // The mock cluster lives in the same librdkafka build the client binds to.
+    static KafkaMockCluster() => NativeLibrary.SetDllImportResolver(typeof(KafkaMockCluster).Assembly, KafkaNative.Resolve);
+
     public static KafkaMockCluster Start(int brokers = 1)
     {
         KafkaNative.EnsureLoaded();

@@ -309,7 +309,7 @@ public sealed class SynchronizationTests
         await t1.Engine.DisposeAsync(); // the step goes on and is adopted by the next engine
 
         await using var t2 = await TestEngine.StartAsync(dataDir: dataDir);
-        // Workflows are reconciled in turn: once a newcomer is queued, "before" has been looked at after the restart.
+        // Passes run in any order: "after" may be looked at before "before" is; "before" keeps its place (LockTableTests).
         var later = await t2.Engine.SubmitAsync(Locked("after", Mutex, "echo after"));
         var queued = await Stored(t2, later, w => WaitsFor(w, "default/Mutex/deploy"), "to wait for the restored mutex");
         queued.Status!.Synchronization!.Mutex!.Waiting!.Single().Holder.ShouldBe("default/keeper");
