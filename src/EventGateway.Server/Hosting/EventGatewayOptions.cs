@@ -21,6 +21,12 @@ public sealed class EventGatewayOptions
     /// <summary>Wall-clock limit of steps without an activeDeadlineSeconds (<c>--step-timeout</c>); null: none.</summary>
     public TimeSpan? StepTimeout { get; set; }
 
+    /// <summary>
+    /// The Docker Engine API endpoint (Docker or Podman, e.g. unix:///run/podman/podman.sock) of the container executor;
+    /// null: steps run with the local executor (`--executor container --container-host URI`).
+    /// </summary>
+    public Uri? ContainerHost { get; set; }
+
     public TimeSpan StatusSaveInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Address the event sources' HTTP listeners bind to; webhooks come from outside, so all interfaces by default.</summary>

@@ -44,8 +44,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
-        services.AddSingleton<IStepExecutor>(sp => new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
+        services.AddSingleton<IStepExecutor>(sp => options.ContainerHost is { } host
+            ? new ContainerExecutor(options.DataDir, host, options.MaxProcesses, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerExecutor>>(),
+                options.StepLimits, options.StepTimeout)
+            : new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
         services.AddSingleton<HttpArtifactLoader>();
         services.AddSingleton<GitArtifactLoader>();
         services.AddSingleton<Workflows.Volumes.PodVolumes>();

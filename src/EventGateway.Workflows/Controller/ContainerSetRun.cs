@@ -79,7 +79,11 @@ public sealed class ContainerSetRun(
             if (spec is null) return new PodResult(pod.NodeId, NodePhase.Error, error, null, null, startedAt, time.GetUtcNow());
             var volumes = (set.VolumeMounts ?? []).Select(m => (m.Name, m.MountPath)).Concat(ContainerMounts.Of(c))
                 .Select(m => new SharedVolume(podKey, m.Name, m.MountPath)).ToList();
-            steps[c.Name ?? ""] = (c, spec with { Deadline = deadline, Volumes = [.. spec.Volumes, .. volumes] });
+            steps[c.Name ?? ""] = (c, spec with
+            {
+                Deadline = deadline, Volumes = [.. spec.Volumes, .. volumes],
+                OutputPaths = c.Name == Main ? StepSpecBuilder.OutputPathsOf(pod.Template) : [], // the set's outputs are main's
+            });
         }
 
         try

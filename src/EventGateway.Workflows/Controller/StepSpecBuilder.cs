@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Controller;
 /// Turns a rendered container or script template into what the executor runs: argv, environment
 /// (resolving ConfigMap and Secret references from the store) and the files to stage.
 /// </summary>
-public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage, HttpArtifactLoader http, GitArtifactLoader git, Volumes.PodVolumes podVolumes)
+public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storage, HttpArtifactLoader http, GitArtifactLoader git, Volumes.PodVolumes podVolumes, IStepExecutor executor)
 {
     /// <summary>Argo stages a script's source here.</summary>
     public const string ScriptPath = "/argo/staging/script";
@@ -35,18 +35,21 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
 
         var files = new List<StagedFile>();
         List<string> argv;
+        ImageCommand command;
         if (pod.Template.Script is { } script)
         {
             files.Add(new StagedFile(ScriptPath, null, script.Source ?? "", Mode: 0b111_101_101));
-            argv = [.. script.Command is { Count: > 0 } cmd ? cmd : ["sh"], .. script.Args ?? [], ScriptPath];
+            command = new ImageCommand(script.Command is { Count: > 0 } cmd ? cmd : ["sh"], [.. script.Args ?? [], ScriptPath]);
         }
         else
         {
-            argv = [.. c.Command ?? [], .. c.Args ?? []];
+            command = new ImageCommand(c.Command is { Count: > 0 } ? c.Command : null, c.Args is { Count: > 0 } ? c.Args : null);
         }
-        if (argv.Count == 0)
+        argv = [.. command.Command ?? [], .. command.Args ?? []];
+        if (argv.Count == 0 && !executor.RunsImages)
             return (null, NoCommand(pod, c));
         argv = argv.Select(a => ExpandRefs(a, env)).ToList();
+        command = new ImageCommand(command.Command?.Select(a => ExpandRefs(a, env)).ToList(), command.Args?.Select(a => ExpandRefs(a, env)).ToList());
 
         var volumes = new List<SharedVolume>();
         var podKey = new StepKey(ns, wf.Name, pod.NodeId);
@@ -90,8 +93,24 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
             (env["GIT_CONFIG_COUNT"], env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"]) = ("1", "safe.directory", "*");
 
         DateTimeOffset? deadline = pod.ActiveDeadline is { } d ? time.GetUtcNow() + d : null;
-        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline) { Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes] }, null);
+        if (c.ImagePullPolicy is { } policy && policy is not ("Always" or "IfNotPresent" or "Never"))
+            return (null, $"container '{pod.Template.Name}': imagePullPolicy '{policy}' is not one of Always, IfNotPresent, Never");
+        var pullSecrets = executor.RunsImages ? await PullSecretsAsync(wf, ct).ConfigureAwait(false) : [];
+        var (cpu, cpuError) = CpuOf(c);
+        if (cpuError is not null) return (null, $"container '{pod.Template.Name}': {cpuError}");
+        var nonRoot = (c.SecurityContext?["runAsNonRoot"] ?? (pod.Template.SecurityContext ?? wf.Spec.SecurityContext)?["runAsNonRoot"])?.ToString() == "true";
+        return (new StepSpec(podKey, c.Image ?? "", argv, c.WorkingDir, env, files, deadline)
+        {
+            Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes], OutputPaths = OutputPathsOf(pod.Template),
+            PullPolicy = c.ImagePullPolicy, PullSecrets = pullSecrets, CpuMillis = cpu, RunAsNonRoot = nonRoot,
+        }, null);
     }
+
+    /// <summary>The paths of a template's output parameters and artifacts (what an executor must keep once the step has ended).</summary>
+    public static IReadOnlyList<string> OutputPathsOf(Template t) =>
+        t.Outputs is { } o
+            ? [.. (o.Parameters ?? []).Select(p => p.ValueFrom?.Path).Concat((o.Artifacts ?? []).Select(a => a.Path)).OfType<string>().Where(p => p.Length > 0).Distinct(StringComparer.Ordinal)]
+            : [];
 
     /// <summary>
     /// Why a container without command or args cannot run, and what to do: an image's entrypoint is in the image, which
@@ -100,7 +119,7 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
     internal static string NoCommand(PodRequest pod, Container c) =>
         $"step '{pod.NodeName}': container '{c.Name ?? "main"}' of image '{c.Image}' has no command, and the local executor cannot know an image's entrypoint " +
         "(it runs commands on the host, not images): give the container a `command` (its `args` are appended to it). " +
-        "Running an image's own entrypoint needs a container executor, which egw does not have yet";
+        "To run the image's own entrypoint, use the container executor (--executor container)";
 
     /// <summary>
     /// resources.limits.memory as the step's memory limit, within the pod's (podResources: the template's, else the
@@ -120,6 +139,17 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         return limit is null ? (null, null) : (StepLimits.None with { MemoryBytes = limit }, null);
     }
 
+    /// <summary>resources.limits.cpu as Kubernetes writes it: "500m", "2", "0.5".</summary>
+    private static (long? Millis, string? Error) CpuOf(Container c)
+    {
+        if (c.Resources?["limits"]?["cpu"] is not { } node) return (null, null);
+        var text = node.ToString();
+        var millis = text.EndsWith('m')
+            ? (long.TryParse(text[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var m) ? m : -1)
+            : (decimal.TryParse(text, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var cores) ? (long)(cores * 1000) : -1);
+        return millis > 0 ? (millis, null) : (null, $"resources.limits.cpu: '{text}' is not a CPU quantity (e.g. 500m, 1, 0.5)");
+    }
+
     /// <summary>securityContext.runAsUser/runAsGroup: the container's over the pod's (template, then workflow), as in Kubernetes.</summary>
     private static (RunAs? RunAs, string? Error) RunAsOf(System.Text.Json.Nodes.JsonNode? container, System.Text.Json.Nodes.JsonNode? pod)
     {
@@ -136,6 +166,24 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         var group = Id("runAsGroup", out var groupError);
         if ((userError ?? groupError) is { } e) return (null, e);
         return user is null && group is null ? (null, null) : (new RunAs(user, group), null);
+    }
+
+    /// <summary>
+    /// The docker config documents of spec.imagePullSecrets, in order. As the kubelet does, a Secret that is missing or
+    /// holds no docker config is passed over (the pull then goes without it, and says why it failed if it does).
+    /// </summary>
+    private async Task<IReadOnlyList<string>> PullSecretsAsync(Workflow wf, CancellationToken ct)
+    {
+        if ((wf.Status?.StoredWorkflowTemplateSpec ?? wf.Spec).ImagePullSecrets is not System.Text.Json.Nodes.JsonArray refs) return [];
+        var configs = new List<string>();
+        foreach (var r in refs)
+        {
+            var name = (r as System.Text.Json.Nodes.JsonObject)?["name"]?.GetValue<string>();
+            if (string.IsNullOrEmpty(name)) continue;
+            var secret = await store.GetAsync<Secret>(wf.NamespaceOrDefault, name, ct).ConfigureAwait(false);
+            if ((secret?.Value(".dockerconfigjson") ?? secret?.Value(".dockercfg")) is { } config) configs.Add(config);
+        }
+        return configs;
     }
 
     private async Task<string?> AddEnvFromAsync(string ns, EnvFromSource from, Dictionary<string, string> env, CancellationToken ct)

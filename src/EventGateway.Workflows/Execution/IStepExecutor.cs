@@ -38,6 +38,9 @@ public interface IStepExecutor
 
     /// <summary>Removes everything kept for one finished step (logs, sandbox): podGC, or a step about to run again.</summary>
     void Forget(StepKey key);
+
+    /// <summary>Whether the executor runs a step's image, so a container without `command` runs the image's entrypoint.</summary>
+    bool RunsImages => false;
 }
 
 public readonly record struct StepKey(string Namespace, string Workflow, string NodeId);
@@ -60,9 +63,33 @@ public sealed record StepSpec(
     /// <summary>securityContext.runAsUser/runAsGroup (container over pod): the ids the step has inside its user namespace.</summary>
     public RunAs? RunAs { get; init; }
 
+    /// <summary>
+    /// The container's own command and args, apart (an executor that runs images applies them to the image's
+    /// ENTRYPOINT and CMD as Kubernetes does); null: <see cref="Argv"/> is the whole command.
+    /// </summary>
+    public ImageCommand? Container { get; init; }
+
     /// <summary>A sidecar (or a daemon's probe) runs within its pod's process slot: it never waits for one of its own.</summary>
     public bool InPodSlot { get; init; }
+
+    /// <summary>Paths of the step's output parameters and artifacts: an executor whose steps' files vanish with the step (a container) copies them out after exit.</summary>
+    public IReadOnlyList<string> OutputPaths { get; init; } = [];
+
+    /// <summary>imagePullPolicy (Always, IfNotPresent, Never); null: IfNotPresent. Only an executor that runs images pulls.</summary>
+    public string? PullPolicy { get; init; }
+
+    /// <summary>resources.limits.cpu in thousandths of a CPU; applied by an executor that runs images (the local one has no rate limit).</summary>
+    public long? CpuMillis { get; init; }
+
+    /// <summary>securityContext.runAsNonRoot (container over pod): a step that would run as uid 0 is refused, as the kubelet does.</summary>
+    public bool RunAsNonRoot { get; init; }
+
+    /// <summary>The docker config documents of the workflow's imagePullSecrets, in order (<see cref="RegistryAuths"/>).</summary>
+    public IReadOnlyList<string> PullSecrets { get; init; } = [];
 }
+
+/// <summary>`command` replaces the image's ENTRYPOINT, `args` its CMD; null keeps the image's.</summary>
+public sealed record ImageCommand(IReadOnlyList<string>? Command, IReadOnlyList<string>? Args);
 
 /// <summary>A volume owned by <paramref name="Owner"/> (its pod), mounted at <paramref name="MountPath"/>; it lives as long as the owner's files.</summary>
 public sealed record SharedVolume(StepKey Owner, string Name, string MountPath);

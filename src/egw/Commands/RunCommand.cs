@@ -29,6 +29,8 @@ internal static class RunCommand
         var cmd = new Command("run", "run workflows in this process, without a server") { files, parameters, dataDir, output, maxProcesses, noSandbox, quiet, from, artifactRepository };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
+        var executor = new ExecutorOptions();
+        executor.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var machine = Common.Machine(r.GetValue(output));
@@ -54,6 +56,7 @@ internal static class RunCommand
             options.Sandbox = !r.GetValue(noSandbox);
             options.ArtifactRepository = repository;
             limits.Apply(r, options);
+            await executor.ApplyAsync(r, options, ct);
             try { options.Limits.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));

@@ -62,12 +62,15 @@ internal static class ServeCommand
         };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
+        var executor = new ExecutorOptions();
+        executor.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
             if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
             options.Sandbox = !r.GetValue(noSandbox);
             limits.Apply(r, options);
+            await executor.ApplyAsync(r, options, ct);
             options.StepNetwork = r.GetValue(stepNetwork) switch
             {
                 "isolated" => StepNetwork.Isolated,
@@ -144,7 +147,8 @@ internal static class ServeCommand
                 ServeLog.Unbounded(app.Logger, unbounded);
             }
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
-                (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)})" : ")"));
+                (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
+                (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
         }));

@@ -16,7 +16,7 @@ public sealed class InlineTemplateTests
     private static string NoCommand(string step, string container, string image) =>
         $"step '{step}': container '{container}' of image '{image}' has no command, and the local executor cannot know an image's entrypoint " +
         "(it runs commands on the host, not images): give the container a `command` (its `args` are appended to it). " +
-        "Running an image's own entrypoint needs a container executor, which egw does not have yet";
+        "To run the image's own entrypoint, use the container executor (--executor container)";
 
     [Fact]
     public async Task Inline_templates_in_steps_and_tasks_take_arguments_and_give_outputs()

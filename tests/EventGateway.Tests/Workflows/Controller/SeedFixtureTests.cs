@@ -50,11 +50,15 @@ public sealed class SeedFixtureTests
 
     [Theory]
     [MemberData(nameof(Runnable))]
-    public async Task Runs_to_the_phase_Argo_gives(string file)
+    public Task Runs_to_the_phase_Argo_gives(string file) => RunsToThePhaseArgoGives(file);
+
+    /// <summary>Runs a seed and checks it against its expectation; <paramref name="configure"/> chooses e.g. the executor.</summary>
+    internal static async Task RunsToThePhaseArgoGives(string file, Action<EventGatewayOptions>? configure = null, Action<TestEngine>? check = null)
     {
         var e = All().Single(x => x.File == file);
         // Seeds with podGC would have their pods' logs removed 5s after each ends; keep them to read (GarbageCollectionTests covers podGC).
-        await using var t = await TestEngine.StartAsync(configure: o => o.Retention.PodGCDeleteDelay = TimeSpan.FromHours(1));
+        await using var t = await TestEngine.StartAsync(configure: o => { o.Retention.PodGCDeleteDelay = TimeSpan.FromHours(1); configure?.Invoke(o); });
+        check?.Invoke(t);
         var docs = ManifestReader.ReadFile(Path.Combine(Dir, file));
         await t.Engine.ApplyAsync(docs);
         var wf = docs.OfType<Workflow>().SingleOrDefault() ?? WorkflowSources.FromCron(docs.OfType<CronWorkflow>().Single());

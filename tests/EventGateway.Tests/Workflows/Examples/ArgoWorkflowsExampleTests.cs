@@ -102,6 +102,8 @@ public sealed class ArgoWorkflowsExampleTests(ArgoExampleEnvironment env, Xunit.
 
     public static TheoryData<string> Passing() => [.. All().Where(e => e.Phase is not null && e.Pending is null && e.Container is null).Select(e => e.File)];
     public static TheoryData<string> NotPassing() => [.. All().Where(e => e.Phase is not null && (e.Pending ?? e.Container) is not null).Select(e => e.File)];
+    /// <summary>The examples marked `container:` whose images are argosay:v2 (an argosay-like image is made in the container tests).</summary>
+    public static TheoryData<string> ArgosayInContainers() => [.. All().Where(e => e.Container?.Contains("argosay:v2", StringComparison.Ordinal) == true).Select(e => e.File)];
     public static TheoryData<string> Supporting() => [.. All().Where(e => e.Support).Select(e => e.File)];
 
     private static List<string> FixtureFiles() =>
@@ -155,13 +157,16 @@ public sealed class ArgoWorkflowsExampleTests(ArgoExampleEnvironment env, Xunit.
 
     [Theory]
     [MemberData(nameof(Passing))]
-    public async Task Runs_as_Argos_e2e_runs_it(string file)
+    public Task Runs_as_Argos_e2e_runs_it(string file) => RunsAsArgosE2eRunsIt(env, file);
+
+    /// <summary>Runs an example's workflows to the phase its expectation names; <paramref name="configure"/> chooses e.g. the executor.</summary>
+    internal static async Task RunsAsArgosE2eRunsIt(ArgoExampleEnvironment env, string file, Action<EventGatewayOptions>? configure = null)
     {
         var e = All().Single(x => x.File == file);
         var workflows = ManifestReader.ReadFile(Path.Combine(Dir, file)).OfType<Workflow>().ToList();
         workflows.ShouldNotBeEmpty();
 
-        await using var t = await TestEngine.StartAsync(configure: o => o.ArtifactRepository = env.DefaultRepository);
+        await using var t = await TestEngine.StartAsync(configure: o => { o.ArtifactRepository = env.DefaultRepository; configure?.Invoke(o); });
         await t.Engine.ApplyAsync([.. ManifestReader.Read(env.Namespace(), "namespace.yaml"), .. SupportingDocuments()]);
         foreach (var wf in workflows)
         {
