@@ -210,25 +210,40 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
     public async Task<IReadOnlyList<LoggedEvent>> ReadAsync(long afterSequence, int max, CancellationToken ct = default) =>
         await ScanAsync(afterSequence + 1, long.MaxValue, _prefix + ".>", max, ct).ConfigureAwait(false);
 
-    /// <summary>Events in [from, to) on the filter, oldest first, at most max: an ordered consumer fetching what is there now.</summary>
+    /// <summary>
+    /// Events in [from, to) on the filter, oldest first, at most max: a short-lived consumer fetching what is there
+    /// now. A plain consumer with one filter_subject, not an ordered one: the ordered consumer sends filter_subjects,
+    /// which nats-server 2.9 ignores.
+    /// </summary>
     private async Task<List<LoggedEvent>> ScanAsync(long from, long to, string filter, int max, CancellationToken ct)
     {
         var list = new List<LoggedEvent>();
         if (max <= 0 || from >= to) return list;
+        var name = "egw-read-" + Guid.NewGuid().ToString("N");
         try
         {
-            var consumer = await _js.CreateOrderedConsumerAsync(_stream, new NatsJSOrderedConsumerOpts
+            var consumer = await _js.CreateOrUpdateConsumerAsync(_stream, new ConsumerConfig(name)
             {
                 DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
                 OptStartSeq = (ulong)Math.Max(from, 1),
-                FilterSubjects = [filter],
+                FilterSubject = filter,
+                AckPolicy = ConsumerConfigAckPolicy.None,
+                MemStorage = true,
+                InactiveThreshold = TimeSpan.FromMinutes(1), // removed by the server should the delete below not arrive
             }, ct).ConfigureAwait(false);
-            await foreach (var m in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = max }, cancellationToken: ct).ConfigureAwait(false))
+            try
             {
-                var seq = (long)m.Metadata!.Value.Sequence.Stream;
-                if (seq >= to) break;
-                list.Add(JetStreamEnvelope.Decode(seq, m.Data ?? []));
-                if (list.Count >= max) break;
+                await foreach (var m in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = max }, cancellationToken: ct).ConfigureAwait(false))
+                {
+                    var seq = (long)m.Metadata!.Value.Sequence.Stream;
+                    if (seq >= to) break;
+                    list.Add(JetStreamEnvelope.Decode(seq, m.Data ?? []));
+                    if (list.Count >= max) break;
+                }
+            }
+            finally
+            {
+                await _js.DeleteConsumerAsync(_stream, name, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is NatsException or TimeoutException)
