@@ -123,14 +123,21 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
     private async Task<IReadOnlyList<long>> PublishAsync(IReadOnlyList<EventToAppend> events, SourceCheckpoint? checkpoint)
     {
         var seqs = new long[events.Count];
+        var received = _time.GetUtcNow();
+        var payloads = events.Select(x => JetStreamEnvelope.Encode(x.Namespace, x.Event, received)).ToList();
+        // Checked before anything is sent, so an oversized event refuses the whole append instead of half of it.
+        var maxPayload = _nats.ServerInfo?.MaxPayload ?? int.MaxValue;
+        for (var i = 0; i < payloads.Count; i++)
+            if (payloads[i].Length > maxPayload)
+                throw new EventLogUnavailableException($"event {events[i].Event.Id} is {payloads[i].Length} bytes stored, over the event bus's max_payload of {maxPayload} bytes " +
+                    "(raise max_payload in the nats-server configuration above the sources' maxPayloadSize)");
         try
         {
-            var received = _time.GetUtcNow();
             // In order, one at a time: an append's events get increasing sequences, as in the embedded log.
             for (var i = 0; i < events.Count; i++)
             {
                 var (ns, e) = (events[i].Namespace, events[i].Event);
-                var ack = await _js.PublishAsync(JetStreamEnvelope.Subject(_prefix, ns, e), JetStreamEnvelope.Encode(ns, e, received),
+                var ack = await _js.PublishAsync(JetStreamEnvelope.Subject(_prefix, ns, e), payloads[i],
                     opts: new NatsJSPubOpts { MsgId = MessageId(ns, e), ExpectedStream = _stream }).ConfigureAwait(false);
                 if (ack.Error is { } err)
                     throw new EventLogUnavailableException($"event bus refused event {e.Id}: {err.Description} (JetStream error {err.ErrCode})");

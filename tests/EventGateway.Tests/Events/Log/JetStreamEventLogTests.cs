@@ -36,20 +36,43 @@ public sealed class JetStreamEventLogTests(NatsServerFixture nats) : EventLogCon
     }
 
     [Fact]
-    public async Task The_checkpoint_stays_when_a_publish_fails_and_the_retry_stores_each_event_once()
+    public async Task The_checkpoint_stays_when_the_publish_fails()
     {
         await _log.AppendAsync([Event("e0")], new SourceCheckpoint("default/s3/upload", "listing-0"));
-        // The second event is larger than the server takes (max_payload 1 MiB): the first was acknowledged, the second not.
+        // The second event is larger than the server takes (max_payload 1 MiB): the append is refused as a whole.
         var tooBig = new EventToAppend("default", Event("e2").Event with { Data = new byte[2 * 1024 * 1024] });
         var e = await Should.ThrowAsync<EventLogUnavailableException>(() =>
             _log.AppendAsync([Event("e1"), tooBig], new SourceCheckpoint("default/s3/upload", "listing-1")));
-        e.RetryAfter.ShouldBeGreaterThan(TimeSpan.Zero);
+        e.Message.ShouldContain("max_payload");
         (await _log.GetSourceStateAsync("default/s3/upload")).ShouldBe("listing-0");
+        (await _log.StatsAsync()).Count.ShouldBe(1);
 
-        // The source re-sends from its old checkpoint: e1 is absorbed, e2 (now fitting) stored, then the checkpoint moves.
+        // The source re-sends from its old checkpoint; then the checkpoint moves.
         (await _log.AppendAsync([Event("e1"), Event("e2")], new SourceCheckpoint("default/s3/upload", "listing-1"))).ShouldBe([2L, 3L]);
         (await _log.GetSourceStateAsync("default/s3/upload")).ShouldBe("listing-1");
         (await _log.ReadAsync(0, 10)).Select(x => x.Event.Id).ShouldBe(["e0", "e1", "e2"]);
+    }
+
+    [Fact]
+    public async Task The_checkpoint_stays_when_the_bus_is_gone_and_the_resend_is_stored_once()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var log = await Open(server);
+        (await log.AppendAsync([Event("e1")], new SourceCheckpoint("default/s3/upload", "listing-1"))).ShouldBe([1L]);
+        await server.StopAsync();
+        await Eventually.Get(() => Task.FromResult(log.AcceptsWrites ? null : "refusing"), "AcceptsWrites to turn false", TimeSpan.FromSeconds(30));
+        await Should.ThrowAsync<EventLogUnavailableException>(() =>
+            log.AppendAsync([Event("e1"), Event("e2")], new SourceCheckpoint("default/s3/upload", "listing-2")));
+        await server.StartAgainAsync();
+        var resent = await Eventually.Get(async () =>
+        {
+            try { return await log.AppendAsync([Event("e1"), Event("e2")], new SourceCheckpoint("default/s3/upload", "listing-2")); }
+            catch (EventLogUnavailableException) { return null; }
+        }, "the resend after the restart", TimeSpan.FromSeconds(60));
+        // e1 was acknowledged before the outage and is still in the duplicate window: stored once, same sequence.
+        resent.ShouldBe([1L, 2L]);
+        (await log.GetSourceStateAsync("default/s3/upload")).ShouldBe("listing-2");
+        (await log.StatsAsync()).Count.ShouldBe(2);
     }
 
     [Fact]
