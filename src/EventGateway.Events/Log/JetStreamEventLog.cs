@@ -35,7 +35,14 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
     private long _lastSequence;
     private long _pendingEvents;
     private long _pendingBytes;
-    private volatile bool _storageFailing;
+    /// <summary>When the bus last failed an append while connected (ticks of the TimeProvider's clock); 0: not failing.</summary>
+    private long _failedAt;
+
+    /// <summary>
+    /// How long a failed append keeps <see cref="AcceptsWrites"/> false. It lapses on its own: readiness must come
+    /// back for traffic (and so a succeeding append) to return once JetStream recovers behind a live connection.
+    /// </summary>
+    public static readonly TimeSpan FailureHold = TimeSpan.FromSeconds(5);
     private volatile bool _closing;
     private TaskCompletionSource _appended = NewSignal();
 
@@ -87,7 +94,7 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    public bool AcceptsWrites => !_closing && !_storageFailing && _nats.ConnectionState == NatsConnectionState.Open
+    public bool AcceptsWrites => !_closing && !RecentlyFailed && _nats.ConnectionState == NatsConnectionState.Open
         && Interlocked.Read(ref _pendingEvents) < _options.MaxPendingEvents && Interlocked.Read(ref _pendingBytes) < _options.MaxPendingBytes;
 
     public async Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<EventToAppend> events, SourceCheckpoint? checkpoint = null, CancellationToken ct = default)
@@ -120,6 +127,8 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
         }
     }
 
+    private bool RecentlyFailed => Interlocked.Read(ref _failedAt) is var at && at != 0 && _time.GetUtcNow().UtcTicks - at < FailureHold.Ticks;
+
     private async Task<IReadOnlyList<long>> PublishAsync(IReadOnlyList<EventToAppend> events, SourceCheckpoint? checkpoint)
     {
         var seqs = new long[events.Count];
@@ -148,12 +157,12 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
         }
         catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException or EventLogUnavailableException)
         {
-            _storageFailing = true;
+            Interlocked.Exchange(ref _failedAt, _time.GetUtcNow().UtcTicks);
             LogWriteFailed(_log, e, events.Count);
             throw e as EventLogUnavailableException ?? new EventLogUnavailableException($"event bus did not acknowledge the events: {e.Message}", e)
                 { RetryAfter = TimeSpan.FromSeconds(2) };
         }
-        _storageFailing = false;
+        Interlocked.Exchange(ref _failedAt, 0);
         if (seqs.Length > 0) Advance(seqs.Max());
         return seqs;
     }

@@ -124,4 +124,19 @@ public sealed class JetStreamEventLogTests(NatsServerFixture nats) : EventLogCon
         await wait.WaitAsync(TimeSpan.FromSeconds(30));
         (await _log.ReadAsync(0, 10)).Single().Event.Id.ShouldBe("elsewhere");
     }
+
+    [Fact]
+    public async Task A_failure_behind_a_live_connection_refuses_writes_for_a_while_then_lets_readiness_probe_again()
+    {
+        (await _log.AppendAsync([Event("a")])).ShouldBe([1L]);
+        // The stream disappears (an operator deleted it): the connection stays up, JetStream has no one to answer.
+        await using (var nc = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = nats.Server.Url }))
+            await new NATS.Client.JetStream.NatsJSContext(nc).DeleteStreamAsync(_stream);
+        var e = await Should.ThrowAsync<EventLogUnavailableException>(() => _log.AppendAsync([Event("b")]));
+        e.Message.ShouldContain("did not acknowledge");
+        _log.AcceptsWrites.ShouldBeFalse();
+        _time.Advance(JetStreamEventLog.FailureHold);
+        _log.AcceptsWrites.ShouldBeTrue(); // the next append decides again; nothing recreates the stream behind the operator's back
+        await Should.ThrowAsync<EventLogUnavailableException>(() => _log.AppendAsync([Event("b")]));
+    }
 }
