@@ -33,6 +33,10 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _tail;
     private long _lastSequence;
+    /// <summary>The newest sequence the tail consumer delivered (and <see cref="_recent"/> holds).</summary>
+    private long _tailSequence;
+    private TaskCompletionSource _tailed = NewSignal();
+    private readonly RecentEvents _recent;
     private long _pendingEvents;
     private long _pendingBytes;
     /// <summary>When the bus last failed an append while connected (ticks of the TimeProvider's clock); 0: not failing.</summary>
@@ -52,6 +56,9 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
         (_nats, _js, _state, _stream, _options, _time, _log) = (nats, js, state, stream, options, time, log);
         _prefix = "egw.events." + stream;
         _lastSequence = lastSequence;
+        _tailSequence = lastSequence;
+        // Never more than the stream keeps, so nothing is served here that retention already removed there.
+        _recent = new RecentEvents((int)Math.Min(4096, options.RetentionMaxEvents), 64L * 1024 * 1024, options.RetentionMaxAge, time);
         _tail = Task.Run(TailAsync);
     }
 
@@ -192,8 +199,9 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
     }
 
     /// <summary>
-    /// Follows the stream so waiting readers wake for events other processes appended too. An ordered consumer
-    /// recreates itself across reconnects; this loop covers what it gives up on.
+    /// Follows the stream: waiting readers wake for events other processes appended too, and the newest events
+    /// are kept for readers just behind the head. An ordered consumer recreates itself across reconnects; this
+    /// loop covers what it gives up on.
     /// </summary>
     private async Task TailAsync()
     {
@@ -204,11 +212,17 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
                 var consumer = await _js.CreateOrderedConsumerAsync(_stream, new NatsJSOrderedConsumerOpts
                 {
                     DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-                    OptStartSeq = (ulong)Volatile.Read(ref _lastSequence) + 1,
-                    HeadersOnly = true,
+                    OptStartSeq = (ulong)Volatile.Read(ref _tailSequence) + 1,
                 }, _stop.Token).ConfigureAwait(false);
                 await foreach (var m in consumer.ConsumeAsync<byte[]>(cancellationToken: _stop.Token).ConfigureAwait(false))
-                    if (m.Metadata is { } md) Advance((long)md.Sequence.Stream);
+                {
+                    if (m.Metadata is not { } md) continue;
+                    var seq = (long)md.Sequence.Stream;
+                    _recent.Add(JetStreamEnvelope.Decode(seq, m.Data ?? []));
+                    Volatile.Write(ref _tailSequence, seq);
+                    Interlocked.Exchange(ref _tailed, NewSignal()).TrySetResult();
+                    Advance(seq);
+                }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -223,8 +237,38 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    public async Task<IReadOnlyList<LoggedEvent>> ReadAsync(long afterSequence, int max, CancellationToken ct = default) =>
-        await ScanAsync(afterSequence + 1, long.MaxValue, _prefix + ".>", max, ct).ConfigureAwait(false);
+    /// <summary>How long a reader just behind the head waits for the tail to deliver what an append already acknowledged.</summary>
+    private static readonly TimeSpan TailCatchUp = TimeSpan.FromMilliseconds(200);
+
+    public async Task<IReadOnlyList<LoggedEvent>> ReadAsync(long afterSequence, int max, CancellationToken ct = default)
+    {
+        if (max <= 0) return [];
+        var all = _prefix + ".>";
+        var wanted = Math.Min(Volatile.Read(ref _lastSequence), afterSequence + max);
+        if (Volatile.Read(ref _tailSequence) < wanted) await TailReachesAsync(wanted, ct).ConfigureAwait(false);
+        if (_recent.TryRead(afterSequence, max) is not { } recent)
+            return await ScanAsync(afterSequence + 1, long.MaxValue, all, max, ct).ConfigureAwait(false);
+        // The tail may still lag behind what appends acknowledged: the rest comes from the stream itself.
+        var last = recent.Count > 0 ? recent[^1].Sequence : afterSequence;
+        if (recent.Count < max && last < Volatile.Read(ref _lastSequence))
+            recent.AddRange(await ScanAsync(last + 1, long.MaxValue, all, max - recent.Count, ct).ConfigureAwait(false));
+        return recent;
+    }
+
+    /// <summary>Waits (briefly) until the tail delivered <paramref name="sequence"/>: it usually follows an acknowledgement within a millisecond.</summary>
+    private async Task TailReachesAsync(long sequence, CancellationToken ct)
+    {
+        var deadline = Environment.TickCount64 + (long)TailCatchUp.TotalMilliseconds;
+        while (Volatile.Read(ref _tailSequence) < sequence)
+        {
+            var signal = Volatile.Read(ref _tailed).Task;
+            if (Volatile.Read(ref _tailSequence) >= sequence) return;
+            var left = deadline - Environment.TickCount64;
+            if (left <= 0) return;
+            try { await signal.WaitAsync(TimeSpan.FromMilliseconds(left), ct).ConfigureAwait(false); }
+            catch (TimeoutException) { return; }
+        }
+    }
 
     /// <summary>
     /// Events in [from, to) on the filter, oldest first, at most max: a short-lived consumer fetching what is there
