@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Shouldly;
 using EventGateway.Events.EventSources.Github;
 using EventGateway.Events.Log;
+using EventGateway.Tests.Cli;
 using EventGateway.Tests.Support;
 
 namespace EventGateway.Tests.Server.Hosting;
@@ -116,5 +117,20 @@ public sealed class EventBusServeTests
         await Eventually.Get(async () => await Deliver("d-2", "refs/heads/dev") == HttpStatusCode.OK ? "ok" : null, "the retried push acknowledged", TimeSpan.FromSeconds(90));
         var both = await Eventually.Get(() => Completed(2), "the retried push's workflow to complete", TimeSpan.FromMinutes(2));
         both.Select(w => w!["spec"]!["arguments"]!["parameters"]![0]!["value"]!.ToString()).Order().ShouldBe(["refs/heads/dev", "refs/heads/main"]);
+    }
+
+    [Fact]
+    public async Task A_bad_or_unreachable_bus_fails_the_start_with_a_message_naming_it()
+    {
+        var dir = Directory.CreateTempSubdirectory("egw-bus-cli-").FullName;
+        var (code, _, err) = await CliTests.Egw("serve", "--port", "0", "--data-dir", Path.Combine(dir, "a"), "--event-bus", "http://127.0.0.1:4222");
+        code.ShouldNotBe(0);
+        err.ShouldContain("--event-bus 'http://127.0.0.1:4222' is not a NATS URL: expected nats://HOST:PORT");
+
+        var port = EventTestHost.FreePort(); // nothing listens there
+        (code, _, err) = await CliTests.Egw("serve", "--port", "0", "--data-dir", Path.Combine(dir, "b"), "--event-bus", $"nats://127.0.0.1:{port}");
+        code.ShouldNotBe(0);
+        err.ShouldContain($"--event-bus: cannot open the event bus at nats://127.0.0.1:{port}");
+        err.ShouldNotContain("   at "); // a message, not a stack trace
     }
 }
