@@ -121,12 +121,17 @@ public sealed partial class JetStreamEventLog : IEventLog, IAsyncDisposable
             throw new EventLogUnavailableException(
                 $"event log is full ({_options.MaxPendingEvents} events or {_options.MaxPendingBytes / (1024 * 1024)} MiB waiting to be written)");
         }
+        // Once started, the publishes finish even if the caller stops waiting (and hold their admission until then):
+        // a sender that gave up retries, and the duplicate window absorbs what did get through.
+        var work = PublishAndReleaseAsync(events, checkpoint, bytes);
+        return ct.CanBeCanceled ? await work.WaitAsync(ct).ConfigureAwait(false) : await work.ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<long>> PublishAndReleaseAsync(IReadOnlyList<EventToAppend> events, SourceCheckpoint? checkpoint, long bytes)
+    {
         try
         {
-            // Once started, the publishes finish even if the caller stops waiting: a half-sent append is completed
-            // (or fails) as a whole from the sender's point of view, and a retry is absorbed by the duplicate window.
-            var work = PublishAsync(events, checkpoint);
-            return ct.CanBeCanceled ? await work.WaitAsync(ct).ConfigureAwait(false) : await work.ConfigureAwait(false);
+            return await PublishAsync(events, checkpoint).ConfigureAwait(false);
         }
         finally
         {
