@@ -96,6 +96,11 @@ public sealed class EventBusServeTests
         var first = await Eventually.Get(() => Completed(1), "the push's workflow to complete", TimeSpan.FromMinutes(2));
         first.Single()!["status"]!["phase"]!.GetValue<string>().ShouldBe("Succeeded");
 
+        // The API lists it from the bus (stream query), with the sensor's outcome.
+        var listed = JsonNode.Parse(await api.GetStringAsync("api/v1/events?source=github"))!;
+        listed["items"]!.AsArray().Select(e => e!["id"]!.GetValue<string>()).ShouldBe(["d-1"]);
+        listed["log"]!["count"]!.GetValue<long>().ShouldBe(1);
+
         // The event is on the bus, not in a file of the data directory.
         File.Exists(Path.Combine(serve.DataDir, "events.db")).ShouldBeFalse();
         await using (var reader = await JetStreamEventLog.OpenAsync(nats.Url, new EventLogOptions(), TimeProvider.System, NullLogger<JetStreamEventLog>.Instance))
