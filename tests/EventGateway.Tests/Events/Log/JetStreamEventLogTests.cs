@@ -139,4 +139,24 @@ public sealed class JetStreamEventLogTests(NatsServerFixture nats) : EventLogCon
         _log.AcceptsWrites.ShouldBeTrue(); // the next append decides again; nothing recreates the stream behind the operator's back
         await Should.ThrowAsync<EventLogUnavailableException>(() => _log.AppendAsync([Event("b")]));
     }
+
+    [Fact]
+    public async Task Two_processes_appending_to_one_stream_get_distinct_sequences_and_read_the_same_log()
+    {
+        await using var other = await OpenAsync();
+        var mine = Enumerable.Range(0, 300).Select(i => Task.Run(() => _log.AppendAsync([Event($"mine-{i}")])));
+        var theirs = Enumerable.Range(0, 300).Select(i => Task.Run(() => other.AppendAsync([Event($"theirs-{i}")])));
+        var seqs = (await Task.WhenAll(mine.Concat(theirs))).SelectMany(s => s).ToList();
+        seqs.Distinct().Count().ShouldBe(600);
+        seqs.Max().ShouldBe(600L);
+
+        foreach (var log in new IEventLog[] { _log, other })
+        {
+            await log.WaitForAsync(599).WaitAsync(TimeSpan.FromSeconds(30));
+            var read = new List<LoggedEvent>();
+            while (read.Count < 600 && await log.ReadAsync(read.Count == 0 ? 0 : read[^1].Sequence, 256) is { Count: > 0 } page) read.AddRange(page);
+            read.Select(e => e.Sequence).ShouldBe(Enumerable.Range(1, 600).Select(i => (long)i));
+            read.Select(e => e.Event.Id).Distinct().Count().ShouldBe(600);
+        }
+    }
 }
