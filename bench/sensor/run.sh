@@ -29,7 +29,8 @@
 #   BENCH_PACED_CONNECTIONS=32   at most this many connections in the latency phase (opened as needed)
 #   BENCH_PHASES="throughput latency"
 #   BENCH_SYSTEMS="egw egw-nosandbox webhook"   egw-nosandbox: egw serve --no-sandbox (steps as plain processes,
-#                                like webhook's commands; tells the sandbox's share from the engine's)
+#                                like webhook's commands; tells the sandbox's share from the engine's); egw-bus (not by
+#                                default): egw serve --event-bus on a nats-server (JetStream) started per instance
 #   BENCH_WARMUP=200             untimed events through each fresh instance first (JIT: with 20, egw still spends
 #                                ~20% of its CPU in the tiered JIT during the measured run)
 #   BENCH_TIMEOUT=900            seconds to wait for a phase's work to finish; BENCH_STALL=60 gives up earlier
@@ -85,7 +86,7 @@ if [[ -n ${BENCH_NICE:-} ]]; then
   prio=(nice -n "$BENCH_NICE")
 fi
 for p in "${phases[@]}"; do [[ $p =~ ^(throughput|latency)$ ]] || die "unknown phase '$p' in BENCH_PHASES"; done
-for s in "${systems[@]}"; do [[ $s =~ ^(egw|egw-nosandbox|webhook)$ ]] || die "unknown system '$s' in BENCH_SYSTEMS"; done
+for s in "${systems[@]}"; do [[ $s =~ ^(egw|egw-nosandbox|egw-bus|webhook)$ ]] || die "unknown system '$s' in BENCH_SYSTEMS"; done
 for tool in webhook openssl python3 curl; do command -v "$tool" >/dev/null || die "$tool is required (apt-get install -y $tool)"; done
 [[ -x /usr/bin/time ]] || die "GNU time is required (apt-get install -y time)"
 [[ -d $tmp_parent && -w $tmp_parent ]] || die "BENCH_TMP=$tmp_parent is not a writable directory"
@@ -103,6 +104,7 @@ work=$(mktemp -d "$tmp_parent/egw-bench-sensor.XXXXXX")
 server_pid=""
 cleanup() {
   if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [[ -n ${nats_pid:-} ]]; then kill "$nats_pid" 2>/dev/null || true; wait "$nats_pid" 2>/dev/null || true; fi
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -229,10 +231,24 @@ EOF
 }
 
 stop_server() {
-  [[ -n $server_pid ]] || return 0
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+  if [[ -n $nats_pid ]]; then kill "$nats_pid" 2>/dev/null || true; wait "$nats_pid" 2>/dev/null || true; nats_pid=""; fi
+}
+
+# start_nats TAG: a nats-server with JetStream and its store under the instance's directory (egw-bus)
+nats_pid="" nats_port=""
+start_nats() {
+  local dir=$work/$1 i
+  command -v nats-server >/dev/null || [[ -x /usr/sbin/nats-server ]] || die "nats-server is required for egw-bus (apt-get install -y nats-server)"
+  mkdir -p "$dir"; nats_port=$(free_port)
+  "${prio[@]}" env PATH="$PATH:/usr/sbin" nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$dir/nats" >"$work/$1.nats.log" 2>&1 &
+  nats_pid=$!
+  for ((i = 0; i < 100; i++)); do grep -q "Server is ready" "$work/$1.nats.log" && return 0; sleep 0.1; done
+  die "nats-server did not start: $(tail -n 5 "$work/$1.nats.log")"
 }
 
 # A wrong signature must be refused before anything is measured (the right one is proved by the warm-up).
@@ -255,6 +271,7 @@ measure() {
   case $s in
     egw) start_egw "$tag" ;;
     egw-nosandbox) start_egw "$tag" --no-sandbox ;;
+    egw-bus) start_nats "$tag"; start_egw "$tag" --event-bus "nats://127.0.0.1:$nats_port" ;;
     webhook) start_webhook "$s" ;;
   esac
   check_refuses_bad_signature "$s"
@@ -316,7 +333,7 @@ BENCH_META=$(python3 -c 'import json, sys; a = sys.argv[1:]; print(json.dumps({
   "timestamp": a[0], "commit": a[1], "cores": int(a[2]), "cpu": a[3], "fs": a[4], "body_bytes": int(a[5]),
   "n": int(a[6]), "connections": int(a[7]), "rate": int(a[8]), "duration": int(a[9]), "paced_connections": int(a[10]),
   "warmup": int(a[11]), "phases": a[12].split(), "systems": a[13].split(), "nice": int(a[14]),
-  "label": {"egw": "egw serve", "egw-nosandbox": "egw serve --no-sandbox", "webhook": "webhook (adnanh)"}}))' \
+  "label": {"egw": "egw serve", "egw-nosandbox": "egw serve --no-sandbox", "egw-bus": "egw serve --event-bus", "webhook": "webhook (adnanh)"}}))' \
   "$stamp" "$commit" "$(nproc)" "$cpu_model" "$fs_type" "$body_bytes" "$N" "$CONNS" "$RATE" "$DURATION" "$PACED_CONNS" \
   "$WARMUP" "${phases[*]}" "${systems[*]}" "${BENCH_NICE:-0}")
 export BENCH_META

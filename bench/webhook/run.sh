@@ -45,6 +45,9 @@
 #   BENCH_ARTIFACTS=/tmp/art-bench   dotnet --artifacts-path of the Release build
 #   EGW_BIN=...                 egw binary to measure (skips the build)
 #   BENCH_KEEP=0                1: keep the scratch directory (server logs, wrk outputs)
+#   BENCH_EVENT_BUS=0           1: egw keeps its event log on a nats-server (JetStream, -sd in the scratch
+#                               directory) started here: `egw serve --event-bus`; the crash check then counts
+#                               the events on the bus (which egw's death does not touch) after the restart
 #
 # Output: a table on stdout, then one JSON line (also written to bench/results/webhook-<timestamp>.json).
 # Exit status: 0 if every run completed and egw lost no acknowledged event (whether or not the target was
@@ -62,6 +65,7 @@ RATE=${BENCH_RATE:-5000}
 PACED_CONNS=${BENCH_PACED_CONNECTIONS:-64}
 CRASH=${BENCH_CRASH:-1}
 CRASH_DURATION=${BENCH_CRASH_DURATION:-6}
+BUS=${BENCH_EVENT_BUS:-0}
 read -r -a shapes <<<"${BENCH_SHAPES:-saturate light paced}"
 read -r -a systems <<<"${BENCH_SYSTEMS:-egw webhook}"
 artifacts=${BENCH_ARTIFACTS:-/tmp/art-bench}
@@ -167,9 +171,19 @@ egw_auth=(X-Hub-Signature-256 "$signature")
 # The plain webhook source checks a Bearer token; it gets the signature header too, so requests are the same size.
 [[ $source_type == github ]] || egw_auth+=(Authorization "Bearer $SECRET")
 
+bus_args=()
+if [[ $BUS == 1 ]]; then
+  command -v nats-server >/dev/null || [[ -x /usr/sbin/nats-server ]] || die "nats-server is required for BENCH_EVENT_BUS=1 (apt-get install -y nats-server)"
+  nats_port=$(free_port)
+  PATH=$PATH:/usr/sbin nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" >"$work/nats.log" 2>&1 &
+  pids+=("$!")
+  for ((i = 0; i < 100; i++)); do grep -q "Server is ready" "$work/nats.log" && break; sleep 0.1; done
+  grep -q "Server is ready" "$work/nats.log" || die "nats-server did not start: $(tail -n 5 "$work/nats.log")"
+  bus_args=(--event-bus "nats://127.0.0.1:$nats_port")
+fi
 egw_pid=""
 start_egw() {
-  "$egw" serve --data-dir "$work/data" --port "$api_port" --manifests "$work/manifests" --events-address 127.0.0.1 \
+  "$egw" serve --data-dir "$work/data" --port "$api_port" --manifests "$work/manifests" --events-address 127.0.0.1 "${bus_args[@]}" \
     >>"$work/egw.log" 2>&1 &
   egw_pid=$!; pids+=("$egw_pid")
   local i
@@ -308,10 +322,16 @@ if [[ $CRASH == 1 && " ${systems[*]} " == *" egw "* ]]; then
   kill -KILL "$egw_pid"; wait "$egw_pid" 2>/dev/null || true
   wait "$wrk_pid" || true
   echo "$before" >"$work/crash.before"
-  # The log as the killed process left it (WAL included), read by SQLite itself, not by egw.
-  python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM events").fetchone()[0])' \
-    "$work/data/events.db" >"$work/crash.rows"
-  start_egw
+  if [[ $BUS == 1 ]]; then
+    # The bus outlives egw: its count after the restart is what JetStream kept.
+    start_egw
+    log_count >"$work/crash.rows"
+  else
+    # The log as the killed process left it (WAL included), read by SQLite itself, not by egw.
+    python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM events").fetchone()[0])' \
+      "$work/data/events.db" >"$work/crash.rows"
+    start_egw
+  fi
   log_count >"$work/crash.restarted"
   log "crash check: $(($(cat "$work/crash.rows") - before)) new rows on disk; egw reports $(cat "$work/crash.restarted") after restart"
 fi

@@ -10,8 +10,10 @@ namespace EventGateway.Events.Log;
 public interface IEventLog
 {
     /// <summary>
-    /// Makes the events (and the source checkpoint, if any) durable in one transaction and returns
-    /// their sequences in order. Only after this completes may a sender be acknowledged.
+    /// Makes the events (and the source checkpoint, if any) durable and returns their sequences in order. Only
+    /// after this completes may a sender be acknowledged. The embedded log writes both in one transaction; the
+    /// JetStream log writes the checkpoint after the events were acknowledged, and stores a re-sent event (same
+    /// source and id, within the duplicate window) once, answering with its first sequence.
     /// </summary>
     /// <exception cref="EventLogUnavailableException">the log is full or its storage fails; nothing was written.</exception>
     Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<EventToAppend> events, SourceCheckpoint? checkpoint = null, CancellationToken ct = default);

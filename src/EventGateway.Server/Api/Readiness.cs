@@ -26,7 +26,7 @@ internal static class Readiness
         catch (Exception e) when (StorageFailure.Describe(e) is { } storage) { problem = $"storage cannot take writes: {storage}"; }
         catch (IOException e) { problem = $"data directory cannot take writes: {e.Message}"; }
         catch (UnauthorizedAccessException e) { problem = $"data directory cannot take writes: {e.Message}"; }
-        if (problem is null && !events.AcceptsWrites) problem = "event log does not accept writes (storage failed, queue full or shutting down)";
+        if (problem is null && !events.AcceptsWrites) problem = "event log does not accept writes (storage failed, event bus unreachable, queue full or shutting down)";
         if (problem is null) return Results.Text("ok");
         return Results.Json(new { code = 14, message = problem }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

@@ -44,12 +44,24 @@ public sealed class EventGatewayOptions
     public Workflows.Validation.WorkflowLimits Limits { get; set; } = Workflows.Validation.WorkflowLimits.Default;
 
     public Events.Log.EventLogOptions EventLog { get; set; } = new();
+
+    /// <summary>The shared event bus (<c>--event-bus nats://HOST:PORT</c>): the event log as a JetStream stream; null: the embedded SQLite log.</summary>
+    public string? EventBus { get; set; }
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
+
+    /// <summary>nats://HOST:PORT, as Argo Events' EventBus spec.jetstream.url names it.</summary>
+    public static void ValidateEventBus(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme != "nats" || u.Host.Length == 0)
+            throw new ArgumentException($"--event-bus '{url}' is not a NATS URL: expected nats://HOST:PORT (a nats-server with JetStream, `nats-server -js`)");
+        if (u.AbsolutePath is not ("" or "/") || u.Query.Length > 0)
+            throw new ArgumentException($"--event-bus '{url}': a NATS URL has no path or query; expected nats://HOST:PORT");
+    }
 
     public void Validate()
     {
@@ -66,6 +78,7 @@ public sealed class EventGatewayOptions
         Api.Validate();
         Limits.Validate();
         EventLog.Validate();
+        if (EventBus is not null) ValidateEventBus(EventBus);
         Sensors.Validate();
         Retention.Validate();
     }

@@ -75,8 +75,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<CustomMetrics>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
 
-        services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));
+        if (options.EventBus is { } bus)
+            // Opened once at start: an unreachable bus fails the start with its URL; a later outage only refuses appends (503).
+            services.AddSingleton<IEventLog>(sp => JetStreamEventLog.OpenAsync(bus, options.EventLog, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<JetStreamEventLog>>()).GetAwaiter().GetResult());
+        else
+            services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));
         services.AddSingleton<SecretResolver>();
         services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>()));
         if (options.ManifestDirectories.Count > 0)
