@@ -15,9 +15,9 @@ namespace EventGateway.Workflows.Controller;
 /// files: each process has its own root). Ready, the pod reports itself daemoned with its address.
 /// </summary>
 /// <remarks>
-/// The address is 127.0.0.1: a workflow's steps share one network namespace (as a pod's containers do), so a daemon
-/// listening on any address is reached there on its port by every other step of the workflow. Two daemons of one
-/// workflow on one port collide, as two containers of one pod would.
+/// The address is the executor's (<see cref="IStepExecutor.PodIPAsync"/>): under the local executor 127.0.0.1, as a
+/// workflow's steps share one network namespace (two daemons of one workflow on one port collide, as two containers of
+/// one pod would); under the container executor the daemon's container's address on the engine's bridge.
 /// </remarks>
 internal sealed class DaemonReadiness(IStepExecutor executor, StepSpecBuilder builder, TimeProvider time, Workflow wf, PodRequest pod, StepKey key, Action<PodResult> report)
 {
@@ -48,9 +48,11 @@ internal sealed class DaemonReadiness(IStepExecutor executor, StepSpecBuilder bu
                 while (!await PassesAsync(probe, container, timeout, ct).ConfigureAwait(false))
                     await Task.Delay(period, time, ct).ConfigureAwait(false);
             }
-            report(new PodResult(pod.NodeId, NodePhase.Running, null, null, null, time.GetUtcNow(), default) { Daemoned = true, PodIP = PodIP });
+            var ip = await executor.PodIPAsync(key, ct).ConfigureAwait(false);
+            report(new PodResult(pod.NodeId, NodePhase.Running, null, null, null, time.GetUtcNow(), default) { Daemoned = true, PodIP = ip });
         }
         catch (OperationCanceledException) { } // the daemon ended before it was ready
+        catch (IOException) { } // its container is gone: the daemon ended
         catch (ObjectDisposedException) { }
     }
 

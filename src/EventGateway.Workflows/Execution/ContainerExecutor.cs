@@ -362,6 +362,32 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
 
     public void Terminate(StepKey key) => KillAsync(ContainerName(key), "TERM").GetAwaiter().GetResult();
 
+    /// <summary>A daemon's probe: the host reaches the step's container at its address on the engine's bridge.</summary>
+    public async Task<System.Net.Sockets.Socket> ConnectAsync(StepKey key, int port, CancellationToken ct)
+    {
+        var ip = System.Net.IPAddress.Parse(await PodIPAsync(key, ct).ConfigureAwait(false));
+        var socket = new System.Net.Sockets.Socket(ip.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(ip, port, ct).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The running step's container's address on the engine's bridge network, from inspect.</summary>
+    public async Task<string> PodIPAsync(StepKey key, CancellationToken ct)
+    {
+        var inspected = await InspectAsync(ContainerName(key), ct).ConfigureAwait(false);
+        if (inspected?.State?.Running != true) throw new IOException("the step's container is not running");
+        var ip = inspected.NetworkSettings?.Networks?.Values.Select(n => n.IPAddress).FirstOrDefault(a => !string.IsNullOrEmpty(a));
+        return ip ?? throw new IOException("the step's container has no address on the engine's network");
+    }
+
     /// <summary>Staged inputs, and outputs copied out of the container after it exited (<see cref="CopyOutputsAsync"/>), confined to the step's root.</summary>
     public string HostPath(StepKey key, string sandboxPath) => ConfinedPath.Resolve(Path.Combine(DirOf(key), "root"), sandboxPath);
 

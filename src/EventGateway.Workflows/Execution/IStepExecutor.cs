@@ -27,6 +27,12 @@ public interface IStepExecutor
     /// </summary>
     Task<System.Net.Sockets.Socket> ConnectAsync(StepKey key, int port, CancellationToken ct) => throw new NotSupportedException("this executor cannot reach a step's network");
 
+    /// <summary>
+    /// The address at which a running step is reached by the workflow's other steps (<c>{{steps.X.ip}}</c> of a daemon):
+    /// 127.0.0.1 where a workflow's steps share one network namespace (the local executor).
+    /// </summary>
+    Task<string> PodIPAsync(StepKey key, CancellationToken ct) => Task.FromResult("127.0.0.1");
+
     /// <summary>Where a sandbox path of a finished step can be read on the host (outputs), never outside the step's own files: throws <see cref="OutputPathException"/> for a path that leads out.</summary>
     string HostPath(StepKey key, string sandboxPath);
 
