@@ -81,7 +81,7 @@ public sealed class ContainerSetRun(
                 .Select(m => new SharedVolume(podKey, m.Name, m.MountPath)).ToList();
             steps[c.Name ?? ""] = (c, spec with
             {
-                Deadline = deadline, Volumes = [.. spec.Volumes, .. volumes],
+                Deadline = deadline, Volumes = [.. spec.Volumes, .. volumes], Pod = podKey,
                 OutputPaths = c.Name == Main ? StepSpecBuilder.OutputPathsOf(pod.Template) : [], // the set's outputs are main's
             });
         }

@@ -34,7 +34,7 @@ internal sealed class PodSidecars(IStepExecutor executor, TimeProvider time, IRe
             var (spec, error) = await builder.BuildAsync(wf, request, time, ct).ConfigureAwait(false);
             if (spec is null) return (null, $"sidecar '{s.Name}': {error}");
             // mirrorVolumeMounts: the volumes main has (its git clones) at the same paths.
-            specs.Add(spec with { InPodSlot = true, Deadline = null, Volumes = s.MirrorVolumeMounts == true ? [.. spec.Volumes, .. main.Volumes] : spec.Volumes });
+            specs.Add(spec with { InPodSlot = true, Deadline = null, Pod = main.Key, Volumes = s.MirrorVolumeMounts == true ? [.. spec.Volumes, .. main.Volumes] : spec.Volumes });
         }
         return (new PodSidecars(executor, time, specs), null);
     }

@@ -66,6 +66,7 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
             var now = time.GetUtcNow();
             return new PodResult(request.NodeId, NodePhase.Error, sidecarError, null, null, now, now);
         }
+        if (sidecars is not null) spec = spec with { Pod = spec.Key }; // main and its sidecars share one network
         var daemon = request.Template.Daemon == true ? new DaemonReadiness(executor, specs, time, wf, request, spec.Key, pod.Report) : null;
         // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
         await Task.Yield();

@@ -46,6 +46,28 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
 
     public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
     {
+        if (spec.Pod is not { } pod || TryReadExit(NodeDir(spec.Key)) is not null) return await RunStepAsync(spec, null, started, stopWaiting).ConfigureAwait(false);
+        string infra;
+        try { infra = await JoinPodAsync(pod, stopWaiting).ConfigureAwait(false); }
+        catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException)
+        {
+            started();
+            var now = _time.GetUtcNow();
+            return new StepOutcome(StepEnd.FailedToStart, null, $"the pod's network (its infra container) could not be started: {(e as DockerApiException)?.ResponseBody?.Trim() ?? e.Message}", now, now);
+        }
+        var ended = false;
+        try
+        {
+            var outcome = await RunStepAsync(spec, infra, started, stopWaiting).ConfigureAwait(false);
+            ended = true;
+            return outcome;
+        }
+        finally { await LeavePodAsync(pod, ended).ConfigureAwait(false); }
+    }
+
+    /// <param name="infra">The pod's infra container, whose network the step joins; null: the step's own network.</param>
+    private async Task<StepOutcome> RunStepAsync(StepSpec spec, string? infra, Action started, CancellationToken stopWaiting)
+    {
         var dir = NodeDir(spec.Key);
         if (TryReadExit(dir) is { } done)
         {
@@ -74,7 +96,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
             {
                 if ((await PullAsync(spec, stopWaiting).ConfigureAwait(false) ?? await NonRootAsync(spec, stopWaiting).ConfigureAwait(false)) is { } refused)
                     return new StepOutcome(StepEnd.FailedToStart, null, refused, startedAt, _time.GetUtcNow());
-                await CreateAsync(spec, dir, name, stopWaiting).ConfigureAwait(false);
+                await CreateAsync(spec, dir, name, infra, stopWaiting).ConfigureAwait(false);
                 File.WriteAllText(Path.Combine(dir, "container"), name); // when it started: StartTime reads this file's time
                 await _docker.Containers.StartContainerAsync(name, new ContainerStartParameters(), stopWaiting).ConfigureAwait(false);
             }
@@ -160,7 +182,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     /// Creates the step's container. Kubernetes rules: `command` replaces the image's ENTRYPOINT, `args` its CMD; a step
     /// with neither runs the image's own. No privileges, the engine's default bridge network, limits within the host's.
     /// </summary>
-    private async Task CreateAsync(StepSpec spec, string dir, string name, CancellationToken ct)
+    private async Task CreateAsync(StepSpec spec, string dir, string name, string? infra, CancellationToken ct)
     {
         var (entrypoint, cmd) = spec.Container is { } c ? (c.Command, c.Args) : (spec.Argv, null);
         var limits = (spec.Limits ?? StepLimits.None).Over(_limits);
@@ -199,6 +221,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
                 ],
             },
         };
+        if (infra is not null) parameters.HostConfig.NetworkMode = $"container:{infra}"; // the pod's network: its containers meet on 127.0.0.1
         if (entrypoint is { Count: > 0 } && cmd is null) parameters.Cmd = []; // a command replaces the image's CMD too, as in Kubernetes
         await _docker.Containers.CreateContainerAsync(parameters, ct).ConfigureAwait(false);
     }
@@ -384,7 +407,8 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     {
         var inspected = await InspectAsync(ContainerName(key), ct).ConfigureAwait(false);
         if (inspected?.State?.Running != true) throw new IOException("the step's container is not running");
-        var ip = inspected.NetworkSettings?.Networks?.Values.Select(n => n.IPAddress).FirstOrDefault(a => !string.IsNullOrEmpty(a));
+        inspected = await NetworkOwnerAsync(inspected, ct).ConfigureAwait(false);
+        var ip = inspected?.NetworkSettings?.Networks?.Values.Select(n => n.IPAddress).FirstOrDefault(a => !string.IsNullOrEmpty(a));
         return ip ?? throw new IOException("the step's container has no address on the engine's network");
     }
 
@@ -399,6 +423,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     {
         if (key.NodeId.Length == 0 || key.NodeId.Contains('/') || key.NodeId is "." or "..") return;
         RemoveAsync(ContainerName(key)).GetAwaiter().GetResult();
+        RemoveAsync(InfraName(key)).GetAwaiter().GetResult();
         var dir = DirOf(key);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
@@ -462,5 +487,6 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     {
         _docker.Dispose();
         _slots.Dispose();
+        _podGate.Dispose();
     }
 }

@@ -75,6 +75,12 @@ public sealed record StepSpec(
     /// </summary>
     public ImageCommand? Container { get; init; }
 
+    /// <summary>
+    /// The pod whose network the step shares (a containerSet's containers; main and its sidecars): they reach each other
+    /// on 127.0.0.1. Null: the step is its own pod. The local executor's steps already share their workflow's network.
+    /// </summary>
+    public StepKey? Pod { get; init; }
+
     /// <summary>A sidecar (or a daemon's probe) runs within its pod's process slot: it never waits for one of its own.</summary>
     public bool InPodSlot { get; init; }
 

@@ -142,6 +142,10 @@ public sealed class PodmanService : IAsyncLifetime
     /// <summary>Gives an image another name, e.g. the one a fixture's YAML uses (alpine:3.20, argoproj/argosay:v2).</summary>
     public static Task TagAsync(string image, params string[] names) => RunAsync("podman", ["tag", image, .. names]);
 
+    /// <summary>Whether the engine has a container of that name (running or not).</summary>
+    public static async Task<bool> ContainerExistsAsync(string name) =>
+        (await RunAsync("podman", ["ps", "-a", "--format", "{{.Names}}"])).Split('\n', StringSplitOptions.TrimEntries).Contains(name);
+
     private static string? Which(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
 

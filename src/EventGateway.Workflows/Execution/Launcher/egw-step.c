@@ -465,8 +465,17 @@ static void remove_scratch(int dir)
     rmdir(opt.root);
 }
 
+static void pause_ends(int sig) { (void)sig; _exit(0); }
+
 int main(int argc, char **argv)
 {
+    /* --pause: the container executor's pod infra container (holds the network namespace a pod's containers join).
+     * As pid 1 it gets no default signal actions, so it ends on SIGTERM/SIGINT through a handler. */
+    if (argc == 2 && !strcmp(argv[1], "--pause")) {
+        signal(SIGTERM, pause_ends);
+        signal(SIGINT, pause_ends);
+        for (;;) pause();
+    }
     parse(argc, argv);
     reset_signals();
     /* Every mode below is meant as written: `egw serve` runs with umask 077, which would make the sandbox's own
