@@ -161,6 +161,45 @@ public sealed class ContainerLifecycleTests(PodmanService podman) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_pods_network_survives_a_restart_of_egw_serve_its_infra_container_is_adopted_with_its_containers()
+    {
+        await using var serve = await ServeProcess.StartAsync(extra: ["--executor", "container", "--container-host", podman.Host.ToString()]);
+        using var http = serve.CreateClient();
+        // The server listens on the pod's 127.0.0.1; main asks it after the restart, so the network must be the same one.
+        var body = $$$$"""
+            {"workflow": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "container-pod-survivor"},
+              "spec": {"entrypoint": "main", "templates": [
+                {"name": "main", "volumes": [{"name": "shared", "emptyDir": {}}], "containerSet": {
+                  "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
+                  "containers": [
+                    {"name": "server", "image": "{{{{PodmanService.Image}}}}", "command": ["sh", "-c", "mkdir -p /www; echo from-server > /www/index.html; httpd -p 127.0.0.1:18093 -h /www; until [ -f /shared/done ]; do sleep 0.1; done"]},
+                    {"name": "main", "image": "{{{{PodmanService.Image}}}}", "command": ["sh", "-c", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 8; wget -q -O - http://127.0.0.1:18093/; s=$?; touch /shared/done; exit $s"]}
+                  ]}}
+              ]}}}
+            """;
+        (await http.PostAsync("api/v1/workflows/default", ServeProcess.Json(body))).EnsureSuccessStatusCode();
+        var infra = await Eventually.Get(async () =>
+            (await ContainersOf("container-pod-survivor", running: true)).FirstOrDefault(c => c.Labels is { } labels && labels.TryGetValue(ContainerExecutor.PodLabel, out var v) && v == "infra"),
+            "the pod's infra container to run");
+        await Eventually.Get(async () =>
+            (await http.GetStringAsync("api/v1/workflows/default/container-pod-survivor/log")).Split('\n').FirstOrDefault(l => l.Contains("run-", StringComparison.Ordinal)),
+            "main to print its run id");
+
+        serve.KillHard();
+        await serve.RestartAsync();
+
+        var done = await Eventually.Get(async () =>
+            await http.GetFromJsonAsync<Workflow>("api/v1/workflows/default/container-pod-survivor", Json.Lenient) is { Status.IsCompleted: true } w ? w : null,
+            "the workflow to complete after the restart", TestEngine.Patience);
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, string.Join("; ", done.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
+        var log = await http.GetStringAsync("api/v1/workflows/default/container-pod-survivor/log");
+        log.Split('\n').Count(l => l.Contains("run-", StringComparison.Ordinal)).ShouldBe(1, log);
+        log.ShouldContain("from-server");
+        (await ContainersOf("container-pod-survivor")).Select(c => c.ID).ShouldNotContain(infra.ID, "the adopted infra container is removed with the pod");
+        (await ContainersOf("container-pod-survivor")).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task A_step_cannot_reach_the_hosts_loopback_where_the_API_listens()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
