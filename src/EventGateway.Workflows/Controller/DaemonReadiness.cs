@@ -111,7 +111,7 @@ internal sealed class DaemonReadiness(IStepExecutor executor, StepSpecBuilder bu
         if (spec is null) return false;
         try
         {
-            var outcome = await executor.RunAsync(spec with { InPodSlot = true, Deadline = time.GetUtcNow() + timeout }, () => { }, ct).ConfigureAwait(false);
+            var outcome = await executor.RunAsync(spec with { InPodSlot = true, Pod = key, Deadline = time.GetUtcNow() + timeout }, () => { }, ct).ConfigureAwait(false);
             return outcome.Succeeded;
         }
         finally

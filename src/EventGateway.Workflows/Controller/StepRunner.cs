@@ -66,7 +66,8 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
             var now = time.GetUtcNow();
             return new PodResult(request.NodeId, NodePhase.Error, sidecarError, null, null, now, now);
         }
-        if (sidecars is not null) spec = spec with { Pod = spec.Key }; // main and its sidecars share one network
+        // A pod of its own network: main, its sidecars and a daemon's exec probes meet on 127.0.0.1.
+        if (sidecars is not null || request.Template.Daemon == true) spec = spec with { Pod = spec.Key };
         var daemon = request.Template.Daemon == true ? new DaemonReadiness(executor, specs, time, wf, request, spec.Key, pod.Report) : null;
         // Spawning blocks until the child runs; off the reconcile loop it no longer holds up every other workflow.
         await Task.Yield();

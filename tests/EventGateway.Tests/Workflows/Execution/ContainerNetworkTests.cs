@@ -57,6 +57,40 @@ public sealed class ContainerNetworkTests(PodmanService podman) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_daemons_exec_probe_runs_in_the_daemons_network()
+    {
+        await using var engine = await StartAsync();
+
+        // The server listens on 127.0.0.1 only: the probe passes only from inside the daemon's pod network.
+        var wf = await engine.RunYamlAsync($$$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: container-daemon-exec}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                steps:
+                - - {name: server, template: server}
+                - - {name: after, template: after}
+              - name: server
+                daemon: true
+                container:
+                  image: {{{PodmanService.Image}}}
+                  command: [sh, -c, 'mkdir -p /www; echo served > /www/index.html; sleep 1; exec httpd -f -p 127.0.0.1:18094 -h /www']
+                  readinessProbe:
+                    exec: {command: [wget, -q, -O, /dev/null, 'http://127.0.0.1:18094/']}
+                    periodSeconds: 1
+                    timeoutSeconds: 20
+              - name: after
+                container: {image: {{{PodmanService.Image}}}, command: [echo, done]}
+            """);
+
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, string.Join("; ", wf.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
+        engine.Logs(wf, TestEngine.Node(wf, "after")).ShouldBe("done\n");
+    }
+
+    [Fact]
     public async Task A_containerSets_containers_reach_each_other_on_127_0_0_1_and_the_pods_infra_container_goes_with_it()
     {
         await using var engine = await StartAsync();
