@@ -86,14 +86,21 @@ public sealed class ContainerSetRun(
             });
         }
 
+        Func<bool, Task>? release = null;
         try
         {
+            // The pod's network lives as long as the pod, also between containers that run one after another.
+            release = await executor.HoldPodAsync(podKey, stopWaiting).ConfigureAwait(false);
             return await RunContainersAsync(set, steps, retries, backoff, startedAt, stopWaiting).ConfigureAwait(false);
         }
         catch (Exception) when (!stopWaiting.IsCancellationRequested)
         {
             Kill(); // an executor failure ends the pod: none of its containers may run on unseen
             throw;
+        }
+        finally
+        {
+            if (release is not null) await release(!stopWaiting.IsCancellationRequested).ConfigureAwait(false);
         }
     }
 

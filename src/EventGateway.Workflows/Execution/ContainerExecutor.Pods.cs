@@ -66,6 +66,12 @@ public sealed partial class ContainerExecutor
         finally { _podGate.Release(); }
     }
 
+    public async Task<Func<bool, Task>?> HoldPodAsync(StepKey pod, CancellationToken ct)
+    {
+        await JoinPodAsync(pod, ct).ConfigureAwait(false);
+        return ended => LeavePodAsync(pod, ended);
+    }
+
     /// <summary>One container of the pod ended; the last one removes the infra container (unless the service is only stopping).</summary>
     private async Task LeavePodAsync(StepKey pod, bool ended)
     {

@@ -33,6 +33,12 @@ public interface IStepExecutor
     /// </summary>
     Task<string> PodIPAsync(StepKey key, CancellationToken ct) => Task.FromResult("127.0.0.1");
 
+    /// <summary>
+    /// Keeps a pod's shared network up while the pod runs, also between its containers (a containerSet's sequence);
+    /// disposing with <c>ended</c> false (the service is only stopping) leaves it for adoption. Null: nothing to hold.
+    /// </summary>
+    Task<Func<bool, Task>?> HoldPodAsync(StepKey pod, CancellationToken ct) => Task.FromResult<Func<bool, Task>?>(null);
+
     /// <summary>Where a sandbox path of a finished step can be read on the host (outputs), never outside the step's own files: throws <see cref="OutputPathException"/> for a path that leads out.</summary>
     string HostPath(StepKey key, string sandboxPath);
 

@@ -123,6 +123,36 @@ public sealed class ContainerNetworkTests(PodmanService podman) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_containerSets_containers_that_run_one_after_another_are_in_the_same_network()
+    {
+        await using var engine = await StartAsync();
+
+        var wf = await engine.RunYamlAsync($$$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: container-set-sequence}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                containerSet:
+                  containers:
+                  - name: first
+                    image: {{{PodmanService.Image}}}
+                    command: [cat, /sys/class/net/eth0/address]
+                  - name: main
+                    image: {{{PodmanService.Image}}}
+                    command: [cat, /sys/class/net/eth0/address]
+                    dependencies: [first]
+            """);
+
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, string.Join("; ", wf.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
+        var first = engine.Logs(wf, TestEngine.Node(wf, "first"));
+        first.ShouldNotBeNullOrWhiteSpace();
+        engine.Logs(wf, TestEngine.Node(wf, "main")).ShouldBe(first, "one network interface: the pod's");
+    }
+
+    [Fact]
     public async Task A_sidecar_is_reached_by_main_on_127_0_0_1_and_stops_when_main_ends()
     {
         await using var engine = await StartAsync();
