@@ -54,6 +54,7 @@ public sealed class ContainerNetworkTests(PodmanService podman) : IClassFixture<
         var server = TestEngine.Node(wf, "server");
         server.PodIP.ShouldNotBeNull().ShouldNotBe("127.0.0.1");
         System.Net.IPAddress.TryParse(server.PodIP, out _).ShouldBeTrue(server.PodIP);
+        await StoppedAndRemovedAsync(engine, wf, server.Id);
     }
 
     [Fact]
@@ -88,6 +89,7 @@ public sealed class ContainerNetworkTests(PodmanService podman) : IClassFixture<
 
         wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, string.Join("; ", wf.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
         engine.Logs(wf, TestEngine.Node(wf, "after")).ShouldBe("done\n");
+        await StoppedAndRemovedAsync(engine, wf, TestEngine.Node(wf, "server").Id);
     }
 
     [Fact]
@@ -182,5 +184,14 @@ public sealed class ContainerNetworkTests(PodmanService podman) : IClassFixture<
         // Main's end stopped the sidecar (its container is gone), and the pod's network with it.
         (await PodmanService.ContainerExistsAsync(executor.ContainerName(key with { NodeId = $"{pod.Id}/web" }))).ShouldBeFalse();
         (await PodmanService.ContainerExistsAsync(executor.InfraName(key))).ShouldBeFalse();
+    }
+
+    /// <summary>The daemon was stopped when its scope ended, and its container and its pod's infra container removed.</summary>
+    private static async Task StoppedAndRemovedAsync(TestEngine engine, Workflow wf, string nodeId)
+    {
+        var executor = (ContainerExecutor)engine.Engine.Executor;
+        var key = new StepKey(wf.NamespaceOrDefault, wf.Name, nodeId);
+        foreach (var name in new[] { executor.ContainerName(key), executor.InfraName(key) })
+            await Eventually.Get(async () => await PodmanService.ContainerExistsAsync(name) ? null : "gone", $"container {name} to be removed");
     }
 }
