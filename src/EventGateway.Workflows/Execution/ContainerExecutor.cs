@@ -435,7 +435,9 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{InstanceLabel}={Instance}"] = true, [$"{NamespaceLabel}={@namespace}"] = true, [$"{WorkflowLabel}={workflow}"] = true } },
         }).GetAwaiter().GetResult();
-        foreach (var c in found) RemoveAsync(c.Names?.FirstOrDefault()?.TrimStart('/') ?? c.ID).GetAwaiter().GetResult();
+        // Pods' infra containers last: the engine refuses to remove one while a container still uses its network.
+        foreach (var c in found.OrderBy(c => c.Labels?.ContainsKey(PodLabel) == true))
+            RemoveAsync(c.Names?.FirstOrDefault()?.TrimStart('/') ?? c.ID).GetAwaiter().GetResult();
         var dir = Path.Combine(_root, @namespace, workflow);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }

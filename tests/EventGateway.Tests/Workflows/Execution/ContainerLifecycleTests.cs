@@ -200,6 +200,32 @@ public sealed class ContainerLifecycleTests(PodmanService podman) : IClassFixtur
     }
 
     [Fact]
+    public async Task Deleting_a_workflow_removes_a_running_pods_containers_and_its_infra_container()
+    {
+        await using var t = await StartAsync();
+        var wf = await t.Engine.SubmitAsync(ManifestReader.Read($$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: container-pod-deleted}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                containerSet:
+                  containers:
+                  - {name: a, image: {{PodmanService.Image}}, command: [sleep, "300"]}
+                  - {name: main, image: {{PodmanService.Image}}, command: [sleep, "300"]}
+            """, "wf.yaml").OfType<Workflow>().Single(), []);
+        // Both containers and the infra container run.
+        await Eventually.Get(async () => (await ContainersOf("container-pod-deleted", running: true)).Length == 3 ? "all" : null, "the pod's containers to run");
+
+        var deleter = new EventGateway.Workflows.Retention.WorkflowDeleter(t.Engine.Store, t.Engine.Executor, new EventGateway.Workflows.Artifacts.LocalArtifactRepository(t.DataDir));
+        (await deleter.DeleteAsync(wf.NamespaceOrDefault, wf.Name, CancellationToken.None)).ShouldBeTrue();
+
+        await Eventually.Get(async () => (await ContainersOf("container-pod-deleted")).Length == 0 ? "gone" : null, "the pod's containers and its infra container to be removed");
+    }
+
+    [Fact]
     public async Task A_step_cannot_reach_the_hosts_loopback_where_the_API_listens()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
