@@ -423,7 +423,9 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     {
         if (key.NodeId.Length == 0 || key.NodeId.Contains('/') || key.NodeId is "." or "..") return;
         RemoveAsync(ContainerName(key)).GetAwaiter().GetResult();
-        RemoveAsync(InfraName(key)).GetAwaiter().GetResult();
+        // A pod's infra container; the engine refuses while a member still uses it (that member's own Forget comes later).
+        try { RemoveAsync(InfraName(key)).GetAwaiter().GetResult(); }
+        catch (DockerApiException e) { LogKillFailed(_log, InfraName(key), e.ResponseBody ?? e.Message); }
         var dir = DirOf(key);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
