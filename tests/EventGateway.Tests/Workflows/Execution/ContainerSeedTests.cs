@@ -9,6 +9,8 @@ namespace EventGateway.Tests.Workflows.Execution;
 /// The seed examples the local executor passes (params, artifacts, loops, fan-out, retries, continueOn, scripts, DAGs),
 /// run again with every step in its image through a real Podman, against the same expectations (SeedFixtureTests).
 /// The images their YAML names are made here from busybox (alpine) and the host's python3 (python:3.x-alpine).
+/// 11-s0-retry-example.yaml is left out: it exits with $RANDOM % 2, which the host's dash does not have (so the local
+/// run succeeds at once, as its expectation says) and busybox's sh does (a real coin: its first attempt fails half the time).
 /// </summary>
 public sealed class ContainerSeedTests(PodmanService podman) : IClassFixture<PodmanService>
 {
@@ -21,7 +23,6 @@ public sealed class ContainerSeedTests(PodmanService podman) : IClassFixture<Pod
         "07-s0-parallel-loop.yaml",
         "08-s0-fan-out.yaml",
         "09-s0-controlled-backtest.yaml",
-        "11-s0-retry-example.yaml",
         "12-s0-continue-example.yaml",
         "15-s0-nightly-etl.yaml",
         "16-s0-backtest-all-strategies-v2.yaml",
