@@ -55,6 +55,47 @@ public static class ContainerEngine
         }
     }
 
+    /// <summary>
+    /// Whether the engine starts a container (an engine can answer and still refuse every start, e.g. crun on a cgroup
+    /// layout it does not support): creates, starts and removes one from <see cref="PauseImage"/>. Null when it does,
+    /// else the engine's reason.
+    /// </summary>
+    public static async Task<string?> StartsContainersAsync(Uri host, CancellationToken ct = default)
+    {
+        using var docker = Connect(host);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var name = $"egw-doctor-{Guid.NewGuid():N}"[..23];
+        try
+        {
+            var image = await PauseImage.EnsureAsync(docker, timeout.Token).ConfigureAwait(false);
+            await docker.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters
+            {
+                Name = name,
+                Image = image,
+                Entrypoint = PauseImage.Entrypoint,
+                Cmd = [],
+                HostConfig = new Docker.DotNet.Models.HostConfig
+                {
+                    CapDrop = ["ALL"],
+                    SecurityOpt = ["no-new-privileges"],
+                    Ulimits = [new Docker.DotNet.Models.Ulimit { Name = "nofile", Soft = 64, Hard = 64 }, new Docker.DotNet.Models.Ulimit { Name = "nproc", Soft = 64, Hard = 64 }],
+                },
+            }, timeout.Token).ConfigureAwait(false);
+            await docker.Containers.StartContainerAsync(name, new Docker.DotNet.Models.ContainerStartParameters(), timeout.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException or OperationCanceledException)
+        {
+            return Innermost(e).Message.Trim();
+        }
+        finally
+        {
+            try { await docker.Containers.RemoveContainerAsync(name, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true }, CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException) { } // never created
+        }
+    }
+
     private static Exception Innermost(Exception e)
     {
         while (e.InnerException is { } inner) e = inner;

@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.Security.Cryptography;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 
@@ -39,7 +37,7 @@ public sealed partial class ContainerExecutor
                 {
                     Name = infra,
                     Image = image,
-                    Entrypoint = ["/pause", "--pause"],
+                    Entrypoint = PauseImage.Entrypoint,
                     Cmd = [],
                     Labels = new Dictionary<string, string>
                     {
@@ -87,36 +85,7 @@ public sealed partial class ContainerExecutor
         finally { _podGate.Release(); }
     }
 
-    /// <summary>egw/pause:HASH, imported once from a one-file tar of the launcher (which has a --pause mode) when the engine lacks it.</summary>
-    private async Task<string> PauseImageAsync(CancellationToken ct)
-    {
-        if (_pauseImage is { } known) return known;
-        var launcher = Sandbox.LauncherPath;
-        var tag = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(launcher, ct).ConfigureAwait(false)))[..16];
-        var image = $"egw/pause:{tag}";
-        if (!await HasImageAsync(image, ct).ConfigureAwait(false))
-        {
-            using var tar = new MemoryStream();
-            await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
-            {
-                var entry = new PaxTarEntry(TarEntryType.RegularFile, "pause")
-                {
-                    Mode = UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute,
-                    DataStream = File.OpenRead(launcher),
-                };
-                await writer.WriteEntryAsync(entry, ct).ConfigureAwait(false);
-                await entry.DataStream.DisposeAsync().ConfigureAwait(false);
-            }
-            tar.Position = 0;
-            var errors = new List<string>();
-            // The tag goes within Repo: Podman's import ignores Tag (and names the image :latest).
-            await _docker.Images.CreateImageAsync(new ImagesCreateParameters { FromSrc = "-", Repo = image }, tar, new AuthConfig(),
-                new Progress(m => { if (m.Error?.Message is { Length: > 0 } e) lock (errors) errors.Add(e); }), ct).ConfigureAwait(false);
-            if (errors.Count > 0 || !await HasImageAsync(image, ct).ConfigureAwait(false))
-                throw new IOException($"the pod infra image {image} could not be imported: {(errors.Count > 0 ? string.Join("; ", errors) : "the engine has no such image after the import")}");
-        }
-        return _pauseImage = image;
-    }
+    private async Task<string> PauseImageAsync(CancellationToken ct) => _pauseImage ??= await PauseImage.EnsureAsync(_docker, ct).ConfigureAwait(false);
 
     /// <summary>The address of a step's network: its own container's, or its pod's infra container's that it joined.</summary>
     private async Task<ContainerInspectResponse?> NetworkOwnerAsync(ContainerInspectResponse? inspected, CancellationToken ct) =>

@@ -173,7 +173,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     }
 
     /// <summary>Pull progress, synchronously (System.Progress would post to the thread pool, after the pull has returned).</summary>
-    private sealed class Progress(Action<JSONMessage> report) : IProgress<JSONMessage>
+    internal sealed class Progress(Action<JSONMessage> report) : IProgress<JSONMessage>
     {
         public void Report(JSONMessage value) => report(value);
     }

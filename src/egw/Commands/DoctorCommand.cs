@@ -40,8 +40,9 @@ internal static class DoctorCommand
         try { host = ContainerEngine.Resolve(flag, Environment.GetEnvironmentVariable("DOCKER_HOST")); }
         catch (ArgumentException e) { return (false, $"container: not usable: {e.Message}"); }
         var probe = await ContainerEngine.ProbeAsync(host, ct);
-        return probe.Usable
-            ? (true, $"container: usable ({probe.Engine} at {host}; --executor container --container-host {host})")
-            : (false, $"container: not usable: {probe.Error}");
+        if (!probe.Usable) return (false, $"container: not usable: {probe.Error}");
+        if (await ContainerEngine.StartsContainersAsync(host, ct) is { } refused)
+            return (false, $"container: not usable: {probe.Engine} at {host} answers but does not start containers: {refused}");
+        return (true, $"container: usable ({probe.Engine} at {host}; --executor container --container-host {host})");
     }
 }

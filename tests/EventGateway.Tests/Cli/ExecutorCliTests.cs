@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EventGateway.Tests.Support;
 using Shouldly;
 using static EventGateway.Tests.Cli.CliTests;
@@ -84,6 +85,33 @@ public sealed class ExecutorCliTests(PodmanService podman) : IClassFixture<Podma
         var missing = Path.Combine(_dir, "no.sock");
         (_, stdout, _) = await Egw("doctor", "--container-host", $"unix://{missing}");
         stdout.ShouldContain($"container: not usable: no container engine socket at {missing}");
+    }
+
+    [Fact]
+    public async Task Doctor_says_when_the_engine_answers_but_its_runtime_refuses_to_start_containers()
+    {
+        // A real Podman API whose OCI runtime fails every start (as crun does on this kernel's cgroup layout).
+        var socket = Path.Combine(_dir, "broken.sock");
+        using var service = Process.Start(new ProcessStartInfo("podman", ["--runtime", "/bin/false", "system", "service", "--time=0", $"unix://{socket}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            await Eventually.Get(() => Task.FromResult(File.Exists(socket) ? "up" : null), "the broken podman's socket", TimeSpan.FromSeconds(60));
+            var (code, stdout, stderr) = await Egw("doctor", "--container-host", $"unix://{socket}");
+            var line = stdout.Split('\n').Single(l => l.StartsWith("container:", StringComparison.Ordinal));
+            line.ShouldStartWith("container: not usable: Podman Engine 4.", customMessage: stderr);
+            line.ShouldContain("answers but does not start containers: ");
+            using var ps = Process.Start(new ProcessStartInfo("podman", ["ps", "-a", "--format", "{{.Names}}"]) { RedirectStandardOutput = true })!;
+            (await ps.StandardOutput.ReadToEndAsync()).Split('\n').ShouldNotContain(n => n.StartsWith("egw-doctor-", StringComparison.Ordinal), "the test container is removed");
+        }
+        finally
+        {
+            service.Kill(entireProcessTree: true);
+            await service.WaitForExitAsync();
+        }
     }
 
     [Fact]
