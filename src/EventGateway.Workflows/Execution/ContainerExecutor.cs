@@ -253,8 +253,9 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     private async Task<StepOutcome> WaitAsync(StepSpec spec, string dir, string name, DateTimeOffset startedAt, CancellationToken stopWaiting)
     {
         // Logs from the container's start, each time: after a restart the files are written again in full.
-        var logs = CopyLogsAsync(dir, name, stopWaiting);
-        var exit = _docker.Containers.WaitContainerAsync(name, stopWaiting);
+        using var stopLogs = CancellationTokenSource.CreateLinkedTokenSource(stopWaiting);
+        var logs = CopyLogsAsync(dir, name, stopLogs.Token);
+        var exit = ExitAsync(name, stopWaiting);
         var timedOut = spec.Deadline is null && _stepTimeout is { } limit ? startedAt + limit : (DateTimeOffset?)null;
         if ((spec.Deadline ?? timedOut) is { } deadline)
         {
@@ -266,15 +267,15 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
                 stopWaiting.ThrowIfCancellationRequested();
                 await KillAsync(name, "KILL").ConfigureAwait(false);
                 await exit.ConfigureAwait(false);
-                await logs.ConfigureAwait(false);
+                await LogsCompleteAsync(logs, stopLogs, dir, name).ConfigureAwait(false);
                 File.WriteAllText(Path.Combine(dir, "killed"), "");
                 await RemoveAsync(name).ConfigureAwait(false);
                 var why = timedOut is null ? "Step exceeded its deadline" : $"Step exceeded the service's step time limit (--step-timeout {_stepTimeout})";
                 return new StepOutcome(StepEnd.DeadlineExceeded, null, why, startedAt, _time.GetUtcNow());
             }
         }
-        var code = (int)(await exit.ConfigureAwait(false)).StatusCode;
-        await logs.ConfigureAwait(false);
+        var code = (int)await exit.ConfigureAwait(false);
+        await LogsCompleteAsync(logs, stopLogs, dir, name).ConfigureAwait(false);
         var inspected = await InspectAsync(name, CancellationToken.None).ConfigureAwait(false);
         var killed = File.Exists(Path.Combine(dir, "killed"));
         if (!killed)
@@ -348,10 +349,47 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         }
     }
 
-    /// <summary>Streams the container's stdout and stderr into the node directory's files as they come.</summary>
-    private async Task CopyLogsAsync(string dir, string name, CancellationToken ct)
+    /// <summary>
+    /// The container's exit code: the engine's wait, or, should that never answer (seen with Podman 4.3 under load: a
+    /// step stayed Running for minutes after its container had exited), the state inspect reports, polled.
+    /// </summary>
+    private async Task<long> ExitAsync(string name, CancellationToken ct)
     {
-        using var stream = await _docker.Containers.GetContainerLogsAsync(name, new ContainerLogsParameters { Follow = true, ShowStdout = true, ShowStderr = true }, ct).ConfigureAwait(false);
+        var wait = _docker.Containers.WaitContainerAsync(name, ct);
+        while (true)
+        {
+            var polled = Task.Delay(ExitPoll, _time, ct);
+            if (await Task.WhenAny(wait, polled).ConfigureAwait(false) == wait) return (await wait.ConfigureAwait(false)).StatusCode;
+            await polled.ConfigureAwait(false);
+            if (await InspectAsync(name, ct).ConfigureAwait(false) is { State: { Running: false, Status: "exited" or "dead" } state })
+                return state.ExitCode;
+        }
+    }
+
+    private static readonly TimeSpan ExitPoll = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Waits for the followed logs to end after the container exited, bounded: should the follow stream never end,
+    /// the logs are read once more, whole, without following.
+    /// </summary>
+    private async Task LogsCompleteAsync(Task logs, CancellationTokenSource stopLogs, string dir, string name)
+    {
+        var grace = Task.Delay(ExitPoll, _time);
+        if (await Task.WhenAny(logs, grace).ConfigureAwait(false) == logs)
+        {
+            await logs.ConfigureAwait(false);
+            return;
+        }
+        await stopLogs.CancelAsync().ConfigureAwait(false);
+        try { await logs.ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        await CopyLogsAsync(dir, name, CancellationToken.None, follow: false).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams the container's stdout and stderr into the node directory's files as they come.</summary>
+    private async Task CopyLogsAsync(string dir, string name, CancellationToken ct, bool follow = true)
+    {
+        using var stream = await _docker.Containers.GetContainerLogsAsync(name, new ContainerLogsParameters { Follow = follow, ShowStdout = true, ShowStderr = true }, ct).ConfigureAwait(false);
         await using var stdout = new FileStream(Path.Combine(dir, "stdout"), FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
         await using var stderr = new FileStream(Path.Combine(dir, "stderr"), FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
         await stream.CopyOutputToAsync(Stream.Null, stdout, stderr, ct).ConfigureAwait(false);
