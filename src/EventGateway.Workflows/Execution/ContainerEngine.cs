@@ -44,7 +44,8 @@ public static class ContainerEngine
         {
             using var docker = Connect(host);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            // Generous: a busy engine (another podman holding the storage lock) can take seconds to answer its first request.
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
             var version = await docker.System.GetVersionAsync(timeout.Token).ConfigureAwait(false);
             var name = version.Components?.FirstOrDefault()?.Name ?? "Docker Engine";
             return new Probe($"{name} {version.Version}, API {version.APIVersion}", null);

@@ -37,6 +37,9 @@ public sealed class PodmanService : IAsyncLifetime
         _service.BeginErrorReadLine();
         await Eventually.Get(async () => File.Exists(Socket) ? "up" : _service.HasExited ? throw new InvalidOperationException($"podman system service exited with {_service.ExitCode}") : null,
             $"podman's API socket {Socket}", TimeSpan.FromSeconds(60));
+        // The socket exists before the service answers: wait for an answer, so no test's first request meets a cold engine.
+        await Eventually.Get(async () => (await EventGateway.Workflows.Execution.ContainerEngine.ProbeAsync(Host)).Error is null ? "answers" : null,
+            $"podman's API on {Socket}", TimeSpan.FromSeconds(120));
     }
 
     /// <summary>A root filesystem of busybox and a link per applet, so sh, echo and the rest exist (an alpine stand-in).</summary>
