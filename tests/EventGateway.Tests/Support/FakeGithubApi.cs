@@ -103,9 +103,9 @@ public sealed class FakeGithubApi : IAsyncDisposable
             body = (await JsonNode.ParseAsync(c.Request.Body)) as JsonObject;
         var auth = c.Request.Headers.Authorization.ToString();
         lock (_gate) _requests.Add(new Request(c.Request.Method, c.Request.Path.Value!.TrimStart('/'), c.Request.QueryString.Value ?? "", auth, body));
-        if (auth != $"Bearer {Token}")
+        if (auth != $"Bearer {Token}" && auth != $"token {Token}") // GitHub takes both schemes
             return (Results.Json(new { message = "Bad credentials", documentation_url = "https://docs.github.com/rest" }, statusCode: 401), body);
-        if (c.Request.Headers.Accept.ToString() != "application/vnd.github+json" || c.Request.Headers.UserAgent.Count == 0)
+        if (!c.Request.Headers.Accept.ToString().Contains("application/vnd.github", StringComparison.Ordinal) || c.Request.Headers.UserAgent.Count == 0)
             return (Results.Json(new { message = "Accept application/vnd.github+json and a User-Agent are required" }, statusCode: 400), body);
         lock (_gate)
             if (Missing.Contains(scope)) return (Results.Json(new { message = "Not Found" }, statusCode: 404), body);
