@@ -27,7 +27,7 @@ public sealed class GithubApiException(HttpStatusCode status, string message, Ti
 }
 
 /// <summary>
-/// The four hook calls registration needs (list, create, update, delete), through Octokit, in the registrar's terms: its
+/// The calls hook registration needs (list, create, update and delete a hook; an App installation's token), through Octokit, in the registrar's terms: its
 /// hooks as <see cref="GithubHook"/>, every failure as a <see cref="GithubApiException"/> that says what was being done.
 /// </summary>
 public sealed class GithubHookApi(IGitHubClient client)
@@ -73,6 +73,14 @@ public sealed class GithubHookApi(IGitHubClient client)
             else
                 await client.Repository.Hooks.Edit(scope.Owner!, scope.Name!, checked((int)id), new EditRepositoryHook(config) { Events = settings.Events, Active = settings.Active }).ConfigureAwait(false);
             return true;
+        });
+
+    /// <summary>A GitHub App installation's access token, asked for with the App's JWT as this client's credentials.</summary>
+    public Task<(string Token, DateTimeOffset ExpiresAt)> InstallationTokenAsync(long installationId, CancellationToken ct) =>
+        CallAsync($"getting an access token for GitHub App installation {installationId}", ct, async () =>
+        {
+            var token = await client.GitHubApps.CreateInstallationToken(installationId).ConfigureAwait(false);
+            return (token.Token, token.ExpiresAt);
         });
 
     /// <summary>Deletes the hook; one already gone counts as deleted.</summary>
