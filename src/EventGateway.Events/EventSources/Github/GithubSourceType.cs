@@ -38,6 +38,8 @@ public sealed class GithubSourceType() : EventSourceType<GithubEventSource>("git
             fail($"{at}.{(string.IsNullOrEmpty(spec.Owner) ? "owner" : "repository")}", "the deprecated owner and repository go together; prefer repositories: [{owner, names}]");
         if (spec.Organizations?.Any(string.IsNullOrEmpty) == true) fail($"{at}.organizations", "organization names must not be empty");
         if (spec.Events?.Any(string.IsNullOrEmpty) == true) fail($"{at}.events", "event names must not be empty");
+        for (var i = 0; i < (spec.Events?.Count ?? 0); i++)
+            if (!string.IsNullOrEmpty(spec.Events![i]) && GithubEvents.Check(spec.Events[i]) is { } why) fail($"{at}.events[{i}]", why);
 
         if (spec.ApiToken is not null || spec.GithubApp is not null)
         {

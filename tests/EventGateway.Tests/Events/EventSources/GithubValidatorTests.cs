@@ -59,6 +59,8 @@ public sealed class GithubValidatorTests
         "spec.github.ci.events: missing: events must be listed to create a GitHub hook (e.g. [push], or [\"*\"] for all)")]
     [InlineData("W\napiToken: {name: t, key: token}\norganizations: [acme]\nevents: []",
         "spec.github.ci.events: missing: events must be listed to create a GitHub hook (e.g. [push], or [\"*\"] for all)")]
+    [InlineData("W\nevents: [push, pull_requests]", "spec.github.ci.events[1]: 'pull_requests' is not a GitHub webhook event (did you mean 'pull_request'?)")]
+    [InlineData("W\nevents: [deploy-everything]", "spec.github.ci.events[0]: 'deploy-everything' is not a GitHub webhook event; names are GitHub's")]
     [InlineData("W\nrepositories: [{names: [api]}]", "spec.github.ci.repositories[0].owner: missing: the user or organization owning the repositories")]
     [InlineData("W\nrepositories: [{owner: acme}]", "spec.github.ci.repositories[0].names: missing: at least one repository name")]
     [InlineData("W\nowner: acme", "spec.github.ci.repository: the deprecated owner and repository go together; prefer repositories: [{owner, names}]")]
