@@ -94,7 +94,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
 
         services.AddSingleton(options.Sensors);
-        services.AddSingleton(_ => new SensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
+        services.AddSingleton<ISensorStateStore>(_ => new SqliteSensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
         services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
         services.AddSingleton<SensorMetrics>();
         services.AddSingleton<TriggerHttpClients>();
