@@ -39,7 +39,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ApiGuard>();
         services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
-        services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
+        services.AddSingleton<IArtifactGCLedger>(_ => new FileArtifactGCLedger(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
