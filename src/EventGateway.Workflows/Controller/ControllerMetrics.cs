@@ -94,7 +94,7 @@ public sealed class ControllerMetrics : IWorkflowObserver
         lock (_gate)
         {
             if (_workflows.ContainsKey(KeyOf(wf)) || wf.Status?.Phase is not { Length: > 0 } phase) return;
-            _workflows[KeyOf(wf)] = new Seen(phase);
+            _workflows[KeyOf(wf)] = new Seen(phase) { Finished = wf.Status.IsCompleted };
             _phases.WithLabels(phase).Inc();
         }
     }
@@ -129,7 +129,9 @@ public sealed class ControllerMetrics : IWorkflowObserver
                 _phases.WithLabels(phase).Inc();
                 _phaseEntries.WithLabels(phase, ns).Inc();
                 seen.Phase = phase;
+                if (!WorkflowPhase.IsCompleted(phase)) seen.Finished = false; // retried: running again
             }
+            if (seen.Finished) return; // saved again after its end (the completion is told twice): its pods were counted
             foreach (var node in (IEnumerable<NodeStatus>?)wf.Status?.Nodes?.Values ?? [])
             {
                 if (node.Type != NodeType.Pod) continue;
@@ -144,6 +146,7 @@ public sealed class ControllerMetrics : IWorkflowObserver
                 // Finished workflows keep their place in argo_workflows_gauge until deleted; their pods leave pods_gauge.
                 foreach (var podPhase in seen.Pods.Values) _pods.WithLabels(podPhase).Dec();
                 seen.Pods.Clear();
+                seen.Finished = true;
             }
         }
     }
@@ -154,6 +157,7 @@ public sealed class ControllerMetrics : IWorkflowObserver
     {
         public string Phase { get; set; } = phase;
         public Dictionary<string, string> Pods { get; } = new(StringComparer.Ordinal);
+        public bool Finished { get; set; }
     }
 
     public long Passes => (long)_passes.Value;
