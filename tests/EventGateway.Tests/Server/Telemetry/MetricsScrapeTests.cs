@@ -130,8 +130,16 @@ public sealed class MetricsScrapeTests
 
         // The project's own sensor counts and the workflows' YAML metrics.
         Sample(text, """eventgateway_sensor_events_total{sensor="default/runner",trigger="start",outcome="triggered"}""").ShouldBe(3);
-        await Eventually.Get(async () => await Scrape() is var t
+        text = await Eventually.Get(async () => await Scrape() is var t
             && Sample(t, """argo_workflows_job_result{status="Succeeded"}""") == 2 && Sample(t, """argo_workflows_job_result{status="Failed"}""") == 1 ? t : null,
             "the YAML counter by status", TestEngine.Patience);
+
+        // The Grafana dashboard asks only for families this service exposes.
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "deploy", "grafana", "eventgateway-dashboard.json"))) dir = dir.Parent;
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(dir!.FullName, "deploy", "grafana", "eventgateway-dashboard.json"));
+        var names = Regex.Matches(dashboard, @"\b(?:argo_workflows|argo_events|eventgateway)_[a-z_]+").Select(m => Regex.Replace(m.Value, "_bucket$", "")).Distinct().ToList();
+        names.Count.ShouldBeGreaterThan(10);
+        foreach (var name in names) text.ShouldContain($"# TYPE {name} ", customMessage: $"the dashboard's {name}");
     }
 }
