@@ -147,6 +147,53 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task A_workflow_resumed_after_a_restart_still_joins_the_trace_of_the_event_that_created_it()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => OtlpTracing.Sources.Contains(s.Name),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var port = EventTestHost.FreePort();
+        var dataDir = Directory.CreateTempSubdirectory("egw-trace-restart-").FullName;
+        // The workflow waits at a suspend step, so the service stops while it runs.
+        var yaml = Manifests(port).Replace("- - {name: compile, template: compile}",
+            "- - {name: approve, template: approve}\n" + new string(' ', 22) + "- - {name: compile, template: compile}\n"
+            + new string(' ', 18) + "- name: approve\n" + new string(' ', 20) + "suspend: {}", StringComparison.Ordinal);
+        yaml.ShouldContain("suspend: {}");
+        var delivery = Guid.NewGuid().ToString();
+        string name;
+        await using (var first = await EventTestHost.StartAsync(dataDir: dataDir, pipeline: true))
+        {
+            await first.ApplyAsync(yaml);
+            (await PushAsync(port, delivery)).ShouldBe(HttpStatusCode.OK);
+            var running = await Eventually.Get(async () => (await first.Store.ListAsync<Workflow>()).FirstOrDefault(w =>
+                w.Status?.Nodes?.Values.Any(n => n.DisplayName == "approve" && n.Phase == NodePhase.Running) == true), "the workflow waiting at its suspend step", TestEngine.Patience);
+            name = running.Name;
+        }
+        var receive = spans.Single(s => s.OperationName == "github receive" && (string?)s.GetTagItem("cloudevents.event_id") == delivery);
+        var trigger = spans.Single(s => s.TraceId == receive.TraceId && s.OperationName == "trigger");
+        spans.ShouldNotContain(s => s.TraceId == receive.TraceId && s.OperationName == "workflow"); // still running: not ended
+
+        await using var second = await EventTestHost.StartAsync(dataDir: dataDir, pipeline: true);
+        await second.Get<EventGateway.Workflows.Controls.WorkflowControls>().ResumeAsync("ci", name);
+        var wf = (await second.WaitWorkflowsCompletedAsync(1)).ShouldHaveSingleItem();
+        wf.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+        var workflow = await Eventually.Get(() => Task.FromResult(spans.FirstOrDefault(s => s.OperationName == "workflow" && (string?)s.GetTagItem("name") == name)),
+            "the workflow span after the restart");
+        workflow.TraceId.ShouldBe(receive.TraceId);
+        workflow.ParentSpanId.ShouldBe(trigger.SpanId);
+        workflow.StartTimeUtc.ShouldBe(wf.Status.StartedAt!.Value.UtcDateTime); // from the stored start, not the restart
+        var node = await Eventually.Get(() => Task.FromResult(spans.FirstOrDefault(s => s.OperationName == "node" && s.TraceId == receive.TraceId && (string?)s.GetTagItem("node_name") == "compile")),
+            "the step's span after the restart");
+        node.ParentSpanId.ShouldBe(workflow.SpanId);
+    }
+
+    [Fact]
     public async Task Without_a_listener_no_span_is_made_and_nothing_is_carried()
     {
         // Nothing listens to the service's sources in this process unless a test added a listener: run alone, the
