@@ -47,6 +47,12 @@ public sealed class EventGatewayOptions
 
     /// <summary>The shared event bus (<c>--event-bus nats://HOST:PORT</c>): the event log as a JetStream stream; null: the embedded SQLite log.</summary>
     public string? EventBus { get; set; }
+
+    /// <summary>
+    /// The shared store (<c>--store postgres://USER:PASS@HOST:PORT/DB</c>, or $EGW_STORE): resources, archive, sensor state and the
+    /// artifactGC ledger in PostgreSQL; null: the embedded SQLite files and ledger in the data directory.
+    /// </summary>
+    public string? Store { get; set; }
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
@@ -79,6 +85,7 @@ public sealed class EventGatewayOptions
         Limits.Validate();
         EventLog.Validate();
         if (EventBus is not null) ValidateEventBus(EventBus);
+        if (Store is not null) Postgres.Schema.PostgresDatabase.ValidateUrl(Store);
         Sensors.Validate();
         Retention.Validate();
     }
