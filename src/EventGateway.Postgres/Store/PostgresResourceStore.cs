@@ -19,7 +19,7 @@ namespace EventGateway.Postgres.Store;
 /// changes at once, on the writer's call, as the embedded store does; other replicas' changes arrive by LISTEN, and
 /// after a lost connection the feed is read again from the last version seen, so nothing is missed.
 /// </summary>
-public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDisposable, IDisposable
+public sealed partial class PostgresResourceStore : IResourceStore, IResourceImporter, IAsyncDisposable, IDisposable
 {
     internal const string Channel = "egw_resources";
 
@@ -155,6 +155,24 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
         }, ct).ConfigureAwait(false);
         return changes.Count > 0;
     }
+
+    public Task ImportAsync(IReadOnlyList<Resource> resources, CancellationToken ct = default) =>
+        WriteAsync(async w =>
+        {
+            var changes = new List<ResourceChange>();
+            foreach (var r in resources)
+            {
+                var ns = Ns(r.Kind, r.NamespaceOrDefault);
+                var rv = w.NextVersion();
+                r.Metadata.ResourceVersion = rv.ToString(CultureInfo.InvariantCulture);
+                await w.ExecuteAsync("""
+                    INSERT INTO egw_resources(kind, namespace, name, uid, resource_version, body) VALUES($1,$2,$3,$4,$5,$6)
+                    ON CONFLICT(kind, namespace, name) DO UPDATE SET uid=excluded.uid, resource_version=excluded.resource_version, body=excluded.body
+                    """, r.Kind, ns, r.Name, r.Metadata.Uid ?? Guid.NewGuid().ToString(), rv, Serialize(r)).ConfigureAwait(false);
+                changes.Add(new ResourceChange(ChangeType.Modified, r.Kind, ns, r.Name, rv));
+            }
+            return changes;
+        }, ct);
 
     public IDisposable Watch(string kind, Action<ResourceChange> onChange)
     {
