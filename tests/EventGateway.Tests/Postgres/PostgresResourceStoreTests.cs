@@ -162,4 +162,19 @@ public sealed class PostgresResourceStoreTests(PostgresServer server) : Resource
         results.Count(r => r).ShouldBe(1);
         (await _store.ListAsync<Workflow>()).Count.ShouldBe(1);
     }
+
+    [Fact]
+    public async Task Concurrent_writes_of_one_replica_commit_together_and_a_refused_one_leaves_the_others_and_no_gap()
+    {
+        await _store.CreateAsync(Cm("taken", "x"));
+        var writes = Enumerable.Range(0, 50).Select(i => Task.Run(() => _store.CreateAsync(i == 25 ? Cm("taken", "y") : Cm($"c{i}", "v")))).ToList();
+
+        (await Should.ThrowAsync<ConflictException>(() => writes[25])).Message.ShouldBe("ConfigMap default/taken already exists");
+        await Task.WhenAll(writes.Where((_, i) => i != 25));
+        var all = await _store.ListAsync<ConfigMap>();
+        all.Count.ShouldBe(50);
+        all.Single(c => c.Name == "taken").Data!["value"].ShouldBe("x");
+        // The refused write gave its version back inside the shared transaction: versions 1..50, none skipped.
+        all.Select(Rv).Order().ShouldBe(Enumerable.Range(1, 50).Select(i => (long)i));
+    }
 }
