@@ -134,4 +134,67 @@ public sealed class PostgresServeTests
         Directory.Delete(from, recursive: true);
         Directory.Delete(back, recursive: true);
     }
+
+    [Fact]
+    public async Task A_sensor_of_a_server_on_postgres_fires_once_and_keeps_its_state_there()
+    {
+        await using var pg = await PostgresServer.StartAsync();
+        var url = await pg.NewDatabaseAsync();
+        var port = ServeProcess.FreePort();
+        var manifests = Directory.CreateTempSubdirectory("egw-manifests-").FullName;
+        File.WriteAllText(Path.Combine(manifests, "ci.yaml"), """
+            apiVersion: argoproj.io/v1alpha1
+            kind: EventSource
+            metadata: {name: hooks}
+            spec:
+              webhook:
+                push: {port: "PORT", endpoint: /push, method: POST}
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Sensor
+            metadata: {name: ci}
+            spec:
+              dependencies:
+                - {name: push, eventSourceName: hooks, eventName: push}
+              triggers:
+                - template:
+                    name: run-ci
+                    argoWorkflow:
+                      source:
+                        resource:
+                          apiVersion: argoproj.io/v1alpha1
+                          kind: Workflow
+                          metadata: {generateName: ci-}
+                          spec:
+                            entrypoint: main
+                            templates:
+                              - name: main
+                                container: {image: debian, command: ["true"]}
+            """.Replace("PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        await using var serve = await ServeProcess.StartAsync(extra: ["--store", url, "--manifests", manifests]);
+        using var http = serve.CreateClient();
+        using var hook = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await Eventually.Get(async () =>
+        {
+            try { return (await hook.PostAsync($"http://127.0.0.1:{port}/push", ServeProcess.Json("""{"n":1}"""))).IsSuccessStatusCode ? "ok" : null; }
+            catch (HttpRequestException) { return null; } // the listener is not up yet
+        }, "the webhook to take the event", TimeSpan.FromSeconds(60));
+
+        var done = await Eventually.Get(async () =>
+            await http.GetFromJsonAsync<WorkflowListPage>("api/v1/workflows/default", EventGateway.Model.Manifests.Json.Lenient) is { Items: [{ Status.IsCompleted: true } w] } ? w : null,
+            "the sensor's workflow to complete", TimeSpan.FromMinutes(2));
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+
+        // The sensor's pass is in PostgreSQL: its checkpoint and its decision, once.
+        await using var c = new NpgsqlConnection(pg.ConnectionString(url.Split('/')[^1]));
+        await c.OpenAsync();
+        await using (var checkpoint = new NpgsqlCommand("SELECT seq FROM egw_sensor_checkpoints WHERE sensor = 'default/ci'", c))
+            ((long)(await checkpoint.ExecuteScalarAsync())!).ShouldBeGreaterThan(0);
+        await using (var triggered = new NpgsqlCommand("SELECT count(*) FROM egw_sensor_decisions WHERE sensor = 'default/ci' AND outcome = 'triggered'", c))
+            ((long)(await triggered.ExecuteScalarAsync())!).ShouldBe(1);
+        File.Exists(Path.Combine(serve.DataDir, "sensors.db")).ShouldBeFalse();
+        Directory.Delete(manifests, recursive: true);
+    }
+
+    private sealed record WorkflowListPage(List<Workflow> Items);
 }
