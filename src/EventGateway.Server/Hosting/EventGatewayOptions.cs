@@ -50,6 +50,11 @@ public sealed class EventGatewayOptions
 
     /// <summary>Where spans go over OTLP/HTTP (<c>--otlp-endpoint http://HOST:4318</c>); null: no exporter, and spans cost nothing.</summary>
     public string? OtlpEndpoint { get; set; }
+    /// <summary>
+    /// The shared store (<c>--store postgres://USER:PASS@HOST:PORT/DB</c>, or $EGW_STORE): resources, archive, sensor state and the
+    /// artifactGC ledger in PostgreSQL; null: the embedded SQLite files and ledger in the data directory.
+    /// </summary>
+    public string? Store { get; set; }
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
@@ -83,6 +88,7 @@ public sealed class EventGatewayOptions
         EventLog.Validate();
         if (EventBus is not null) ValidateEventBus(EventBus);
         if (OtlpEndpoint is not null) Telemetry.OtlpTracing.Endpoint(OtlpEndpoint);
+        if (Store is not null) Postgres.Schema.PostgresDatabase.ValidateUrl(Store);
         Sensors.Validate();
         Retention.Validate();
     }

@@ -15,6 +15,7 @@ public sealed class DependencyRulesTests
     private const string Model = "EventGateway.Model";
     private const string Workflows = "EventGateway.Workflows";
     private const string Events = "EventGateway.Events";
+    private const string Postgres = "EventGateway.Postgres";
     private const string Server = "EventGateway.Server";
     private const string Cli = "egw";
 
@@ -25,7 +26,8 @@ public sealed class DependencyRulesTests
         [Model] = [Languages],
         [Workflows] = [Model],
         [Events] = [Workflows],
-        [Server] = [Events],
+        [Postgres] = [Events],
+        [Server] = [Events, Postgres],
         [Cli] = [Server],
     };
 
