@@ -8,6 +8,7 @@ using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Server.Security;
+using EventGateway.Server.Ui;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EventGateway.Workflows.Execution;
@@ -145,6 +146,7 @@ internal static class ServeCommand
             catch (InvalidOperationException e) when (options.EventBus is not null) { throw new CliException($"--event-bus: {e.Message}"); }
             app.UseRequestGuard();
             app.MapEventGatewayApi();
+            app.MapEventGatewayUi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);
             foreach (var unbounded in options.Retention.Unbounded())
@@ -156,6 +158,8 @@ internal static class ServeCommand
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
                 (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
+            Console.Error.WriteLine($"web UI: {UiAddress(url, r.GetValue(address)!)}" + (options.Api.AuthMode == AuthMode.Token
+                ? $" (log in with the admin token, kept in {AdminTokenFile.PathIn(options.DataDir)})" : ""));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
         }));
@@ -170,6 +174,10 @@ internal static class ServeCommand
         Console.Error.WriteLine($"  {token}");
         Console.Error.WriteLine($"use it with `export EGW_TOKEN={token}` or `egw --token {token} ...`; on this machine egw reads it from the data directory itself");
     }
+
+    /// <summary>Where a browser on this machine opens the UI: a wildcard address is not one a browser can go to.</summary>
+    private static string UiAddress(string url, string address) =>
+        (address is "0.0.0.0" or "::" or "[::]" ? url.Replace($"//{address}:", "//localhost:", StringComparison.Ordinal) : url) + "/";
 
     /// <summary>Weaker modes say so at every start, on stderr and in the log.</summary>
     private static void Warn(ILogger logger, ApiSecurityOptions api, bool tls)
