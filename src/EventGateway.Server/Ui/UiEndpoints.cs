@@ -106,7 +106,8 @@ public static class UiEndpoints
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers.XFrameOptions = "DENY";
-        response.Headers["Referrer-Policy"] = "no-referrer";
+        // Not no-referrer: under it Chromium sends "Origin: null" on our own form posts and fetches, which ApiGuard refuses.
+        response.Headers["Referrer-Policy"] = "same-origin";
         response.Headers["Cross-Origin-Opener-Policy"] = "same-origin";
     }
 

@@ -11,6 +11,13 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Replaces an element's children; like h(), it takes nested arrays and skips null. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;

@@ -1,7 +1,7 @@
 // Workflows: the list with live phases, one workflow as its graph with node details and logs, operator actions,
 // and the archive (the same graph, read-only).
 import { get, put, del, followLogs, enc } from "./api.js";
-import { h, s, phase, table, age, duration, time, toast, confirmAction } from "./dom.js";
+import { h, s, fill, phase, table, age, duration, time, toast, confirmAction } from "./dom.js";
 import dagre from "./vendor/dagre.esm.js";
 
 const PHASES = ["", "Pending", "Running", "Succeeded", "Failed", "Error"];
@@ -181,7 +181,7 @@ class WorkflowView {
     const w = this.wf, st = w.status ?? {};
     const n = this.selected ? st.nodes?.[this.selected] : null;
     if (!n) {
-      this.info.replaceChildren(h("h2", {}, "Workflow"), kv([
+      fill(this.info, h("h2", {}, "Workflow"), kv([
         ["phase", phase(st.phase ?? "Pending")], ["namespace", w.metadata.namespace], ["started", time(st.startedAt)], ["finished", time(st.finishedAt)],
         ["duration", duration(st.startedAt, st.finishedAt)], ["message", st.message], ["entrypoint", w.spec?.entrypoint],
         ["labels", Object.entries(w.metadata.labels ?? {}).map(([k, v]) => h("span", { class: "badge" }, `${k}=${v}`))],
@@ -190,7 +190,7 @@ class WorkflowView {
       return;
     }
     const out = n.outputs ?? {};
-    this.info.replaceChildren(h("h2", {}, n.displayName), kv([
+    fill(this.info, h("h2", {}, n.displayName), kv([
       ["phase", phase(n.phase)], ["type", n.type], ["template", n.templateName ?? n.templateRef?.template], ["started", time(n.startedAt)],
       ["finished", time(n.finishedAt)], ["duration", duration(n.startedAt, n.finishedAt)], ["message", n.message], ["exit code", out.exitCode], ["id", h("code", {}, n.id)],
     ]), params("Inputs", n.inputs?.parameters), artifacts("Input artifacts", n.inputs?.artifacts), params("Outputs", out.parameters),
