@@ -146,7 +146,7 @@ class WorkflowView {
       const dot = n.type === "StepGroup" || n.type === "TaskGroup";
       g.setNode(n.id, { width: dot ? 16 : 190, height: dot ? 16 : 42, node: n, dot });
     }
-    for (const n of nodes) for (const c of n.children ?? []) if (ids.has(c)) g.setEdge(n.id, c);
+    for (const [from, to] of edges(this.wf, nodes)) if (ids.has(from) && ids.has(to)) g.setEdge(from, to);
     dagre.layout(g);
     const { width, height } = g.graph();
     const svg = s("svg", { width: Math.max(width, 200), height: Math.max(height, 60), viewBox: `0 0 ${Math.max(width, 200)} ${Math.max(height, 60)}` });
@@ -219,6 +219,28 @@ class WorkflowView {
       if (e.name !== "AbortError") state.textContent = `(stopped: ${e.message})`;
     }
   }
+}
+
+/**
+ * Edges from each node's children; in a DAG a task also hangs below the tasks it depends on (from the template's
+ * dependencies/depends), as Argo draws it, since a DAG node may list every task as its child.
+ */
+function edges(wf, nodes) {
+  const templates = new Map([...(wf.status?.storedWorkflowTemplateSpec?.templates ?? []), ...(wf.spec?.templates ?? [])].map(t => [t.name, t]));
+  const byName = new Map(nodes.map(n => [n.name, n]));
+  const result = new Set();
+  for (const n of nodes) {
+    const tasks = n.type === "DAG" ? templates.get(n.templateName)?.dag?.tasks ?? [] : [];
+    const deps = new Map(tasks.map(t => [t.name, t.dependencies ?? (t.depends ? [...new Set(t.depends.match(/[A-Za-z0-9_-]+(?=\.|\s|\)|$)/g)?.filter(x => tasks.some(o => o.name === x)) ?? [])] : [])]));
+    for (const c of n.children ?? []) {
+      const child = nodes.find(x => x.id === c);
+      const task = child?.name.startsWith(n.name + ".") ? child.name.slice(n.name.length + 1).replace(/\(.*$/, "") : null;
+      const parents = task ? (deps.get(task) ?? []).map(d => byName.get(`${n.name}.${d}`)).filter(Boolean) : [];
+      if (parents.length === 0) result.add(`${n.id}\n${c}`);
+      for (const p of parents) result.add(`${p.id}\n${c}`);
+    }
+  }
+  return [...result].map(e => e.split("\n"));
 }
 
 const short = (t, n) => t.length > n ? t.slice(0, n - 1) + "…" : t;
