@@ -14,7 +14,7 @@ public sealed record ApiCaller(ApiGrant Grant);
 
 /// <summary>
 /// Admits each API request, in this order: the Host is ours (DNS rebinding), the Origin is ours (cross-site), the bearer
-/// token is valid (401), the token's grant covers the endpoint (403, <see cref="ApiAccessPolicy"/>), and a state-changing
+/// token (or the web UI's session cookie, with its CSRF header for changes) is valid (401), the token's grant covers the endpoint (403, <see cref="ApiAccessPolicy"/>), and a state-changing
 /// body is JSON or YAML (415: an HTML form or a "simple" cross-site fetch can only send text/plain or form types).
 /// Runs before the handler reads anything, so a refused request changes nothing.
 /// </summary>

@@ -59,6 +59,8 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
         await Expect(hello).ToHaveAttributeAsync("data-phase", "Succeeded");
         (await hello.Locator("circle").EvaluateAsync<string>("c => getComputedStyle(c).fill")).ShouldBe(Green);
         await Expect(page.Locator("g.node[data-node-name=bye]")).ToHaveAttributeAsync("data-phase", "Succeeded");
+        // bye depends on hello: drawn below it, as Argo draws a DAG.
+        (await page.Locator("g.node[data-node-name=bye]").BoundingBoxAsync())!.Y.ShouldBeGreaterThan((await hello.BoundingBoxAsync())!.Y + 20);
         await Expect(page.Locator("h1 .phase")).ToHaveAttributeAsync("data-phase", "Succeeded");
         if (UiServer.Shots is { } shots) await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "workflow-graph.png") });
 

@@ -228,8 +228,21 @@ class WorkflowView {
 function edges(wf, nodes) {
   const templates = new Map([...(wf.status?.storedWorkflowTemplateSpec?.templates ?? []), ...(wf.spec?.templates ?? [])].map(t => [t.name, t]));
   const byName = new Map(nodes.map(n => [n.name, n]));
+  const byId = new Map(nodes.map(n => [n.id, n]));
   const result = new Set();
   for (const n of nodes) {
+    // Steps: each group hangs below the steps of the group before it, not beside it under the root.
+    const groups = n.type === "Steps" ? (n.children ?? []).map(c => byId.get(c)).filter(g => g?.type === "StepGroup")
+      .sort((a, b) => index(a.name) - index(b.name)) : [];
+    if (groups.length > 1) {
+      result.add(`${n.id}\n${groups[0].id}`);
+      for (let i = 1; i < groups.length; i++) {
+        const prev = (groups[i - 1].children ?? []).filter(c => byId.has(c));
+        for (const from of prev.length ? prev : [groups[i - 1].id]) result.add(`${from}\n${groups[i].id}`);
+      }
+      for (const c of n.children ?? []) if (!groups.some(g => g.id === c)) result.add(`${n.id}\n${c}`);
+      continue;
+    }
     const tasks = n.type === "DAG" ? templates.get(n.templateName)?.dag?.tasks ?? [] : [];
     const deps = new Map(tasks.map(t => [t.name, t.dependencies ?? (t.depends ? [...new Set(t.depends.match(/[A-Za-z0-9_-]+(?=\.|\s|\)|$)/g)?.filter(x => tasks.some(o => o.name === x)) ?? [])] : [])]));
     for (const c of n.children ?? []) {
@@ -242,6 +255,8 @@ function edges(wf, nodes) {
   }
   return [...result].map(e => e.split("\n"));
 }
+
+const index = name => Number(/\[(\d+)\]$/.exec(name)?.[1] ?? 0);
 
 const short = (t, n) => t.length > n ? t.slice(0, n - 1) + "…" : t;
 
