@@ -154,12 +154,12 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"WARNING: {unbounded}");
                 ServeLog.Unbounded(app.Logger, unbounded);
             }
+            Console.Error.WriteLine($"web UI: {UiAddress(url, r.GetValue(address)!)}" + (options.Api.AuthMode == AuthMode.Token
+                ? $" (log in with the admin token, kept in {AdminTokenFile.PathIn(options.DataDir)})" : ""));
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
                 (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
-            Console.Error.WriteLine($"web UI: {UiAddress(url, r.GetValue(address)!)}" + (options.Api.AuthMode == AuthMode.Token
-                ? $" (log in with the admin token, kept in {AdminTokenFile.PathIn(options.DataDir)})" : ""));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
         }));

@@ -126,6 +126,15 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
         await Expect(notify.Locator(".stage[data-trigger=chat][data-outcome=dead-lettered]")).ToBeVisibleAsync();
         if (UiServer.Shots is { } shots) await page.ScreenshotAsync(new() { Path = Path.Combine(shots, "event-path.png"), FullPage = true });
 
+        // The sensors and the source count it.
+        await page.ClickAsync("nav >> text=Sensors");
+        await Expect(page.Locator("tr[data-sensor=release]")).ToContainTextAsync("Running");
+        await Expect(page.Locator("tr[data-sensor=release] td").Nth(5)).Not.ToHaveTextAsync("0"); // filtered
+        await Expect(page.Locator("tr[data-sensor=notify]")).ToContainTextAsync("dead-lettered 1");
+        await page.ClickAsync("nav >> text=Event Sources");
+        await Expect(page.Locator("tr[data-eventsource=github]")).ToContainTextAsync("Listening");
+        await Expect(page.Locator("tr[data-eventsource=github] td[data-accepted]")).Not.ToHaveTextAsync("0");
+
         // Now something listens where the trigger posts: the replay fires it.
         await using var hook = await HookListener.StartAsync(ui.HookPort);
         await page.ClickAsync("nav >> text=Dead Letters");

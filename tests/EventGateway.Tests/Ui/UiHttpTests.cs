@@ -132,6 +132,29 @@ public sealed class UiHttpTests(UiServer ui) : IClassFixture<UiServer>
     }
 
     [Fact]
+    public async Task Serve_prints_the_ui_address_with_where_the_admin_token_is_and_without_auth_the_ui_needs_no_login()
+    {
+        var data = Directory.CreateTempSubdirectory("egw-ui-stderr-").FullName;
+        try
+        {
+            var stderr = await Security.ApiServeSecurityTests.StderrUntilServing("--data-dir", data);
+            stderr.ShouldMatch(@"\nweb UI: http://127\.0\.0\.1:\d+/ \(log in with the admin token, kept in " + System.Text.RegularExpressions.Regex.Escape(Path.Combine(data, "admin.token")) + @"\)\n");
+            // A wildcard address is not one a browser goes to.
+            (await Security.ApiServeSecurityTests.StderrUntilServing("--data-dir", data, "--address", "0.0.0.0")).ShouldMatch(@"\nweb UI: http://localhost:\d+/ ");
+        }
+        finally { Directory.Delete(data, recursive: true); }
+
+        await using var open = await ServeProcess.StartAsync(null, null, "--auth-mode", "none");
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = open.BaseAddress };
+        (await http.GetAsync("/")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await http.GetAsync("/assets/app.js")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        JsonNode.Parse(await http.GetStringAsync("/ui/session"))!["authMode"]!.GetValue<string>().ShouldBe("none");
+        var login = await http.GetAsync("/login");
+        login.StatusCode.ShouldBe(HttpStatusCode.SeeOther);
+        login.Headers.Location!.ToString().ShouldBe("/");
+    }
+
+    [Fact]
     public void A_session_expires_after_its_lifetime_and_the_oldest_give_way_beyond_the_cap()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
