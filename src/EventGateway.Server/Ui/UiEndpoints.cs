@@ -36,10 +36,10 @@ public static class UiEndpoints
             return Redirect(http, "/login");
         });
         app.MapGet("/ui/session", SessionAsync);
-        app.MapGet("/", (HttpContext http, ApiSecurityOptions options, UiSessions sessions) =>
-            Admitted(http, options, sessions) ? Asset(http, "index.html") : Redirect(http, "/login"));
-        app.MapGet("/assets/{**path}", (string path, HttpContext http, ApiSecurityOptions options, UiSessions sessions) =>
-            !Admitted(http, options, sessions) ? Problem(http, StatusCodes.Status401Unauthorized, "log in at /login first")
+        app.MapGet("/", async (HttpContext http, ApiSecurityOptions options, UiSessions sessions, IServiceProvider services) =>
+            await AdmittedAsync(http, options, sessions, services) ? Asset(http, "index.html") : Redirect(http, "/login"));
+        app.MapGet("/assets/{**path}", async (string path, HttpContext http, ApiSecurityOptions options, UiSessions sessions, IServiceProvider services) =>
+            !await AdmittedAsync(http, options, sessions, services) ? Problem(http, StatusCodes.Status401Unauthorized, "log in at /login first")
             : path is "index.html" or "login.css" || !UiAssets.All.ContainsKey(path) ? Problem(http, StatusCodes.Status404NotFound, $"no UI asset '{path}'")
             : Asset(http, path));
         return app;
@@ -77,8 +77,15 @@ public static class UiEndpoints
         });
     }
 
-    private static bool Admitted(HttpContext http, ApiSecurityOptions options, UiSessions sessions) =>
-        options.AuthMode == AuthMode.None || sessions.Find(http.Request) is not null;
+    /// <summary>A live session whose token still authenticates; a revoked token's session is dropped here.</summary>
+    private static async Task<bool> AdmittedAsync(HttpContext http, ApiSecurityOptions options, UiSessions sessions, IServiceProvider services)
+    {
+        if (options.AuthMode == AuthMode.None) return true;
+        if (sessions.Find(http.Request) is not { } s) return false;
+        if (await services.GetRequiredService<ApiTokens>().AuthenticateAsync(s.Token, http.RequestAborted) is not null) return true;
+        sessions.Remove(http.Request);
+        return false;
+    }
 
     private static IResult LoginPage(HttpContext http, string? error, int status)
     {

@@ -79,7 +79,7 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
     }
 
     [Fact]
-    public async Task Terminate_and_delete_ask_first_and_a_cancelled_action_changes_nothing()
+    public async Task Logs_follow_a_running_step_terminate_and_delete_ask_first_and_the_archive_keeps_the_workflow()
     {
         using var api = ui.Serve.CreateClient();
         var submitted = await api.PostAsync("api/v1/workflows/argo/submit", ServeProcess.Json("""{"resourceKind":"workflowtemplate","resourceName":"slow"}"""));
@@ -88,7 +88,13 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
 
         var page = await ui.LoggedInPageAsync();
         await page.GotoAsync($"/#/workflows/argo/{name}");
-        await Expect(page.Locator("g.node").First).ToHaveAttributeAsync("data-phase", "Running");
+        var pod = page.Locator("g.node").First;
+        await Expect(pod).ToHaveAttributeAsync("data-phase", "Running");
+        // Its log is followed while it runs.
+        await pod.ClickAsync();
+        await page.ClickAsync("button[data-logs]");
+        await Expect(page.Locator("pre.logs")).ToHaveTextAsync("started\n");
+        await Expect(page.Locator(".details h3")).ToContainTextAsync("following");
 
         await page.ClickAsync("button[data-action=terminate]");
         await Expect(page.Locator("#confirm-text")).ToHaveTextAsync($"Terminate workflow argo/{name}?");
@@ -101,12 +107,21 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
         await Expect(page.Locator("h1 .phase")).ToHaveAttributeAsync("data-phase", "Failed");
         await Expect(page.Locator("button[data-action=terminate]")).ToBeDisabledAsync();
         (await Phase(api, name)).ShouldBe("Failed");
+        await Expect(page.Locator(".details h3")).ToContainTextAsync("(end)"); // the server ended the followed stream
 
         await page.ClickAsync("button[data-action=delete]");
         await Expect(page.Locator("#confirm-text")).ToHaveTextAsync($"Delete workflow argo/{name}?");
         await page.ClickAsync("#confirm-ok");
         await Expect(page.Locator("h1")).ToHaveTextAsync("Workflows");
         (await api.GetAsync($"api/v1/workflows/argo/{name}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        // The archive kept it: its graph, read-only.
+        await page.ClickAsync("nav >> text=Archive");
+        await page.ClickAsync($"tr[data-archived='{name}']");
+        await Expect(page.Locator("h1 .phase")).ToHaveAttributeAsync("data-phase", "Failed");
+        await Expect(page.Locator("h1")).ToContainTextAsync("archived");
+        await Expect(page.Locator("g.node").First).ToHaveAttributeAsync("data-phase", "Failed");
+        (await page.Locator("button[data-action]").CountAsync()).ShouldBe(0);
     }
 
     [Fact]
@@ -146,6 +161,46 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
         (await hook.Received.Task.WaitAsync(TimeSpan.FromSeconds(60))).ShouldBe("POST /hook");
         await page.CheckAsync("text=include replayed >> input");
         await Expect(page.Locator("td[data-replay-outcome^=triggered]").First).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task A_read_token_sees_its_namespace_only_and_the_ui_refuses_what_its_role_does_not_allow()
+    {
+        using var api = ui.Serve.CreateClient();
+        var applied = await api.PostAsync("api/v1/apply", new StringContent("""
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: viewer, namespace: argo, labels: {eventgateway.io/api-token: "true"}}
+            stringData: {token: egw_viewer-token-for-the-ui-test, role: read}
+            """, System.Text.Encoding.UTF8, "application/yaml"));
+        applied.StatusCode.ShouldBe(HttpStatusCode.OK, await applied.Content.ReadAsStringAsync());
+
+        var page = await ui.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.FillAsync("#token", "egw_viewer-token-for-the-ui-test");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("#who")).ToHaveTextAsync("secret argo/viewer (read)");
+        // Its namespace's list (every namespace would be a 403): a table or the empty note, and no error.
+        await Expect(page.Locator("tr[data-workflow], .empty").First).ToBeVisibleAsync();
+        await Expect(page.Locator("#toast")).Not.ToHaveClassAsync("show error");
+
+        await page.ClickAsync("nav >> text=Workflow Templates");
+        await page.ClickAsync("button[data-submit=greet]");
+        await page.ClickAsync("[data-submit-go]");
+        await Expect(page.Locator("#toast")).ToContainTextAsync("needs the submit role");
+        page.Url.ShouldEndWith("#/templates");
+
+        // Revoking the token (the Secret no longer labelled) ends the session at its next request.
+        var revoked = await api.PostAsync("api/v1/apply", new StringContent("""
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: viewer, namespace: argo, labels: {eventgateway.io/api-token: "false"}}
+            stringData: {token: egw_viewer-token-for-the-ui-test, role: read}
+            """, System.Text.Encoding.UTF8, "application/yaml"));
+        revoked.StatusCode.ShouldBe(HttpStatusCode.OK, await revoked.Content.ReadAsStringAsync());
+        await page.ReloadAsync();
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login(#.*)?$"));
+        await Expect(page.Locator("#token")).ToBeVisibleAsync();
     }
 
     private static async Task<string?> Phase(HttpClient api, string name) =>

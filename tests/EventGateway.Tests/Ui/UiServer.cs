@@ -52,7 +52,7 @@ public sealed class UiServer : IAsyncLifetime
               entrypoint: main
               templates:
                 - name: main
-                  container: {image: alpine, command: [sleep, "600"]}
+                  container: {image: alpine, command: [sh, -c], args: ["echo started; sleep 600"]}
             ---
             apiVersion: argoproj.io/v1alpha1
             kind: EventSource

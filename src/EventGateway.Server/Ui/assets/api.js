@@ -6,11 +6,17 @@ export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+let namespaces = ["*"];
+
 export async function session() {
   const s = await get("/ui/session");
   csrf = s.csrf ?? "";
+  namespaces = s.namespaces ?? ["*"];
   return s;
 }
+
+/** What a list shows by default: every namespace ("-") for a grant of "*", else the token's first namespace. */
+export const defaultNamespace = () => namespaces.includes("*") ? "-" : namespaces[0];
 
 async function call(method, url, body, signal) {
   const headers = { Accept: "application/json" };

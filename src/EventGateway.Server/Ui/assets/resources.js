@@ -1,12 +1,12 @@
 // WorkflowTemplates (submit with their parameters), CronWorkflows, EventSources and Sensors with their live counts.
-import { get, post, put, enc } from "./api.js";
+import { get, post, put, enc, defaultNamespace } from "./api.js";
 import { h, phase, table, age, time, toast, confirmAction } from "./dom.js";
 
 export async function templateList(page, ctx) {
   const body = h("div", {}), form = h("div", {});
   page.append(h("h1", {}, "Workflow Templates"), form, body);
   ctx.poll(async () => {
-    const list = await get("/api/v1/workflow-templates/-", ctx.signal);
+    const list = await get(`/api/v1/workflow-templates/${enc(defaultNamespace())}`, ctx.signal);
     body.replaceChildren(table(["Name", "Namespace", "Entrypoint", "Parameters", "Created", ""],
       (list.items ?? []).map(t => h("tr", { "data-template": t.metadata.name },
         h("td", {}, t.metadata.name), h("td", {}, t.metadata.namespace), h("td", {}, t.spec?.entrypoint ?? ""),
@@ -21,7 +21,7 @@ export async function cronList(page, ctx) {
   const body = h("div", {}), form = h("div", {});
   page.append(h("h1", {}, "Cron Workflows"), form, body);
   const refresh = async () => {
-    const list = await get("/api/v1/cron-workflows/-", ctx.signal);
+    const list = await get(`/api/v1/cron-workflows/${enc(defaultNamespace())}`, ctx.signal);
     body.replaceChildren(table(["Name", "Namespace", "Schedule", "Timezone", "Suspended", "Last scheduled", "Active", ""],
       (list.items ?? []).map(c => h("tr", { "data-cron": c.metadata.name },
         h("td", {}, c.metadata.name), h("td", {}, c.metadata.namespace),
@@ -73,7 +73,7 @@ export async function eventSourceList(page, ctx) {
   const body = h("div", {});
   page.append(h("h1", {}, "Event Sources"), body);
   ctx.poll(async () => {
-    const list = await get("/api/v1/event-sources/-", ctx.signal);
+    const list = await get(`/api/v1/event-sources/${enc(defaultNamespace())}`, ctx.signal);
     const rows = [];
     for (const e of list.items ?? []) {
       const listeners = e.status?.listeners ?? [];
@@ -95,7 +95,7 @@ export async function sensorList(page, ctx) {
   const body = h("div", {});
   page.append(h("h1", {}, "Sensors"), body);
   ctx.poll(async () => {
-    const list = await get("/api/v1/sensors/-", ctx.signal);
+    const list = await get(`/api/v1/sensors/${enc(defaultNamespace())}`, ctx.signal);
     body.replaceChildren(table(["", "Namespace", "Name", "Dependencies", "Passed", "Filtered", "Triggers", "Last event", "Message"],
       (list.items ?? []).map(x => h("tr", { "data-sensor": x.metadata.name },
         h("td", {}, phase(x.status?.phase)), h("td", {}, x.metadata.namespace), h("td", {}, h("strong", {}, x.metadata.name)),

@@ -1,6 +1,6 @@
 // Workflows: the list with live phases, one workflow as its graph with node details and logs, operator actions,
 // and the archive (the same graph, read-only).
-import { get, put, del, followLogs, enc } from "./api.js";
+import { get, put, del, followLogs, enc, defaultNamespace } from "./api.js";
 import { h, s, fill, phase, table, age, duration, time, toast, confirmAction } from "./dom.js";
 import dagre from "./vendor/dagre.esm.js";
 
@@ -26,7 +26,7 @@ export async function workflowList(page, ctx) {
 
   ctx.poll(async () => {
     const sel = q.get("labels") ? `?listOptions.labelSelector=${enc(q.get("labels"))}` : "";
-    const list = await get(`/api/v1/workflows/${enc(q.get("ns") || "-")}${sel}`, ctx.signal);
+    const list = await get(`/api/v1/workflows/${enc(q.get("ns") || defaultNamespace())}${sel}`, ctx.signal);
     const wanted = q.get("phase");
     const items = (list.items ?? []).filter(w => !wanted || (w.status?.phase ?? "Pending") === wanted)
       .sort((a, b) => (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? ""));
@@ -63,15 +63,15 @@ export async function workflowView(page, ctx, ns, name) {
 
 export async function archiveList(page, ctx) {
   const body = h("div", {});
-  page.append(h("h1", {}, "Archived Workflows", h("span", { class: "sub" }, "finished workflows kept after their TTL removed them")), body);
+  page.append(h("h1", {}, "Archived Workflows", h("span", { class: "sub" }, "every finished workflow, kept after its TTL or a delete removes it")), body);
   ctx.poll(async () => {
     const list = await get("/api/v1/archived-workflows?listOptions.limit=200", ctx.signal);
     body.replaceChildren(table(["", "Name", "Namespace", "Started", "Finished", "Duration"],
-      (list.items ?? []).map(w => h("tr", { class: "clickable", onclick: () => { location.hash = `#/archive/${enc(w.metadata.uid)}`; } },
+      (list.items ?? []).map(w => h("tr", { class: "clickable", "data-archived": w.metadata.name, onclick: () => { location.hash = `#/archive/${enc(w.metadata.uid)}`; } },
         h("td", {}, phase(w.status?.phase)), h("td", {}, w.metadata.name), h("td", {}, w.metadata.namespace),
         h("td", { title: time(w.status?.startedAt) }, age(w.status?.startedAt)), h("td", { title: time(w.status?.finishedAt) }, age(w.status?.finishedAt)),
         h("td", {}, duration(w.status?.startedAt, w.status?.finishedAt)))),
-      "The archive is empty: workflows land here when their TTL (or egw delete) removes them."));
+      "The archive is empty: workflows land here when they finish (unless serve runs with --no-archive)."));
   }, 5000);
 }
 
