@@ -76,6 +76,14 @@ public sealed class UiBrowserTests(UiServer ui) : IClassFixture<UiServer>
         await Expect(page.Locator($"tr[data-workflow='{name}'] .phase")).ToHaveAttributeAsync("data-phase", "Succeeded");
         await page.GotoAsync("/#/workflows?phase=Failed");
         await Expect(page.Locator(".empty")).ToBeVisibleAsync();
+        await page.GotoAsync("/#/workflows?labels=workflows.argoproj.io/workflow-template%3Dgreet");
+        await Expect(page.Locator($"tr[data-workflow='{name}']")).ToBeVisibleAsync();
+        await page.GotoAsync("/#/workflows?labels=team%3Dnobody");
+        await Expect(page.Locator(".empty")).ToBeVisibleAsync();
+
+        // The CronWorkflow that runs the same template, with its schedule.
+        await page.ClickAsync("nav >> text=Cron Workflows");
+        await Expect(page.Locator("tr[data-cron=nightly]")).ToContainTextAsync("0 2 * * *");
     }
 
     [Fact]

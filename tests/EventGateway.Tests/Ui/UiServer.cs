@@ -55,6 +55,13 @@ public sealed class UiServer : IAsyncLifetime
                   container: {image: alpine, command: [sh, -c], args: ["echo started; sleep 600"]}
             ---
             apiVersion: argoproj.io/v1alpha1
+            kind: CronWorkflow
+            metadata: {name: nightly, namespace: argo}
+            spec:
+              schedule: "0 2 * * *"
+              workflowSpec: {workflowTemplateRef: {name: greet}}
+            ---
+            apiVersion: argoproj.io/v1alpha1
             kind: EventSource
             metadata: {name: github, namespace: argo-events}
             spec:
