@@ -21,7 +21,8 @@ public sealed partial class EventSourceHost(
     SecretResolver secrets,
     WebhookServer http,
     TimeProvider time,
-    ILoggerFactory loggers) : ResourceReconciler<EventSource>(store, "EventSource", loggers.CreateLogger<EventSourceHost>())
+    ILoggerFactory loggers,
+    EventSourceMetrics? metrics = null) : ResourceReconciler<EventSource>(store, "EventSource", loggers.CreateLogger<EventSourceHost>())
 {
     private sealed record Running(string Fingerprint, CancellationTokenSource Stop, IReadOnlyList<(ListenerStatus Status, Task Task)> Listeners, string? Error);
 
@@ -63,7 +64,7 @@ public sealed partial class EventSourceHost(
         var stop = new CancellationTokenSource();
         var listeners = EventListeners.For(es).Select(entry =>
         {
-            var status = new ListenerStatus(entry.Type, entry.EventName);
+            var status = new ListenerStatus(entry.Type, entry.EventName, metrics?.For(key.Ns, key.Name, entry.EventName));
             var ctx = new ListenerContext(es, entry.Type, entry.EventName, log, secrets, http, Store, time,
                 loggers.CreateLogger($"EventGateway.Events.EventSources.{entry.Type}"), status);
             return (status, Task.Run(() => SuperviseAsync(entry.Listener, ctx, stop.Token), CancellationToken.None));

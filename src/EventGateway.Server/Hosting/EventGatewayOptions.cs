@@ -47,6 +47,9 @@ public sealed class EventGatewayOptions
 
     /// <summary>The shared event bus (<c>--event-bus nats://HOST:PORT</c>): the event log as a JetStream stream; null: the embedded SQLite log.</summary>
     public string? EventBus { get; set; }
+
+    /// <summary>Where spans go over OTLP/HTTP (<c>--otlp-endpoint http://HOST:4318</c>); null: no exporter, and spans cost nothing.</summary>
+    public string? OtlpEndpoint { get; set; }
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
@@ -79,6 +82,7 @@ public sealed class EventGatewayOptions
         Limits.Validate();
         EventLog.Validate();
         if (EventBus is not null) ValidateEventBus(EventBus);
+        if (OtlpEndpoint is not null) Telemetry.OtlpTracing.Endpoint(OtlpEndpoint);
         Sensors.Validate();
         Retention.Validate();
     }

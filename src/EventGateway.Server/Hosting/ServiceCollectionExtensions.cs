@@ -33,6 +33,12 @@ public static class ServiceCollectionExtensions
         // SIGTERM ends the process within 10 s: hosted services get this long to stop, then the host exits regardless.
         services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton(TimeProvider.System);
+        // One Prometheus registry per host (not the library's static default): two engines in one process keep their own metrics.
+        services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
+        services.AddSingleton<Telemetry.ServiceMetrics>();
+        services.AddSingleton<EventSourceMetrics>();
+        services.AddSingleton<IWorkflowObserver, WorkflowTracing>();
+        if (options.OtlpEndpoint is { } otlp) services.AddHostedService(_ => new Telemetry.OtlpTracing(otlp));
         services.AddSingleton(ManifestReader.Parser);
         services.AddSingleton(options.Api);
         services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
@@ -40,7 +46,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Ui.UiSessions>();
         services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
-        services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
+        services.AddSingleton<IArtifactGCLedger>(_ => new FileArtifactGCLedger(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
@@ -95,7 +101,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
 
         services.AddSingleton(options.Sensors);
-        services.AddSingleton(_ => new SensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
+        services.AddSingleton<ISensorStateStore>(_ => new SqliteSensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
         services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
         services.AddSingleton<SensorMetrics>();
         services.AddSingleton<TriggerHttpClients>();

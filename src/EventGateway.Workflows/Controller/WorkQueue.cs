@@ -7,7 +7,7 @@ namespace EventGateway.Workflows.Controller;
 /// often it is added, and never handed to two workers at once; a key added while a worker has it is handed out
 /// again when that worker is done, so no change is missed and no workflow's passes overlap.
 /// </summary>
-internal sealed class WorkQueue
+internal sealed class WorkQueue(ControllerMetrics? metrics = null)
 {
     private readonly Channel<string> _ready = Channel.CreateUnbounded<string>();
     private readonly Lock _gate = new();
@@ -21,6 +21,7 @@ internal sealed class WorkQueue
             if (!_dirty.Add(key) || _processing.Contains(key)) return;
         }
         _ready.Writer.TryWrite(key);
+        metrics?.Queued(_ready.Reader.Count);
     }
 
     /// <summary>The next key; the caller owns it until <see cref="Done"/>.</summary>
@@ -31,6 +32,7 @@ internal sealed class WorkQueue
         {
             _dirty.Remove(key);
             _processing.Add(key);
+            metrics?.Taken(_ready.Reader.Count, _processing.Count);
         }
         return key;
     }
@@ -40,6 +42,7 @@ internal sealed class WorkQueue
         lock (_gate)
         {
             _processing.Remove(key);
+            metrics?.Taken(_ready.Reader.Count, _processing.Count);
             if (!_dirty.Contains(key)) return;
         }
         _ready.Writer.TryWrite(key);

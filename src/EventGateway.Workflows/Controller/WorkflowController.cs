@@ -49,16 +49,18 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly WorkflowObservers _observers;
     private readonly StepRunner _steps;
     private readonly ParameterConfigMaps _configMaps;
-    private readonly WorkQueue _queue = new();
+    private readonly WorkQueue _queue;
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ITimer> _retryTimers = new(StringComparer.Ordinal);
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
         TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null,
-        IEnumerable<IWorkflowObserver>? observers = null)
+        IEnumerable<IWorkflowObserver>? observers = null, Prometheus.CollectorRegistry? metrics = null)
     {
         (_store, _time, _log) = (store, time, log);
+        Metrics = new ControllerMetrics(metrics);
+        _queue = new WorkQueue(Metrics);
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
         _locks = new LockTable(Enqueue, _limits.Read);
@@ -67,7 +69,7 @@ public sealed partial class WorkflowController : BackgroundService
         _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers);
     }
 
-    public ControllerMetrics Metrics { get; } = new();
+    public ControllerMetrics Metrics { get; }
 
     /// <summary>Adds an observer after construction (those known up front come in through the constructor); disposing the result removes it.</summary>
     public IDisposable Observe(IWorkflowObserver observer) => _observers.Add(observer);
@@ -113,12 +115,15 @@ public sealed partial class WorkflowController : BackgroundService
         using var watch = _store.Watch("Workflow", OnChange);
         using var limits = _limits.Follow(_locks);
         foreach (var wf in await _store.ListAsync<Workflow>(null, stoppingToken).ConfigureAwait(false))
+        {
+            Metrics.Known(wf);
             if (wf.Status?.IsCompleted != true)
             {
                 // Before any pass: locks held before a restart stay held by the workflows still running.
                 _locks.Restore(wf);
                 Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
             }
+        }
 
         try
         {
@@ -147,6 +152,7 @@ public sealed partial class WorkflowController : BackgroundService
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogReconcileFailed(_log, key, e);
+                Metrics.Error("OperationPanic");
                 ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
             }
             finally
@@ -161,6 +167,7 @@ public sealed partial class WorkflowController : BackgroundService
         var key = Key(c.Namespace, c.Name);
         if (c.Type == ChangeType.Deleted)
         {
+            Metrics.Deleted(c.Namespace, c.Name);
             if (_runs.TryRemove(key, out var run)) EndDeleted(run);
             // After the run is gone: a pass still under way sees that and releases what it took meanwhile.
             _locks.ReleaseWorkflow(c.Namespace, c.Name);

@@ -29,6 +29,7 @@ internal static class ServeCommand
         var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var eventBus = new Option<string?>("--event-bus") { Description = "keep the event log on a NATS JetStream server shared by several processes: nats://HOST:PORT (default: the embedded SQLite log in the data directory)" };
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "export traces (event → sensor → trigger → workflow → step) over OTLP/HTTP protobuf to this collector, e.g. http://127.0.0.1:4318 (default: no tracing)" };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
         var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
         var workflowTtl = new Option<string>("--workflow-ttl")
@@ -60,7 +61,7 @@ internal static class ServeCommand
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
-            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
+            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, otlpEndpoint, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
             authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
         };
         var limits = new WorkflowLimitOptions();
@@ -91,6 +92,7 @@ internal static class ServeCommand
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             options.EventBus = r.GetValue(eventBus);
+            options.OtlpEndpoint = r.GetValue(otlpEndpoint);
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
             options.Retention.WorkflowTtl = DurationOrNone("--workflow-ttl", r.GetValue(workflowTtl)!);
             options.Retention.MaxFinishedWorkflows = CountOrNone("--max-finished-workflows", r.GetValue(maxFinished)!);
