@@ -47,6 +47,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(options.Api);
         services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
         services.AddSingleton<ApiGuard>();
+        services.AddSingleton<Ui.UiSessions>();
         if (options.Store is null)
         {
             services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));

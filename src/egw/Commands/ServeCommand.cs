@@ -8,6 +8,7 @@ using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Server.Security;
+using EventGateway.Server.Ui;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EventGateway.Workflows.Execution;
@@ -156,6 +157,7 @@ internal static class ServeCommand
             catch (InvalidOperationException e) when (options.Store is not null) { throw new CliException(e.Message); }
             app.UseRequestGuard();
             app.MapEventGatewayApi();
+            app.MapEventGatewayUi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);
             foreach (var unbounded in options.Retention.Unbounded())
@@ -163,6 +165,8 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"WARNING: {unbounded}");
                 ServeLog.Unbounded(app.Logger, unbounded);
             }
+            Console.Error.WriteLine($"web UI: {UiAddress(url, r.GetValue(address)!)}" + (options.Api.AuthMode == AuthMode.Token
+                ? $" (log in with the admin token, kept in {AdminTokenFile.PathIn(options.DataDir)})" : ""));
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
                 (options.Store is { } storeUrl ? $", store: {EventGateway.Postgres.Schema.PostgresDatabase.Redact(storeUrl)}" : "") +
@@ -182,6 +186,10 @@ internal static class ServeCommand
         Console.Error.WriteLine($"  {token}");
         Console.Error.WriteLine($"use it with `export EGW_TOKEN={token}` or `egw --token {token} ...`; on this machine egw reads it from the data directory itself");
     }
+
+    /// <summary>Where a browser on this machine opens the UI: a wildcard address is not one a browser can go to.</summary>
+    private static string UiAddress(string url, string address) =>
+        (address is "0.0.0.0" or "::" or "[::]" ? url.Replace($"//{address}:", "//localhost:", StringComparison.Ordinal) : url) + "/";
 
     /// <summary>Weaker modes say so at every start, on stderr and in the log.</summary>
     private static void Warn(ILogger logger, ApiSecurityOptions api, bool tls)
