@@ -17,6 +17,7 @@ using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Server.Security;
+using EventGateway.Server.Kubernetes;
 
 namespace EventGateway.Server.Hosting;
 
@@ -108,6 +109,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
+        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes);
         return services;
     }
 }
