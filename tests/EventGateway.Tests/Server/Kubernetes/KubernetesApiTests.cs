@@ -25,12 +25,15 @@ public sealed class KubernetesApiTests : IAsyncLifetime
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("egw-kube-api-").FullName;
     private TestApiServer _api = null!;
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
+    private WebApplication? _app;
+    private HttpClient? _http;
 
-    public async Task InitializeAsync()
+    private readonly ParkingFakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+
+    public async Task InitializeAsync() => _api = await TestApiServer.StartAsync();
+
+    private async Task StartServiceAsync()
     {
-        _api = await TestApiServer.StartAsync();
         var kubeconfig = _api.WriteKubeconfig(Path.Combine(_dataDir, "kubeconfig"));
         _api.Create("sensors", "ci", (JsonObject)JsonNode.Parse(YamlToJson.Convert("""
             apiVersion: argoproj.io/v1alpha1
@@ -48,6 +51,7 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         {
             DataDir = _dataDir, EventListenAddress = "127.0.0.1", Kubernetes = new KubernetesOptions { Kubeconfig = kubeconfig },
         });
+        builder.Services.AddSingleton<TimeProvider>(_time); // the mirror's backoff waits on this clock
         _app = builder.Build();
         _app.MapEventGatewayApi();
         await _app.StartAsync();
@@ -58,9 +62,12 @@ public sealed class KubernetesApiTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        _http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
         await _api.DisposeAsync();
         try { Directory.Delete(_dataDir, recursive: true); }
         catch (IOException) { }
@@ -75,25 +82,26 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     [Fact]
     public async Task The_API_shows_cluster_objects_and_refuses_to_change_cluster_owned_kinds_saying_to_use_kubectl()
     {
+        await StartServiceAsync();
         var listed = await Eventually.Get(async () =>
         {
-            var (code, body) = await Send(_http.GetAsync("api/v1/sensors/ci"));
+            var (code, body) = await Send(_http!.GetAsync("api/v1/sensors/ci"));
             return code == HttpStatusCode.OK && body.Contains("\"builds\"", StringComparison.Ordinal) ? body : null;
         }, "the cluster's sensor through the API");
         listed.ShouldContain(Annotations());
 
         var sensor = """{"sensor":{"apiVersion":"argoproj.io/v1alpha1","kind":"Sensor","metadata":{"name":"other"},"spec":{}}}""";
-        var (post, postBody) = await Send(_http.PostAsync("api/v1/sensors/ci", new StringContent(sensor, Encoding.UTF8, "application/json")));
+        var (post, postBody) = await Send(_http!.PostAsync("api/v1/sensors/ci", new StringContent(sensor, Encoding.UTF8, "application/json")));
         post.ShouldBe(HttpStatusCode.MethodNotAllowed);
         postBody.ShouldContain("sensors.argoproj.io are read from the Kubernetes cluster");
         postBody.ShouldContain("kubectl");
-        (await Send(_http.DeleteAsync("api/v1/sensors/ci/builds"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
-        (await Send(_http.DeleteAsync("api/v1/workflow-templates/ci/build"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
-        (await Send(_http.DeleteAsync("api/v1/cluster-workflow-templates/org"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
-        (await Send(_http.PutAsync("api/v1/cron-workflows/ci/nightly/suspend", null))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
-        (await Send(_http.DeleteAsync("api/v1/event-sources/ci/hooks"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        (await Send(_http!.DeleteAsync("api/v1/sensors/ci/builds"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        (await Send(_http!.DeleteAsync("api/v1/workflow-templates/ci/build"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        (await Send(_http!.DeleteAsync("api/v1/cluster-workflow-templates/org"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        (await Send(_http!.PutAsync("api/v1/cron-workflows/ci/nightly/suspend", null))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        (await Send(_http!.DeleteAsync("api/v1/event-sources/ci/hooks"))).Item1.ShouldBe(HttpStatusCode.MethodNotAllowed);
 
-        var (apply, applyBody) = await Send(_http.PostAsync("api/v1/apply", new StringContent("""
+        var (apply, applyBody) = await Send(_http!.PostAsync("api/v1/apply", new StringContent("""
             apiVersion: v1
             kind: ConfigMap
             metadata: {name: settings, namespace: ci}
@@ -103,7 +111,25 @@ public sealed class KubernetesApiTests : IAsyncLifetime
         applyBody.ShouldContain("ConfigMap/settings");
         applyBody.ShouldContain("kubectl");
         // The refused calls changed nothing in the service: the sensor is still the cluster's.
-        (await Send(_http.GetAsync("api/v1/sensors/ci/builds"))).Item1.ShouldBe(HttpStatusCode.OK);
+        (await Send(_http!.GetAsync("api/v1/sensors/ci/builds"))).Item1.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Readyz_waits_until_every_kind_was_listed_and_names_the_API_servers_error_meanwhile()
+    {
+        _api.FailNext(100_000, 503);
+        await StartServiceAsync();
+        var notReady = await Eventually.Get(async () =>
+        {
+            var (code, body) = await Send(_http!.GetAsync("readyz"));
+            return code == HttpStatusCode.ServiceUnavailable && body.Contains("503", StringComparison.Ordinal) ? body : null;
+        }, "readyz naming the 503");
+        notReady.ShouldContain("kubernetes: not yet listed from the API server");
+        notReady.ShouldContain("Sensor (503 the server is currently unable to handle the request)");
+
+        _api.StopFailing();
+        await Eventually.Get(async () => (await Send(_http!.GetAsync("readyz"))).Item1 == HttpStatusCode.OK ? "" : null, "ready once listed",
+            TimeSpan.FromSeconds(60), eachPoll: () => _time.Advance(TimeSpan.FromSeconds(1)));
     }
 
     private static string Annotations() => EventGateway.Model.Annotations.KubernetesObject;

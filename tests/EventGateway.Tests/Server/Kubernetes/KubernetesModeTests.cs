@@ -160,9 +160,11 @@ public sealed class KubernetesModeTests : IAsyncLifetime
         EventSource();
         Create("sensors", Sensor());
         Create("configmaps", "{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: ci}, data: {a: '1'}}");
+        Create("secrets", "{apiVersion: v1, kind: Secret, metadata: {name: creds, namespace: ci}, type: Opaque, data: {token: YWJj}}");
         var host = await StartAsync();
         await host.WaitSensorRunningAsync("ci", "builds");
         (await StoreGet<ConfigMap>("settings")).Data!["a"].ShouldBe("1");
+        (await StoreGet<Secret>("creds")).Value("token").ShouldBe("abc");
 
         var changed = Yaml(Template);
         changed["metadata"]!["labels"]!["version"] = "2";

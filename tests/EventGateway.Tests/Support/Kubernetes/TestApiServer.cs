@@ -148,6 +148,12 @@ public sealed class TestApiServer : IAsyncDisposable
         lock (_gate) for (var i = 0; i < count; i++) _failures.Enqueue(status);
     }
 
+    /// <summary>Forgets failures still queued by <see cref="FailNext"/>.</summary>
+    public void StopFailing()
+    {
+        lock (_gate) _failures.Clear();
+    }
+
     /// <summary>Sends a BOOKMARK at the current resourceVersion on every watch that asked for bookmarks.</summary>
     public void SendBookmarks()
     {
