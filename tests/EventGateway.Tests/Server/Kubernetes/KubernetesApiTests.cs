@@ -30,11 +30,9 @@ public sealed class KubernetesApiTests : IAsyncLifetime
 
     private readonly ParkingFakeTimeProvider _time = new(DateTimeOffset.UtcNow);
 
-    public async Task InitializeAsync() => _api = await TestApiServer.StartAsync();
-
-    private async Task StartServiceAsync()
+    public async Task InitializeAsync()
     {
-        var kubeconfig = _api.WriteKubeconfig(Path.Combine(_dataDir, "kubeconfig"));
+        _api = await TestApiServer.StartAsync();
         _api.Create("sensors", "ci", (JsonObject)JsonNode.Parse(YamlToJson.Convert("""
             apiVersion: argoproj.io/v1alpha1
             kind: Sensor
@@ -43,6 +41,11 @@ public sealed class KubernetesApiTests : IAsyncLifetime
               dependencies: [{name: push, eventSourceName: hooks, eventName: push}]
               triggers: [{template: {name: log, log: {}}}]
             """).Single().Json)!);
+    }
+
+    private async Task StartServiceAsync()
+    {
+        var kubeconfig = _api.WriteKubeconfig(Path.Combine(_dataDir, "kubeconfig"));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new FileLoggerProvider(Path.Combine(Path.GetTempPath(), "egw-test-warnings.log")));
@@ -133,6 +136,18 @@ public sealed class KubernetesApiTests : IAsyncLifetime
     }
 
     private static string Annotations() => EventGateway.Model.Annotations.KubernetesObject;
+
+    [Fact]
+    public async Task Egw_serve_with_kubernetes_and_kubeconfig_flags_reads_the_cluster_and_writes_status_back()
+    {
+        var kubeconfig = _api.WriteKubeconfig(Path.Combine(_dataDir, "kubeconfig"));
+        await using var serve = await ServeProcess.StartAsync(Path.Combine(_dataDir, "serve"), null, "--kubernetes", "--kubeconfig", kubeconfig, "--no-sandbox");
+        using var http = serve.CreateClient();
+        await Eventually.Get(async () => (await Send(http.GetAsync("readyz"))).Item1 == HttpStatusCode.OK ? "" : null, "egw serve ready (every kind listed)");
+        (await Send(http.GetAsync("api/v1/sensors/ci/builds"))).Item1.ShouldBe(HttpStatusCode.OK);
+        // The sensor's status, written by the process through the kubeconfig's server.
+        await Eventually.Get(() => Task.FromResult(_api.Get("sensors", "ci", "builds")?["status"]?["conditions"] is JsonArray { Count: 3 } c ? c : null), "the sensor's conditions");
+    }
 
     [Theory]
     [InlineData(new[] { "--kubeconfig", "/nonexistent" }, "--kubeconfig needs --kubernetes")]
