@@ -18,7 +18,8 @@ namespace EventGateway.Server.Kubernetes;
 /// resumed from the last resourceVersion without a re-list; a 410 Gone (history compacted) re-lists, and objects the
 /// re-list no longer has are deleted here; any other failure backs off (1 s doubling to 30 s) and says so in the log
 /// and in <see cref="Health"/>. Objects reach the store the way manifests from files do (validated by the same reader,
-/// applied whole), marked with <see cref="Annotations.KubernetesObject"/>; an object the reader refuses is kept out
+/// applied whole), marked with <see cref="Annotations.KubernetesObject"/>; what the store holds of these kinds that the
+/// cluster does not (left by an earlier run without --kubernetes) is deleted at the first list, with a warning; an object the reader refuses is kept out
 /// (and stopped if it ran) with its reasons in <see cref="Refusals"/>, which the status writer reports on the object.
 /// </summary>
 public sealed partial class ClusterObjectMirror(
@@ -175,10 +176,15 @@ public sealed partial class ClusterObjectMirror(
             await ApplyAsync(kind, item, ct).ConfigureAwait(false);
         }
         var known = new HashSet<ObjectKey>(_fingerprints.Keys.Concat(_refusals.Keys).Concat(_eventBuses.Keys).Where(k => k.Kind == kind.Kind));
+        // Everything of the kind in the store, not only what came from the cluster: in this mode the cluster is the
+        // source of truth, so an object left by an earlier run (files, the API) would otherwise run unseen by kubectl.
         if (StoreKind.All.TryGetValue(kind.Kind, out var sk))
             foreach (var r in await sk.List(store, null!, ct).ConfigureAwait(false))
-                if (r.Metadata.Annotations?.ContainsKey(Annotations.KubernetesObject) == true)
-                    known.Add(new ObjectKey(kind.Kind, Resources.IsClusterScoped(kind.Kind) ? "" : r.NamespaceOrDefault, r.Name));
+            {
+                var key = new ObjectKey(kind.Kind, Resources.IsClusterScoped(kind.Kind) ? "" : r.NamespaceOrDefault, r.Name);
+                if (known.Add(key) && !present.Contains(key) && r.Metadata.Annotations?.ContainsKey(Annotations.KubernetesObject) != true)
+                    LogNotInCluster(log, kind.Kind, key.Namespace, key.Name);
+            }
         foreach (var gone in known.Where(k => !present.Contains(k)))
             await DeleteAsync(gone, ct).ConfigureAwait(false);
     }
@@ -234,6 +240,9 @@ public sealed partial class ClusterObjectMirror(
         LogDeleted(log, key.Kind, key.Namespace, key.Name);
         Changed?.Invoke(key);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "kubernetes: deleting {Kind} {Namespace}/{Name}: stored by an earlier run but not in the cluster, which is the source of this kind with --kubernetes")]
+    private static partial void LogNotInCluster(ILogger log, string kind, string @namespace, string name);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "kubernetes: listed {Count} {Resource} at resourceVersion {ResourceVersion}")]
     private static partial void LogListed(ILogger log, string resource, int count, string resourceVersion);

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Shouldly;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
 using EventGateway.Server.Kubernetes;
 using EventGateway.Tests.Support;
 using EventGateway.Tests.Support.Kubernetes;
@@ -41,9 +42,10 @@ public sealed class KubernetesModeTests : IAsyncLifetime
         _http.Dispose();
     }
 
-    private async Task<EventTestHost> StartAsync(bool pipeline = true, TimeProvider? time = null, bool statusWriter = true)
+    private async Task<EventTestHost> StartAsync(bool pipeline = true, TimeProvider? time = null, bool statusWriter = true, Func<EventTestHost, Task>? before = null)
     {
         _host = await EventTestHost.StartAsync(time, pipeline: pipeline, configure: o => o.Kubernetes = new KubernetesOptions { Kubeconfig = _kubeconfig });
+        if (before is not null) await before(_host);
         await _host.Get<ClusterObjectMirror>().StartAsync(CancellationToken.None);
         if (statusWriter) await _host.Get<ClusterStatusWriter>().StartAsync(CancellationToken.None);
         return _host;
@@ -181,6 +183,26 @@ public sealed class KubernetesModeTests : IAsyncLifetime
         await StoreGone<ConfigMap>("settings");
         // Nothing was listed twice: every change came through the watch.
         Lists("sensors").Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Objects_an_earlier_run_stored_that_the_cluster_lacks_are_deleted_at_the_first_list()
+    {
+        Create("configmaps", "{apiVersion: v1, kind: ConfigMap, metadata: {name: in-cluster, namespace: ci}, data: {a: '1'}}");
+        await StartAsync(pipeline: false, statusWriter: false, before: h => h.Store.ApplyAllAsync(ManifestReader.Read("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: from-an-old-file, namespace: ci}
+            data: {a: "1"}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: in-cluster, namespace: ci}
+            data: {a: "old"}
+            """)));
+        await Eventually.Get(() => Task.FromResult(Mirror.Synced ? "" : null), "the mirror synced");
+        await StoreGone<ConfigMap>("from-an-old-file");
+        (await StoreGet<ConfigMap>("in-cluster")).Data!["a"].ShouldBe("1");
     }
 
     [Fact]
