@@ -129,7 +129,7 @@ public sealed class TestApiServerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Lists_filter_by_label_selector_and_namespace()
+    public async Task Lists_filter_by_label_selector_field_selector_and_namespace()
     {
         await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a", Labels = new Dictionary<string, string> { ["env"] = "prod" } } }, "ns1");
         await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "b", Labels = new Dictionary<string, string> { ["env"] = "dev" } } }, "ns1");
@@ -142,6 +142,9 @@ public sealed class TestApiServerTests : IAsyncLifetime
         (await _client.CoreV1.ListConfigMapForAllNamespacesAsync(labelSelector: "!env")).Items.Single().Metadata.Name.ShouldBe("c");
         (await _client.CoreV1.ListConfigMapForAllNamespacesAsync(labelSelector: "env,env!=dev")).Items.Single().Metadata.Name.ShouldBe("a");
         (await StatusOf(() => _client.CoreV1.ListConfigMapForAllNamespacesAsync(labelSelector: "env in prod"))).ShouldBe(400);
+        (await _client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: "metadata.name=b")).Items.Single().Metadata.NamespaceProperty.ShouldBe("ns1");
+        (await _client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: "metadata.namespace!=ns1")).Items.Single().Metadata.Name.ShouldBe("c");
+        (await StatusOf(() => _client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: "data.x=1"))).ShouldBe(400);
     }
 
     [Fact]

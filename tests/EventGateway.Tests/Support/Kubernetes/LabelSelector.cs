@@ -58,12 +58,39 @@ public sealed class LabelSelector
         return selector;
     }
 
+    private readonly List<Func<JsonObject, bool>> _fields = [];
+
     public bool Matches(JsonObject obj)
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         if (obj["metadata"]?["labels"] is JsonObject l)
             foreach (var (k, v) in l) if (v is not null) labels[k] = v.GetValue<string>();
-        return _requirements.All(r => r(labels));
+        return _requirements.All(r => r(labels)) && _fields.All(f => f(obj));
+    }
+
+    /// <summary>
+    /// Adds a <c>fieldSelector=</c>: <c>metadata.name</c> and <c>metadata.namespace</c> with =, == or != (the fields
+    /// every kind supports); any other field is refused as the API server refuses a field the kind does not index.
+    /// </summary>
+    public LabelSelector WithFields(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return this;
+        var copy = new LabelSelector();
+        copy._requirements.AddRange(_requirements);
+        copy._fields.AddRange(_fields);
+        foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var negate = raw.Contains("!=", StringComparison.Ordinal);
+            var op = negate ? "!=" : raw.Contains("==", StringComparison.Ordinal) ? "==" : "=";
+            var i = raw.IndexOf(op, StringComparison.Ordinal);
+            if (i <= 0) throw new FormatException($"invalid field selector '{raw}': expected FIELD=VALUE");
+            var (field, value) = (raw[..i].Trim(), raw[(i + op.Length)..].Trim());
+            if (field is not ("metadata.name" or "metadata.namespace"))
+                throw new FormatException($"field label not supported: {field}");
+            var name = field["metadata.".Length..];
+            copy._fields.Add(o => (o["metadata"]?[name]?.GetValue<string>() == value) != negate);
+        }
+        return copy;
     }
 
     private static (string, string) Pair(string r, string op, string text)

@@ -14,11 +14,13 @@ namespace EventGateway.Tests.Support.Kubernetes;
 /// A Kubernetes API server for tests: real Kestrel on a loopback port, objects in memory, and the semantics a client
 /// relies on, per the API conventions: discovery (/api, /apis, /api/v1, /apis/GROUP/VERSION), namespaced and
 /// cluster-scoped list/get/create/update/patch (merge patch, JSON patch)/delete, the status subresource, one global
-/// resourceVersion, 409 on a stale update, Status objects for every error, label selectors, and watch streams
+/// resourceVersion, 409 on a stale update, Status objects for every error, label selectors, field selectors on
+/// metadata.name/metadata.namespace, and watch streams
 /// (JSON lines of {type, object}, BOOKMARKs when asked for, an ERROR 410 Expired event for a resourceVersion older than
 /// the compacted history). Test hooks: <see cref="Compact"/>, <see cref="DropWatches"/>, <see cref="FailNext"/>,
 /// <see cref="StopAsync"/>/<see cref="StartAsync()"/>, <see cref="SendBookmarks"/>, and the request log.
-/// State survives a stop, as etcd outlives an API server restart.
+/// State survives a stop, as etcd outlives an API server restart. Not modelled (yet): paging (limit/continue),
+/// finalizers and deletionTimestamp, server-side apply, strategic merge for lists, admission and CRD schema validation.
 /// </summary>
 public sealed class TestApiServer : IAsyncDisposable
 {
@@ -280,7 +282,7 @@ public sealed class TestApiServer : IAsyncDisposable
             if (method == "GET")
             {
                 LabelSelector selector;
-                try { selector = LabelSelector.Parse(c.Request.Query["labelSelector"]); }
+                try { selector = LabelSelector.Parse(c.Request.Query["labelSelector"]).WithFields(c.Request.Query["fieldSelector"]); }
                 catch (FormatException e) { return (400, StatusObject(400, "BadRequest", $"unable to parse requirement: {e.Message}", null)); }
                 if (c.Request.Query["watch"] is var w && (w == "true" || w == "1"))
                 {
