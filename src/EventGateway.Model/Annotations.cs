@@ -11,4 +11,7 @@ public static class Annotations
     /// controller's workflow and step spans join that trace, also after a restart.
     /// </summary>
     public const string TraceParent = "eventgateway.io/traceparent";
+
+    /// <summary>The resource (plural.group) an object was read from by <c>serve --kubernetes</c>; such objects change only in the cluster.</summary>
+    public const string KubernetesObject = "eventgateway.io/kubernetes-resource";
 }

@@ -58,6 +58,9 @@ public sealed class EventGatewayOptions
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
+    /// <summary><c>--kubernetes</c>: EventSources, Sensors, templates, ConfigMaps and Secrets come from this cluster; null: not.</summary>
+    public Kubernetes.KubernetesOptions? Kubernetes { get; set; }
+
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
@@ -91,5 +94,8 @@ public sealed class EventGatewayOptions
         if (Store is not null) Postgres.Schema.PostgresDatabase.ValidateUrl(Store);
         Sensors.Validate();
         Retention.Validate();
+        Kubernetes?.Validate();
+        if (Kubernetes is not null && ManifestDirectories.Count > 0)
+            throw new ArgumentException("--manifests and --kubernetes both supply EventSources, Sensors and templates: with --kubernetes the cluster is their source, so drop --manifests");
     }
 }

@@ -21,6 +21,7 @@ using EventGateway.Postgres.Artifacts;
 using EventGateway.Postgres.Schema;
 using EventGateway.Postgres.Sensors;
 using EventGateway.Postgres.Store;
+using EventGateway.Server.Kubernetes;
 
 namespace EventGateway.Server.Hosting;
 
@@ -126,6 +127,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
+        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes);
         return services;
     }
 

@@ -64,10 +64,12 @@ internal static class ServeCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) to serve the API over HTTPS; with --tls-key" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert" };
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var kubernetes = new Option<bool>("--kubernetes") { Description = "read EventSources, Sensors, EventBuses, WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows, ConfigMaps and Secrets from the Kubernetes API server (list + watch) and write EventSource/Sensor status back; in-cluster config unless --kubeconfig" };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "kubeconfig file (its current context) for --kubernetes, instead of the pod's in-cluster config" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
             port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, store, otlpEndpoint, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
-            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
+            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts, kubernetes, kubeconfig,
         };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
@@ -113,6 +115,8 @@ internal static class ServeCommand
                 try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
                 catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
+            if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes)) throw new CliException("--kubeconfig needs --kubernetes", ExitCodes.Invalid);
+            if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null };
             options.Api = new ApiSecurityOptions
             {
                 AuthMode = r.GetValue(authMode) == "none" ? AuthMode.None : AuthMode.Token,
@@ -171,6 +175,7 @@ internal static class ServeCommand
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
                 (options.Store is { } storeUrl ? $", store: {EventGateway.Postgres.Schema.PostgresDatabase.Redact(storeUrl)}" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
+                (options.Kubernetes is { } kube ? $", kubernetes: {kube.Kubeconfig ?? "in-cluster"}" : "") +
                 (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
