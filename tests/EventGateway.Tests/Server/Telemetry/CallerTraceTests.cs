@@ -63,19 +63,19 @@ public sealed class CallerTraceTests : IDisposable
     {
         var (authPort, openPort) = (EventTestHost.FreePort(), EventTestHost.FreePort());
         await using var host = await EventTestHost.StartAsync();
-        await host.ApplyAsync($$"""
+        await host.ApplyAsync($$$"""
             apiVersion: v1
             kind: Secret
             metadata: {name: hook-token}
-            stringData: {token: "{{Token}}"}
+            stringData: {token: "{{{Token}}}"}
             ---
             apiVersion: argoproj.io/v1alpha1
             kind: EventSource
             metadata: {name: ci}
             spec:
               webhook:
-                authed: {port: "{{authPort}}", endpoint: /ci, method: POST, authSecret: {name: hook-token, key: token}}
-                open: {port: "{{openPort}}", endpoint: /ci, method: POST}
+                authed: {port: "{{{authPort}}}", endpoint: /ci, method: POST, authSecret: {name: hook-token, key: token}}
+                open: {port: "{{{openPort}}}", endpoint: /ci, method: POST}
             """);
 
         // Authenticated: the event's span is the sender's child, in the sender's trace, with its tracestate.
