@@ -41,11 +41,19 @@ public sealed class ListenerContext(
 
     private static readonly ActivitySource Tracing = new(ActivitySourceName);
 
-    /// <summary>Builds the envelope and waits until it is durable; returns its sequence.</summary>
-    public async Task<long> PublishAsync(string id, ReadOnlyMemory<byte> data, DateTimeOffset? time = null, SourceCheckpoint? checkpoint = null, CancellationToken ct = default)
+    /// <summary>Whether anyone records spans: a listener reads its sender's trace context only then.</summary>
+    public static bool Traced => Tracing.HasListeners();
+
+    /// <summary>
+    /// Builds the envelope and waits until it is durable; returns its sequence. <paramref name="caller"/> is the sender's
+    /// trace context (<see cref="CallerTrace"/>), given only once the sender was authenticated: the event's span is then its
+    /// child instead of a new trace's root.
+    /// </summary>
+    public async Task<long> PublishAsync(string id, ReadOnlyMemory<byte> data, DateTimeOffset? time = null, SourceCheckpoint? checkpoint = null,
+        CancellationToken ct = default, ActivityContext caller = default)
     {
         var started = Stopwatch.GetTimestamp();
-        using var span = Receive(id);
+        using var span = Receive(id, caller);
         var at = time ?? Time.GetUtcNow();
         var seqs = await Log.AppendAsync([new EventToAppend(Namespace, Envelope(id, data, at, span?.Id))], checkpoint, ct).ConfigureAwait(false);
         span?.SetTag("sequence", seqs[0]);
@@ -54,9 +62,12 @@ public sealed class ListenerContext(
         return seqs[0];
     }
 
-    /// <summary>Several events and an optional checkpoint in one durable write (a poll's findings, a catch-up's ticks).</summary>
+    /// <summary>
+    /// Several events and an optional checkpoint in one durable write (a poll's findings, a catch-up's ticks).
+    /// <paramref name="callers"/>, if given, holds each event's sender trace context by index (default: none).
+    /// </summary>
     public async Task<IReadOnlyList<long>> PublishManyAsync(IReadOnlyList<(string Id, ReadOnlyMemory<byte> Data, DateTimeOffset Time)> events,
-        SourceCheckpoint? checkpoint = null, CancellationToken ct = default)
+        SourceCheckpoint? checkpoint = null, CancellationToken ct = default, IReadOnlyList<ActivityContext>? callers = null)
     {
         var started = Stopwatch.GetTimestamp();
         // A span per event, each the root of its own trace: events of one batch go their own ways through the sensors.
@@ -65,7 +76,7 @@ public sealed class ListenerContext(
         var batch = new List<EventToAppend>(events.Count);
         for (var i = 0; i < events.Count; i++)
         {
-            var span = spans is null ? null : spans[i] = Receive(events[i].Id);
+            var span = spans is null ? null : spans[i] = Receive(events[i].Id, callers?[i] ?? default);
             Activity.Current = outer;
             batch.Add(new EventToAppend(Namespace, Envelope(events[i].Id, events[i].Data, events[i].Time, span?.Id)));
         }
@@ -91,11 +102,17 @@ public sealed class ListenerContext(
         }
     }
 
-    /// <summary>The span of one event's receipt; null (at no cost) while no one listens.</summary>
-    private Activity? Receive(string id)
+    /// <summary>
+    /// The span of one event's receipt; null (at no cost) while no one listens. Its parent is the authenticated sender's
+    /// context or none: never an ambient Activity.Current (ASP.NET Core's request activity takes the traceparent header
+    /// before any signature was checked).
+    /// </summary>
+    private Activity? Receive(string id, ActivityContext caller)
     {
         if (!Tracing.HasListeners()) return null;
-        return Tracing.StartActivity($"{Type} receive", ActivityKind.Consumer, Activity.Current?.Context ?? default,
+        // StartActivity takes Activity.Current as the parent when given none; clearing it makes a root. The caller restores it.
+        Activity.Current = null;
+        return Tracing.StartActivity($"{Type} receive", ActivityKind.Consumer, caller,
         [
             new("namespace", Namespace), new("eventsource_name", SourceName), new("event_name", EventName), new("event_type", Type),
             new("cloudevents.event_id", id),

@@ -63,7 +63,8 @@ public sealed partial class WorkflowController : BackgroundService
         _queue = new WorkQueue(Metrics);
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
-        _locks = new LockTable(Enqueue, _limits.Read);
+        _locks = new LockTable(Enqueue, _limits.Read) { Taken = Metrics.LockTaken };
+        Metrics.Follow(_locks);
         _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
         _configMaps = new ParameterConfigMaps(store);
         _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers);

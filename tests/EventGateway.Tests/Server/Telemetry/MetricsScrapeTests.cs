@@ -113,6 +113,13 @@ public sealed class MetricsScrapeTests
         Sample(text, """argo_workflows_error_count{cause="OperationPanic"}""").ShouldBe(0);
         Sample(text, "argo_workflows_is_leader").ShouldBe(1);
         text.ShouldContain("# TYPE argo_workflows_operation_duration_seconds histogram\n");
+        Sample(text, """argo_workflows_queue_latency_count{queue_name="workflow_queue"}""")!.Value.ShouldBeGreaterThanOrEqualTo(3);
+        Sample(text, """argo_workflows_queue_duration_count{queue_name="workflow_queue"}""")!.Value.ShouldBeGreaterThanOrEqualTo(3);
+        Sample(text, """argo_workflows_error_count{cause="CronWorkflowSubmissionError"}""").ShouldBe(0);
+        // Families with series only once used (ArgoControllerMetricsTests checks their values) are declared from the start.
+        foreach (var family in new[] { "cronworkflows_triggered_total counter", "cronworkflows_concurrencypolicy_triggered counter",
+                     "workflowtemplate_triggered_total counter", "workflowtemplate_runtime histogram", "locks_held gauge", "locks_pending gauge", "locks_taken_total counter" })
+            text.ShouldContain($"# TYPE argo_workflows_{family}\n");
 
         // Argo Events' EventSource metrics: three events durable, the non-JSON body a processing failure, no failed send.
         Sample(text, "argo_events_events_sent_total{" + source).ShouldBe(3);
