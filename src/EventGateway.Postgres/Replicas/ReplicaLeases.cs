@@ -28,6 +28,7 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
     private readonly LeaseClaim _membership;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastReached;
+    private string? _lastError;
 
     public ReplicaLeases(NpgsqlDataSource db, string replicaId, TimeSpan ttl, TimeProvider time, ILogger<ReplicaLeases> log)
     {
@@ -51,6 +52,10 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
 
     /// <summary>False once no renewal has reached the database for longer than the TTL minus its margin: refuse work then (503).</summary>
     public bool Reachable => Interlocked.Read(ref _lastReached) is var at && at != 0 && _time.GetElapsedTime(at) < _ttl - _margin;
+
+    public string? Unavailable => Reachable ? null
+        : Interlocked.Read(ref _lastReached) == 0 ? "this replica has not reached the shared database yet"
+        : $"this replica has not reached the shared database for {(int)_time.GetElapsedTime(Interlocked.Read(ref _lastReached)).TotalSeconds}s: {_lastError ?? "no answer"}";
 
     public ILeaseClaim Claim(string name, Action changed, Func<bool>? idle = null)
     {
@@ -103,6 +108,7 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException && !ct.IsCancellationRequested)
             {
+                _lastError = e.Message;
                 LogUnreachable(_log, e.Message);
             }
             // Whatever the database said, a hold past its local deadline ends now.

@@ -47,6 +47,15 @@ public sealed class EventGatewayOptions
 
     /// <summary>The shared event bus (<c>--event-bus nats://HOST:PORT</c>): the event log as a JetStream stream; null: the embedded SQLite log.</summary>
     public string? EventBus { get; set; }
+    /// <summary>The shared store (<c>--store postgres://...</c>): this process is one of several replicas; null: the embedded SQLite store.</summary>
+    public string? Store { get; set; }
+
+    /// <summary>This replica's id among those sharing the store (<c>--replica-id</c>); null: hostname-pid-random.</summary>
+    public string? ReplicaId { get; set; }
+
+    /// <summary>How long a replica's leases live without renewal (<c>--lease-ttl</c>): ownership moves this long after a replica dies.</summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
+
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
@@ -61,6 +70,18 @@ public sealed class EventGatewayOptions
             throw new ArgumentException($"--event-bus '{url}' is not a NATS URL: expected nats://HOST:PORT (a nats-server with JetStream, `nats-server -js`)");
         if (u.AbsolutePath is not ("" or "/") || u.Query.Length > 0)
             throw new ArgumentException($"--event-bus '{url}': a NATS URL has no path or query; expected nats://HOST:PORT");
+    }
+
+    /// <summary>With a shared store several replicas may run, each with its own data directory: what they share must be shared.</summary>
+    private void ValidateReplicas()
+    {
+        if (EventBus is null)
+            throw new ArgumentException($"--store {Store}: several replicas may share this store, so their event log must be shared too: add --event-bus nats://HOST:PORT (a nats-server with JetStream)");
+        if (ArtifactRepository?.S3 is null)
+            throw new ArgumentException($"--store {Store}: several replicas may share this store, and a local artifact repository keeps a step's outputs in one replica's data directory, where the others cannot read them: give an S3 repository with --artifact-repository FILE (s3: {{endpoint, bucket, accessKeySecret, secretKeySecret}})");
+        if (LeaseTtl < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease-ttl must be at least 1s, got {LeaseTtl}");
+        if (ReplicaId is { } id && (id.Length is 0 or > 200 || id.Any(c => char.IsWhiteSpace(c) || c == '/')))
+            throw new ArgumentException($"--replica-id '{id}': 1 to 200 characters, no spaces or '/'");
     }
 
     public void Validate()
@@ -79,6 +100,7 @@ public sealed class EventGatewayOptions
         Limits.Validate();
         EventLog.Validate();
         if (EventBus is not null) ValidateEventBus(EventBus);
+        if (Store is not null) ValidateReplicas();
         Sensors.Validate();
         Retention.Validate();
     }

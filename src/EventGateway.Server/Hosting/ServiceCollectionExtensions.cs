@@ -37,12 +37,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(options.Api);
         services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
         services.AddSingleton<ApiGuard>();
+        services.AddReplicaOwnership(options);
         services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
         services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
-        services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
+        services.AddHostedService(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => options.ContainerHost is { } host
             ? new ContainerExecutor(options.DataDir, host, options.MaxProcesses, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerExecutor>>(),
@@ -65,7 +66,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
         services.AddSingleton<CronScheduler>();
-        services.AddHostedService(sp => sp.GetRequiredService<CronScheduler>());
+        services.AddHostedService(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<CronScheduler>(), "cron"));
         services.AddSingleton(options.Retention);
         services.AddSingleton<WorkflowDeleter>();
         if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
@@ -73,7 +74,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
         services.AddSingleton<CustomMetrics>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<CustomMetrics>());
-        services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
+        services.AddHostedService(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<WorkflowReaper>(), "reaper"));
 
         if (options.EventBus is { } bus)
             // Opened once at start: an unreachable bus fails the start with its URL; a later outage only refuses appends (503).
@@ -83,7 +84,10 @@ public static class ServiceCollectionExtensions
             services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));
         services.AddSingleton<SecretResolver>();
-        services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>())
+        {
+            Unavailable = sp.GetRequiredService<Workflows.Replicas.IOwnership>() is { Shared: true } o ? () => o.Unavailable : null,
+        });
         if (options.ManifestDirectories.Count > 0)
         {
             services.AddSingleton(sp => new ManifestDirectoryWatcher(options.ManifestDirectories.Select(Path.GetFullPath).ToList(),

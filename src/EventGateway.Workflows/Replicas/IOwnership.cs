@@ -15,6 +15,12 @@ public interface IOwnership
     bool Shared { get; }
 
     /// <summary>
+    /// Why this replica cannot take work now (the shared database has not answered for longer than a lease lives), or
+    /// null. Webhooks and the API answer 503 meanwhile rather than accept what cannot be stored or acted on.
+    /// </summary>
+    string? Unavailable { get; }
+
+    /// <summary>
     /// Asks for <paramref name="name"/> to be held as long as the claim is not disposed (disposing gives it back).
     /// <paramref name="changed"/> is called, quickly and from any thread, each time the lease is gained or lost.
     /// A claim with <paramref name="idle"/> is one of a group shared out evenly (the workflow shards): a replica holding
@@ -45,6 +51,8 @@ public sealed class SoleOwnership : IOwnership
     public string ReplicaId { get; } = Environment.MachineName;
 
     public bool Shared => false;
+
+    public string? Unavailable => null;
 
     public ILeaseClaim Claim(string name, Action changed, Func<bool>? idle = null) => new Always(name);
 

@@ -66,6 +66,8 @@ internal static class ServeCommand
         limits.AddTo(cmd);
         var executor = new ExecutorOptions();
         executor.AddTo(cmd);
+        var replicas = new ReplicaOptions();
+        replicas.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -90,6 +92,7 @@ internal static class ServeCommand
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             options.EventBus = r.GetValue(eventBus);
+            replicas.Apply(r, options);
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
             options.Retention.WorkflowTtl = DurationOrNone("--workflow-ttl", r.GetValue(workflowTtl)!);
             options.Retention.MaxFinishedWorkflows = CountOrNone("--max-finished-workflows", r.GetValue(maxFinished)!);
@@ -143,6 +146,9 @@ internal static class ServeCommand
             // The event bus is reached before anything listens: unreachable, the start fails naming it, not with a stack trace.
             try { app.Services.GetRequiredService<EventGateway.Events.Log.IEventLog>(); }
             catch (InvalidOperationException e) when (options.EventBus is not null) { throw new CliException($"--event-bus: {e.Message}"); }
+            // So is the shared store: its messages name --store and the URL (without its password).
+            try { app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>(); }
+            catch (Exception e) when (options.Store is not null && e is InvalidOperationException or ArgumentException) { throw new CliException(e.Message, ExitCodes.Invalid); }
             app.UseRequestGuard();
             app.MapEventGatewayApi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
@@ -154,6 +160,7 @@ internal static class ServeCommand
             }
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
+                (app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>() is { Shared: true } replica ? ? $", replica {replica.ReplicaId} over a shared store" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
                 (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
             await app.RunAsync(ct);

@@ -16,6 +16,7 @@ public sealed class DependencyRulesTests
     private const string Workflows = "EventGateway.Workflows";
     private const string Events = "EventGateway.Events";
     private const string Server = "EventGateway.Server";
+    private const string Postgres = "EventGateway.Postgres";
     private const string Cli = "egw";
 
     /// <summary>Each project and the projects it may reference directly; nothing else.</summary>
@@ -25,7 +26,8 @@ public sealed class DependencyRulesTests
         [Model] = [Languages],
         [Workflows] = [Model],
         [Events] = [Workflows],
-        [Server] = [Events],
+        [Postgres] = [Events],
+        [Server] = [Events, Postgres],
         [Cli] = [Server],
     };
 
