@@ -72,23 +72,22 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                var wake = Volatile.Read(ref _wake);
-                await TickAsync(stoppingToken).ConfigureAwait(false);
-                var delay = _ttl / 3;
-                if (_lastReached == 0 || !_membership.Held) delay = TimeSpan.FromSeconds(1); // not registered yet: try again soon
-                try { await Task.WhenAny(Task.Delay(delay, _time, stoppingToken), wake.Task).ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
-                if (wake.Task.IsCompleted) Interlocked.CompareExchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
-            }
+            var wake = Volatile.Read(ref _wake);
+            await TickAsync(stoppingToken).ConfigureAwait(false);
+            var delay = _ttl / 3;
+            if (!_membership.Held) delay = TimeSpan.FromSeconds(1); // not registered yet: try again soon
+            try { await Task.WhenAny(Task.Delay(delay, _time, stoppingToken), wake.Task).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            if (wake.Task.IsCompleted) Interlocked.CompareExchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
         }
-        finally
-        {
-            await ReleaseAllAsync().ConfigureAwait(false);
-        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try { await base.StopAsync(cancellationToken).ConfigureAwait(false); }
+        finally { await ReleaseAllAsync().ConfigureAwait(false); }
     }
 
     /// <summary>
