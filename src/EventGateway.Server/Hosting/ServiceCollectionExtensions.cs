@@ -43,7 +43,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
-        services.AddHostedService(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => options.ContainerHost is { } host
             ? new ContainerExecutor(options.DataDir, host, options.MaxProcesses, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerExecutor>>(),
@@ -66,7 +66,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
         services.AddSingleton<CronScheduler>();
-        services.AddHostedService(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<CronScheduler>(), "cron"));
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<CronScheduler>(), "cron"));
         services.AddSingleton(options.Retention);
         services.AddSingleton<WorkflowDeleter>();
         if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
@@ -74,7 +74,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
         services.AddSingleton<CustomMetrics>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<CustomMetrics>());
-        services.AddHostedService(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<WorkflowReaper>(), "reaper"));
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<WorkflowReaper>(), "reaper"));
 
         if (options.EventBus is { } bus)
             // Opened once at start: an unreachable bus fails the start with its URL; a later outage only refuses appends (503).
