@@ -56,18 +56,21 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly IOwnership _ownership;
     private readonly IStepClaims _claims;
     private readonly ILeaseClaim?[] _shards = new ILeaseClaim?[WorkflowShards.Count];
+    private readonly ITimer? _sharedRetry;
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
         TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null,
-        IEnumerable<IWorkflowObserver>? observers = null, IOwnership? ownership = null, IStepClaims? claims = null)
+        IEnumerable<IWorkflowObserver>? observers = null, IOwnership? ownership = null, IStepClaims? claims = null, ISharedLocks? sharedLocks = null)
     {
         (_store, _time, _log) = (store, time, log);
         _ownership = ownership ?? SoleOwnership.Instance;
         _claims = claims ?? NoStepClaims.Instance;
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
-        _locks = new LockTable(Enqueue, _limits.Read);
+        _locks = new LockTable(Enqueue, _limits.Read, sharedLocks);
+        // Holders on other replicas release without telling this one: their waiters here ask again every second.
+        if (sharedLocks is not null) _sharedRetry = time.CreateTimer(_ => _locks.RetrySharedWaiters(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
         _configMaps = new ParameterConfigMaps(store);
         _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers, _ownership, _claims);
@@ -137,6 +140,7 @@ public sealed partial class WorkflowController : BackgroundService
             foreach (var (key, run) in _runs)
                 if (run.Saver.Dirty && Owns(key)) await TrySaveAsync(run, CancellationToken.None).ConfigureAwait(false);
             foreach (var claim in _shards) claim?.Dispose();
+            _sharedRetry?.Dispose();
         }
     }
 

@@ -1,0 +1,58 @@
+using Npgsql;
+using EventGateway.Workflows.Synchronization;
+
+namespace EventGateway.Postgres.Replicas;
+
+/// <summary>
+/// Mutex and semaphore places in egw_sync_holders. Synchronous on purpose: the lock table decides inside a reconcile
+/// pass, under its own lock, and a grant must be final before the pass goes on. Each acquisition is one transaction
+/// that takes the locks' advisory locks in key order (so two replicas never deadlock), counts the other holders and
+/// inserts all places or none.
+/// </summary>
+public sealed class PostgresSharedLocks(NpgsqlDataSource db, string replica) : ISharedLocks
+{
+    public bool TryHold(string holder, IReadOnlyList<(string Key, int Limit)> locks)
+    {
+        using var c = db.OpenConnection();
+        using var tx = c.BeginTransaction();
+        foreach (var (key, limit) in locks.OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", c, tx))
+            {
+                take.Parameters.AddWithValue(key);
+                take.ExecuteNonQuery();
+            }
+            using var count = new NpgsqlCommand("SELECT count(*) FROM egw_sync_holders WHERE lock_key = $1 AND holder <> $2", c, tx);
+            count.Parameters.AddWithValue(key);
+            count.Parameters.AddWithValue(holder);
+            if ((long)count.ExecuteScalar()! >= limit)
+            {
+                tx.Rollback();
+                return false;
+            }
+            using var insert = new NpgsqlCommand("INSERT INTO egw_sync_holders (lock_key, holder, replica) VALUES ($1, $2, $3) ON CONFLICT (lock_key, holder) DO UPDATE SET replica = EXCLUDED.replica", c, tx);
+            insert.Parameters.AddWithValue(key);
+            insert.Parameters.AddWithValue(holder);
+            insert.Parameters.AddWithValue(replica);
+            insert.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return true;
+    }
+
+    public void Restore(string holder, string key)
+    {
+        using var cmd = db.CreateCommand("INSERT INTO egw_sync_holders (lock_key, holder, replica) VALUES ($1, $2, $3) ON CONFLICT (lock_key, holder) DO UPDATE SET replica = EXCLUDED.replica");
+        cmd.Parameters.AddWithValue(key);
+        cmd.Parameters.AddWithValue(holder);
+        cmd.Parameters.AddWithValue(replica);
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Release(string holder)
+    {
+        using var cmd = db.CreateCommand("DELETE FROM egw_sync_holders WHERE holder = $1");
+        cmd.Parameters.AddWithValue(holder);
+        cmd.ExecuteNonQuery();
+    }
+}
