@@ -103,7 +103,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             async Task<HttpStatusCode?> Push(string address, string delivery)
             {
-                var body = Encoding.UTF8.GetBytes($$"""{"ref":"refs/heads/main","after":"{{delivery}}","repository":{"full_name":"acme/api"}}""");
+                var body = Encoding.UTF8.GetBytes($$$"""{"ref":"refs/heads/main","after":"{{{delivery}}}","repository":{"full_name":"acme/api"}}""");
                 using var req = new HttpRequestMessage(HttpMethod.Post, $"http://{address}:{port}/push") { Content = new ByteArrayContent(body) };
                 req.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
                 req.Headers.Add("X-GitHub-Event", "push");

@@ -80,15 +80,15 @@ public sealed class SharedLocksTests(PostgresServer server) : IClassFixture<Post
         granted.ShouldBe(["default/wf-0", "default/wf-1"], "a limit of 2 over all three replicas");
 
         // Replica a dies; c takes its workflow over and restores its hold from the status: still two places, not three.
-        var status = new Model.Workflow
+        var status = new EventGateway.Model.Workflow
         {
-            Metadata = new Model.ObjectMeta { Name = "wf-0", Namespace = "default" },
-            Spec = new Model.WorkflowSpec(),
-            Status = new Model.WorkflowStatus
+            Metadata = new EventGateway.Model.ObjectMeta { Name = "wf-0", Namespace = "default" },
+            Spec = new EventGateway.Model.WorkflowSpec(),
+            Status = new EventGateway.Model.WorkflowStatus
             {
-                Synchronization = new Model.SynchronizationStatus
+                Synchronization = new EventGateway.Model.SynchronizationStatus
                 {
-                    Semaphore = new Model.SemaphoreStatus { Holding = [new Model.SemaphoreHolding { Semaphore = semaphore.Key, Holders = ["default/wf-0"] }] },
+                    Semaphore = new EventGateway.Model.SemaphoreStatus { Holding = [new EventGateway.Model.SemaphoreHolding { Semaphore = semaphore.Key, Holders = ["default/wf-0"] }] },
                 },
             },
         };
