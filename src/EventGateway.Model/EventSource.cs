@@ -113,9 +113,18 @@ public sealed class GithubEventSource
     public Dictionary<string, string>? Metadata { get; set; }
     public List<GithubRepositories>? Repositories { get; set; }
     public List<string>? Organizations { get; set; }
-    public JsonObject? GithubApp { get; set; }
+    public GithubAppCredentials? GithubApp { get; set; }
     public EventSourceFilter? Filter { get; set; }
     public JsonObject? PayloadEnrichment { get; set; }
+}
+
+/// <summary>Argo's <c>githubApp</c>: registers hooks as a GitHub App installation instead of with a personal token.</summary>
+public sealed class GithubAppCredentials
+{
+    /// <summary>The App's private key (PEM), from a Secret.</summary>
+    public SecretKeySelector? PrivateKey { get; set; }
+    [JsonPropertyName("appID")] public long? AppId { get; set; }
+    [JsonPropertyName("installationID")] public long? InstallationId { get; set; }
 }
 
 public sealed class S3Bucket

@@ -16,7 +16,7 @@ namespace EventGateway.Events.Sensors;
 /// </summary>
 public sealed class DeadLetterReplayer(
     IResourceStore store,
-    SensorStateStore state,
+    ISensorStateStore state,
     SensorWorkflowGate gate,
     TriggerContext context,
     IEnumerable<ITrigger> triggers,

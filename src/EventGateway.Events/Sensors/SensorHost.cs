@@ -21,7 +21,7 @@ namespace EventGateway.Events.Sensors;
 public sealed partial class SensorHost(
     IResourceStore store,
     IEventLog log,
-    SensorStateStore state,
+    ISensorStateStore state,
     SensorWorkflowGate gate,
     TriggerContext context,
     IEnumerable<ITrigger> triggers,
@@ -43,7 +43,7 @@ public sealed partial class SensorHost(
 
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
-    public SensorStateStore State => state;
+    public ISensorStateStore State => state;
 
     public SensorStatus? StatusOf(string @namespace, string name) => _running.TryGetValue((@namespace, name), out var r) ? r.Status : null;
 

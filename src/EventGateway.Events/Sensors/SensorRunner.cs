@@ -22,7 +22,7 @@ internal sealed partial class SensorRunner
     private readonly Sensor _sensor;
     private readonly string _key;
     private readonly IEventLog _log;
-    private readonly SensorStateStore _state;
+    private readonly ISensorStateStore _state;
     private readonly SensorWorkflowGate _gate;
     private readonly TriggerContext _context;
     private readonly SensorOptions _options;
@@ -37,7 +37,7 @@ internal sealed partial class SensorRunner
     private Dictionary<string, Dictionary<string, PartialEvent>> _partial = [];
     private SensorBatch _batch;
 
-    public SensorRunner(Sensor sensor, IEventLog log, SensorStateStore state, SensorWorkflowGate gate, TriggerContext context,
+    public SensorRunner(Sensor sensor, IEventLog log, ISensorStateStore state, SensorWorkflowGate gate, TriggerContext context,
         IReadOnlyDictionary<string, ITrigger> kinds, SensorOptions options, SensorMetrics metrics, SensorStatus status)
     {
         _sensor = sensor;

@@ -52,7 +52,7 @@ public static class EventApi
         es.MapDelete("/{name}", async (string ns, string name, IResourceStore store, CancellationToken ct) =>
             await store.DeleteAsync<EventSource>(ns, name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"eventsources.argoproj.io \"{name}\""));
 
-        app.MapGet("/api/v1/events", async (HttpRequest req, IEventLog log, SensorStateStore sensors, CancellationToken ct) =>
+        app.MapGet("/api/v1/events", async (HttpRequest req, IEventLog log, ISensorStateStore sensors, CancellationToken ct) =>
         {
             var q = req.Query;
             if (!TryInt(q["limit"], 50, out var limit) || limit is < 1 or > 10_000) return ApiErrors.Invalid("limit must be a number from 1 to 10000");
@@ -73,7 +73,7 @@ public static class EventApi
             }
             return Json(new JsonObject { ["items"] = items, ["log"] = Stats(await log.StatsAsync(ct)) });
         });
-        app.MapGet("/api/v1/events/{sequence:long}", async (long sequence, IEventLog log, SensorStateStore sensors, CancellationToken ct) =>
+        app.MapGet("/api/v1/events/{sequence:long}", async (long sequence, IEventLog log, ISensorStateStore sensors, CancellationToken ct) =>
         {
             if (await log.GetAsync(sequence, ct) is not { } e) return ApiErrors.NotFound($"event {sequence}");
             var path = sensors.DecisionsFor([sequence]);

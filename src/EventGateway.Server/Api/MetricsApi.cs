@@ -16,7 +16,7 @@ public static class MetricsApi
 {
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", async (IResourceStore store, SensorStateStore state, SensorWorkflowGate gate, IEventLog log, WorkflowController controller,
+        app.MapGet("/metrics", async (IResourceStore store, ISensorStateStore state, SensorWorkflowGate gate, IEventLog log, WorkflowController controller,
                 CustomMetrics custom, CancellationToken ct) =>
             Results.Text(await MetricsAsync(store, state, gate, log, controller.Metrics, ct) + Custom(custom), PrometheusText.ContentType));
         return app;
@@ -27,7 +27,7 @@ public static class MetricsApi
     /// transaction as the decisions they count, so they survive restarts and a replayed pass does not count twice, and
     /// /metrics agrees with <c>egw sensor get</c>. Sensors deleted from the store drop out of the exposition.
     /// </summary>
-    internal static async Task<string> MetricsAsync(IResourceStore store, SensorStateStore state, SensorWorkflowGate gate, IEventLog log, ControllerMetrics controller, CancellationToken ct)
+    internal static async Task<string> MetricsAsync(IResourceStore store, ISensorStateStore state, SensorWorkflowGate gate, IEventLog log, ControllerMetrics controller, CancellationToken ct)
     {
         var text = new PrometheusText();
         text.Family("eventgateway_sensor_events_total", "counter",

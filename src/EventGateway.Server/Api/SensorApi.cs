@@ -47,7 +47,7 @@ public static class SensorApi
         sensors.MapDelete("/{name}", async (string ns, string name, IResourceStore store, CancellationToken ct) =>
             await store.DeleteAsync<Sensor>(ns, name, ct) ? Results.Json(new { }) : ApiErrors.NotFound($"{Resource} \"{name}\""));
 
-        app.MapGet("/api/v1/dead-letters", (HttpRequest req, SensorStateStore state) =>
+        app.MapGet("/api/v1/dead-letters", (HttpRequest req, ISensorStateStore state) =>
         {
             var q = req.Query;
             string? sensor = null;

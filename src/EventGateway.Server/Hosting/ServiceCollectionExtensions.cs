@@ -40,7 +40,7 @@ public static class ServiceCollectionExtensions
         services.AddReplicaOwnership(options);
         services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
-        services.AddSingleton(_ => new ArtifactGCLedger(options.DataDir));
+        services.AddSingleton<IArtifactGCLedger>(_ => new FileArtifactGCLedger(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
@@ -98,7 +98,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
 
         services.AddSingleton(options.Sensors);
-        services.AddSingleton(_ => new SensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
+        services.AddSingleton<ISensorStateStore>(_ => new SqliteSensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
         services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
         services.AddSingleton<SensorMetrics>();
         services.AddSingleton<TriggerHttpClients>();

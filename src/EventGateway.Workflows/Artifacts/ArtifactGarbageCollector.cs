@@ -14,7 +14,7 @@ namespace EventGateway.Workflows.Artifacts;
 /// condition on the workflow, or, once the workflow is gone, an error in the log.
 /// </summary>
 public sealed partial class ArtifactGarbageCollector(
-    IResourceStore store, ArtifactStorage storage, ArtifactGCLedger ledger, ILogger<ArtifactGarbageCollector> log)
+    IResourceStore store, ArtifactStorage storage, IArtifactGCLedger ledger, ILogger<ArtifactGarbageCollector> log)
     : BackgroundService, IWorkflowObserver
 {
     public const string ArtifactGCError = "ArtifactGCError";
@@ -96,10 +96,10 @@ public sealed partial class ArtifactGarbageCollector(
     /// Deletes each entry's artifact and drops the entry either way: a failure is logged and returned for the
     /// workflow's status, not retried forever.
     /// </summary>
-    private async Task<List<(ArtifactGCLedger.Entry Entry, string? Failure)>> DeleteAsync(
-        string ns, string name, IReadOnlyList<(string File, ArtifactGCLedger.Entry Entry)> entries, CancellationToken ct)
+    private async Task<List<(ArtifactGCEntry Entry, string? Failure)>> DeleteAsync(
+        string ns, string name, IReadOnlyList<(string Id, ArtifactGCEntry Entry)> entries, CancellationToken ct)
     {
-        var outcomes = new List<(ArtifactGCLedger.Entry, string?)>();
+        var outcomes = new List<(ArtifactGCEntry, string?)>();
         foreach (var (file, entry) in entries)
         {
             string? failure = null;
@@ -116,7 +116,7 @@ public sealed partial class ArtifactGarbageCollector(
     }
 
     /// <summary>Marks deleted artifacts in the node outputs and reports failures as a condition, retrying on a concurrent write.</summary>
-    private async Task RecordAsync(Workflow wf, IReadOnlyList<(ArtifactGCLedger.Entry Entry, string? Failure)> outcomes, CancellationToken ct)
+    private async Task RecordAsync(Workflow wf, IReadOnlyList<(ArtifactGCEntry Entry, string? Failure)> outcomes, CancellationToken ct)
     {
         var failures = outcomes.Select(o => o.Failure).OfType<string>().ToList();
         for (var attempt = 0; ; attempt++)

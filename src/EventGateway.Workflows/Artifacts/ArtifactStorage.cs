@@ -11,7 +11,7 @@ namespace EventGateway.Workflows.Artifacts;
 /// the repository's, and with no S3 anywhere the embedded local repository keeps the files. The saved
 /// artifact records its full location, so later steps, retries and a restarted service find it.
 /// </summary>
-public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolver secrets, ArtifactGCLedger ledger)
+public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolver secrets, IArtifactGCLedger ledger)
 {
     /// <summary>Argo's key prefix when the repository sets no keyFormat.</summary>
     public const string DefaultKeyFormat = "{{workflow.name}}/{{pod.name}}";

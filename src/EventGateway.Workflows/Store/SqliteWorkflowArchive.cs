@@ -35,7 +35,7 @@ public sealed class SqliteWorkflowArchive : IWorkflowArchive, IDisposable
     {
         if (string.IsNullOrEmpty(wf.Metadata.Uid)) throw new ArgumentException($"workflow {wf.Name} has no uid");
         var body = JsonSerializer.Serialize(wf, Json.Options);
-        var summary = Summary(body);
+        var summary = ArchiveSummary.Of(body);
         lock (_gate)
         {
             // The rowid stays on replace (upsert), so a re-archived run keeps its place in the listing order.
@@ -128,16 +128,6 @@ public sealed class SqliteWorkflowArchive : IWorkflowArchive, IDisposable
             using var cmd = Command("DELETE FROM archived_workflows WHERE finished_at < $c", ("$c", cutoff.ToUnixTimeMilliseconds()));
             return Task.FromResult(cmd.ExecuteNonQuery());
         }
-    }
-
-    /// <summary>What a listing shows: metadata and the status without nodes and frozen templates (Argo lists the same way).</summary>
-    private static string Summary(string body)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
-        node.Remove("spec");
-        if (node["status"] is System.Text.Json.Nodes.JsonObject status)
-            foreach (var heavy in new[] { "nodes", "storedTemplates", "storedWorkflowTemplateSpec" }) status.Remove(heavy);
-        return node.ToJsonString();
     }
 
     private static Workflow Deserialize(string json) => JsonSerializer.Deserialize<Workflow>(json, Json.Lenient)!;

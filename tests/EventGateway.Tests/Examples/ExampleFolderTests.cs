@@ -107,4 +107,21 @@ public sealed class ExampleFolderTests : IDisposable
         var wf = await SucceededWorkflow(serve);
         (await Logs(serve, wf)).ShouldContain("processing s3://uploads/incoming%2Fq3.csv (22 bytes)");
     }
+
+    [Fact]
+    public async Task Kafka_batch_fans_out_one_step_per_item_of_a_message()
+    {
+        using var kafka = KafkaMockCluster.Start();
+        kafka.CreateTopic("batches");
+        var folder = Copy("kafka-batch", ("url: localhost:9092", $"url: {kafka.Bootstraps}"));
+        await using var serve = await ServeProcess.StartAsync(extra: ["--manifests", folder]);
+
+        (await Bash(Path.Combine(folder, "send.sh"), new() { ["BROKER"] = kafka.Bootstraps }, "nightly", "a", "b", "c")).ShouldContain("sent nightly with 3 items");
+
+        var wf = await SucceededWorkflow(serve);
+        wf["status"]!["nodes"]!.AsObject().Count(n => n.Value!["templateName"]?.GetValue<string>() == "work").ShouldBe(3);
+        var logs = await Logs(serve, wf);
+        foreach (var item in new[] { "a", "b", "c" }) logs.ShouldContain($"processing {item} of batch nightly");
+        logs.ShouldContain("batch nightly: done");
+    }
 }

@@ -59,6 +59,7 @@ public sealed class FakeGithubApi : IAsyncDisposable
         app.MapPatch("/{kind}/{org}/hooks/{id:long}", (HttpContext c, string kind, string org, long id) => fake.Update(c, $"{kind}/{org}", id));
         app.MapDelete("/{kind}/{owner}/{repo}/hooks/{id:long}", (HttpContext c, string kind, string owner, string repo, long id) => fake.Delete(c, $"{kind}/{owner}/{repo}", id));
         app.MapDelete("/{kind}/{org}/hooks/{id:long}", (HttpContext c, string kind, string org, long id) => fake.Delete(c, $"{kind}/{org}", id));
+        app.MapPost("/app/installations/{id:long}/access_tokens", (HttpContext c, long id) => fake.InstallationToken(c, id));
         await app.StartAsync();
         fake.BaseUrl = app.Urls.First().TrimEnd('/') + "/";
         return fake;
@@ -75,6 +76,47 @@ public sealed class FakeGithubApi : IAsyncDisposable
     public IReadOnlyList<Hook> Hooks(string scope)
     {
         lock (_gate) return _hooks.TryGetValue(scope, out var l) ? l.ToList() : [];
+    }
+
+    private readonly List<string> _installationTokens = [];
+    private (long AppId, long InstallationId, System.Security.Cryptography.RSA Key)? _githubApp;
+
+    /// <summary>Installation tokens issued so far (each is accepted like <see cref="Token"/>).</summary>
+    public IReadOnlyList<string> InstallationTokens
+    {
+        get { lock (_gate) return _installationTokens.ToList(); }
+    }
+
+    /// <summary>Registers a GitHub App installation; returns the App's private key as GitHub hands it out (PKCS#1 PEM).</summary>
+    public string InstallApp(long appId, long installationId)
+    {
+        var key = System.Security.Cryptography.RSA.Create(2048);
+        lock (_gate) _githubApp = (appId, installationId, key);
+        return key.ExportRSAPrivateKeyPem();
+    }
+
+    /// <summary>
+    /// POST /app/installations/{id}/access_tokens: checks the App JWT as GitHub does (RS256 signature by the App's
+    /// key, iss = App id, unexpired, at most 10 minutes long) and issues a token that the hook endpoints accept.
+    /// </summary>
+    private async Task<IResult> InstallationToken(HttpContext c, long id)
+    {
+        var auth = c.Request.Headers.Authorization.ToString();
+        lock (_gate) _requests.Add(new Request(c.Request.Method, c.Request.Path.Value!.TrimStart('/'), "", auth, null));
+        if (_githubApp is not { } app || app.InstallationId != id) return Results.Json(new { message = "Not Found" }, statusCode: 404);
+        var jwt = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth["Bearer ".Length..] : "";
+        var result = await new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().ValidateTokenAsync(jwt, new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+        {
+            ValidIssuer = app.AppId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ValidateAudience = false,
+            IssuerSigningKey = new Microsoft.IdentityModel.Tokens.RsaSecurityKey(app.Key.ExportParameters(false)),
+            ValidAlgorithms = ["RS256"],
+        });
+        if (!result.IsValid || result.SecurityToken is not Microsoft.IdentityModel.JsonWebTokens.JsonWebToken t || t.ValidTo - t.IssuedAt > TimeSpan.FromMinutes(11))
+            return Results.Json(new { message = "A JSON web token could not be decoded" }, statusCode: 401);
+        string token;
+        lock (_gate) _installationTokens.Add(token = $"ghs_{_installationTokens.Count + 1}");
+        return Results.Json(new { token, expires_at = DateTimeOffset.UtcNow.AddHours(1) }, statusCode: 201);
     }
 
     /// <summary>Puts a hook in place as if someone had created it earlier.</summary>
@@ -103,9 +145,11 @@ public sealed class FakeGithubApi : IAsyncDisposable
             body = (await JsonNode.ParseAsync(c.Request.Body)) as JsonObject;
         var auth = c.Request.Headers.Authorization.ToString();
         lock (_gate) _requests.Add(new Request(c.Request.Method, c.Request.Path.Value!.TrimStart('/'), c.Request.QueryString.Value ?? "", auth, body));
-        if (auth != $"Bearer {Token}")
+        bool installed;
+        lock (_gate) installed = _installationTokens.Any(t => auth == $"Bearer {t}");
+        if (auth != $"Bearer {Token}" && auth != $"token {Token}" && !installed) // GitHub takes both schemes
             return (Results.Json(new { message = "Bad credentials", documentation_url = "https://docs.github.com/rest" }, statusCode: 401), body);
-        if (c.Request.Headers.Accept.ToString() != "application/vnd.github+json" || c.Request.Headers.UserAgent.Count == 0)
+        if (!c.Request.Headers.Accept.ToString().Contains("application/vnd.github", StringComparison.Ordinal) || c.Request.Headers.UserAgent.Count == 0)
             return (Results.Json(new { message = "Accept application/vnd.github+json and a User-Agent are required" }, statusCode: 400), body);
         lock (_gate)
             if (Missing.Contains(scope)) return (Results.Json(new { message = "Not Found" }, statusCode: 404), body);

@@ -1,18 +1,16 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Octokit;
+using Octokit.Internal;
 
 namespace EventGateway.Events.EventSources.Github;
 
-/// <summary>Where hooks live: a repository (<c>repos/{owner}/{name}</c>) or an organization (<c>orgs/{org}</c>).</summary>
-public sealed record GithubHookScope(string Path, string Display)
+/// <summary>Where hooks live: a repository or an organization. <see cref="Path"/> is the REST path, also the key the registrar remembers a hook by.</summary>
+public sealed record GithubHookScope(string Path, string Display, string? Owner, string? Name, string? Org)
 {
     public static GithubHookScope Repository(string owner, string name) =>
-        new($"repos/{Uri.EscapeDataString(owner)}/{Uri.EscapeDataString(name)}", $"repository {owner}/{name}");
+        new($"repos/{Uri.EscapeDataString(owner)}/{Uri.EscapeDataString(name)}", $"repository {owner}/{name}", owner, name, null);
 
-    public static GithubHookScope Organization(string org) => new($"orgs/{Uri.EscapeDataString(org)}", $"organization {org}");
+    public static GithubHookScope Organization(string org) => new($"orgs/{Uri.EscapeDataString(org)}", $"organization {org}", null, null, org);
 }
 
 /// <summary>A hook as the API lists it. The API never returns the secret, only whether one is set.</summary>
@@ -29,172 +27,128 @@ public sealed class GithubApiException(HttpStatusCode status, string message, Ti
 }
 
 /// <summary>
-/// The handful of GitHub REST calls hook registration needs (list, create, update, delete), over a
-/// caller-owned HttpClient with a bounded timeout. Small on purpose: Octokit is not served here, and
-/// the interface it would replace is just these four calls.
+/// The calls hook registration needs (list, create, update and delete a hook; an App installation's token), through Octokit, in the registrar's terms: its
+/// hooks as <see cref="GithubHook"/>, every failure as a <see cref="GithubApiException"/> that says what was being done.
 /// </summary>
-public sealed class GithubHookApi(HttpClient http, string token)
+public sealed class GithubHookApi(IGitHubClient client)
 {
-    private const int PerPage = 100;
-    private const int MaxPages = 20;
+    /// <summary>GitHub allows 20 hooks per event and scope; 20 pages of 100 is far beyond any real list.</summary>
+    private static readonly ApiOptions Paging = new() { PageSize = 100, PageCount = 20 };
 
-    public async Task<IReadOnlyList<GithubHook>> ListAsync(GithubHookScope scope, CancellationToken ct)
+    /// <summary>
+    /// A client for <paramref name="baseUrl"/> with a bearer token. The URL is used as given, as Argo does with
+    /// githubBaseURL (an Enterprise user writes https://HOST/api/v3/): GitHubClient's own Uri constructor would replace
+    /// any path with /api/v3/, so the connection is made first.
+    /// </summary>
+    public static GitHubClient Connect(Uri baseUrl, string token, TimeSpan timeout)
     {
-        var hooks = new List<GithubHook>();
-        var url = $"{scope.Path}/hooks?per_page={PerPage}";
-        for (var page = 0; url is not null; page++)
+        var client = new GitHubClient(new Connection(new ProductHeaderValue("egw-eventgateway"), baseUrl, new InMemoryCredentialStore(new Credentials(token, AuthenticationType.Bearer))));
+        client.SetRequestTimeout(timeout);
+        return client;
+    }
+
+    public Task<IReadOnlyList<GithubHook>> ListAsync(GithubHookScope scope, CancellationToken ct) =>
+        CallAsync($"listing hooks of {scope.Display}", ct, async () => scope.Org is { } org
+            ? (await client.Organization.Hook.GetAll(org, Paging).ConfigureAwait(false)).Select(h => Parse(h.Id, h.Active, h.Events, h.Config)).ToList()
+            : (IReadOnlyList<GithubHook>)(await client.Repository.Hooks.GetAll(scope.Owner!, scope.Name!, Paging).ConfigureAwait(false)).Select(h => Parse(h.Id, h.Active, h.Events, h.Config)).ToList());
+
+    public Task<GithubHook> CreateAsync(GithubHookScope scope, GithubHookSettings settings, CancellationToken ct) =>
+        CallAsync($"creating a hook on {scope.Display}", ct, async () =>
         {
-            if (page == MaxPages)
-                throw new GithubApiException(HttpStatusCode.InsufficientStorage, $"listing hooks of {scope.Display}: more than {MaxPages * PerPage} hooks; refusing to page further");
-            using var response = await SendAsync(HttpMethod.Get, url, null, $"listing hooks of {scope.Display}", ct).ConfigureAwait(false);
-            var array = await ReadJsonAsync(response, ct).ConfigureAwait(false) as JsonArray
-                ?? throw new GithubApiException(response.StatusCode, $"listing hooks of {scope.Display}: the answer is not a JSON array");
-            hooks.AddRange(array.OfType<JsonObject>().Select(Parse));
-            url = NextPage(response, http.BaseAddress);
-        }
-        return hooks;
-    }
+            if (scope.Org is { } org)
+            {
+                var h = await client.Organization.Hook.Create(org, new NewOrganizationHook("web", Config(settings)) { Events = settings.Events, Active = settings.Active }).ConfigureAwait(false);
+                return Parse(h.Id, h.Active, h.Events, h.Config);
+            }
+            var r = await client.Repository.Hooks.Create(scope.Owner!, scope.Name!, new NewRepositoryHook("web", Config(settings)) { Events = settings.Events, Active = settings.Active }).ConfigureAwait(false);
+            return Parse(r.Id, r.Active, r.Events, r.Config);
+        });
 
-    public async Task<GithubHook> CreateAsync(GithubHookScope scope, GithubHookSettings settings, CancellationToken ct)
-    {
-        var body = Body(settings);
-        body["name"] = "web";
-        using var response = await SendAsync(HttpMethod.Post, $"{scope.Path}/hooks", body, $"creating a hook on {scope.Display}", ct).ConfigureAwait(false);
-        return await ReadJsonAsync(response, ct).ConfigureAwait(false) is JsonObject o ? Parse(o)
-            : throw new GithubApiException(response.StatusCode, $"creating a hook on {scope.Display}: the answer is not a hook");
-    }
+    public Task UpdateAsync(GithubHookScope scope, long id, GithubHookSettings settings, CancellationToken ct) =>
+        CallAsync($"updating hook {id} of {scope.Display}", ct, async () =>
+        {
+            var config = Config(settings).ToDictionary();
+            if (scope.Org is { } org)
+                await client.Organization.Hook.Edit(org, checked((int)id), new EditOrganizationHook(config) { Events = settings.Events, Active = settings.Active }).ConfigureAwait(false);
+            else
+                await client.Repository.Hooks.Edit(scope.Owner!, scope.Name!, checked((int)id), new EditRepositoryHook(config) { Events = settings.Events, Active = settings.Active }).ConfigureAwait(false);
+            return true;
+        });
 
-    public async Task UpdateAsync(GithubHookScope scope, long id, GithubHookSettings settings, CancellationToken ct)
-    {
-        using var _ = await SendAsync(HttpMethod.Patch, $"{scope.Path}/hooks/{id}", Body(settings), $"updating hook {id} of {scope.Display}", ct).ConfigureAwait(false);
-    }
+    /// <summary>A GitHub App installation's access token, asked for with the App's JWT as this client's credentials.</summary>
+    public Task<(string Token, DateTimeOffset ExpiresAt)> InstallationTokenAsync(long installationId, CancellationToken ct) =>
+        CallAsync($"getting an access token for GitHub App installation {installationId}", ct, async () =>
+        {
+            var token = await client.GitHubApps.CreateInstallationToken(installationId).ConfigureAwait(false);
+            return (token.Token, token.ExpiresAt);
+        });
 
     /// <summary>Deletes the hook; one already gone counts as deleted.</summary>
     public async Task DeleteAsync(GithubHookScope scope, long id, CancellationToken ct)
     {
         try
         {
-            using var _ = await SendAsync(HttpMethod.Delete, $"{scope.Path}/hooks/{id}", null, $"deleting hook {id} of {scope.Display}", ct).ConfigureAwait(false);
+            await CallAsync($"deleting hook {id} of {scope.Display}", ct, async () =>
+            {
+                if (scope.Org is { } org) await client.Organization.Hook.Delete(org, checked((int)id)).ConfigureAwait(false);
+                else await client.Repository.Hooks.Delete(scope.Owner!, scope.Name!, checked((int)id)).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
         }
         catch (GithubApiException e) when (e.Status == HttpStatusCode.NotFound) { }
     }
 
-    private static JsonObject Body(GithubHookSettings s)
+    private static Dictionary<string, string> Config(GithubHookSettings s)
     {
-        var config = new JsonObject
+        var config = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["url"] = s.Url,
             ["content_type"] = s.ContentType,
             ["insecure_ssl"] = s.Insecure ? "1" : "0",
         };
         if (s.Secret is not null) config["secret"] = s.Secret;
-        return new JsonObject
-        {
-            ["active"] = s.Active,
-            ["events"] = new JsonArray(s.Events.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
-            ["config"] = config,
-        };
+        return config;
     }
 
-    private static GithubHook Parse(JsonObject o)
+    private static GithubHook Parse(long id, bool active, IEnumerable<string>? events, IReadOnlyDictionary<string, string>? config)
     {
-        var config = o["config"] as JsonObject;
-        static string? Text(JsonNode? n) => n is JsonValue v ? v.ToString() : null;
-        var secret = Text(config?["secret"]);
-        return new GithubHook(
-            o["id"] is JsonValue id && id.TryGetValue<long>(out var l) ? l : 0,
-            Text(config?["url"]),
-            o["active"] is JsonValue a && a.TryGetValue<bool>(out var b) && b,
-            (o["events"] as JsonArray)?.Select(Text).OfType<string>().ToList() ?? [],
-            Text(config?["content_type"]),
-            Text(config?["insecure_ssl"]),
-            !string.IsNullOrEmpty(secret));
+        string? Get(string key) => config is not null && config.TryGetValue(key, out var v) ? v : null;
+        return new GithubHook(id, Get("url"), active, events?.ToList() ?? [], Get("content_type"), Get("insecure_ssl"), !string.IsNullOrEmpty(Get("secret")));
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string url, JsonObject? body, string what, CancellationToken ct)
+    /// <summary>A secondary rate limit (or any refusal) may say when to come back in Retry-After, in seconds.</summary>
+    private static TimeSpan? RetryAfter(ApiException e) =>
+        e.HttpResponse?.Headers is { } headers && headers.TryGetValue("Retry-After", out var value)
+            && int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(seconds) : null;
+
+    /// <summary>
+    /// Octokit's calls take no CancellationToken: the request timeout bounds them, and a cancelled caller stops waiting
+    /// at once (the abandoned request ends by its timeout).
+    /// </summary>
+    private static async Task<T> CallAsync<T>(string what, CancellationToken ct, Func<Task<T>> call)
     {
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        request.Headers.Accept.ParseAdd("application/vnd.github+json");
-        request.Headers.Add("X-GitHub-Api-Version", "2022-11-28");
-        request.Headers.UserAgent.ParseAdd("egw-eventgateway");
-        if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, ct).ConfigureAwait(false);
+            return await call().WaitAsync(ct).ConfigureAwait(false);
         }
-        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        catch (RateLimitExceededException e)
         {
-            throw new GithubApiException(HttpStatusCode.RequestTimeout, $"{what}: no answer from {http.BaseAddress} within {http.Timeout.TotalSeconds:0}s ({e.Message})");
+            throw new GithubApiException(e.StatusCode, $"{what}: GitHub answered {(int)e.StatusCode} {e.Message}", e.GetRetryAfterTimeSpan());
+        }
+        catch (ApiException e)
+        {
+            var details = e.ApiError?.Errors?.Select(d => d.Message ?? $"{d.Resource}.{d.Field} {d.Code}").Where(m => !string.IsNullOrWhiteSpace(m)).ToList();
+            var message = details is { Count: > 0 } ? $"{e.ApiError!.Message}: {string.Join("; ", details)}" : e.ApiError?.Message ?? e.Message;
+            throw new GithubApiException(e.StatusCode, $"{what}: GitHub answered {(int)e.StatusCode} {message}", RetryAfter(e));
         }
         catch (HttpRequestException e)
         {
-            throw new GithubApiException(HttpStatusCode.ServiceUnavailable, $"{what}: cannot reach {http.BaseAddress}: {e.Message}");
+            throw new GithubApiException(HttpStatusCode.ServiceUnavailable, $"{what}: cannot reach GitHub: {e.Message}");
         }
-        if (response.IsSuccessStatusCode) return response;
-        using (response)
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
-            var message = await ErrorMessageAsync(response, ct).ConfigureAwait(false);
-            throw new GithubApiException(response.StatusCode, $"{what}: GitHub answered {(int)response.StatusCode} {message}", RetryAfter(response));
+            throw new GithubApiException(HttpStatusCode.RequestTimeout, $"{what}: no answer from GitHub in time ({e.Message})");
         }
-    }
-
-    private static async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken ct)
-    {
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            return await JsonNode.ParseAsync(stream, cancellationToken: ct).ConfigureAwait(false);
-        }
-        catch (JsonException e)
-        {
-            throw new GithubApiException(response.StatusCode, $"GitHub answered with something that is not JSON: {e.Message}");
-        }
-    }
-
-    /// <summary>GitHub's error body is <c>{"message": ..., "errors": [...]}</c>; fall back to the reason phrase.</summary>
-    private static async Task<string> ErrorMessageAsync(HttpResponseMessage response, CancellationToken ct)
-    {
-        var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-        try
-        {
-            if (JsonNode.Parse(text) is JsonObject o && o["message"] is JsonValue m)
-            {
-                var details = (o["errors"] as JsonArray)?.Select(e => e is JsonObject eo && eo["message"] is JsonValue em ? em.ToString() : e?.ToJsonString()).OfType<string>().ToList();
-                return details is { Count: > 0 } ? $"{m}: {string.Join("; ", details)}" : m.ToString();
-            }
-        }
-        catch (JsonException) { }
-        var line = text.Split('\n')[0].Trim();
-        return line.Length is > 0 and <= 200 ? line : response.ReasonPhrase ?? "";
-    }
-
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        if (response.Headers.RetryAfter?.Delta is { } delta) return delta;
-        if (response.Headers.TryGetValues("x-ratelimit-reset", out var reset) && long.TryParse(reset.FirstOrDefault(), out var epoch)
-            && response.Headers.TryGetValues("x-ratelimit-remaining", out var remaining) && remaining.FirstOrDefault() == "0"
-            && response.Headers.Date is { } now)
-            return DateTimeOffset.FromUnixTimeSeconds(epoch) - now;
-        return null;
-    }
-
-    /// <summary>The <c>rel="next"</c> target of the Link header, as GitHub paginates.</summary>
-    /// <remarks>A link to another host is refused: following it would send the token there.</remarks>
-    private static string? NextPage(HttpResponseMessage response, Uri? baseAddress)
-    {
-        if (!response.Headers.TryGetValues("Link", out var links)) return null;
-        foreach (var part in string.Join(",", links).Split(','))
-        {
-            var pieces = part.Split(';');
-            if (pieces.Length < 2 || !pieces.Skip(1).Any(p => p.Trim() is "rel=\"next\"" or "rel=next")) continue;
-            var target = pieces[0].Trim().TrimStart('<').TrimEnd('>');
-            if (!Uri.TryCreate(baseAddress, target, out var next) || baseAddress is null
-                || Uri.Compare(next, baseAddress, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) != 0)
-                throw new GithubApiException(HttpStatusCode.BadGateway, $"GitHub's next-page link '{target}' leaves {baseAddress}; refusing to follow it");
-            return next.AbsoluteUri;
-        }
-        return null;
     }
 }

@@ -21,9 +21,10 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
     private static readonly TimeSpan DeleteTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Dictionary<GithubHookScope, long> _managed = [];
+    private readonly GithubCredentials _credentials = new(spec, ctx);
 
-    /// <summary>Argo registers hooks only with credentials and a public URL to point them at.</summary>
-    public static bool Wanted(GithubEventSource spec) => spec.ApiToken is not null && !string.IsNullOrEmpty(spec.Webhook?.Url);
+    /// <summary>Argo registers hooks only with credentials (apiToken or githubApp) and a public URL to point them at.</summary>
+    public static bool Wanted(GithubEventSource spec) => GithubCredentials.Given(spec) && !string.IsNullOrEmpty(spec.Webhook?.Url);
 
     /// <summary>The URL GitHub delivers to: <c>webhook.url</c> joined with the endpoint.</summary>
     public static string HookUrl(WebhookContext c) => $"{c.Url!.TrimEnd('/')}/{(c.Endpoint ?? "").TrimStart('/')}";
@@ -51,9 +52,8 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
         var resync = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         using var watch = ctx.Store.Watch("Secret", c =>
         {
-            if (c.Namespace == ctx.Namespace && (c.Name == spec.ApiToken?.Name || c.Name == spec.WebhookSecret?.Name)) resync.Writer.TryWrite(true);
+            if (c.Namespace == ctx.Namespace && GithubCredentials.SecretNames(spec).Contains(c.Name)) resync.Writer.TryWrite(true);
         });
-        using var http = new HttpClient { BaseAddress = BaseUrl(spec), Timeout = RequestTimeout };
         var backoff = MinBackoff;
         try
         {
@@ -62,7 +62,7 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
                 TimeSpan? retry = null;
                 try
                 {
-                    var changed = await SyncAsync(http, ct).ConfigureAwait(false);
+                    var changed = await SyncAsync(ct).ConfigureAwait(false);
                     ctx.Status.Listening(serving);
                     LogSynced(ctx.Logger, ctx.Namespace, ctx.SourceName, ctx.EventName, _managed.Count, changed);
                     backoff = MinBackoff;
@@ -81,16 +81,16 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
         }
         finally
         {
-            if (spec.DeleteHookOnFinish == true) await DeleteAsync(http).ConfigureAwait(false);
+            if (spec.DeleteHookOnFinish == true) await DeleteAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Ensures every hook; returns how many were created or updated.</summary>
-    public async Task<int> SyncAsync(HttpClient http, CancellationToken ct)
+    public async Task<int> SyncAsync(CancellationToken ct)
     {
-        var token = await ctx.Secrets.RequireAsync(ctx.Namespace, spec.ApiToken!, "apiToken", ct).ConfigureAwait(false);
+        var token = await _credentials.TokenAsync(BaseUrl(spec), RequestTimeout, ct).ConfigureAwait(false);
         var secret = spec.WebhookSecret is null ? null : await ctx.Secrets.RequireAsync(ctx.Namespace, spec.WebhookSecret, "webhookSecret", ct).ConfigureAwait(false);
-        var api = new GithubHookApi(http, token);
+        var api = new GithubHookApi(GithubHookApi.Connect(BaseUrl(spec), token, RequestTimeout));
         var desired = new GithubHookSettings(HookUrl(spec.Webhook!), spec.Events ?? [], spec.Active ?? true, spec.ContentType ?? "json", spec.Insecure ?? false, secret);
         var secretMark = secret is null ? "" : SecretMark(secret, desired.Url);
         var changed = 0;
@@ -156,14 +156,14 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
     private Task RememberAsync(string key, long id, string secretMark, CancellationToken ct) =>
         ctx.Log.AppendAsync([], new SourceCheckpoint(key, $"{id}:{secretMark}"), ct);
 
-    private async Task DeleteAsync(HttpClient http)
+    private async Task DeleteAsync()
     {
         if (_managed.Count == 0) return;
         using var timeout = new CancellationTokenSource(DeleteTimeout, ctx.Time);
         try
         {
-            var token = await ctx.Secrets.RequireAsync(ctx.Namespace, spec.ApiToken!, "apiToken", timeout.Token).ConfigureAwait(false);
-            var api = new GithubHookApi(http, token);
+            var token = await _credentials.TokenAsync(BaseUrl(spec), RequestTimeout, timeout.Token).ConfigureAwait(false);
+            var api = new GithubHookApi(GithubHookApi.Connect(BaseUrl(spec), token, RequestTimeout));
             foreach (var (scope, id) in _managed)
             {
                 try

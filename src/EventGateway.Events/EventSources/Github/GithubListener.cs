@@ -30,7 +30,7 @@ public sealed partial class GithubListener(GithubEventSource spec) : IEventListe
             await new GithubHookRegistrar(spec, ctx).MaintainAsync(target, ct).ConfigureAwait(false);
         else
         {
-            if (spec.ApiToken is not null) LogNoHookUrl(ctx.Logger, ctx.Namespace, ctx.SourceName, ctx.EventName);
+            if (GithubCredentials.Given(spec)) LogNoHookUrl(ctx.Logger, ctx.Namespace, ctx.SourceName, ctx.EventName);
             ctx.Status.Listening(target);
             await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -56,6 +56,6 @@ public sealed partial class GithubListener(GithubEventSource spec) : IEventListe
         await WebhookReplies.Success(http).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "github {Namespace}/{Source}/{Event}: apiToken is set but webhook.url is empty; hooks are not registered")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "github {Namespace}/{Source}/{Event}: apiToken or githubApp is set but webhook.url is empty; hooks are not registered")]
     private static partial void LogNoHookUrl(ILogger log, string @namespace, string source, string @event);
 }

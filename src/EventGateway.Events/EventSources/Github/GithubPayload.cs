@@ -74,7 +74,7 @@ public static class GithubPayload
     /// <summary>The delivery id, or null when the header is absent; refuses one that cannot be an id.</summary>
     public static string? DeliveryId(IHeaderDictionary headers)
     {
-        var id = headers[DeliveryHeader].ToString();
+        var id = Octokit.Webhooks.WebhookHeaders.Parse(headers).Delivery ?? "";
         if (id.Length == 0) return null;
         if (id.Length > MaxDeliveryIdLength || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
             throw new WebhookRefusal(StatusCodes.Status400BadRequest, $"{DeliveryHeader} is not a delivery id (at most {MaxDeliveryIdLength} letters, digits, '-', '_', '.', ':')");

@@ -38,11 +38,13 @@ public sealed class GithubSourceType() : EventSourceType<GithubEventSource>("git
             fail($"{at}.{(string.IsNullOrEmpty(spec.Owner) ? "owner" : "repository")}", "the deprecated owner and repository go together; prefer repositories: [{owner, names}]");
         if (spec.Organizations?.Any(string.IsNullOrEmpty) == true) fail($"{at}.organizations", "organization names must not be empty");
         if (spec.Events?.Any(string.IsNullOrEmpty) == true) fail($"{at}.events", "event names must not be empty");
+        for (var i = 0; i < (spec.Events?.Count ?? 0); i++)
+            if (!string.IsNullOrEmpty(spec.Events![i]) && GithubEvents.Check(spec.Events[i]) is { } why) fail($"{at}.events[{i}]", why);
 
-        if (spec.ApiToken is not null)
+        if (spec.ApiToken is not null || spec.GithubApp is not null)
         {
             if (GithubHookRegistrar.Scopes(spec).Count == 0)
-                fail($"{at}.repositories", "apiToken is set to register hooks, but there is nowhere to register them: give repositories or organizations");
+                fail($"{at}.repositories", $"{(spec.ApiToken is not null ? "apiToken" : "githubApp")} is set to register hooks, but there is nowhere to register them: give repositories or organizations");
             if (GithubHookRegistrar.Wanted(spec) && spec.Events is not { Count: > 0 })
                 fail($"{at}.events", "missing: events must be listed to create a GitHub hook (e.g. [push], or [\"*\"] for all)");
         }
@@ -55,8 +57,13 @@ public sealed class GithubSourceType() : EventSourceType<GithubEventSource>("git
         if (hasBase && !IsGithubHttpUrl(spec.GithubBaseUrl!)) fail($"{at}.githubBaseURL", $"'{spec.GithubBaseUrl}' is not an absolute http(s) URL");
         if (hasUpload && !IsGithubHttpUrl(spec.GithubUploadUrl!)) fail($"{at}.githubUploadURL", $"'{spec.GithubUploadUrl}' is not an absolute http(s) URL");
 
-        if (spec.GithubApp is not null)
-            fail($"{at}.githubApp", "GitHub App credentials are not supported here; register hooks with apiToken (a token with admin:repo_hook or admin:org_hook)");
+        if (spec.GithubApp is { } app)
+        {
+            ValidateSelector($"{at}.githubApp.privateKey", app.PrivateKey, fail);
+            if (app.PrivateKey is null) fail($"{at}.githubApp.privateKey", "missing: the Secret key holding the App's private key (PEM)");
+            if (app.AppId is not > 0) fail($"{at}.githubApp.appID", "missing: the GitHub App's id (a positive number, on the App's settings page)");
+            if (app.InstallationId is not > 0) fail($"{at}.githubApp.installationID", "missing: the id of the App's installation on the owner of the repositories or organizations");
+        }
         if (spec.PayloadEnrichment is { Count: > 0 } pe && pe.Any(kv => kv.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<bool>(out var on) && on))
             fail($"{at}.payloadEnrichment", "payload enrichment (fetching extra data from the GitHub API per event) is not supported here");
     }

@@ -56,13 +56,14 @@ public sealed partial class S3Poller(S3EventSource spec, S3SourceType type, S3De
                 }
                 var client = await clients.GetAsync(ctx.Secrets, ctx.Namespace, ct).ConfigureAwait(false);
                 var listing = await ListAsync(client, ct).ConfigureAwait(false);
-                state = state is null ? await BaselineAsync(scope, listing, ct).ConfigureAwait(false) : await CompareAsync(state, listing, ct).ConfigureAwait(false);
+                // The server answered: Listening before the new objects are published, so whoever sees them sees the state too.
                 if (!listening)
                 {
                     ctx.Status.Listening(target);
                     listening = true;
                     failure = null;
                 }
+                state = state is null ? await BaselineAsync(scope, listing, ct).ConfigureAwait(false) : await CompareAsync(state, listing, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

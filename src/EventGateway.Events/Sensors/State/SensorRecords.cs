@@ -42,6 +42,8 @@ public sealed class SensorBatch(string sensor)
 {
     public string Sensor { get; } = sensor;
     public long? Checkpoint { get; set; }
+    /// <summary>When set, the batch is written only while this lease holds (see <see cref="LeaseFence"/>).</summary>
+    public LeaseFence? Fence { get; init; }
     public List<Decision> Decisions { get; } = [];
     public List<FiringRecord> Firings { get; } = [];
     public List<DeadLetter> DeadLetters { get; } = [];

@@ -67,8 +67,8 @@ public sealed class GithubHookTests : IAsyncLifetime
         _github.Changes.ShouldBe(["POST repos/acme/api/hooks", "POST repos/acme/web/hooks"]);
         var create = _github.Requests.First(r => r.Method == "POST");
         create.Authorization.ShouldBe("Bearer gh-token");
-        create.Body!.ToJsonString().ShouldBe(
-            $$"""{"active":true,"events":["push"],"config":{"url":"{{HookUrl}}","content_type":"json","insecure_ssl":"0","secret":"hook-secret"},"name":"web"}""");
+        System.Text.Json.Nodes.JsonNode.DeepEquals(create.Body, System.Text.Json.Nodes.JsonNode.Parse(
+            $$"""{"active":true,"events":["push"],"config":{"url":"{{HookUrl}}","content_type":"json","insecure_ssl":"0","secret":"hook-secret"},"name":"web"}""")).ShouldBeTrue(create.Body!.ToJsonString());
         foreach (var repo in new[] { "repos/acme/api", "repos/acme/web" })
         {
             var hook = _github.Hooks(repo).ShouldHaveSingleItem();
@@ -173,8 +173,52 @@ public sealed class GithubHookTests : IAsyncLifetime
         // A corrected token Secret triggers registration again at once, no restart and no waiting for backoff.
         await _host.ApplyAsync(Manifest(token: "gh-token").Split("---")[0]);
         await Eventually.Get(() => Task.FromResult(Status().Message is { } m && !m.Contains("401", StringComparison.Ordinal) ? m : null), "only the missing repository failing");
-        Status().Message.ShouldBe($"GitHub hook registration failed (endpoint http://:{_port}/github still serving): listing hooks of repository acme/gone: GitHub answered 404 Not Found");
+        Status().Message.ShouldBe($"GitHub hook registration failed (endpoint http://:{_port}/github still serving): listing hooks of repository acme/gone: GitHub answered 404 repos/acme/gone/hooks was not found.");
         _github.Hooks("repos/acme/api").ShouldHaveSingleItem().Url.ShouldBe(HookUrl);
         _github.Hooks("repos/acme/gone").ShouldBeEmpty();
+    }
+
+    private string AppManifest(string pem) => Manifest(scopes: "repositories: [{owner: acme, names: [api]}]")
+        .Replace("stringData: {token: gh-token, secret: hook-secret}", "stringData:\n  secret: hook-secret\n  pem: |\n" + string.Join("\n", pem.Trim().Split('\n').Select(l => "    " + l)), StringComparison.Ordinal)
+        .Replace("apiToken: {name: github-access, key: token}", "githubApp: {appID: 4242, installationID: 7, privateKey: {name: github-access, key: pem}}", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_github_app_registers_hooks_with_an_installation_token_it_gets_for_a_signed_jwt()
+    {
+        var pem = _github.InstallApp(appId: 4242, installationId: 7);
+
+        await _host.ApplyAsync(AppManifest(pem));
+
+        _github.Changes.ShouldBe(["POST app/installations/7/access_tokens", "POST repos/acme/api/hooks"]);
+        var token = _github.InstallationTokens.ShouldHaveSingleItem();
+        _github.Requests.Single(r => r.Path == "repos/acme/api/hooks" && r.Method == "POST").Authorization.ShouldBe($"Bearer {token}");
+        _github.Hooks("repos/acme/api").ShouldHaveSingleItem().Url.ShouldBe(HookUrl);
+    }
+
+    [Fact]
+    public async Task A_github_app_key_github_does_not_know_is_reported_with_githubs_answer()
+    {
+        _github.InstallApp(appId: 4242, installationId: 7);
+        using var other = System.Security.Cryptography.RSA.Create(2048);
+
+        await _host.Store.ApplyAllAsync(ManifestReader.Read(AppManifest(other.ExportRSAPrivateKeyPem())));
+        await _host.WaitListeningAsync("ci", "gh", allowFailed: true);
+
+        Status().State.ShouldBe(ListenerState.Failed);
+        Status().Message.ShouldBe($"GitHub hook registration failed (endpoint http://:{_port}/github still serving): " +
+            "getting an access token for GitHub App installation 7: GitHub answered 401 A JSON web token could not be decoded");
+        _github.Hooks("repos/acme/api").ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_github_app_key_that_is_not_pem_is_a_clear_error()
+    {
+        _github.InstallApp(appId: 4242, installationId: 7);
+
+        await _host.Store.ApplyAllAsync(ManifestReader.Read(AppManifest("not a key")));
+        await _host.WaitListeningAsync("ci", "gh", allowFailed: true);
+
+        Status().Message.ShouldNotBeNull().ShouldContain("githubApp.privateKey is not an RSA private key in PEM form");
+        _github.Requests.ShouldBeEmpty();
     }
 }

@@ -59,6 +59,8 @@ public sealed class GithubValidatorTests
         "spec.github.ci.events: missing: events must be listed to create a GitHub hook (e.g. [push], or [\"*\"] for all)")]
     [InlineData("W\napiToken: {name: t, key: token}\norganizations: [acme]\nevents: []",
         "spec.github.ci.events: missing: events must be listed to create a GitHub hook (e.g. [push], or [\"*\"] for all)")]
+    [InlineData("W\nevents: [push, pull_requests]", "spec.github.ci.events[1]: 'pull_requests' is not a GitHub webhook event (did you mean 'pull_request'?)")]
+    [InlineData("W\nevents: [deploy-everything]", "spec.github.ci.events[0]: 'deploy-everything' is not a GitHub webhook event; names are GitHub's")]
     [InlineData("W\nrepositories: [{names: [api]}]", "spec.github.ci.repositories[0].owner: missing: the user or organization owning the repositories")]
     [InlineData("W\nrepositories: [{owner: acme}]", "spec.github.ci.repositories[0].names: missing: at least one repository name")]
     [InlineData("W\nowner: acme", "spec.github.ci.repository: the deprecated owner and repository go together; prefer repositories: [{owner, names}]")]
@@ -66,8 +68,11 @@ public sealed class GithubValidatorTests
     [InlineData("W\ngithubBaseURL: ghe\ngithubUploadURL: https://ghe.example.com/api/uploads/", "spec.github.ci.githubBaseURL: 'ghe' is not an absolute http(s) URL")]
     [InlineData("webhook: {port: \"1\", endpoint: /p, url: \"events.example.com\"}", "spec.github.ci.webhook.url: 'events.example.com' is not an absolute http(s) URL; GitHub delivers to it")]
     [InlineData("W\nwebhookSecret: {name: s}", "spec.github.ci.webhookSecret.key: missing: the key within the Secret")]
+    [InlineData("W\ngithubApp: {installationID: 2, privateKey: {name: app, key: pem}}", "spec.github.ci.githubApp.appID: missing: the GitHub App's id")]
+    [InlineData("W\ngithubApp: {appID: 1, privateKey: {name: app, key: pem}}", "spec.github.ci.githubApp.installationID: missing: the id of the App's installation")]
+    [InlineData("W\ngithubApp: {appID: 1, installationID: 2}", "spec.github.ci.githubApp.privateKey: missing: the Secret key holding the App's private key (PEM)")]
     [InlineData("W\ngithubApp: {appID: 1, installationID: 2, privateKey: {name: app, key: pem}}",
-        "spec.github.ci.githubApp: GitHub App credentials are not supported here; register hooks with apiToken (a token with admin:repo_hook or admin:org_hook)")]
+        "spec.github.ci.repositories: githubApp is set to register hooks, but there is nowhere to register them: give repositories or organizations")]
     [InlineData("W\nfilter: {expression: 'body.a =='}", "spec.github.ci.filter.expression: not a valid expression")]
     public void Bad_fields_are_refused_with_their_path(string fields, string expected)
     {

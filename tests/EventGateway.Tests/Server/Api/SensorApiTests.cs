@@ -82,11 +82,11 @@ public sealed class SensorApiTests : IAsyncLifetime
                         templates: [{name: main, container: {image: alpine, command: [echo, hi]}}]
         """;
 
-    private async Task<SensorStateStore> RunningCiAsync()
+    private async Task<ISensorStateStore> RunningCiAsync()
     {
         (await _api.Http.PostAsync("api/v1/apply", new StringContent(CiSensor, Encoding.UTF8, "application/yaml"))).StatusCode.ShouldBe(HttpStatusCode.OK);
         await Eventually.Get(async () => (await SensorAsync("default", "ci"))["status"]!["phase"]!.GetValue<string>() == "Running" ? "running" : null, "sensor ci running");
-        return _api.Get<SensorStateStore>();
+        return _api.Get<ISensorStateStore>();
     }
 
     private async Task<JsonObject> SensorAsync(string ns, string name) => JsonNode.Parse(await _api.Http.GetStringAsync($"api/v1/sensors/{ns}/{name}"))!.AsObject();
@@ -393,7 +393,7 @@ public sealed class SensorApiTests : IAsyncLifetime
                             templates: [{name: main, container: {image: alpine, command: [echo, hi]}}]
             """);
         var data = Directory.CreateDirectory(Path.Combine(dir, "data")).FullName;
-        using (var state = new SensorStateStore(Path.Combine(data, "sensors.db")))
+        using (var state = new SqliteSensorStateStore(Path.Combine(data, "sensors.db")))
         {
             var batch = new SensorBatch("argo-events/ci");
             batch.Decisions.AddRange([

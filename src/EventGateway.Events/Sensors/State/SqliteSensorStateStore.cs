@@ -5,18 +5,17 @@ using EventGateway.Events.Log;
 namespace EventGateway.Events.Sensors.State;
 
 /// <summary>
-/// What sensors must remember across restarts, in its own SQLite file (<c>sensors.db</c>): each sensor's
-/// checkpoint in the event log, partial condition state, the dedup store of firings, the recorded path of
-/// every event, per-trigger counters and dead letters. One connection, one writer at a time; every pass of a
-/// sensor commits as one transaction (<see cref="Commit"/>) so its checkpoint never runs ahead of its decisions.
+/// The embedded sensor state, in its own SQLite file (<c>sensors.db</c>): one connection, one writer at a time; every
+/// pass of a sensor commits as one transaction (<see cref="Commit"/>). Fences are not checked: one process owns every
+/// sensor, and leases live in the shared store only.
 /// </summary>
-public sealed class SensorStateStore : IDisposable
+public sealed class SqliteSensorStateStore : ISensorStateStore, IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly Lock _lock = new();
     private SqliteTransaction? _tx; // Microsoft.Data.Sqlite wants each command enlisted explicitly
 
-    public SensorStateStore(string path)
+    public SqliteSensorStateStore(string path)
     {
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _db.Open();
@@ -77,7 +76,7 @@ public sealed class SensorStateStore : IDisposable
                 ("$s", sensor), ("$t", trigger), ("$k", dedupKey), ("$nb", notBefore.ToUnixTimeMilliseconds()));
             using var r = cmd.ExecuteReader();
             return r.Read()
-                ? new FiringRecord(sensor, trigger, dedupKey, ParseSeqs(r.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3))
+                ? new FiringRecord(sensor, trigger, dedupKey, SensorStateText.ParseSeqs(r.GetString(0)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3))
                 : null;
         }
     }
@@ -104,7 +103,7 @@ public sealed class SensorStateStore : IDisposable
             Run("""
                 INSERT INTO firings (sensor, trig, dedup_key, seqs, time, outcome, detail) VALUES ($s, $t, $k, $q, $time, $o, $d)
                 ON CONFLICT (sensor, trig, dedup_key) DO UPDATE SET seqs = excluded.seqs, time = excluded.time, outcome = excluded.outcome, detail = excluded.detail
-                """, ("$s", f.Sensor), ("$t", f.Trigger), ("$k", f.DedupKey), ("$q", FormatSeqs(f.Sequences)), ("$time", f.Time.ToUnixTimeMilliseconds()), ("$o", f.Outcome), ("$d", f.Detail));
+                """, ("$s", f.Sensor), ("$t", f.Trigger), ("$k", f.DedupKey), ("$q", SensorStateText.FormatSeqs(f.Sequences)), ("$time", f.Time.ToUnixTimeMilliseconds()), ("$o", f.Outcome), ("$d", f.Detail));
         foreach (var d in batch.Decisions)
         {
             // A replayed pass (crash before its commit) decides again; count each step of an event once.
@@ -121,7 +120,7 @@ public sealed class SensorStateStore : IDisposable
         }
         foreach (var l in batch.DeadLetters)
             Run("INSERT INTO dead_letters (sensor, trig, dedup_key, seqs, events, error, time) VALUES ($s, $t, $k, $q, $e, $err, $time)",
-                ("$s", l.Sensor), ("$t", l.Trigger), ("$k", l.DedupKey), ("$q", FormatSeqs(l.Sequences)), ("$e", FormatEvents(l.Events)), ("$err", l.Error), ("$time", l.Time.ToUnixTimeMilliseconds()));
+                ("$s", l.Sensor), ("$t", l.Trigger), ("$k", l.DedupKey), ("$q", SensorStateText.FormatSeqs(l.Sequences)), ("$e", SensorStateText.FormatEvents(l.Events)), ("$err", l.Error), ("$time", l.Time.ToUnixTimeMilliseconds()));
         if (batch.Checkpoint is { } cp)
             Run("INSERT INTO checkpoints (sensor, seq) VALUES ($s, $q) ON CONFLICT (sensor) DO UPDATE SET seq = excluded.seq", ("$s", batch.Sensor), ("$q", cp));
     }
@@ -177,7 +176,7 @@ public sealed class SensorStateStore : IDisposable
         }
     }
 
-    public void MarkReplayed(long id, DateTimeOffset at, string outcome)
+    public void MarkReplayed(long id, DateTimeOffset at, string outcome, LeaseFence? fence = null)
     {
         lock (_lock)
         {
@@ -187,7 +186,7 @@ public sealed class SensorStateStore : IDisposable
     }
 
     /// <summary>Forgets a deleted sensor's checkpoint and partial state; its history (decisions, counters, dead letters) stays.</summary>
-    public void Forget(string sensor)
+    public void Forget(string sensor, LeaseFence? fence = null)
     {
         lock (_lock)
         {
@@ -232,23 +231,11 @@ public sealed class SensorStateStore : IDisposable
         var result = new List<DeadLetter>();
         using var r = cmd.ExecuteReader();
         while (r.Read())
-            result.Add(new DeadLetter(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseSeqs(r.GetString(4)), ParseEvents(r.GetString(5)),
+            result.Add(new DeadLetter(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), SensorStateText.ParseSeqs(r.GetString(4)), SensorStateText.ParseEvents(r.GetString(5)),
                 r.GetString(6), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7)),
                 r.IsDBNull(8) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)), r.IsDBNull(9) ? null : r.GetString(9)));
         return result;
     }
-
-    private static string FormatSeqs(IReadOnlyList<long> seqs) => string.Join(",", seqs);
-
-    private static long[] ParseSeqs(string text) =>
-        text.Length == 0 ? [] : text.Split(',').Select(s => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-
-    private static string FormatEvents(IReadOnlyDictionary<string, CloudEvent> events) =>
-        JsonSerializer.Serialize(events.ToDictionary(kv => kv.Key, kv => JsonDocument.Parse(CloudEventJson.Serialize(kv.Value)).RootElement));
-
-    private static Dictionary<string, CloudEvent> ParseEvents(string json) =>
-        JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json)!
-            .ToDictionary(kv => kv.Key, kv => CloudEventJson.Deserialize(System.Text.Encoding.UTF8.GetBytes(kv.Value.GetRawText())), StringComparer.Ordinal);
 
     private SqliteCommand Command(string sql, params (string Name, object? Value)[] args)
     {

@@ -5,38 +5,34 @@ using EventGateway.Model.Manifests;
 namespace EventGateway.Workflows.Artifacts;
 
 /// <summary>
-/// The durable list of saved artifacts that artifactGC will delete, one small file per artifact under
-/// {data}/artifact-gc/{namespace}/{workflow}/. Written when the artifact is saved, so the objects are found
-/// again after the workflow object is gone (deletion) or the service restarted in between.
+/// The embedded artifactGC ledger: one small file per artifact under {data}/artifact-gc/{namespace}/{workflow}/
+/// (an entry's id is its file).
 /// </summary>
-public sealed class ArtifactGCLedger(string dataDir)
+public sealed class FileArtifactGCLedger(string dataDir) : IArtifactGCLedger
 {
     private readonly string _root = Path.Combine(dataDir, "artifact-gc");
 
-    public sealed record Entry(string Uid, string NodeId, string Strategy, Artifact Artifact);
-
     public void Record(Workflow wf, string nodeId, Artifact saved, string strategy)
     {
-        if (strategy is not (ArtifactGC.OnWorkflowCompletion or ArtifactGC.OnWorkflowDeletion)) return;
+        if (!ArtifactGCEntry.IsKept(strategy)) return;
         var dir = Dir(wf.NamespaceOrDefault, wf.Name);
         Directory.CreateDirectory(dir);
         var file = Path.Combine(dir, $"{Uri.EscapeDataString(nodeId)}.{Uri.EscapeDataString(saved.Name)}.json");
         var temp = file + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(new Entry(wf.Metadata.Uid ?? "", nodeId, strategy, saved), Json.Options));
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(new ArtifactGCEntry(wf.Metadata.Uid ?? "", nodeId, strategy, saved), Json.Options));
         File.Move(temp, file, overwrite: true);
     }
 
-    public IReadOnlyList<(string File, Entry Entry)> Entries(string @namespace, string workflow)
+    public IReadOnlyList<(string Id, ArtifactGCEntry Entry)> Entries(string @namespace, string workflow)
     {
         var dir = Dir(@namespace, workflow);
         if (!Directory.Exists(dir)) return [];
-        var entries = new List<(string, Entry)>();
+        var entries = new List<(string, ArtifactGCEntry)>();
         foreach (var file in Directory.EnumerateFiles(dir, "*.json"))
-            entries.Add((file, JsonSerializer.Deserialize<Entry>(File.ReadAllBytes(file), Json.Lenient)!));
+            entries.Add((file, JsonSerializer.Deserialize<ArtifactGCEntry>(File.ReadAllBytes(file), Json.Lenient)!));
         return entries;
     }
 
-    /// <summary>Every workflow with entries: what a restarted service must look at.</summary>
     public IEnumerable<(string Namespace, string Workflow)> Workflows()
     {
         if (!Directory.Exists(_root)) yield break;
@@ -45,10 +41,10 @@ public sealed class ArtifactGCLedger(string dataDir)
                 yield return (Uri.UnescapeDataString(Path.GetFileName(ns)), Uri.UnescapeDataString(Path.GetFileName(wf)));
     }
 
-    public void Remove(string file)
+    public void Remove(string id)
     {
-        File.Delete(file);
-        var dir = Path.GetDirectoryName(file)!;
+        File.Delete(id);
+        var dir = Path.GetDirectoryName(id)!;
         if (!Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
     }
 
