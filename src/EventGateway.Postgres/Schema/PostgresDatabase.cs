@@ -78,6 +78,10 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>Refuses what is not a postgres:// URL this egw understands, naming the problem (never the password).</summary>
+    /// <exception cref="ArgumentException">the URL is not usable.</exception>
+    public static void ValidateUrl(string url) => ToConnectionString(url);
+
     /// <summary>
     /// libpq's URL form (postgres://user:password@host:port/database?sslmode=require) as an Npgsql connection string.
     /// Hand-written: Npgsql takes only keyword connection strings, and the URL is what platform teams hand around.
@@ -115,7 +119,8 @@ public sealed class PostgresDatabase : IAsyncDisposable
         return (b.ConnectionString, Redact(url));
     }
 
-    private static string Redact(string url) =>
+    /// <summary>The URL with its password replaced by ***, for logs and messages.</summary>
+    public static string Redact(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Contains(':')
             ? url.Replace(uri.UserInfo, uri.UserInfo.Split(':')[0] + ":***", StringComparison.Ordinal)
             : url;

@@ -362,9 +362,10 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
             {
                 Volatile.Write(ref _listening, 0);
                 LogListenFailed(_log, e, delay.TotalSeconds);
-                if (!_firstListen.Task.IsCompleted && e is not (NpgsqlException or IOException or TimeoutException))
+                if (!_firstListen.Task.IsCompleted)
                 {
-                    _firstListen.TrySetException(e);
+                    // At start the caller learns it: a store that cannot watch is not started half-way.
+                    _firstListen.TrySetException(new InvalidOperationException($"the store cannot listen for changes: {e.Message}", e));
                     return;
                 }
                 try { await Task.Delay(delay, _time, ct).ConfigureAwait(false); }

@@ -25,6 +25,14 @@ internal static class StorageFailure
                     return "disk is full";
                 case EventLogUnavailableException ev:
                     return ev.Message;
+                // The shared store: a connection that cannot be made or was lost (a server error such as a constraint
+                // violation is a bug, not an outage, unless PostgreSQL calls it transient, e.g. an admin shutdown).
+                case Npgsql.PostgresException pg when !pg.IsTransient:
+                    return null;
+                case Npgsql.NpgsqlException pg:
+                    return $"PostgreSQL does not answer: {pg.Message.ReplaceLineEndings(" ")}";
+                case System.Net.Sockets.SocketException socket:
+                    return $"PostgreSQL does not answer: {socket.Message}";
             }
         }
         return null;

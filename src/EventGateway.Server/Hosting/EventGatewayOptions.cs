@@ -47,7 +47,11 @@ public sealed class EventGatewayOptions
 
     /// <summary>The shared event bus (<c>--event-bus nats://HOST:PORT</c>): the event log as a JetStream stream; null: the embedded SQLite log.</summary>
     public string? EventBus { get; set; }
-    /// <summary>The shared store (<c>--store postgres://...</c>): this process is one of several replicas; null: the embedded SQLite store.</summary>
+
+    /// <summary>
+    /// The shared store (<c>--store postgres://USER:PASS@HOST:PORT/DB</c>, or $EGW_STORE): resources, archive, sensor state and the
+    /// artifactGC ledger in PostgreSQL; null: the embedded SQLite files and ledger in the data directory.
+    /// </summary>
     public string? Store { get; set; }
 
     /// <summary>This replica's id among those sharing the store (<c>--replica-id</c>); null: hostname-pid-random.</summary>
@@ -100,6 +104,7 @@ public sealed class EventGatewayOptions
         Limits.Validate();
         EventLog.Validate();
         if (EventBus is not null) ValidateEventBus(EventBus);
+        if (Store is not null) Postgres.Schema.PostgresDatabase.ValidateUrl(Store);
         if (Store is not null) ValidateReplicas();
         Sensors.Validate();
         Retention.Validate();

@@ -17,6 +17,10 @@ using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Submission;
 using EventGateway.Workflows.Schedules;
 using EventGateway.Server.Security;
+using EventGateway.Postgres.Artifacts;
+using EventGateway.Postgres.Schema;
+using EventGateway.Postgres.Sensors;
+using EventGateway.Postgres.Store;
 
 namespace EventGateway.Server.Hosting;
 
@@ -37,10 +41,19 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(options.Api);
         services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
         services.AddSingleton<ApiGuard>();
-        services.AddReplicaOwnership(options);
-        services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
+        if (options.Store is null)
+        {
+            services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IArtifactGCLedger>(_ => new FileArtifactGCLedger(options.DataDir));
+            services.AddSingleton<ISensorStateStore>(_ => new SqliteSensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
+            if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
+        }
+        else
+        {
+            services.AddPostgresStores(options.Store, options.Retention.Archive);
+        }
+        services.AddReplicaOwnership(options); // after the stores: it shares their database
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
-        services.AddSingleton<IArtifactGCLedger>(_ => new FileArtifactGCLedger(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
@@ -69,7 +82,6 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<CronScheduler>(), "cron"));
         services.AddSingleton(options.Retention);
         services.AddSingleton<WorkflowDeleter>();
-        if (options.Retention.Archive) services.AddSingleton<IWorkflowArchive>(_ => new SqliteWorkflowArchive(Path.Combine(options.DataDir, "archive.db")));
         services.AddSingleton<WorkflowReaper>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
         services.AddSingleton<CustomMetrics>();
@@ -98,7 +110,6 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
 
         services.AddSingleton(options.Sensors);
-        services.AddSingleton<ISensorStateStore>(_ => new SqliteSensorStateStore(Path.Combine(options.DataDir, "sensors.db")));
         services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
         services.AddSingleton<SensorMetrics>();
         services.AddSingleton<TriggerHttpClients>();
@@ -113,5 +124,19 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
         return services;
+    }
+
+    /// <summary>
+    /// The shared store: one database (migrated when first resolved, so an unreachable one fails the start naming its URL)
+    /// behind every store interface. A later outage fails requests with 503 (StorageFailure), not the process.
+    /// </summary>
+    private static void AddPostgresStores(this IServiceCollection services, string url, bool archive)
+    {
+        services.AddSingleton(_ => PostgresDatabase.OpenAsync(url).GetAwaiter().GetResult());
+        services.AddSingleton<IResourceStore>(sp => PostgresResourceStore.OpenAsync(sp.GetRequiredService<PostgresDatabase>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<PostgresResourceStore>>()).GetAwaiter().GetResult());
+        services.AddSingleton<IArtifactGCLedger>(sp => new PostgresArtifactGCLedger(sp.GetRequiredService<PostgresDatabase>()));
+        services.AddSingleton<ISensorStateStore>(sp => new PostgresSensorStateStore(sp.GetRequiredService<PostgresDatabase>()));
+        if (archive) services.AddSingleton<IWorkflowArchive>(sp => new PostgresWorkflowArchive(sp.GetRequiredService<PostgresDatabase>()));
     }
 }

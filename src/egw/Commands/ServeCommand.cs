@@ -28,6 +28,11 @@ internal static class ServeCommand
         var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var eventBus = new Option<string?>("--event-bus") { Description = "keep the event log on a NATS JetStream server shared by several processes: nats://HOST:PORT (default: the embedded SQLite log in the data directory)" };
+        var store = new Option<string?>("--store")
+        {
+            Description = "keep resources, the archive, sensor state and the artifactGC ledger in PostgreSQL, shared by several processes: postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: $EGW_STORE, else the embedded SQLite files in the data directory; `egw store copy` moves them)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EGW_STORE") is { Length: > 0 } s ? s : null,
+        };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
         var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
         var workflowTtl = new Option<string>("--workflow-ttl")
@@ -59,7 +64,7 @@ internal static class ServeCommand
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
-            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
+            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, store, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
             authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
         };
         var limits = new WorkflowLimitOptions();
@@ -93,6 +98,7 @@ internal static class ServeCommand
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             options.EventBus = r.GetValue(eventBus);
             replicas.Apply(r, options);
+            options.Store = r.GetValue(store);
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
             options.Retention.WorkflowTtl = DurationOrNone("--workflow-ttl", r.GetValue(workflowTtl)!);
             options.Retention.MaxFinishedWorkflows = CountOrNone("--max-finished-workflows", r.GetValue(maxFinished)!);
@@ -149,6 +155,9 @@ internal static class ServeCommand
             // So is the shared store: its messages name --store and the URL (without its password).
             try { app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>(); }
             catch (Exception e) when (options.Store is not null && e is InvalidOperationException or ArgumentException) { throw new CliException(e.Message, ExitCodes.Invalid); }
+            // Likewise the shared store (its message names --store and the URL without its password).
+            try { app.Services.GetRequiredService<EventGateway.Workflows.Store.IResourceStore>(); }
+            catch (InvalidOperationException e) when (options.Store is not null) { throw new CliException(e.Message); }
             app.UseRequestGuard();
             app.MapEventGatewayApi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
@@ -161,6 +170,7 @@ internal static class ServeCommand
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
                 (app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>() is { Shared: true } replica ? $", replica {replica.ReplicaId} over a shared store" : "") +
+                (options.Store is { } storeUrl ? $", store: {EventGateway.Postgres.Schema.PostgresDatabase.Redact(storeUrl)}" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
                 (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
             await app.RunAsync(ct);

@@ -15,8 +15,8 @@ public sealed class DependencyRulesTests
     private const string Model = "EventGateway.Model";
     private const string Workflows = "EventGateway.Workflows";
     private const string Events = "EventGateway.Events";
-    private const string Server = "EventGateway.Server";
     private const string Postgres = "EventGateway.Postgres";
+    private const string Server = "EventGateway.Server";
     private const string Cli = "egw";
 
     /// <summary>Each project and the projects it may reference directly; nothing else.</summary>
