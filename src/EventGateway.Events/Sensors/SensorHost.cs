@@ -118,6 +118,7 @@ public sealed partial class SensorHost(
             CancellationToken held;
             try { held = await work.WaitHeldAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
+            runner.Fence = ownership.Shared ? new LeaseFence(work.Lease, ownership.ReplicaId, work.Claim.Epoch) : null;
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, held);
             try
             {

@@ -74,7 +74,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
                       dest: spec.arguments.parameters.0.value
         """;
 
-    [Fact(Skip = "needs the PostgreSQL resource store behind --store (issue 14 item 2, branch pgstore): until it is merged each replica keeps its own SQLite store")]
+    [Fact]
     public async Task Three_replicas_survive_kill_9_of_one_mid_load_and_of_the_sensor_owner_mid_burst_with_every_push_fired_once()
     {
         await using var nats = await NatsServer.StartAsync();
