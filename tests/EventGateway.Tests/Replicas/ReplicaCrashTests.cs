@@ -21,11 +21,19 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
     private const string Secret = "s3cr3t";
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(6);
 
+    /// <summary>Test steps that may run at once over all replicas (a semaphore): the steps record when they hold a place.</summary>
+    private const int TestSlots = 3;
+
     private static string Manifests(int port, string shared) => $$$"""
         apiVersion: v1
         kind: Secret
         metadata: {name: github-access}
         stringData: {secret: "{{{Secret}}}"}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: limits}
+        data: {tests: "{{{TestSlots}}}"}
         ---
         apiVersion: argoproj.io/v1alpha1
         kind: EventSource
@@ -60,7 +68,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
                           - name: main
                             steps:
                               - [{name: build, template: step}]
-                              - [{name: test, template: step}]
+                              - [{name: test, template: test}]
                           - name: step
                             retryStrategy: {limit: 3, retryPolicy: Always}
                             script:
@@ -69,6 +77,18 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
                               source: |
                                 echo "{{pod.name}}" >> {{{shared}}}/ran
                                 sleep 1
+                          - name: test
+                            retryStrategy: {limit: 3, retryPolicy: Always}
+                            synchronization:
+                              semaphores: [{configMapKeyRef: {name: limits, key: tests}}]
+                            script:
+                              image: busybox
+                              command: [sh]
+                              source: |
+                                echo "{{pod.name}}" >> {{{shared}}}/ran
+                                echo "start {{pod.name}} $(date +%s%N)" >> {{{shared}}}/slots
+                                sleep 0.5
+                                echo "end {{pod.name}} $(date +%s%N)" >> {{{shared}}}/slots
                   parameters:
                     - src: {dependencyName: push, dataKey: body.after}
                       dest: spec.arguments.parameters.0.value
@@ -172,6 +192,18 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
             // No step node ran twice (a retry is a node of its own).
             var ran = await File.ReadAllLinesAsync(Path.Combine(shared, "ran"));
             ran.GroupBy(l => l).Where(g => g.Count() > 1).Select(g => g.Key).ShouldBeEmpty("step nodes that ran twice");
+
+            // The semaphore held across replicas: never more test steps at once than its limit. A step killed with its
+            // replica has no end line; it is left out (its place was held until the takeover, so this undercounts, never overcounts).
+            var slots = (await File.ReadAllLinesAsync(Path.Combine(shared, "slots"))).Select(l => l.Split(' ')).ToList();
+            var ends = slots.Where(p => p[0] == "end").ToDictionary(p => p[1], p => long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture));
+            var edges = slots.Where(p => p[0] == "start" && ends.ContainsKey(p[1]))
+                .SelectMany(p => new[] { (At: long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture), Delta: 1), (At: ends[p[1]], Delta: -1) })
+                .OrderBy(e => e.At).ThenBy(e => e.Delta).ToList();
+            var (now, most) = (0, 0);
+            foreach (var e in edges) most = Math.Max(most, now += e.Delta);
+            most.ShouldBeLessThanOrEqualTo(TestSlots, "test steps at once over all replicas");
+            most.ShouldBeGreaterThan(1, "the load kept several test steps running at once (the check would see an excess)");
         }
         finally
         {
