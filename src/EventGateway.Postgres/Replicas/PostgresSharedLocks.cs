@@ -49,6 +49,24 @@ public sealed class PostgresSharedLocks(NpgsqlDataSource db, string replica) : I
         cmd.ExecuteNonQuery();
     }
 
+    public void ForgetOthers(Func<string, bool> owned)
+    {
+        var stale = new List<(string Key, string Holder)>();
+        using (var select = db.CreateCommand("SELECT lock_key, holder FROM egw_sync_holders WHERE replica <> $1"))
+        {
+            select.Parameters.AddWithValue(replica);
+            using var r = select.ExecuteReader();
+            while (r.Read())
+                if (owned(r.GetString(1))) stale.Add((r.GetString(0), r.GetString(1)));
+        }
+        if (stale.Count == 0) return;
+        using var delete = db.CreateCommand("DELETE FROM egw_sync_holders h USING unnest($1::text[], $2::text[]) AS s(lock_key, holder) WHERE h.lock_key = s.lock_key AND h.holder = s.holder AND h.replica <> $3");
+        delete.Parameters.AddWithValue(stale.Select(s => s.Key).ToArray());
+        delete.Parameters.AddWithValue(stale.Select(s => s.Holder).ToArray());
+        delete.Parameters.AddWithValue(replica);
+        delete.ExecuteNonQuery();
+    }
+
     public void Release(string holder)
     {
         using var cmd = db.CreateCommand("DELETE FROM egw_sync_holders WHERE holder = $1");

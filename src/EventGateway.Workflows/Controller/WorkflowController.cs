@@ -57,6 +57,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly IStepClaims _claims;
     private readonly ILeaseClaim?[] _shards = new ILeaseClaim?[WorkflowShards.Count];
     private readonly ITimer? _sharedRetry;
+    private readonly ISharedLocks? _sharedLocks;
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
@@ -68,6 +69,7 @@ public sealed partial class WorkflowController : BackgroundService
         _claims = claims ?? NoStepClaims.Instance;
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
+        _sharedLocks = sharedLocks;
         _locks = new LockTable(Enqueue, _limits.Read, sharedLocks);
         // Holders on other replicas release without telling this one: their waiters here ask again every second.
         if (sharedLocks is not null) _sharedRetry = time.CreateTimer(_ => _locks.RetrySharedWaiters(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -191,6 +193,8 @@ public sealed partial class WorkflowController : BackgroundService
             foreach (var s in _shardsToAdopt.Keys.ToList())
                 if (_shardsToAdopt.TryRemove(s, out _)) shards.Add(s);
             if (shards.Count == 0) return;
+            // Places a dead replica took for workflows of these shards go; the statuses below say which are still held.
+            _sharedLocks?.ForgetOthers(holder => holder.Split('/') is [var hns, var hname, ..] && shards.Contains(WorkflowShards.Of(hns, hname)));
             foreach (var wf in await _store.ListAsync<Workflow>(null, ct).ConfigureAwait(false))
                 if (wf.Status?.IsCompleted != true && shards.Contains(WorkflowShards.Of(wf.NamespaceOrDefault, wf.Name)))
                 {

@@ -15,4 +15,11 @@ public interface ISharedLocks
 
     /// <summary>Gives back every place of this holder.</summary>
     void Release(string holder);
+
+    /// <summary>
+    /// Drops the places other replicas recorded for holders this replica now owns (<paramref name="owned"/> says which):
+    /// a replica that died may have taken places it never wrote into a status, or not yet released those of a workflow
+    /// that completed. Called when workflows are taken over, before their statuses are restored.
+    /// </summary>
+    void ForgetOthers(Func<string, bool> owned);
 }
