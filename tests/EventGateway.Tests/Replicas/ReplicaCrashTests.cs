@@ -24,7 +24,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
     /// <summary>Test steps that may run at once over all replicas (a semaphore): the steps record when they hold a place.</summary>
     private const int TestSlots = 3;
 
-    /// <summary>Pushes sent in all; the kills come after 60 and 120 were acknowledged.</summary>
+    /// <summary>Pushes sent in all, in three phases; the kills come after 60 and 120 were acknowledged (of 80 and 160 sent).</summary>
     private const int MaxPushes = 240;
 
     private static string Manifests(int port, string shared) => $$$"""
@@ -145,12 +145,17 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
 
             var next = 0;
             using var stop = new CancellationTokenSource();
+            var firstKill = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var secondKill = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var senders = Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
             {
                 while (!stop.IsCancellationRequested)
                 {
                     var n = Interlocked.Increment(ref next);
                     if (n > MaxPushes) return; // a bounded load: what the replicas must then complete under the semaphore
+                    // Phases, so the kills fall inside the load on any machine: the pushes past each kill wait for it.
+                    if (n > 2 * MaxPushes / 3) await secondKill.Task;
+                    else if (n > MaxPushes / 3) await firstKill.Task;
                     var (id, address, _) = replicas[n % replicas.Count];
                     if (dead.ContainsKey(id)) continue;
                     var delivery = $"d-{n}";
@@ -164,6 +169,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
             var sensorOwner = leases.Single(l => l.Name == "sensor/default/ci").Holder;
             var victim = replicas.First(r => r.Id != sensorOwner && leases.Any(l => l.Name.StartsWith("workflows/shard-", StringComparison.Ordinal) && l.Holder == r.Id));
             KillMachine(victim.Serve, dead, victim.Id);
+            firstKill.SetResult();
 
             // Mid-burst: kill -9 the sensor's owner.
             await Eventually.Get(() => Task.FromResult(acked.Count >= 120 ? "enough" : null), "120 acknowledged pushes", Patience);
@@ -171,6 +177,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
             var owner = replicas.Single(r => r.Id == sensorOwner);
             if (!dead.ContainsKey(owner.Id)) KillMachine(owner.Serve, dead, owner.Id);
             var afterKill = acked.Count;
+            secondKill.SetResult();
             await Task.WhenAll(senders); // every push sent: the last ones after the second kill
             acked.Count.ShouldBeGreaterThan(afterKill, "pushes were taken after the second kill");
 
