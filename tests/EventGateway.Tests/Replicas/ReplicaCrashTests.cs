@@ -165,15 +165,22 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
 
             // Mid-load: kill -9 a replica that runs workflows (not the sensor's owner), with its steps, as if its machine died.
             await Eventually.Get(() => Task.FromResult(acked.Count >= 60 ? "enough" : null), "60 acknowledged pushes", Patience);
-            var leases = await LeasesAsync(url);
-            var sensorOwner = leases.Single(l => l.Name == "sensor/default/ci").Holder;
-            var victim = replicas.First(r => r.Id != sensorOwner && leases.Any(l => l.Name.StartsWith("workflows/shard-", StringComparison.Ordinal) && l.Holder == r.Id));
+            using var observer = replicas[0].Serve.CreateClient();
+            var victimId = await Eventually.Get(async () =>
+            {
+                var sensorOwnerNow = (await LeasesAsync(url)).SingleOrDefault(l => l.Name == "sensor/default/ci")?.Holder;
+                var running = JsonNode.Parse(await observer.GetStringAsync("api/v1/workflows/default"))!["items"]!.AsArray()
+                    .SelectMany(w => w!["status"]?["nodes"]?.AsObject().Select(p => p.Value!) ?? [])
+                    .Where(n => n["type"]?.ToString() == "Pod" && n["phase"]?.ToString() == "Running").Select(n => n["id"]!.ToString()).ToArray();
+                return (await StepOwnersAsync(url, running)).FirstOrDefault(r => r != sensorOwnerNow);
+            }, "a replica other than the sensor's owner to run a step", Patience);
+            var victim = replicas.Single(r => r.Id == victimId);
             KillMachine(victim.Serve, dead, victim.Id);
             firstKill.SetResult();
 
             // Mid-burst: kill -9 the sensor's owner.
             await Eventually.Get(() => Task.FromResult(acked.Count >= 120 ? "enough" : null), "120 acknowledged pushes", Patience);
-            sensorOwner = (await LeasesAsync(url)).Single(l => l.Name == "sensor/default/ci").Holder;
+            var sensorOwner = (await LeasesAsync(url)).Single(l => l.Name == "sensor/default/ci").Holder;
             var owner = replicas.Single(r => r.Id == sensorOwner);
             if (!dead.ContainsKey(owner.Id)) KillMachine(owner.Serve, dead, owner.Id);
             var afterKill = acked.Count;
@@ -241,6 +248,18 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
         foreach (var pidFile in Directory.EnumerateFiles(pods, "pid", SearchOption.AllDirectories))
             if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))
                 using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", "--", $"-{pid}"])) kill.WaitForExit();
+    }
+
+    /// <summary>The replicas that claimed these step nodes (egw_step_claims).</summary>
+    private static async Task<List<string>> StepOwnersAsync(string url, string[] nodeIds)
+    {
+        await using var db = await PostgresDatabase.OpenAsync(url);
+        await using var cmd = db.Source.CreateCommand("SELECT DISTINCT replica FROM egw_step_claims WHERE node_id = ANY($1)");
+        cmd.Parameters.AddWithValue(nodeIds);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var owners = new List<string>();
+        while (await r.ReadAsync()) owners.Add(r.GetString(0));
+        return owners;
     }
 
     private sealed record Lease(string Name, string Holder);
