@@ -33,7 +33,9 @@
 #   BENCH_PACED_CONNECTIONS=64  connections of the paced run (enough that a slot rarely waits for one)
 #   BENCH_SHAPES="saturate light paced"
 #   BENCH_SYSTEMS="egw webhook" add webhook-sync for adnanh webhook with include-command-output-in-response
-#                               (it answers after the command ran instead of before)
+#                               (it answers after the command ran instead of before); add egw-otlp for a second
+#                               egw with tracing on (--otlp-endpoint to a local OTLP/HTTP receiver, otlp-sink.py):
+#                               BENCH_SYSTEMS="egw egw-otlp" measures tracing's ingest overhead, runs interleaved
 #   BENCH_CRASH=1               the kill -9 check (0 to skip); BENCH_CRASH_DURATION=6 seconds of load, killed halfway
 #   BENCH_SOURCE=auto           egw EventSource type: github (X-Hub-Signature-256) or webhook (Authorization:
 #                               Bearer); auto picks github once src/.../Github/GithubListener.cs is no placeholder
@@ -85,7 +87,7 @@ done
 [[ $WARMUP =~ ^[0-9]+$ && $RATE =~ ^[0-9]+$ ]] || die "BENCH_WARMUP and BENCH_RATE must be integers"
 (( CONNS >= THREADS && LIGHT >= THREADS && PACED_CONNS >= THREADS )) || die "each connection count must be at least BENCH_THREADS ($THREADS)"
 for s in "${shapes[@]}"; do [[ $s =~ ^(saturate|light|paced)$ ]] || die "unknown shape '$s' in BENCH_SHAPES"; done
-for s in "${systems[@]}"; do [[ $s =~ ^(egw|webhook|webhook-sync)$ ]] || die "unknown system '$s' in BENCH_SYSTEMS"; done
+for s in "${systems[@]}"; do [[ $s =~ ^(egw|egw-otlp|webhook|webhook-sync)$ ]] || die "unknown system '$s' in BENCH_SYSTEMS"; done
 (( RATE > 0 )) || shapes=("${shapes[@]/paced}")
 for tool in wrk webhook openssl python3 curl; do command -v "$tool" >/dev/null || die "$tool is required (apt-get install -y $tool)"; done
 [[ -x /usr/bin/time ]] || die "GNU time is required (apt-get install -y time)"
@@ -133,6 +135,7 @@ signature=sha256=$(openssl dgst -sha256 -hmac "$SECRET" -r "$body" | cut -d' ' -
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 api_port=$(free_port); egw_port=$(free_port); hook_port=$(free_port); hook_sync_port=$(free_port)
+otlp_api_port=$(free_port); otlp_egw_port=$(free_port); otlp_sink_port=$(free_port)
 
 # --- egw ----------------------------------------------------------------------------------------------
 mkdir -p "$work/manifests" "$work/data"
@@ -197,7 +200,33 @@ start_egw() {
   status=$(curl -s -H "Authorization: Bearer $(cat "$work/data/admin.token" 2>/dev/null)" "$api/api/v1/event-sources/bench/github" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"]["listeners"])' 2>&1 || true)
   die "egw's listener on :$egw_port did not come up (listener status: $status)"
 }
-log_count() { curl -sf -H "Authorization: Bearer $(cat "$work/data/admin.token" 2>/dev/null)" "$api/api/v1/eventlog" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'; }
+log_count() { # log_count [API DATA_DIR]: events in an egw's log (default: the egw system's)
+  curl -sf -H "Authorization: Bearer $(cat "${2:-$work/data}/admin.token" 2>/dev/null)" "${1:-$api}/api/v1/eventlog" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'
+}
+
+# --- egw with tracing on (egw-otlp) -------------------------------------------------------------------
+# The same manifests on other ports, its own data dir, and --otlp-endpoint to a local receiver that takes every
+# export (otlp-sink.py answers 200 and counts requests and bytes): what tracing costs ingest, exporter included.
+egw_otlp_url=http://127.0.0.1:$otlp_egw_port/push
+otlp_api=http://127.0.0.1:$otlp_api_port
+otlp_pid=""
+start_egw_otlp() {
+  mkdir -p "$work/manifests-otlp" "$work/data-otlp"
+  sed "s/port: \"$egw_port\"/port: \"$otlp_egw_port\"/" "$work/manifests/github.yaml" >"$work/manifests-otlp/github.yaml"
+  python3 "$here/otlp-sink.py" "$otlp_sink_port" "$work/otlp-sink.count" >>"$work/otlp-sink.log" 2>&1 &
+  pids+=("$!")
+  "$egw" serve --data-dir "$work/data-otlp" --port "$otlp_api_port" --manifests "$work/manifests-otlp" --events-address 127.0.0.1 "${bus_args[@]}" \
+    --otlp-endpoint "http://127.0.0.1:$otlp_sink_port" >>"$work/egw-otlp.log" 2>&1 &
+  otlp_pid=$!; pids+=("$otlp_pid")
+  local i
+  for ((i = 0; i < 300; i++)); do
+    curl -sf -o /dev/null "http://127.0.0.1:$otlp_egw_port/health" && return 0
+    kill -0 "$otlp_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 20 "$work/egw-otlp.log" >&2
+  die "egw-otlp's listener on :$otlp_egw_port did not come up"
+}
 
 # --- adnanh/webhook -----------------------------------------------------------------------------------
 # Same check as GitHub's docs ask of a receiver: HMAC-SHA256 of the body against X-Hub-Signature-256, and the
@@ -225,11 +254,12 @@ start_webhook() { # start_webhook SYSTEM PORT CAPTURE_OUTPUT
   die "webhook ($1) did not come up on :$2"
 }
 
-declare -A url=([egw]=$egw_url [webhook]=http://127.0.0.1:$hook_port/hooks/push [webhook-sync]=http://127.0.0.1:$hook_sync_port/hooks/push)
+declare -A url=([egw]=$egw_url [egw-otlp]=$egw_otlp_url [webhook]=http://127.0.0.1:$hook_port/hooks/push [webhook-sync]=http://127.0.0.1:$hook_sync_port/hooks/push)
 auth_of() { # auth_of SYSTEM: the header name/value pairs it checks
-  if [[ $1 == egw ]]; then printf '%s\n' "${egw_auth[@]}"; else printf '%s\n' X-Hub-Signature-256 "$signature"; fi
+  if [[ $1 == egw* ]]; then printf '%s\n' "${egw_auth[@]}"; else printf '%s\n' X-Hub-Signature-256 "$signature"; fi
 }
-server_pid() { if [[ $1 == egw ]]; then echo "$egw_pid"; else echo "${hook_pid[$1]}"; fi; }
+server_pid() { case $1 in egw) echo "$egw_pid" ;; egw-otlp) echo "$otlp_pid" ;; *) echo "${hook_pid[$1]}" ;; esac; }
+count_of() { if [[ $1 == egw-otlp ]]; then log_count "$otlp_api" "$work/data-otlp"; else log_count; fi; }
 
 # Proves each server accepts the signed body and refuses a wrong signature, before measuring anything.
 check_server() { # check_server SYSTEM
@@ -240,7 +270,7 @@ check_server() { # check_server SYSTEM
     --data-binary "@$body")
   good=$(curl "${common[@]}" "${args[@]}" -H "X-GitHub-Delivery: 00000000-check-$s-good" "${url[$s]}")
   local wrong=(-H "X-Hub-Signature-256: sha256=$(printf '%064d' 0)")
-  [[ $s == egw && $source_type == webhook ]] && wrong=(-H "Authorization: Bearer not-the-secret")
+  [[ $s == egw* && $source_type == webhook ]] && wrong=(-H "Authorization: Bearer not-the-secret")
   bad=$(curl "${common[@]}" "${wrong[@]}" -H "X-GitHub-Delivery: 00000000-check-$s-bad" "${url[$s]}")
   [[ $good == 2* ]] || die "$s refused the correctly signed push (HTTP $good); see $work/*.log"
   [[ $bad != 2* ]] || die "$s accepted a push with a wrong signature (HTTP $bad)"
@@ -258,18 +288,18 @@ run_wrk() {
   pid=$(server_pid "$s")
   mapfile -t h < <(auth_of "$s")
   local run_id; run_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
-  [[ $s == egw ]] && log_count >"$work/$run.before"
+  [[ $s == egw* ]] && count_of "$s" >"$work/$run.before"
   read -r b0 t0 < <(busy_ticks); local p0; p0=$(proc_ticks "$pid")
   /usr/bin/time -f '%U %S' -o "$work/$run.wrktime" \
     wrk -t "$THREADS" -c "$c" -d "${d}s" --timeout 10s --latency -s "$here/signed.lua" "${url[$s]}" \
     -- "$body" "$run_id" "$rate" "$THREADS" "${h[@]}" >"$work/$run.out" 2>&1 || echo "wrk exited $?" >>"$work/$run.out"
   local p1; p1=$(proc_ticks "$pid"); read -r b1 t1 < <(busy_ticks)
   echo "$((p1 - p0)) $((b1 - b0)) $((t1 - t0))" >"$work/$run.cpu"
-  if [[ $s == egw ]]; then
+  if [[ $s == egw* ]]; then
     # Acknowledged means durable: the count is final the moment wrk has its answers. In-flight requests
     # wrk abandoned at the end may still land; read again after a moment so they do not look like extras.
     sleep 0.5
-    log_count >"$work/$run.after"
+    count_of "$s" >"$work/$run.after"
   fi
 }
 
@@ -279,6 +309,7 @@ log "scratch $work ($fs_type); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${systems[@]}"; do
   case $s in
     egw) start_egw ;;
+    egw-otlp) start_egw_otlp ;;
     webhook) start_webhook webhook "$hook_port" false ;;
     webhook-sync) start_webhook webhook-sync "$hook_sync_port" true ;;
   esac
@@ -375,6 +406,7 @@ def parse(run):
 
 WHAT = {
     "egw": f"egw serve ({source_type} EventSource)",
+    "egw-otlp": f"egw serve, tracing on (--otlp-endpoint)",
     "webhook": "webhook (adnanh), async",
     "webhook-sync": "webhook (adnanh), sync",
 }
@@ -411,13 +443,15 @@ for run in runs:
         row["server_cpu_s"] = round(server / hz, 2)
         row["machine_cpu_busy_pct"] = round(100 * busy / total, 1) if total else None
         row["server_cores"] = round(server / hz / secs, 2)
+        # CPU per acknowledged event: steadier than wall time on a shared machine.
+        row["server_cpu_ms_per_event"] = round(1000 * server / hz / b["ok"], 4) if b["ok"] else None
     if len(wrk_cpu) == 2:
         row["wrk_cpu_s"] = round(float(wrk_cpu[0]) + float(wrk_cpu[1]), 2)
         if len(cpu) == 3:
             # CPU the rest of the machine used meanwhile (other sessions, kernel threads): interference
             row["other_cpu_s"] = round(max(0.0, busy / hz - server / hz - row["wrk_cpu_s"]), 2)
             row["disturbed"] = row["other_cpu_s"] > 0.1 * (os.cpu_count() or 1) * secs
-    if system == "egw":
+    if system in ("egw", "egw-otlp"):
         before, after = int(read(run + ".before") or 0), int(read(run + ".after") or 0)
         durable = after - before
         row["durable"] = durable
@@ -450,6 +484,13 @@ def ratio(shape, key, other="webhook"):
     return round(a[key] / b[key], 2) if a and b and b[key] else None
 ratios = {shape: {"acknowledged_per_s": ratio(shape, "acknowledged_per_s"), "p99": ratio(shape, "p99_ms")}
           for shape in ("saturate", "light", "paced") if (shape, "egw") in by and (shape, "webhook") in by}
+# Tracing's overhead: the traced egw over the untraced one, same shape, same run.
+def traced(shape, key):
+    a, b = by.get((shape, "egw-otlp")), by.get((shape, "egw"))
+    return round(a[key] / b[key], 3) if a and b and a.get(key) and b.get(key) else None
+tracing = {shape: {k: traced(shape, k) for k in ("acknowledged_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_event")}
+           for shape in ("saturate", "light", "paced") if (shape, "egw") in by and (shape, "egw-otlp") in by}
+sink = read("otlp-sink.count").split()
 
 sat, paced = by.get(("saturate", "egw")), by.get(("paced", "egw"))
 target = {"rate_min": target_rate, "p99_ms_max": target_p99}
@@ -478,7 +519,8 @@ summary = {
     "benchmark": "webhook", "timestamp": stamp, "commit": commit, "egw_source": source_type,
     "body_bytes": body_bytes, "wrk_threads": threads, "seconds_per_run": duration,
     "machine": {"cores": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(), "data_fs": fs_type},
-    "rows": rows, "ratios_egw_over_webhook": ratios, "crash": crash_result, "target": target, "errors": problems,
+    "rows": rows, "ratios_egw_over_webhook": ratios,
+    "ratios_traced_over_untraced": tracing, "otlp_sink": {"requests": int(sink[0]), "bytes": int(sink[1])} if len(sink) == 2 else None, "crash": crash_result, "target": target, "errors": problems,
 }
 
 def fmt(v, spec):
@@ -500,8 +542,8 @@ print(f"(srv/wrk CPU: CPU seconds of the server process, with its reaped childre
       f"of the machine used during the run, out of {os.cpu_count()} x {duration} available; over 10% marks the row disturbed)")
 print("(webhook stores nothing: its 200 means the signature matched and the command was started (async) or has run (sync))")
 for r in rows:
-    if r["system"] == "egw":
-        print(f"egw {r['shape']}: acknowledged {r['acknowledged']}, in the log {r['durable']}, lost {r['lost']} (must be 0)"
+    if r["system"] in ("egw", "egw-otlp"):
+        print(f"{r['system']} {r['shape']}: acknowledged {r['acknowledged']}, in the log {r['durable']}, lost {r['lost']} (must be 0)"
               + (f"; {r['stored_unacknowledged']} stored but unacknowledged (in flight when wrk stopped)" if r["stored_unacknowledged"] else ""))
 if crash_result:
     print(f"egw crash (SIGKILL under load): acknowledged {crash_result['acknowledged']}, on disk {crash_result['on_disk']}, "
@@ -509,6 +551,14 @@ if crash_result:
           f"of {crash_result['on_disk_total']} rows on disk")
 for shape, v in ratios.items():
     print(f"egw/webhook {shape}: acknowledged/s x{fmt(v['acknowledged_per_s'], '.2f')}, p99 x{fmt(v['p99'], '.2f')}")
+for shape, v in tracing.items():
+    print(f"egw traced/untraced {shape}: acknowledged/s x{fmt(v['acknowledged_per_s'], '.3f')}, p50 x{fmt(v['p50_ms'], '.3f')}, "
+          f"p99 x{fmt(v['p99_ms'], '.3f')}, server CPU per event x{fmt(v['server_cpu_ms_per_event'], '.3f')}")
+for r in rows:
+    if r.get("server_cpu_ms_per_event") is not None:
+        print(f"server CPU per event, {r['shape']} {r['system']}: {r['server_cpu_ms_per_event']:.4f} ms")
+if len(sink) == 2:
+    print(f"OTLP receiver (egw-otlp's exports): {sink[0]} requests, {sink[1]} bytes")
 if "met" in target:
     print(f"target (>= {target_rate:g} durable events/s with p99 ack < {target_p99:g} ms, nothing lost): "
           f"{'met' if target['met'] else 'NOT met'} -- paced at {rate}/s: {target['paced_achieved_per_s']}/s achieved, "

@@ -19,6 +19,7 @@ root.Subcommands.Add(CronCommand.Create());
 root.Subcommands.Add(TemplateCommand.Create());
 root.Subcommands.Add(ClusterTemplateCommand.Create());
 root.Subcommands.Add(ArchiveCommand.Create());
+root.Subcommands.Add(StoreCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());
 foreach (var operation in WorkflowControlCommands.Create()) root.Subcommands.Add(operation);

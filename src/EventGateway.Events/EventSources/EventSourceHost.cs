@@ -24,7 +24,8 @@ public sealed partial class EventSourceHost(
     WebhookServer http,
     TimeProvider time,
     ILoggerFactory loggers,
-    IOwnership ownership) : ResourceReconciler<EventSource>(store, "EventSource", loggers.CreateLogger<EventSourceHost>())
+    IOwnership ownership,
+    EventSourceMetrics? metrics = null) : ResourceReconciler<EventSource>(store, "EventSource", loggers.CreateLogger<EventSourceHost>())
 {
     private sealed record Running(string Fingerprint, CancellationTokenSource Stop, IReadOnlyList<(ListenerStatus Status, Task Task)> Listeners, string? Error,
         IReadOnlyList<ExclusiveWork>? Leases = null);
@@ -68,7 +69,7 @@ public sealed partial class EventSourceHost(
         var leases = new List<ExclusiveWork>();
         var listeners = EventListeners.For(es).Select(entry =>
         {
-            var status = new ListenerStatus(entry.Type, entry.EventName);
+            var status = new ListenerStatus(entry.Type, entry.EventName, metrics?.For(key.Ns, key.Name, entry.EventName));
             var ctx = new ListenerContext(es, entry.Type, entry.EventName, log, secrets, http, Store, time,
                 loggers.CreateLogger($"EventGateway.Events.EventSources.{entry.Type}"), status);
             var work = entry.Listener.Exclusive(es) ? new ExclusiveWork(ownership, $"eventsource/{key.Ns}/{key.Name}/{entry.Type}/{entry.EventName}") : null;

@@ -9,11 +9,15 @@ public sealed class ListenerStatus
     private readonly Dictionary<string, long> _rejected = new(StringComparer.Ordinal);
     private long _accepted;
 
-    public ListenerStatus(string type, string eventName)
+    public ListenerStatus(string type, string eventName, EventMetrics? metrics = null)
     {
         Type = type;
         EventName = eventName;
+        Metrics = metrics;
     }
+
+    /// <summary>Argo Events' metrics of this event; null when none are kept (tests of a listener alone).</summary>
+    public EventMetrics? Metrics { get; }
 
     public string Type { get; }
     public string EventName { get; }
@@ -32,12 +36,20 @@ public sealed class ListenerStatus
 
     public void Listening(string target)
     {
-        lock (_gate) { State = ListenerState.Listening; Target = target; Message = null; }
+        lock (_gate)
+        {
+            if (State != ListenerState.Listening) Metrics?.Running(true);
+            State = ListenerState.Listening; Target = target; Message = null;
+        }
     }
 
     public void Failed(string reason)
     {
-        lock (_gate) { State = ListenerState.Failed; Message = reason; Restarts++; }
+        lock (_gate)
+        {
+            if (State == ListenerState.Listening) Metrics?.Running(false);
+            State = ListenerState.Failed; Message = reason; Restarts++;
+        }
     }
 
     /// <summary>Not running here because another replica runs it (its lease is held elsewhere).</summary>
@@ -48,12 +60,17 @@ public sealed class ListenerStatus
 
     public void Stopped()
     {
-        lock (_gate) State = ListenerState.Stopped;
+        lock (_gate)
+        {
+            if (State == ListenerState.Listening) Metrics?.Running(false);
+            State = ListenerState.Stopped;
+        }
     }
 
     public void Accept(DateTimeOffset at, int count = 1)
     {
         Interlocked.Add(ref _accepted, count);
+        Metrics?.Sent(count);
         lock (_gate) LastEventAt = at;
     }
 
@@ -61,5 +78,6 @@ public sealed class ListenerStatus
     public void Reject(string reason)
     {
         lock (_gate) _rejected[reason] = _rejected.GetValueOrDefault(reason) + 1;
+        Metrics?.Refused(reason);
     }
 }

@@ -5,6 +5,8 @@ namespace EventGateway.Events.Log;
 /// <c>subject</c> the event name, <c>data</c> the per-source JSON shape Sensors read with dataKey.
 /// The id comes from the source's own identity where it has one (GitHub delivery, topic/partition/offset,
 /// bucket/key/ETag, schedule tick), so a redelivery is recognisably the same event.
+/// <c>TraceParent</c> is the CloudEvents distributed-tracing extension (<c>traceparent</c>): the W3C trace context of the
+/// listener's span that accepted the event, kept with it in the log so a sensor's spans continue that trace.
 /// </summary>
 public sealed record CloudEvent(
     string Id,
@@ -13,7 +15,8 @@ public sealed record CloudEvent(
     string Subject,
     DateTimeOffset Time,
     ReadOnlyMemory<byte> Data,
-    string DataContentType = "application/json")
+    string DataContentType = "application/json",
+    string? TraceParent = null)
 {
     public const string Version = "1.0";
     public string SpecVersion => Version;

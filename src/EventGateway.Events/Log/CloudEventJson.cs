@@ -22,6 +22,7 @@ public static class CloudEventJson
             w.WriteString("time", e.Time);
             w.WriteString("datacontenttype", e.DataContentType);
             w.WriteBase64String("data_base64", e.Data.Span);
+            if (e.TraceParent is { } tp) w.WriteString("traceparent", tp);
             w.WriteEndObject();
         }
         return buffer.ToArray();
@@ -35,6 +36,7 @@ public static class CloudEventJson
         string S(string name) => r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
             ? v.GetString()! : throw new JsonException($"CloudEvent JSON lacks '{name}'");
         return new CloudEvent(S("id"), S("source"), S("type"), S("subject"), r.GetProperty("time").GetDateTimeOffset(),
-            r.GetProperty("data_base64").GetBytesFromBase64(), S("datacontenttype"));
+            r.GetProperty("data_base64").GetBytesFromBase64(), S("datacontenttype"),
+            r.TryGetProperty("traceparent", out var tp) && tp.ValueKind == JsonValueKind.String ? tp.GetString() : null);
     }
 }

@@ -9,7 +9,8 @@ namespace EventGateway.Events.Log;
 /// </summary>
 internal static class JetStreamEnvelope
 {
-    private const byte Version = 1;
+    /// <summary>2 adds the trace context (empty: none) before the data; version 1 envelopes are still read.</summary>
+    private const byte Version = 2;
 
     /// <summary>A subject token for any string: base64url never contains '.', '*', '>' or whitespace; "_" stands for empty.</summary>
     public static string Token(string value) =>
@@ -30,6 +31,7 @@ internal static class JetStreamEnvelope
             w.Write(ns); w.Write(e.Id); w.Write(e.Source); w.Write(e.Type); w.Write(e.Subject); w.Write(e.DataContentType);
             w.Write(e.Time.ToUnixTimeMilliseconds());
             w.Write(received.ToUnixTimeMilliseconds());
+            w.Write(e.TraceParent ?? "");
             w.Write(e.Data.Span);
         }
         return ms.ToArray();
@@ -40,11 +42,12 @@ internal static class JetStreamEnvelope
         using var ms = new MemoryStream(payload.ToArray(), writable: false);
         using var r = new BinaryReader(ms, Encoding.UTF8);
         var version = r.ReadByte();
-        if (version != Version) throw new InvalidDataException($"event {sequence} in the stream has envelope version {version}; this build reads version {Version}");
+        if (version is not (1 or Version)) throw new InvalidDataException($"event {sequence} in the stream has envelope version {version}; this build reads version {Version}");
         var (ns, id, source, type, subject, contentType) = (r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString());
         var time = DateTimeOffset.FromUnixTimeMilliseconds(r.ReadInt64());
         var received = DateTimeOffset.FromUnixTimeMilliseconds(r.ReadInt64());
+        var traceParent = version >= 2 && r.ReadString() is { Length: > 0 } tp ? tp : null;
         var data = payload[(int)ms.Position..].ToArray();
-        return new LoggedEvent(sequence, ns, new CloudEvent(id, source, type, subject, time, data, contentType), received);
+        return new LoggedEvent(sequence, ns, new CloudEvent(id, source, type, subject, time, data, contentType, traceParent), received);
     }
 }

@@ -115,11 +115,11 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             Connection = conn;
             Insert = conn.CreateCommand();
             Insert.CommandText = """
-                INSERT INTO events (ns, source, subject, type, id, time, content_type, data, received)
-                VALUES ($ns, $source, $subject, $type, $id, $time, $ct, $data, $received) RETURNING seq
+                INSERT INTO events (ns, source, subject, type, id, time, content_type, data, received, traceparent)
+                VALUES ($ns, $source, $subject, $type, $id, $time, $ct, $data, $received, $tp) RETURNING seq
                 """;
             foreach (var (name, type) in new[] { ("$ns", SqliteType.Text), ("$source", SqliteType.Text), ("$subject", SqliteType.Text), ("$type", SqliteType.Text),
-                         ("$id", SqliteType.Text), ("$time", SqliteType.Integer), ("$ct", SqliteType.Text), ("$data", SqliteType.Blob), ("$received", SqliteType.Integer) })
+                         ("$id", SqliteType.Text), ("$time", SqliteType.Integer), ("$ct", SqliteType.Text), ("$data", SqliteType.Blob), ("$received", SqliteType.Integer), ("$tp", SqliteType.Text) })
                 Insert.Parameters.Add(name, type);
             State = conn.CreateCommand();
             State.CommandText = "INSERT INTO source_state (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
@@ -150,6 +150,7 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             insert.Transaction = tx;
             var ps = insert.Parameters;
             var (pNs, pSource, pSubject, pType, pId, pTime, pCt, pData, pReceived) = (ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6], ps[7], ps[8]);
+            var pTraceParent = ps[9];
             writer.State.Transaction = tx;
             var (pk, pv) = (writer.State.Parameters[0], writer.State.Parameters[1]);
 
@@ -165,6 +166,7 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                     pTime.Value = e.Time.ToUnixTimeMilliseconds(); pCt.Value = e.DataContentType;
                     BindBlob(pData, e.Data);
                     pReceived.Value = received;
+                    pTraceParent.Value = (object?)e.TraceParent ?? DBNull.Value;
                     seqs[j] = (long)insert.ExecuteScalar()!;
                 }
                 if (p.Checkpoint is { } cp)
@@ -303,7 +305,7 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    private const string Columns = "seq, ns, source, subject, type, id, time, content_type, data, received";
+    private const string Columns = "seq, ns, source, subject, type, id, time, content_type, data, received, traceparent";
 
     private static async Task<IReadOnlyList<LoggedEvent>> ReadEvents(SqliteCommand cmd, CancellationToken ct)
     {
@@ -312,7 +314,7 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         while (r.Read())
         {
             var e = new CloudEvent(r.GetString(5), r.GetString(2), r.GetString(4), r.GetString(3),
-                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)), (byte[])r.GetValue(8), r.GetString(7));
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)), (byte[])r.GetValue(8), r.GetString(7), r.IsDBNull(10) ? null : r.GetString(10));
             list.Add(new LoggedEvent(r.GetInt64(0), r.GetString(1), e, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9))));
         }
         return list;
@@ -351,6 +353,13 @@ public sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             CREATE TABLE IF NOT EXISTS source_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """;
         cmd.ExecuteNonQuery();
+        // The trace context (CloudEvents' traceparent extension) came later: logs made before it gain the column, NULL for old rows.
+        cmd.CommandText = "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'traceparent'";
+        if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            cmd.CommandText = "ALTER TABLE events ADD COLUMN traceparent TEXT";
+            cmd.ExecuteNonQuery();
+        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -110,7 +110,8 @@ public sealed class DeadLetterReplayer(
             batch.Decisions.Add(new Decision(letter.Sequences.Max(), letter.Sensor, letter.Trigger, Outcomes.Triggered, $"replayed dead letter {letter.Id}: {detail}", now));
         state.Commit(batch);
         state.MarkReplayed(letter.Id, now, $"{Outcomes.Triggered}: {detail}");
-        foreach (var d in batch.Decisions) metrics.Count(d.Sensor, d.Trigger, d.Outcome);
+        var (ns, name) = letter.Sensor.IndexOf('/') is var slash and > 0 ? (letter.Sensor[..slash], letter.Sensor[(slash + 1)..]) : ("", letter.Sensor);
+        metrics.Fired(ns, name, letter.Trigger, succeeded: true, TimeSpan.Zero);
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.Log;
 using EventGateway.Events.Sensors.Filters;
@@ -73,6 +74,7 @@ internal sealed partial class SensorRunner
         _dedupPaths = DedupKeys.DeclaredPaths(sensor);
         _dedupWindow = DedupKeys.Window(sensor);
         _batch = new SensorBatch(_key);
+        foreach (var plan in _plans) metrics.Start(sensor.NamespaceOrDefault, sensor.Name, plan.Name);
     }
 
 
@@ -124,7 +126,6 @@ internal sealed partial class SensorRunner
     {
         if (_batch.IsEmpty) return;
         _state.Commit(_batch);
-        foreach (var d in _batch.Decisions) _metrics.Count(_key, d.Trigger, d.Outcome);
         if (_batch.Checkpoint is { } cp) Status.Checkpoint = cp;
         _batch = new SensorBatch(_key) { Fence = Fence };
     }
@@ -133,16 +134,19 @@ internal sealed partial class SensorRunner
     {
         if (logged.Namespace != _sensor.NamespaceOrDefault) return;
         var e = logged.Event;
+        if (!_dependencies.Any(dep => dep.EventSourceName == e.Source && dep.EventName == e.Subject)) return; // not an event this sensor depends on
+        using var span = SensorTracing.Event(_sensor, logged);
         var passed = new Dictionary<string, CloudEvent>(StringComparer.Ordinal);
         var refusals = new List<string>();
         foreach (var dep in _dependencies)
         {
             if (dep.EventSourceName != e.Source || dep.EventName != e.Subject) continue;
+            using var stage = SensorTracing.Stage("dependency", ("dependency", dep.Name));
             var (accepted, reason) = Evaluate(dep, e);
+            SensorTracing.Outcome(stage, accepted is not null ? Outcomes.Passed : Outcomes.Filtered, reason);
             if (accepted is not null) passed[dep.Name!] = accepted;
             else refusals.Add($"{dep.Name}: {reason}");
         }
-        if (passed.Count == 0 && refusals.Count == 0) return; // not an event this sensor depends on
         Status.LastEventAt = _time.GetUtcNow();
         Decide(logged.Sequence, "", passed.Count > 0 ? Outcomes.Passed : Outcomes.Filtered,
             passed.Count > 0 ? $"matched {string.Join(", ", passed.Keys)}{(refusals.Count > 0 ? $"; filtered {string.Join("; ", refusals)}" : "")}" : string.Join("; ", refusals));
@@ -154,7 +158,10 @@ internal sealed partial class SensorRunner
             if (relevant.Count == 0) continue;
             if (!_partial.TryGetValue(plan.Name, out var state)) _partial[plan.Name] = state = new(StringComparer.Ordinal);
             foreach (var dep in relevant) state[dep] = new PartialEvent(logged.Sequence, passed[dep]); // the latest event of a dependency wins
-            if (!plan.Conditions.Evaluate(state.ContainsKey))
+            var met = plan.Conditions.Evaluate(state.ContainsKey);
+            using (var stage = SensorTracing.Stage("conditions", ("trigger", plan.Name)))
+                SensorTracing.Outcome(stage, met ? "met" : Outcomes.Waiting, null);
+            if (!met)
             {
                 _batch.Partial[plan.Name] = new Dictionary<string, PartialEvent>(state);
                 var missing = plan.Conditions.Names.Where(n => !state.ContainsKey(n));
@@ -193,6 +200,8 @@ internal sealed partial class SensorRunner
         var key = DedupKeys.For(events, _dedupPaths);
         var now = _time.GetUtcNow();
         var earlier = _batch.FindFiring(plan.Name, key) ?? _state.FindFiring(_key, plan.Name, key, now - _dedupWindow);
+        using (var stage = SensorTracing.Stage("dedup", ("trigger", plan.Name), ("dedup_key", key)))
+            SensorTracing.Outcome(stage, earlier is null ? "unique" : Outcomes.Duplicate, null);
         if (earlier is not null)
         {
             if (earlier.Sequences.SequenceEqual(sequences)) return; // this very firing, replayed
@@ -201,7 +210,12 @@ internal sealed partial class SensorRunner
             return;
         }
 
-        var waited = await WaitForRateLimitAsync(plan, ct).ConfigureAwait(false);
+        TimeSpan? waited;
+        using (var stage = plan.Limiter is null ? null : SensorTracing.Stage("rateLimit", ("trigger", plan.Name)))
+        {
+            waited = await WaitForRateLimitAsync(plan, ct).ConfigureAwait(false);
+            SensorTracing.Outcome(stage, waited is null ? "allowed" : Outcomes.RateLimited, waited is { } ww ? $"waited {Durations.Format(ww)}" : null);
+        }
         if (waited is { } w)
             Decide(sequence, plan.Name, Outcomes.RateLimited, $"waited {Durations.Format(w)} for rateLimit {plan.Limiter}");
         if (plan.CreatesWorkflows && !_gate.HasRoom)
@@ -214,7 +228,16 @@ internal sealed partial class SensorRunner
             Status.Message = null;
         }
 
-        var (result, error) = await plan.TryFireAsync(_sensor, events, key, sequences, _context, ct).ConfigureAwait(false);
+        var started = _time.GetTimestamp();
+        TriggerResult? result;
+        string? error;
+        // The trigger's span is the current one while it fires: a workflow it creates carries this span's trace context.
+        using (var stage = SensorTracing.Stage("trigger", ("trigger", plan.Name), ("trigger_kind", plan.Kind.Kind)))
+        {
+            (result, error) = await plan.TryFireAsync(_sensor, events, key, sequences, _context, ct).ConfigureAwait(false);
+            SensorTracing.Outcome(stage, result is not null ? Outcomes.Triggered : Outcomes.Failed, result?.Detail ?? error);
+        }
+        _metrics.Fired(_sensor.NamespaceOrDefault, _sensor.Name, plan.Name, result is not null, _time.GetElapsedTime(started));
         if (result is not null)
         {
             if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) _gate.Track(_sensor.NamespaceOrDefault, name);

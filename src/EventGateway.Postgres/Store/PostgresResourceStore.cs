@@ -16,10 +16,10 @@ namespace EventGateway.Postgres.Store;
 /// The shared store: the embedded store's semantics (see <see cref="SqliteResourceStore"/>) in PostgreSQL, for several
 /// replicas. A write locks the version counter row for its transaction (gapless versions, commits in version order),
 /// records each change in egw_resource_changes and NOTIFYs it in the same transaction. Watch sees this instance's
-/// changes at once, on the writer's call, as the embedded store does; other replicas' changes arrive by LISTEN, and
+/// changes at once, on the writer's call, as the embedded store does (concurrent writes of one instance share a commit); other replicas' changes arrive by LISTEN, and
 /// after a lost connection the feed is read again from the last version seen, so nothing is missed.
 /// </summary>
-public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDisposable, IDisposable
+public sealed partial class PostgresResourceStore : IResourceStore, IResourceImporter, IAsyncDisposable, IDisposable
 {
     internal const string Channel = "egw_resources";
 
@@ -40,6 +40,8 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
     private readonly TaskCompletionSource _firstListen = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ImmutableDictionary<string, ImmutableList<Action<ResourceChange>>> _watchers = ImmutableDictionary<string, ImmutableList<Action<ResourceChange>>>.Empty;
     private Task _listener = Task.CompletedTask;
+    private readonly Channel<PendingWrite> _writes = System.Threading.Channels.Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
+    private Task _writer = Task.CompletedTask;
     private long _lastSeen;
     private int _listening;
     private int _listenerPid;
@@ -59,6 +61,7 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
     {
         var store = new PostgresResourceStore(db.Source, time ?? TimeProvider.System, log ?? NullLogger.Instance);
         store._listener = Task.Run(store.ListenAsync, CancellationToken.None);
+        store._writer = Task.Run(store.WriteLoopAsync, CancellationToken.None);
         await store._firstListen.Task.WaitAsync(ct).ConfigureAwait(false);
         return store;
     }
@@ -156,6 +159,24 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
         return changes.Count > 0;
     }
 
+    public Task ImportAsync(IReadOnlyList<Resource> resources, CancellationToken ct = default) =>
+        WriteAsync(async w =>
+        {
+            var changes = new List<ResourceChange>();
+            foreach (var r in resources)
+            {
+                var ns = Ns(r.Kind, r.NamespaceOrDefault);
+                var rv = w.NextVersion();
+                r.Metadata.ResourceVersion = rv.ToString(CultureInfo.InvariantCulture);
+                await w.ExecuteAsync("""
+                    INSERT INTO egw_resources(kind, namespace, name, uid, resource_version, body) VALUES($1,$2,$3,$4,$5,$6)
+                    ON CONFLICT(kind, namespace, name) DO UPDATE SET uid=excluded.uid, resource_version=excluded.resource_version, body=excluded.body
+                    """, r.Kind, ns, r.Name, r.Metadata.Uid ?? Guid.NewGuid().ToString(), rv, Serialize(r)).ConfigureAwait(false);
+                changes.Add(new ResourceChange(ChangeType.Modified, r.Kind, ns, r.Name, rv));
+            }
+            return changes;
+        }, ct);
+
     public IDisposable Watch(string kind, Action<ResourceChange> onChange)
     {
         ImmutableInterlocked.AddOrUpdate(ref _watchers, kind, [onChange], (_, l) => l.Add(onChange));
@@ -177,9 +198,14 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
 
     // ---- writing ----
 
+    /// <summary>Most writes of this process committed together (one WAL flush, one hold of the version counter).</summary>
+    private const int MaxWritesPerCommit = 64;
+
+    private sealed record PendingWrite(Func<Writer, Task<IReadOnlyList<ResourceChange>>> Body, TaskCompletionSource<IReadOnlyList<ResourceChange>> Done, CancellationToken Ct);
+
     /// <summary>
-    /// One transaction: lock the version counter, let <paramref name="body"/> write, record and NOTIFY each change,
-    /// store the counter, commit; then announce to this instance's watchers (a watcher's exception surfaces after the commit).
+    /// Hands <paramref name="body"/> to the write loop and, once its transaction committed, announces its changes to this
+    /// instance's watchers on the caller's call (a watcher's exception surfaces after the commit, as in the embedded store).
     /// <paramref name="undo"/> puts the caller's object back when nothing was committed.
     /// </summary>
     private async Task<IReadOnlyList<ResourceChange>> WriteAsync(Func<Writer, Task<IReadOnlyList<ResourceChange>>> body, CancellationToken ct, Action? undo = null)
@@ -187,16 +213,11 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
         IReadOnlyList<ResourceChange> changes;
         try
         {
-            await using var conn = await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
-            await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
-            var writer = new Writer(this, conn, tx, ct);
-            await using (var lockCounter = new NpgsqlCommand("SELECT value FROM egw_resource_version WHERE id=1 FOR UPDATE", conn, tx))
-                writer.Version = (long)(await lockCounter.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-            changes = await body(writer).ConfigureAwait(false);
-            if (changes.Count == 0) return changes; // nothing written: the rollback gives the lock back
-            await writer.RecordAsync(changes).ConfigureAwait(false);
-            await writer.ExecuteAsync("UPDATE egw_resource_version SET value=$1 WHERE id=1", writer.Version).ConfigureAwait(false);
-            await tx.CommitAsync(ct).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            var pending = new PendingWrite(body, new(TaskCreationOptions.RunContinuationsAsynchronously), ct);
+            if (!_writes.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(PostgresResourceStore));
+            // Not cancelled once queued: whether it committed would be unknown to the caller.
+            changes = await pending.Done.Task.ConfigureAwait(false);
         }
         catch
         {
@@ -206,6 +227,72 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
         }
         Announce(changes);
         return changes;
+    }
+
+    /// <summary>
+    /// The one writer of this instance: takes the writes waiting and commits them in one transaction. The version counter
+    /// row is locked for the transaction, so commits across replicas come in version order; each write runs under a
+    /// savepoint, so one refused write (a conflict, an object that cannot be serialised) gives back its versions and
+    /// leaves the others. A lost connection or failed commit fails every write of the batch.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingWrite>(MaxWritesPerCommit);
+        while (await _writes.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxWritesPerCommit && _writes.Reader.TryRead(out var w))
+                if (w.Ct.IsCancellationRequested) w.Done.TrySetCanceled(w.Ct);
+                else batch.Add(w);
+            if (batch.Count > 0) await CommitAsync(batch).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CommitAsync(List<PendingWrite> batch)
+    {
+        var results = new IReadOnlyList<ResourceChange>?[batch.Count];
+        var failures = new Exception?[batch.Count];
+        try
+        {
+            await using var conn = await _source.OpenConnectionAsync().ConfigureAwait(false);
+            await using var tx = await conn.BeginTransactionAsync().ConfigureAwait(false);
+            var writer = new Writer(this, conn, tx, CancellationToken.None);
+            await using (var lockCounter = new NpgsqlCommand("SELECT value FROM egw_resource_version WHERE id=1 FOR UPDATE", conn, tx))
+                writer.Version = (long)(await lockCounter.ExecuteScalarAsync().ConfigureAwait(false))!;
+            var all = new List<ResourceChange>();
+            var savepoints = batch.Count > 1; // alone, a failed write rolls the whole transaction back instead
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var before = writer.Version;
+                if (savepoints) await tx.SaveAsync("w").ConfigureAwait(false);
+                try
+                {
+                    results[i] = await batch[i].Body(writer).ConfigureAwait(false);
+                    all.AddRange(results[i]!);
+                    if (savepoints) await tx.ReleaseAsync("w").ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not NpgsqlException || e is PostgresException)
+                {
+                    failures[i] = e;
+                    writer.Version = before;
+                    if (!savepoints) break;
+                    await tx.RollbackAsync("w").ConfigureAwait(false);
+                }
+            }
+            if (all.Count > 0)
+            {
+                await writer.RecordAsync(all).ConfigureAwait(false);
+                await writer.ExecuteAsync("UPDATE egw_resource_version SET value=$1 WHERE id=1", writer.Version).ConfigureAwait(false);
+                await tx.CommitAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            for (var i = 0; i < batch.Count; i++) failures[i] ??= e;
+        }
+        for (var i = 0; i < batch.Count; i++)
+            if (failures[i] is { } f) batch[i].Done.TrySetException(f);
+            else batch[i].Done.TrySetResult(results[i]!);
     }
 
     /// <summary>The state of one write transaction: its connection and the versions it hands out.</summary>
@@ -481,6 +568,8 @@ public sealed partial class PostgresResourceStore : IResourceStore, IAsyncDispos
     public async ValueTask DisposeAsync()
     {
         if (_stop.IsCancellationRequested) return;
+        _writes.Writer.TryComplete();
+        await _writer.ConfigureAwait(false); // the writes already queued still commit
         await _stop.CancelAsync().ConfigureAwait(false);
         try { await _listener.ConfigureAwait(false); }
         catch (OperationCanceledException) { }

@@ -109,6 +109,7 @@ public static class EventApi
             // Every document is authorized before any is applied: all of them or nothing.
             var caller = req.HttpContext.Features.Get<ApiCaller>() ?? throw new InvalidOperationException("apply reached without the API guard");
             if (ApiAccessPolicy.RefuseDocuments(caller.Grant, docs) is { } refusal) return ApiErrors.Forbidden(refusal);
+            if (Kubernetes.ClusterOwnedKinds.RefuseDocuments(req.HttpContext, docs) is { } owned) return owned;
             if (docs.OfType<Workflow>().FirstOrDefault() is { } wf)
                 return ApiErrors.Invalid($"{source}: Workflow/{wf.Metadata.Name ?? wf.Metadata.GenerateName}: Workflows are submitted, not applied; use `egw submit`");
             var applied = await store.ApplyAllAsync(docs, ct);

@@ -15,7 +15,7 @@ internal static class Readiness
     /// <summary>Bytes the probe writes: more than one SQLite page and WAL frame, so a nearly full disk fails it too.</summary>
     private const int ProbeBytes = 64 * 1024;
 
-    public static async Task<IResult> CheckAsync(IResourceStore store, IEventLog events, EventGatewayOptions options, CancellationToken ct)
+    public static async Task<IResult> CheckAsync(IResourceStore store, IEventLog events, EventGatewayOptions options, HttpContext http, CancellationToken ct)
     {
         string? problem = null;
         try
@@ -27,6 +27,10 @@ internal static class Readiness
         catch (IOException e) { problem = $"data directory cannot take writes: {e.Message}"; }
         catch (UnauthorizedAccessException e) { problem = $"data directory cannot take writes: {e.Message}"; }
         if (problem is null && !events.AcceptsWrites) problem = "event log does not accept writes (storage failed, event bus unreachable, queue full or shutting down)";
+        // In Kubernetes mode the objects come from the cluster: not ready before each kind was listed once.
+        if (problem is null && options.Kubernetes is not null && http.RequestServices.GetService(typeof(Kubernetes.ClusterObjectMirror)) is Kubernetes.ClusterObjectMirror { Synced: false } mirror)
+            problem = "kubernetes: not yet listed from the API server: " + string.Join(", ", mirror.Health.Where(h => !h.Value.Synced)
+                .Select(h => h.Value.LastError is { } e ? $"{h.Key} ({e})" : h.Key).Order(StringComparer.Ordinal));
         if (problem is null) return Results.Text("ok");
         return Results.Json(new { code = 14, message = problem }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

@@ -25,7 +25,7 @@ public static class WorkflowApi
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", Readiness.CheckAsync);
         // Everything but the probes is behind the guard: authentication, the access table, cross-site checks.
-        var api = app.MapGroup("").AddEndpointFilter<ApiGuard>();
+        var api = app.MapGroup("").AddEndpointFilter<ApiGuard>().AddEndpointFilter<Kubernetes.ClusterOwnedKinds>();
         MapGuarded(api);
         return app;
     }

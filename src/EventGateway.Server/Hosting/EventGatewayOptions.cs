@@ -48,6 +48,8 @@ public sealed class EventGatewayOptions
     /// <summary>The shared event bus (<c>--event-bus nats://HOST:PORT</c>): the event log as a JetStream stream; null: the embedded SQLite log.</summary>
     public string? EventBus { get; set; }
 
+    /// <summary>Where spans go over OTLP/HTTP (<c>--otlp-endpoint http://HOST:4318</c>); null: no exporter, and spans cost nothing.</summary>
+    public string? OtlpEndpoint { get; set; }
     /// <summary>
     /// The shared store (<c>--store postgres://USER:PASS@HOST:PORT/DB</c>, or $EGW_STORE): resources, archive, sensor state and the
     /// artifactGC ledger in PostgreSQL; null: the embedded SQLite files and ledger in the data directory.
@@ -62,6 +64,9 @@ public sealed class EventGatewayOptions
 
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
+
+    /// <summary><c>--kubernetes</c>: EventSources, Sensors, templates, ConfigMaps and Secrets come from this cluster; null: not.</summary>
+    public Kubernetes.KubernetesOptions? Kubernetes { get; set; }
 
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
@@ -104,9 +109,13 @@ public sealed class EventGatewayOptions
         Limits.Validate();
         EventLog.Validate();
         if (EventBus is not null) ValidateEventBus(EventBus);
+        if (OtlpEndpoint is not null) Telemetry.OtlpTracing.Endpoint(OtlpEndpoint);
         if (Store is not null) Postgres.Schema.PostgresDatabase.ValidateUrl(Store);
         if (Store is not null) ValidateReplicas();
         Sensors.Validate();
         Retention.Validate();
+        Kubernetes?.Validate();
+        if (Kubernetes is not null && ManifestDirectories.Count > 0)
+            throw new ArgumentException("--manifests and --kubernetes both supply EventSources, Sensors and templates: with --kubernetes the cluster is their source, so drop --manifests");
     }
 }

@@ -21,6 +21,7 @@ using EventGateway.Postgres.Artifacts;
 using EventGateway.Postgres.Schema;
 using EventGateway.Postgres.Sensors;
 using EventGateway.Postgres.Store;
+using EventGateway.Server.Kubernetes;
 
 namespace EventGateway.Server.Hosting;
 
@@ -37,10 +38,17 @@ public static class ServiceCollectionExtensions
         // SIGTERM ends the process within 10 s: hosted services get this long to stop, then the host exits regardless.
         services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton(TimeProvider.System);
+        // One Prometheus registry per host (not the library's static default): two engines in one process keep their own metrics.
+        services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
+        services.AddSingleton<Telemetry.ServiceMetrics>();
+        services.AddSingleton<EventSourceMetrics>();
+        services.AddSingleton<IWorkflowObserver, WorkflowTracing>();
+        if (options.OtlpEndpoint is { } otlp) services.AddHostedService(_ => new Telemetry.OtlpTracing(otlp));
         services.AddSingleton(ManifestReader.Parser);
         services.AddSingleton(options.Api);
         services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
         services.AddSingleton<ApiGuard>();
+        services.AddSingleton<Ui.UiSessions>();
         if (options.Store is null)
         {
             services.AddSingleton<IResourceStore>(sp => new SqliteResourceStore(Path.Combine(options.DataDir, "egw.db"), sp.GetRequiredService<TimeProvider>()));
@@ -123,6 +131,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
+        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes);
         return services;
     }
 

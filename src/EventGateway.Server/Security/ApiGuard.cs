@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using EventGateway.Server.Api;
+using EventGateway.Server.Ui;
 
 namespace EventGateway.Server.Security;
 
@@ -13,7 +14,7 @@ public sealed record ApiCaller(ApiGrant Grant);
 
 /// <summary>
 /// Admits each API request, in this order: the Host is ours (DNS rebinding), the Origin is ours (cross-site), the bearer
-/// token is valid (401), the token's grant covers the endpoint (403, <see cref="ApiAccessPolicy"/>), and a state-changing
+/// token (or the web UI's session cookie, with its CSRF header for changes) is valid (401), the token's grant covers the endpoint (403, <see cref="ApiAccessPolicy"/>), and a state-changing
 /// body is JSON or YAML (415: an HTML form or a "simple" cross-site fetch can only send text/plain or form types).
 /// Runs before the handler reads anything, so a refused request changes nothing.
 /// </summary>
@@ -32,17 +33,22 @@ public sealed partial class ApiGuard(ApiSecurityOptions options, IServiceProvide
     private async ValueTask<IResult?> RefuseAsync(HttpContext http)
     {
         var req = http.Request;
-        if (options.ChecksHost && !HostAllowed(req.Host.Host))
-            return Refused(http, ApiErrors.Forbidden($"Host '{req.Host}' is not this server's name; the API on loopback answers only localhost, 127.0.0.1, [::1]{Named()} (egw serve --api-host NAME)"));
-        if (req.Headers.Origin is { Count: > 0 } origin && !SameOrigin(origin, req))
-            return Refused(http, ApiErrors.Forbidden($"Origin '{origin}' is not this server ({req.Scheme}://{req.Host}); cross-site requests are refused"));
+        if (CrossSiteRefusal(req) is { } crossSite) return Refused(http, ApiErrors.Forbidden(crossSite));
 
         ApiGrant grant;
         if (options.AuthMode == AuthMode.None) grant = ApiGrant.Anonymous;
         else
         {
+            // The web UI's session cookie stands for the token its browser logged in with (Ui/UiSessions); a cookie
+            // travels by itself, so a state-changing request must also prove it came from our page (the CSRF header).
             if (!TryBearer(req, out var token))
-                return Unauthenticated(http, "missing bearer token: send 'Authorization: Bearer <token>' (egw --token, or EGW_TOKEN)");
+            {
+                if (services.GetRequiredService<UiSessions>().Find(req) is not { } session)
+                    return Unauthenticated(http, "missing bearer token: send 'Authorization: Bearer <token>' (egw --token, or EGW_TOKEN)");
+                if (ChangesState(req.Method) && !session.CsrfMatches(req.Headers[UiSessions.CsrfHeader]))
+                    return Refused(http, ApiErrors.Forbidden($"{req.Method} with the UI's session cookie needs the session's {UiSessions.CsrfHeader} header"));
+                token = session.Token;
+            }
             if (await services.GetRequiredService<ApiTokens>().AuthenticateAsync(token, http.RequestAborted) is not { } found)
                 return Unauthenticated(http, "invalid or revoked token");
             grant = found;
@@ -62,6 +68,16 @@ public sealed partial class ApiGuard(ApiSecurityOptions options, IServiceProvide
         return null;
     }
 
+    /// <summary>Why a request from a browser is not ours (DNS rebinding, another site's Origin), or null; the UI's login uses it too.</summary>
+    public string? CrossSiteRefusal(HttpRequest req)
+    {
+        if (options.ChecksHost && !HostAllowed(req.Host.Host))
+            return $"Host '{req.Host}' is not this server's name; the API on loopback answers only localhost, 127.0.0.1, [::1]{Named()} (egw serve --api-host NAME)";
+        if (req.Headers.Origin is { Count: > 0 } origin && !SameOrigin(origin, req))
+            return $"Origin '{origin}' is not this server ({req.Scheme}://{req.Host}); cross-site requests are refused";
+        return null;
+    }
+
     private bool HostAllowed(string host)
     {
         var h = host.Trim('[', ']');
@@ -74,7 +90,7 @@ public sealed partial class ApiGuard(ApiSecurityOptions options, IServiceProvide
     private static bool SameOrigin(StringValues origin, HttpRequest req) =>
         origin.Count == 1 && string.Equals(origin[0], $"{req.Scheme}://{req.Host.Value}", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Only the Authorization header: a cookie would be sent by the browser on a cross-site request.</summary>
+    /// <summary>The Authorization header; the UI's cookie is the only other way in, and only with its CSRF header for changes.</summary>
     private static bool TryBearer(HttpRequest req, out string token)
     {
         token = "";

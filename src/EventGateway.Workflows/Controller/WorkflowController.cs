@@ -50,7 +50,7 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly WorkflowObservers _observers;
     private readonly StepRunner _steps;
     private readonly ParameterConfigMaps _configMaps;
-    private readonly WorkQueue _queue = new();
+    private readonly WorkQueue _queue;
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ITimer> _retryTimers = new(StringComparer.Ordinal);
     private readonly IOwnership _ownership;
@@ -62,15 +62,19 @@ public sealed partial class WorkflowController : BackgroundService
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
         TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null,
-        IEnumerable<IWorkflowObserver>? observers = null, IOwnership? ownership = null, IStepClaims? claims = null, ISharedLocks? sharedLocks = null)
+        IEnumerable<IWorkflowObserver>? observers = null, Prometheus.CollectorRegistry? metrics = null, IOwnership? ownership = null,
+        IStepClaims? claims = null, ISharedLocks? sharedLocks = null)
     {
         (_store, _time, _log) = (store, time, log);
         _ownership = ownership ?? SoleOwnership.Instance;
         _claims = claims ?? NoStepClaims.Instance;
+        Metrics = new ControllerMetrics(metrics);
+        _queue = new WorkQueue(Metrics);
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
         _sharedLocks = sharedLocks;
-        _locks = new LockTable(Enqueue, _limits.Read, sharedLocks);
+        _locks = new LockTable(Enqueue, _limits.Read, sharedLocks) { Taken = Metrics.LockTaken };
+        Metrics.Follow(_locks);
         // Holders on other replicas release without telling this one: their waiters here ask again every second.
         if (sharedLocks is not null) _sharedRetry = time.CreateTimer(_ => _locks.RetrySharedWaiters(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
@@ -78,7 +82,7 @@ public sealed partial class WorkflowController : BackgroundService
         _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers, _ownership, _claims);
     }
 
-    public ControllerMetrics Metrics { get; } = new();
+    public ControllerMetrics Metrics { get; }
 
     /// <summary>Adds an observer after construction (those known up front come in through the constructor); disposing the result removes it.</summary>
     public IDisposable Observe(IWorkflowObserver observer) => _observers.Add(observer);
@@ -129,6 +133,8 @@ public sealed partial class WorkflowController : BackgroundService
             _shards[i] = _ownership.Claim(WorkflowShards.LeaseName(i), () => ShardChanged(shard), () => ShardIdle(shard));
             if (_shards[i]!.Held) _shardsToAdopt[i] = true;
         }
+        foreach (var wf in await _store.ListAsync<Workflow>(null, stoppingToken).ConfigureAwait(false))
+            Metrics.Known(wf);
         try
         {
             await AdoptShardsAsync(stoppingToken).ConfigureAwait(false);
@@ -222,6 +228,7 @@ public sealed partial class WorkflowController : BackgroundService
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogReconcileFailed(_log, key, e);
+                Metrics.Error("OperationPanic");
                 ScheduleWake(key, _time.GetUtcNow() + TimeSpan.FromSeconds(1));
             }
             finally
@@ -237,6 +244,7 @@ public sealed partial class WorkflowController : BackgroundService
         if (!Owns(key)) return; // another replica's: a shard lost meanwhile ended its runs already
         if (c.Type == ChangeType.Deleted)
         {
+            Metrics.Deleted(c.Namespace, c.Name);
             if (_runs.TryRemove(key, out var run)) EndDeleted(run);
             // After the run is gone: a pass still under way sees that and releases what it took meanwhile.
             _locks.ReleaseWorkflow(c.Namespace, c.Name);

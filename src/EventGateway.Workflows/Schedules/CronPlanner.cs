@@ -3,7 +3,7 @@ using EventGateway.Model;
 namespace EventGateway.Workflows.Schedules;
 
 /// <summary>What one pass over a CronWorkflow decided: run a tick, skip it (and why), and when to look again.</summary>
-public sealed record CronDecision(DateTimeOffset? Tick, bool Run, string? SkipReason, bool ReplaceActive, DateTimeOffset Wake);
+public sealed record CronDecision(DateTimeOffset? Tick, bool Run, string? SkipReason, bool ReplaceActive, DateTimeOffset Wake, bool Forbidden = false);
 
 /// <summary>
 /// The scheduling decision, pure: no store, no clock of its own. Only the latest tick since the last one handled is
@@ -26,6 +26,7 @@ public static class CronPlanner
         var late = now - tick;
         var deadline = spec.StartingDeadlineSeconds is > 0 and var d ? TimeSpan.FromSeconds(d) : (TimeSpan?)null;
         string? skip = null;
+        var forbidden = false;
         if (tick < liveSince && (deadline is null || late > deadline))
             skip = deadline is null
                 ? "missed while not scheduling (service down or suspended); without startingDeadlineSeconds a missed tick is not run"
@@ -33,13 +34,16 @@ public static class CronPlanner
         else if (deadline is not null && late > deadline)
             skip = $"found {Seconds(late)} late, more than startingDeadlineSeconds ({spec.StartingDeadlineSeconds})";
         else if (spec.ConcurrencyPolicy == "Forbid" && active.Count > 0)
+        {
             skip = $"concurrencyPolicy Forbid: {string.Join(", ", active)} still running";
+            forbidden = true;
+        }
         else if (whenRefusal() is { } refusal)
             skip = refusal;
 
         return skip is null
             ? new CronDecision(tick, true, null, spec.ConcurrencyPolicy == "Replace" && active.Count > 0, wake)
-            : new CronDecision(tick, false, skip, false, wake);
+            : new CronDecision(tick, false, skip, false, wake, forbidden);
     }
 
     private static string Seconds(TimeSpan t) => $"{Math.Floor(t.TotalSeconds):0}s";

@@ -26,8 +26,10 @@ namespace EventGateway.Workflows.Schedules;
 /// store, is what survives a restart; what is kept in memory only says since when this process has been watching.
 /// </summary>
 public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitter submitter, WorkflowControls operations,
-    WorkflowDeleter deleter, TimeProvider time, ILogger<CronScheduler> logger) : BackgroundService
+    WorkflowDeleter deleter, TimeProvider time, ILogger<CronScheduler> logger, Prometheus.CollectorRegistry? metrics = null) : BackgroundService
 {
+    private readonly CronMetrics _metrics = new(metrics);
+
     public const string ScheduledTimeAnnotation = "workflows.argoproj.io/scheduled-time";
     public const int DefaultSuccessfulHistory = 3;
     public const int DefaultFailedHistory = 1;
@@ -151,6 +153,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
             if (decision.Run) active = await RunAsync(cron, decision, active, status, ct).ConfigureAwait(false);
             else if (decision.Tick is { } skipped)
             {
+                if (decision.Forbidden) _metrics.PolicyTriggered(ns, name, "Forbid");
                 status.LastSkippedTime = skipped;
                 SetCondition(status, "Skipped", $"tick {skipped:O} skipped: {decision.SkipReason}");
                 LogSkipped(logger, ns, name, skipped, decision.SkipReason!);
@@ -174,8 +177,10 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
     private async Task<List<Workflow>> RunAsync(CronWorkflow cron, CronDecision decision, List<Workflow> active, CronWorkflowStatus status, CancellationToken ct)
     {
         var tick = decision.Tick!.Value;
+        _metrics.Triggered(cron.NamespaceOrDefault, cron.Name);
         if (decision.ReplaceActive)
         {
+            _metrics.PolicyTriggered(cron.NamespaceOrDefault, cron.Name, "Replace");
             foreach (var old in active)
             {
                 try { await operations.TerminateAsync(old.NamespaceOrDefault, old.Name, ct).ConfigureAwait(false); }
@@ -198,6 +203,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
             if (existing?.Metadata.Labels?.GetValueOrDefault(WorkflowSources.CronWorkflowLabel) != cron.Name)
             {
                 SetCondition(status, "SubmissionError", $"tick {tick:O}: a workflow named {wf.Name} exists and was not created by this CronWorkflow");
+                _metrics.SubmissionFailed();
                 status.LastSkippedTime = tick;
                 return active;
             }
@@ -207,6 +213,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         catch (ManifestException e)
         {
             SetCondition(status, "SubmissionError", $"tick {tick:O}: {e.Message}");
+            _metrics.SubmissionFailed();
             LogSubmissionFailed(logger, cron.NamespaceOrDefault, cron.Name, e.Message);
             status.LastSkippedTime = tick;
             return active;

@@ -11,7 +11,7 @@ namespace EventGateway.Workflows.Store;
 /// The embedded store: one SQLite file in WAL mode. Writes are serialised through one connection;
 /// every committed change bumps a global resourceVersion and is announced to watchers.
 /// </summary>
-public sealed class SqliteResourceStore : IResourceStore, IDisposable
+public sealed class SqliteResourceStore : IResourceStore, IResourceImporter, IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly Lock _gate = new();
@@ -145,6 +145,31 @@ public sealed class SqliteResourceStore : IResourceStore, IDisposable
         }
         Announce([change]);
         return Task.FromResult(true);
+    }
+
+    public Task ImportAsync(IReadOnlyList<Resource> resources, CancellationToken ct = default)
+    {
+        var changes = new List<ResourceChange>();
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction();
+            foreach (var r in resources)
+            {
+                var ns = Ns(r.Kind, r.NamespaceOrDefault);
+                var rv = NextVersion(tx);
+                r.Metadata.ResourceVersion = rv.ToString(CultureInfo.InvariantCulture);
+                using var cmd = Command("""
+                    INSERT INTO resources(kind, namespace, name, uid, resource_version, body) VALUES($k,$ns,$n,$u,$rv,$b)
+                    ON CONFLICT(kind, namespace, name) DO UPDATE SET uid=excluded.uid, resource_version=excluded.resource_version, body=excluded.body
+                    """, ("$k", r.Kind), ("$ns", ns), ("$n", r.Name), ("$u", r.Metadata.Uid ?? Guid.NewGuid().ToString()), ("$rv", rv), ("$b", Serialize(r)));
+                cmd.Transaction = tx;
+                cmd.ExecuteNonQuery();
+                changes.Add(new ResourceChange(ChangeType.Modified, r.Kind, ns, r.Name, rv));
+            }
+            tx.Commit();
+        }
+        Announce(changes);
+        return Task.CompletedTask;
     }
 
     public IDisposable Watch(string kind, Action<ResourceChange> onChange)

@@ -17,6 +17,7 @@ public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limi
     public async Task<Workflow> SubmitAsync(Workflow workflow, IReadOnlyList<KeyValuePair<string, string>>? parameters = null, string source = "<input>", CancellationToken ct = default)
     {
         var wf = await PrepareAsync(workflow, parameters, source, ct).ConfigureAwait(false);
+        Telemetry.WorkflowTracing.Stamp(wf);
         return await store.CreateAsync(wf, ct).ConfigureAwait(false);
     }
 

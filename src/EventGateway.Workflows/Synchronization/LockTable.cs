@@ -55,6 +55,15 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
         }
     }
 
+    /// <summary>Told of every lock a holder takes (Argo's locks_taken_total); not of holds restored after a restart.</summary>
+    public Action<LockName>? Taken { get; init; }
+
+    /// <summary>Every lock in use now with its holder and waiter counts (Argo's locks_held and locks_pending).</summary>
+    public IReadOnlyList<(LockName Name, int Held, int Pending)> Usage()
+    {
+        lock (_gate) return [.. _locks.Values.Select(e => (e.Name, e.Holders.Count, e.Queue.Count))];
+    }
+
     public static string WorkflowHolder(string ns, string workflow) => $"{ns}/{workflow}";
 
     public static string NodeHolder(string ns, string workflow, string nodeId) => $"{ns}/{workflow}/{nodeId}";
@@ -103,6 +112,7 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
                     e.Queue.Remove(e.Waiting[holder]);
                     e.Waiting.Remove(holder);
                     e.Holders.Add(holder);
+                    Taken?.Invoke(e.Name);
                 }
                 foreach (var e in entries) Notify(e, wake);
             }

@@ -5,56 +5,65 @@ using EventGateway.Model;
 using EventGateway.Workflows.Controller;
 using EventGateway.Workflows.Submission;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace EventGateway.Workflows.Telemetry;
 
 /// <summary>
-/// Argo's custom metrics (workflow <c>spec.metrics</c> and template <c>metrics</c>), kept for <c>/metrics</c> as
-/// <c>argo_workflows_NAME</c>. It watches saved statuses, outside the controller's pass: a template's metrics are
+/// Argo's custom metrics (workflow <c>spec.metrics</c> and template <c>metrics</c>), recorded on the host's Prometheus
+/// registry as <c>argo_workflows_NAME</c>. It watches saved statuses, outside the controller's pass: a template's metrics are
 /// recorded once when its node completes (each retry attempt counts: earlier attempts as themselves, the last as the
 /// retry node, as Argo does), the workflow's when it completes, and a realtime gauge follows <c>{{duration}}</c> or
-/// <c>{{workflow.duration}}</c> from the node's or workflow's start and keeps its final value. A value, label or
-/// <c>when</c> that cannot be rendered is not recorded and is counted and logged (Argo sets a MetricsError condition).
+/// <c>{{workflow.duration}}</c> from the node's or workflow's start (set from the clock before each scrape) and keeps its
+/// final value. A value, label or <c>when</c> that cannot be rendered is not recorded and is counted and logged (Argo sets
+/// a MetricsError condition).
 /// </summary>
-public sealed class CustomMetrics(TimeProvider time, ILogger<CustomMetrics> logger) : IWorkflowObserver
+public sealed class CustomMetrics : IWorkflowObserver
 {
     public const string Prefix = "argo_workflows_";
 
     /// <summary>Series kept at most; a definition whose labels would make more is refused (cardinality is the user's to bound).</summary>
     public const int MaxSeries = 10_000;
 
+    private readonly TimeProvider time;
+    private readonly ILogger<CustomMetrics> logger;
+    private readonly IMetricFactory _factory;
+    private readonly Counter _errors;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Family> _families = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkflowMarks> _workflows = new(StringComparer.Ordinal);
-    private readonly DateTimeOffset _since = time.GetUtcNow();
+    private readonly List<(Gauge.Child Gauge, RealtimeClock Clock)> _realtime = [];
+    private readonly DateTimeOffset _since;
     private int _series;
-    private long _errors;
 
-    /// <summary>Definitions that could not be recorded (rendering, <c>when</c>, value, conflicting type or help, the series cap).</summary>
-    public long Errors => Interlocked.Read(ref _errors);
+    public CustomMetrics(TimeProvider time, ILogger<CustomMetrics> logger, CollectorRegistry? registry = null)
+    {
+        this.time = time;
+        this.logger = logger;
+        registry ??= Prometheus.Metrics.NewCustomRegistry();
+        _factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        _errors = _factory.CreateCounter("eventgateway_custom_metric_errors_total", "Custom metric definitions that could not be recorded (see the service log for why).");
+        _since = time.GetUtcNow();
+        registry.AddBeforeCollectCallback(Refresh);
+    }
+
+    /// <summary>Definitions that could not be recorded (rendering, <c>when</c>, value, conflicting type, help or labels, the series cap).</summary>
+    public long Errors => (long)_errors.Value;
 
     void IWorkflowObserver.StatusSaved(Workflow workflow) => Observe(workflow, completed: false);
 
     void IWorkflowObserver.Completed(Workflow workflow) => Observe(workflow, completed: true);
 
-    /// <summary>One metric name with its type, help and series, as the exposition writes it.</summary>
-    public sealed record FamilySnapshot(string Name, string Type, string Help, double[]? Buckets, IReadOnlyList<SeriesSnapshot> Series);
-
-    /// <param name="BucketCounts">Cumulative counts per bucket of <see cref="FamilySnapshot.Buckets"/> (histograms).</param>
-    public sealed record SeriesSnapshot(IReadOnlyList<(string Key, string Value)> Labels, double Value, long[]? BucketCounts, double Sum, long Count);
-
-    /// <summary>Every metric as of now (realtime gauges read the clock), names and label sets in order.</summary>
-    public IReadOnlyList<FamilySnapshot> Snapshot()
+    /// <summary>Realtime gauges read the clock just before a scrape; those whose node or workflow ended keep their final value.</summary>
+    private void Refresh()
     {
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            return _families.Values.OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => new FamilySnapshot(
-                Prefix + f.Name, f.Type, f.Help, f.Buckets,
-                f.Series.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => s.Value.Snapshot(now)).ToList())).ToList();
+            foreach (var (gauge, clock) in _realtime) gauge.Set(clock.Read(now));
+            _realtime.RemoveAll(r => r.Clock.End is not null);
         }
     }
-
     private void Observe(Workflow wf, bool completed)
     {
         if (wf.Status is not { } status) return;
@@ -203,24 +212,32 @@ public sealed class CustomMetrics(TimeProvider time, ILogger<CustomMetrics> logg
             return;
         }
         if (SeriesFor(wf, m, d) is not { } series) return;
-        switch (m.Type)
+        switch (series)
         {
-            case "counter": series.Value += value; break;
-            case "histogram": series.Observe(value); break;
-            default:
-                series.Value = m.Gauge!.Operation switch { "Add" => series.Value + value, "Sub" => series.Value - value, _ => value };
-                series.Realtime = null;
+            case Counter.Child counter when value >= 0: counter.Inc(value); break;
+            case Counter.Child: Fail(wf, m, $"counter value {value} is negative: a counter only goes up"); break;
+            case Histogram.Child histogram: histogram.Observe(value); break;
+            case Gauge.Child gauge:
+                _realtime.RemoveAll(r => r.Gauge == gauge);
+                switch (m.Gauge!.Operation)
+                {
+                    case "Add": gauge.Inc(value); break;
+                    case "Sub": gauge.Dec(value); break;
+                    default: gauge.Set(value); break;
+                }
                 break;
         }
     }
 
     private void StartRealtime(Workflow wf, PrometheusMetric m, Dictionary<string, string> scope, WorkflowMarks marks, string owner, DateTimeOffset start)
     {
-        if (Describe(wf, m, scope) is not { } d || SeriesFor(wf, m, d) is not { } series) return;
+        if (Describe(wf, m, scope) is not { } d || SeriesFor(wf, m, d) is not Gauge.Child series) return;
         var variable = m.Gauge!.Value!.Trim()[2..^2].Trim();
         // {{workflow.duration}} in a template still follows the workflow; {{duration}} follows the node.
         var clock = new RealtimeClock(variable == "workflow.duration" ? (wf.Status?.StartedAt ?? start) : start);
-        series.Realtime = clock;
+        _realtime.RemoveAll(r => r.Gauge == series);
+        _realtime.Add((series, clock));
+        series.Set(clock.Read(time.GetUtcNow()));
         marks.Clocks.Add((variable == "workflow.duration" ? "" : owner, clock));
     }
 
@@ -230,26 +247,62 @@ public sealed class CustomMetrics(TimeProvider time, ILogger<CustomMetrics> logg
         foreach (var (o, clock) in marks.Clocks) if (o == owner) clock.End ??= end;
     }
 
-    private Series? SeriesFor(Workflow wf, PrometheusMetric m, (string Name, string Help, (string, string)[] Labels) d)
+    /// <summary>The library's child for these labels; null (after counting why) when the name is taken by another type, help or label set, or the cap is hit.</summary>
+    private ChildBase? SeriesFor(Workflow wf, PrometheusMetric m, (string Name, string Help, (string, string)[] Labels) d)
     {
+        var labelNames = d.Labels.Select(l => l.Item1).ToArray();
         if (!_families.TryGetValue(d.Name, out var family))
         {
-            var buckets = m.Histogram?.Buckets?.Select(b => double.Parse(b, NumberStyles.Float, CultureInfo.InvariantCulture)).Order().Distinct().ToArray();
-            family = _families[d.Name] = new Family(d.Name, m.Type!, d.Help, buckets);
+            var full = Prefix + d.Name;
+            try
+            {
+                Collector collector = m.Type switch
+                {
+                    "counter" => _factory.CreateCounter(full, d.Help, labelNames),
+                    "histogram" => _factory.CreateHistogram(full, d.Help, new HistogramConfiguration
+                    {
+                        LabelNames = labelNames,
+                        Buckets = m.Histogram!.Buckets!.Select(b => double.Parse(b, NumberStyles.Float, CultureInfo.InvariantCulture)).Order().Distinct().ToArray(),
+                    }),
+                    _ => _factory.CreateGauge(full, d.Help, labelNames),
+                };
+                family = _families[d.Name] = new Family(m.Type!, d.Help, labelNames, collector);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                // The registry already holds the name (a service metric such as argo_workflows_gauge) in another shape.
+                Fail(wf, m, $"metric '{full}' cannot be registered: {e.Message}");
+                return null;
+            }
         }
         else if (family.Type != m.Type) { Fail(wf, m, $"metric '{d.Name}' is already a {family.Type}; one name has one type"); return null; }
         else if (family.Help != d.Help) { Fail(wf, m, $"help for metric '{d.Name}' is already set to '{family.Help}'; it cannot be changed"); return null; }
+        else if (!family.LabelNames.SequenceEqual(labelNames))
+        {
+            Fail(wf, m, $"metric '{d.Name}' has labels [{string.Join(", ", family.LabelNames)}]; one name has one set of label keys");
+            return null;
+        }
 
-        var key = string.Join(",", d.Labels.Select(l => $"{l.Item1}={l.Item2}"));
-        if (family.Series.TryGetValue(key, out var series)) return series;
-        if (_series >= MaxSeries) { Fail(wf, m, $"more than {MaxSeries} custom metric series; labels with unbounded values make a series each"); return null; }
-        _series++;
-        return family.Series[key] = new Series(d.Labels, family.Buckets);
+        var key = string.Join(",", d.Labels.Select(l => l.Item2));
+        if (!family.Series.Contains(key))
+        {
+            if (_series >= MaxSeries) { Fail(wf, m, $"more than {MaxSeries} custom metric series; labels with unbounded values make a series each"); return null; }
+            _series++;
+            family.Series.Add(key);
+        }
+        var values = d.Labels.Select(l => l.Item2).ToArray();
+        return family.Collector switch
+        {
+            Counter c => c.WithLabels(values),
+            Histogram h => h.WithLabels(values),
+            Gauge g => g.WithLabels(values),
+            _ => null,
+        };
     }
 
     private void Fail(Workflow wf, PrometheusMetric m, string why)
     {
-        Interlocked.Increment(ref _errors);
+        _errors.Inc();
         logger.LogWarning("workflow {Namespace}/{Workflow}: metric '{Metric}' not recorded: {Reason}", wf.NamespaceOrDefault, wf.Name, m.Name, why);
     }
 
@@ -267,28 +320,8 @@ public sealed class CustomMetrics(TimeProvider time, ILogger<CustomMetrics> logg
         public double Read(DateTimeOffset now) => Math.Max(0, ((End ?? now) - start).TotalSeconds);
     }
 
-    private sealed record Family(string Name, string Type, string Help, double[]? Buckets)
+    private sealed record Family(string Type, string Help, string[] LabelNames, Collector Collector)
     {
-        public Dictionary<string, Series> Series { get; } = new(StringComparer.Ordinal);
-    }
-
-    private sealed class Series((string, string)[] labels, double[]? buckets)
-    {
-        private readonly long[]? _counts = buckets is null ? null : new long[buckets.Length];
-        private double _sum;
-        private long _count;
-
-        public double Value { get; set; }
-        public RealtimeClock? Realtime { get; set; }
-
-        public void Observe(double value)
-        {
-            for (var i = 0; i < buckets!.Length; i++) if (value <= buckets[i]) _counts![i]++;
-            _sum += value;
-            _count++;
-        }
-
-        public SeriesSnapshot Snapshot(DateTimeOffset now) =>
-            new(labels, Realtime?.Read(now) ?? Value, _counts?.ToArray(), _sum, _count);
+        public HashSet<string> Series { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -8,6 +8,7 @@ using EventGateway.Model.Manifests;
 using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Server.Security;
+using EventGateway.Server.Ui;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EventGateway.Workflows.Execution;
@@ -28,6 +29,7 @@ internal static class ServeCommand
         var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
         var retention = new Option<string?>("--event-retention") { Description = "how long the event log keeps events (Go duration, default 168h)" };
         var eventBus = new Option<string?>("--event-bus") { Description = "keep the event log on a NATS JetStream server shared by several processes: nats://HOST:PORT (default: the embedded SQLite log in the data directory)" };
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "export traces (event → sensor → trigger → workflow → step) over OTLP/HTTP protobuf to this collector, e.g. http://127.0.0.1:4318 (default: no tracing)" };
         var store = new Option<string?>("--store")
         {
             Description = "keep resources, the archive, sensor state and the artifactGC ledger in PostgreSQL, shared by several processes: postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: $EGW_STORE, else the embedded SQLite files in the data directory; `egw store copy` moves them)",
@@ -62,10 +64,12 @@ internal static class ServeCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) to serve the API over HTTPS; with --tls-key" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert" };
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var kubernetes = new Option<bool>("--kubernetes") { Description = "read EventSources, Sensors, EventBuses, WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows, ConfigMaps and Secrets from the Kubernetes API server (list + watch) and write EventSource/Sensor status back; in-cluster config unless --kubeconfig" };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "kubeconfig file (its current context) for --kubernetes, instead of the pod's in-cluster config" };
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
-            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, store, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
-            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts,
+            port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, store, otlpEndpoint, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
+            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts, kubernetes, kubeconfig,
         };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
@@ -98,6 +102,7 @@ internal static class ServeCommand
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             options.EventBus = r.GetValue(eventBus);
             replicas.Apply(r, options);
+            options.OtlpEndpoint = r.GetValue(otlpEndpoint);
             options.Store = r.GetValue(store);
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
             options.Retention.WorkflowTtl = DurationOrNone("--workflow-ttl", r.GetValue(workflowTtl)!);
@@ -113,6 +118,8 @@ internal static class ServeCommand
                 try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
                 catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
+            if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes)) throw new CliException("--kubeconfig needs --kubernetes", ExitCodes.Invalid);
+            if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null };
             options.Api = new ApiSecurityOptions
             {
                 AuthMode = r.GetValue(authMode) == "none" ? AuthMode.None : AuthMode.Token,
@@ -160,6 +167,7 @@ internal static class ServeCommand
             catch (InvalidOperationException e) when (options.Store is not null) { throw new CliException(e.Message); }
             app.UseRequestGuard();
             app.MapEventGatewayApi();
+            app.MapEventGatewayUi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);
             foreach (var unbounded in options.Retention.Unbounded())
@@ -167,11 +175,14 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"WARNING: {unbounded}");
                 ServeLog.Unbounded(app.Logger, unbounded);
             }
+            Console.Error.WriteLine($"web UI: {UiAddress(url, r.GetValue(address)!)}" + (options.Api.AuthMode == AuthMode.Token
+                ? $" (log in with the admin token, kept in {AdminTokenFile.PathIn(options.DataDir)})" : ""));
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
                 (app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>() is { Shared: true } replica ? $", replica {replica.ReplicaId} over a shared store" : "") +
                 (options.Store is { } storeUrl ? $", store: {EventGateway.Postgres.Schema.PostgresDatabase.Redact(storeUrl)}" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
+                (options.Kubernetes is { } kube ? $", kubernetes: {kube.Kubeconfig ?? "in-cluster"}" : "") +
                 (options.ContainerHost is { } engine ? $", steps in containers via {engine})" : ")"));
             await app.RunAsync(ct);
             return ExitCodes.Ok;
@@ -187,6 +198,10 @@ internal static class ServeCommand
         Console.Error.WriteLine($"  {token}");
         Console.Error.WriteLine($"use it with `export EGW_TOKEN={token}` or `egw --token {token} ...`; on this machine egw reads it from the data directory itself");
     }
+
+    /// <summary>Where a browser on this machine opens the UI: a wildcard address is not one a browser can go to.</summary>
+    private static string UiAddress(string url, string address) =>
+        (address is "0.0.0.0" or "::" or "[::]" ? url.Replace($"//{address}:", "//localhost:", StringComparison.Ordinal) : url) + "/";
 
     /// <summary>Weaker modes say so at every start, on stderr and in the log.</summary>
     private static void Warn(ILogger logger, ApiSecurityOptions api, bool tls)

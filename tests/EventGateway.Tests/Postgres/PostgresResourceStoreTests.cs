@@ -162,4 +162,49 @@ public sealed class PostgresResourceStoreTests(PostgresServer server) : Resource
         results.Count(r => r).ShouldBe(1);
         (await _store.ListAsync<Workflow>()).Count.ShouldBe(1);
     }
+
+    [Fact]
+    public async Task Concurrent_writes_of_one_replica_commit_together_and_a_refused_one_leaves_the_others_and_no_gap()
+    {
+        await _store.CreateAsync(Cm("taken", "x"));
+        var writes = Enumerable.Range(0, 50).Select(i => Task.Run(() => _store.CreateAsync(i == 25 ? Cm("taken", "y") : Cm($"c{i}", "v")))).ToList();
+
+        (await Should.ThrowAsync<ConflictException>(() => writes[25])).Message.ShouldBe("ConfigMap default/taken already exists");
+        await Task.WhenAll(writes.Where((_, i) => i != 25));
+        var all = await _store.ListAsync<ConfigMap>();
+        all.Count.ShouldBe(50);
+        all.Single(c => c.Name == "taken").Data!["value"].ShouldBe("x");
+        // The refused write gave its version back inside the shared transaction: versions 1..50, none skipped.
+        all.Select(Rv).Order().ShouldBe(Enumerable.Range(1, 50).Select(i => (long)i));
+    }
+
+    [Fact]
+    public async Task A_replica_away_longer_than_the_feed_is_kept_hears_of_every_object_changed_meanwhile()
+    {
+        var clock = new ParkingFakeTimeProvider(DateTimeOffset.UnixEpoch);
+        await using var other = await OpenAsync(clock);
+        var theirs = new ConcurrentQueue<ResourceChange>();
+        using var w = other.Watch("ConfigMap", theirs.Enqueue);
+        await _store.CreateAsync(Cm("seen", "1"));
+        await SeenAsync(theirs, 1, "the change before the disconnect");
+
+        await using var admin = new NpgsqlConnection(server.ConnectionString(_url.Split('/')[^1]));
+        await admin.OpenAsync();
+        await using (var kill = new NpgsqlCommand("SELECT pg_terminate_backend($1)", admin) { Parameters = { new() { Value = other.ListenerProcessId } } })
+            await kill.ExecuteScalarAsync();
+        await Eventually.Get(() => Task.FromResult(!other.Listening && clock.HasPendingTimer(TimeSpan.FromSeconds(1)) ? "parked" : null), "the listener to wait for its reconnect");
+        await _store.CreateAsync(Cm("made-while-away", "x"));
+        var changed = (await _store.GetAsync<ConfigMap>("default", "seen"))!;
+        changed.Data!["value"] = "2";
+        await _store.UpdateAsync(changed);
+        // The feed no longer holds those changes (as after an hour away).
+        await using (var prune = new NpgsqlCommand("DELETE FROM egw_resource_changes", admin))
+            await prune.ExecuteNonQueryAsync();
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var seen = await SeenAsync(theirs, 3, "every object changed while away");
+        seen.Skip(1).Select(c => (c.Type, c.Name, c.ResourceVersion)).ShouldBe([(ChangeType.Modified, "made-while-away", 2L), (ChangeType.Modified, "seen", 3L)]);
+        await _store.CreateAsync(Cm("after", "y"));
+        (await SeenAsync(theirs, 4, "a change after the relist"))[3].Name.ShouldBe("after");
+    }
 }

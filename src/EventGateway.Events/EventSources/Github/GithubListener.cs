@@ -52,7 +52,9 @@ public sealed partial class GithubListener(GithubEventSource spec) : IEventListe
             await WebhookReplies.Reply(http, StatusCodes.Status200OK, $"event not published: {why}").ConfigureAwait(false);
             return;
         }
-        await ctx.PublishAsync(id, data.WrittenMemory, ct: http.RequestAborted).ConfigureAwait(false);
+        // The sender's trace is continued only once the signature (or bearer token) was verified above.
+        var caller = spec.WebhookSecret is not null || endpoint.Authenticates ? CallerTrace.From(http.Request.Headers) : default;
+        await ctx.PublishAsync(id, data.WrittenMemory, ct: http.RequestAborted, caller: caller).ConfigureAwait(false);
         await WebhookReplies.Success(http).ConfigureAwait(false);
     }
 

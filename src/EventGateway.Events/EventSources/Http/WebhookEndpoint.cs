@@ -28,6 +28,9 @@ public sealed class WebhookEndpoint
     public string Method { get; }
     public long MaxPayload { get; }
     public SecretKeySelector? Auth { get; }
+
+    /// <summary>Whether <see cref="CheckAsync"/> authenticates the sender (an authSecret is set).</summary>
+    public bool Authenticates => Auth is not null;
     public WebhookContext Context { get; }
 
     /// <summary>Reads the context (already validated at load) with Argo's defaults.</summary>

@@ -42,9 +42,15 @@ public sealed partial class KafkaBatch(ListenerContext ctx, KafkaEventSource spe
         {
             var end = limiter is null ? messages.Count : await AdmittedEndAsync(events, start, ct).ConfigureAwait(false);
             var publish = new List<(string, ReadOnlyMemory<byte>, DateTimeOffset)>(end - start);
+            // A producer's traceparent header is continued: whoever may write to the topic is authenticated by the broker.
+            var callers = ListenerContext.Traced ? new List<System.Diagnostics.ActivityContext>(end - start) : null;
             for (var i = start; i < end; i++)
-                if (events[i] is { } e) publish.Add(e);
-            await AppendAsync(publish, position.CheckpointAfter(messages[end - 1]), ct).ConfigureAwait(false);
+                if (events[i] is { } e)
+                {
+                    publish.Add(e);
+                    callers?.Add(CallerTrace.From(messages[i].Message.Headers));
+                }
+            await AppendAsync(publish, callers, position.CheckpointAfter(messages[end - 1]), ct).ConfigureAwait(false);
             position.Completed(start == 0 && end == messages.Count ? messages : Slice(messages, start, end));
             start = end;
         }
@@ -64,7 +70,8 @@ public sealed partial class KafkaBatch(ListenerContext ctx, KafkaEventSource spe
         return end;
     }
 
-    private async Task AppendAsync(List<(string, ReadOnlyMemory<byte>, DateTimeOffset)> events, SourceCheckpoint? checkpoint, CancellationToken ct)
+    private async Task AppendAsync(List<(string, ReadOnlyMemory<byte>, DateTimeOffset)> events, List<System.Diagnostics.ActivityContext>? callers,
+        SourceCheckpoint? checkpoint, CancellationToken ct)
     {
         if (events.Count == 0 && checkpoint is null) return;
         while (true)
@@ -72,7 +79,7 @@ public sealed partial class KafkaBatch(ListenerContext ctx, KafkaEventSource spe
             try
             {
                 ct.ThrowIfCancellationRequested();
-                var append = ctx.PublishManyAsync(events, checkpoint, CancellationToken.None);
+                var append = ctx.PublishManyAsync(events, checkpoint, CancellationToken.None, callers);
                 try
                 {
                     await append.WaitAsync(ct).ConfigureAwait(false);

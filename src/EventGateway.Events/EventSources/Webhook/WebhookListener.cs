@@ -56,7 +56,9 @@ public sealed class WebhookListener(WebhookEventSource spec) : IEventListener
             await WebhookReplies.Reply(http, StatusCodes.Status200OK, $"event not published: {why}").ConfigureAwait(false);
             return;
         }
-        await ctx.PublishAsync(Guid.CreateVersion7().ToString(), data.WrittenMemory, ct: http.RequestAborted).ConfigureAwait(false);
+        // The sender's trace is continued only if the bearer token proved who sent it (CheckAsync above).
+        var caller = endpoint.Authenticates ? CallerTrace.From(http.Request.Headers) : default;
+        await ctx.PublishAsync(Guid.CreateVersion7().ToString(), data.WrittenMemory, ct: http.RequestAborted, caller: caller).ConfigureAwait(false);
         await WebhookReplies.Success(http).ConfigureAwait(false);
     }
 }

@@ -1,0 +1,20 @@
+using k8s;
+
+namespace EventGateway.Server.Kubernetes;
+
+/// <summary><c>egw serve --kubernetes [--kubeconfig PATH]</c>: read the mirrored kinds from an API server.</summary>
+public sealed class KubernetesOptions
+{
+    /// <summary>A kubeconfig file (its current context); null: the in-cluster config of the pod's service account.</summary>
+    public string? Kubeconfig { get; set; }
+
+    public void Validate()
+    {
+        if (Kubeconfig is { } path && !File.Exists(path)) throw new ArgumentException($"--kubeconfig {path} does not exist");
+        if (Kubeconfig is null && !KubernetesClientConfiguration.IsInCluster())
+            throw new ArgumentException("--kubernetes: not running in a pod (KUBERNETES_SERVICE_HOST is unset or the service account token is missing); pass --kubeconfig PATH");
+    }
+
+    public KubernetesClientConfiguration ClientConfiguration() =>
+        Kubeconfig is { } path ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path) : KubernetesClientConfiguration.InClusterConfig();
+}
