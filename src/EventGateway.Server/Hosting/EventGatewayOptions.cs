@@ -81,12 +81,15 @@ public sealed class EventGatewayOptions
             throw new ArgumentException($"--event-bus '{url}': a NATS URL has no path or query; expected nats://HOST:PORT");
     }
 
-    /// <summary>With a shared store several replicas may run, each with its own data directory: what they share must be shared.</summary>
+    /// <summary>What a second replica beside this one would lack (a shared store without a shared event log): said at start; null when nothing.</summary>
+    public string? SingleReplicaWarning => Store is not null && EventBus is null
+        ? "--store without --event-bus: this process keeps its event log in its data directory, so it must stay the only replica; to run several, give each --event-bus nats://HOST:PORT and an S3 --artifact-repository"
+        : null;
+
+    /// <summary>A shared store and a shared bus: several replicas may run, each with its own data directory, so what they share must be shared.</summary>
     private void ValidateReplicas()
     {
-        if (EventBus is null)
-            throw new ArgumentException($"--store {Store}: several replicas may share this store, so their event log must be shared too: add --event-bus nats://HOST:PORT (a nats-server with JetStream)");
-        if (ArtifactRepository?.S3 is null)
+        if (EventBus is not null && ArtifactRepository?.S3 is null)
             throw new ArgumentException($"--store {Store}: several replicas may share this store, and a local artifact repository keeps a step's outputs in one replica's data directory, where the others cannot read them: give an S3 repository with --artifact-repository FILE (s3: {{endpoint, bucket, accessKeySecret, secretKeySecret}})");
         if (LeaseTtl < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease-ttl must be at least 1s, got {LeaseTtl}");
         if (ReplicaId is { } id && (id.Length is 0 or > 200 || id.Any(c => char.IsWhiteSpace(c) || c == '/')))

@@ -170,6 +170,7 @@ internal static class ServeCommand
             app.MapEventGatewayUi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);
+            if (options.SingleReplicaWarning is { } single) Console.Error.WriteLine($"WARNING: {single}");
             foreach (var unbounded in options.Retention.Unbounded())
             {
                 Console.Error.WriteLine($"WARNING: {unbounded}");
