@@ -5,6 +5,7 @@ using EventGateway.Events.EventSources.Http;
 using EventGateway.Events.Log;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
+using EventGateway.Workflows.Replicas;
 using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.EventSources;
@@ -13,7 +14,8 @@ namespace EventGateway.Events.EventSources;
 /// Keeps the running listeners equal to the EventSources in the store: starts an EventSource's
 /// listeners when it is added, restarts them when its spec changes, stops them when it is deleted.
 /// A listener that fails is restarted with backoff; its status says why. One EventSource's failure
-/// never touches another's.
+/// never touches another's. With several replicas, listeners that take requests run on every replica and
+/// those that poll (<see cref="IEventListener.Exclusive"/>) on the one holding their lease.
 /// </summary>
 public sealed partial class EventSourceHost(
     IResourceStore store,
@@ -22,9 +24,11 @@ public sealed partial class EventSourceHost(
     WebhookServer http,
     TimeProvider time,
     ILoggerFactory loggers,
+    IOwnership ownership,
     EventSourceMetrics? metrics = null) : ResourceReconciler<EventSource>(store, "EventSource", loggers.CreateLogger<EventSourceHost>())
 {
-    private sealed record Running(string Fingerprint, CancellationTokenSource Stop, IReadOnlyList<(ListenerStatus Status, Task Task)> Listeners, string? Error);
+    private sealed record Running(string Fingerprint, CancellationTokenSource Stop, IReadOnlyList<(ListenerStatus Status, Task Task)> Listeners, string? Error,
+        IReadOnlyList<ExclusiveWork>? Leases = null);
 
     private readonly ConcurrentDictionary<(string Ns, string Name), Running> _running = new();
     private readonly ILogger _log = loggers.CreateLogger<EventSourceHost>();
@@ -62,32 +66,50 @@ public sealed partial class EventSourceHost(
         }
 
         var stop = new CancellationTokenSource();
+        var leases = new List<ExclusiveWork>();
         var listeners = EventListeners.For(es).Select(entry =>
         {
             var status = new ListenerStatus(entry.Type, entry.EventName, metrics?.For(key.Ns, key.Name, entry.EventName));
             var ctx = new ListenerContext(es, entry.Type, entry.EventName, log, secrets, http, Store, time,
                 loggers.CreateLogger($"EventGateway.Events.EventSources.{entry.Type}"), status);
-            return (status, Task.Run(() => SuperviseAsync(entry.Listener, ctx, stop.Token), CancellationToken.None));
+            var work = entry.Listener.Exclusive(es) ? new ExclusiveWork(ownership, $"eventsource/{key.Ns}/{key.Name}/{entry.Type}/{entry.EventName}") : null;
+            if (work is not null) leases.Add(work);
+            return (status, Task.Run(() => SuperviseAsync(entry.Listener, ctx, work, stop.Token), CancellationToken.None));
         }).ToList();
-        _running[key] = new Running(fingerprint, stop, listeners, null);
+        _running[key] = new Running(fingerprint, stop, listeners, null, leases);
         LogStarted(_log, key.Ns, key.Name, listeners.Count);
     }
 
     /// <summary>Runs a listener until stopped; a failure is recorded and retried after 1 s, doubling to 30 s.</summary>
-    private async Task SuperviseAsync(IEventListener listener, ListenerContext ctx, CancellationToken ct)
+    private async Task SuperviseAsync(IEventListener listener, ListenerContext ctx, ExclusiveWork? work, CancellationToken ct)
     {
         var backoff = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
         {
+            var held = CancellationToken.None;
+            if (work is not null)
+            {
+                if (!work.Claim.Held) ctx.Status.Standby($"another replica runs this listener (lease {work.Lease}); this one takes over when it is free");
+                try { held = await work.WaitHeldAsync(ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) { break; }
+            }
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, held);
             try
             {
-                await listener.RunAsync(ctx, ct).ConfigureAwait(false);
+                await listener.RunAsync(ctx, run.Token).ConfigureAwait(false);
                 if (ct.IsCancellationRequested) break;
+                if (held.IsCancellationRequested) continue;
                 ctx.Status.Failed("listener ended unexpectedly");
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 break;
+            }
+            catch (OperationCanceledException) when (held.IsCancellationRequested)
+            {
+                // Its lease was lost: stopped before another replica may take it; wait to hold it again.
+                backoff = TimeSpan.FromSeconds(1);
+                continue;
             }
             catch (Exception e)
             {
@@ -106,6 +128,7 @@ public sealed partial class EventSourceHost(
         if (!_running.TryRemove(key, out var r)) return;
         await r.Stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(r.Listeners.Select(l => l.Task)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var lease in r.Leases ?? []) lease.Dispose();
         r.Stop.Dispose();
         LogStopped(_log, key.Ns, key.Name);
     }

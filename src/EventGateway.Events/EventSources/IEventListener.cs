@@ -9,4 +9,11 @@ namespace EventGateway.Events.EventSources;
 public interface IEventListener
 {
     Task RunAsync(ListenerContext context, CancellationToken ct);
+
+    /// <summary>
+    /// True for listeners that must run on one replica at a time (they poll, or keep a position of their own: S3 polling,
+    /// calendar, Kafka partition mode). Listeners that take requests (webhooks, GitHub, S3 notifications) run on every
+    /// replica, and a Kafka consumer group is balanced by Kafka itself.
+    /// </summary>
+    bool Exclusive(EventGateway.Model.EventSource source) => false;
 }

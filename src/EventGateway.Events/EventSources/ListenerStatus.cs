@@ -1,6 +1,6 @@
 namespace EventGateway.Events.EventSources;
 
-public enum ListenerState { Starting, Listening, Failed, Stopped }
+public enum ListenerState { Starting, Listening, Failed, Stopped, Standby }
 
 /// <summary>What one running event is doing, for <c>egw eventsource get</c>. Updated by its listener, read by anyone.</summary>
 public sealed class ListenerStatus
@@ -50,6 +50,12 @@ public sealed class ListenerStatus
             if (State == ListenerState.Listening) Metrics?.Running(false);
             State = ListenerState.Failed; Message = reason; Restarts++;
         }
+    }
+
+    /// <summary>Not running here because another replica runs it (its lease is held elsewhere).</summary>
+    public void Standby(string reason)
+    {
+        lock (_gate) { State = ListenerState.Standby; Message = reason; }
     }
 
     public void Stopped()

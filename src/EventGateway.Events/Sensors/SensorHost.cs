@@ -6,6 +6,7 @@ using EventGateway.Events.Sensors.State;
 using EventGateway.Events.Sensors.Triggers;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
+using EventGateway.Workflows.Replicas;
 using EventGateway.Workflows.Store;
 
 namespace EventGateway.Events.Sensors;
@@ -14,7 +15,8 @@ namespace EventGateway.Events.Sensors;
 /// Keeps one running pipeline per Sensor in the store: starts it when the Sensor is added, restarts it
 /// when its spec or annotations change (keeping its checkpoint and partial state), stops it and forgets
 /// its position when deleted. A refused Sensor says why; a failing pipeline restarts with 1 s → 30 s backoff
-/// and replays from its checkpoint.
+/// and replays from its checkpoint. With several replicas a Sensor runs on the one that holds its lease
+/// (<c>sensor/NAMESPACE/NAME</c>); the others keep it Waiting and take over when that lease is free.
 /// </summary>
 public sealed partial class SensorHost(
     IResourceStore store,
@@ -25,7 +27,8 @@ public sealed partial class SensorHost(
     IEnumerable<ITrigger> triggers,
     SensorOptions options,
     SensorMetrics metrics,
-    ILoggerFactory loggers) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
+    ILoggerFactory loggers,
+    IOwnership ownership) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
 {
     /// <summary>A sensor's key in the state store and metrics: namespace/name.</summary>
     public static string KeyOf(Sensor s) => $"{s.NamespaceOrDefault}/{s.Name}";
@@ -33,6 +36,8 @@ public sealed partial class SensorHost(
     private sealed record Running(string Fingerprint, CancellationTokenSource Stop, Task Task, SensorStatus Status, TimeSpan DedupWindow);
 
     private readonly ConcurrentDictionary<(string Ns, string Name), Running> _running = new();
+    /// <summary>Each Sensor's lease claim, kept across restarts of its pipeline (a changed spec) until it is deleted.</summary>
+    private readonly ConcurrentDictionary<(string Ns, string Name), ExclusiveWork> _leases = new();
     private readonly IReadOnlyDictionary<string, ITrigger> _kinds = triggers.ToDictionary(t => t.Kind, StringComparer.Ordinal);
     private readonly ILogger _log = loggers.CreateLogger<SensorHost>();
 
@@ -55,6 +60,8 @@ public sealed partial class SensorHost(
     {
         _pruner?.Dispose();
         foreach (var key in _running.Keys.ToList()) await StopAsync(key).ConfigureAwait(false);
+        foreach (var key in _leases.Keys.ToList())
+            if (_leases.TryRemove(key, out var lease)) lease.Dispose();
     }
 
     protected override async Task ReconcileAsync((string Ns, string Name) key, CancellationToken ct)
@@ -63,6 +70,7 @@ public sealed partial class SensorHost(
         if (sensor is null)
         {
             await StopAsync(key).ConfigureAwait(false);
+            if (_leases.TryRemove(key, out var lease)) lease.Dispose();
             state.Forget($"{key.Ns}/{key.Name}");
             return;
         }
@@ -94,23 +102,38 @@ public sealed partial class SensorHost(
             return;
         }
         var stop = new CancellationTokenSource();
-        var task = Task.Run(() => SuperviseAsync(runner, key, stop.Token), CancellationToken.None);
+        var work = _leases.GetOrAdd(key, k => new ExclusiveWork(ownership, $"sensor/{k.Ns}/{k.Name}"));
+        var task = Task.Run(() => SuperviseAsync(runner, work, key, stop.Token), CancellationToken.None);
         _running[key] = new Running(fingerprint, stop, task, status, DedupKeys.Window(sensor));
         LogStarted(_log, key.Ns, key.Name, sensor.Spec.Triggers?.Count ?? 0);
     }
 
-    private async Task SuperviseAsync(SensorRunner runner, (string Ns, string Name) key, CancellationToken ct)
+    private async Task SuperviseAsync(SensorRunner runner, ExclusiveWork work, (string Ns, string Name) key, CancellationToken ct)
     {
         var backoff = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
         {
+            if (!work.Claim.Held)
+                (runner.Status.State, runner.Status.Message) = (SensorState.Waiting, $"another replica runs this sensor (lease {work.Lease}); this one takes over when it is free");
+            CancellationToken held;
+            try { held = await work.WaitHeldAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            runner.Fence = ownership.Shared ? new LeaseFence(work.Lease, ownership.ReplicaId, work.Claim.Epoch) : null;
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, held);
             try
             {
-                await runner.RunAsync(ct).ConfigureAwait(false);
+                await runner.RunAsync(run.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 break;
+            }
+            catch (OperationCanceledException) when (held.IsCancellationRequested)
+            {
+                // The lease was lost: stop before another replica may take it, then wait to hold it again.
+                LogLeaseLost(_log, key.Ns, key.Name);
+                backoff = TimeSpan.FromSeconds(1);
+                continue;
             }
             catch (Exception e)
             {
@@ -156,6 +179,9 @@ public sealed partial class SensorHost(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "sensor {Namespace}/{Name} failed; restarting in {Seconds}s")]
     private static partial void LogSensorFailed(ILogger log, Exception e, string @namespace, string name, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "sensor {Namespace}/{Name}: its lease was lost; stopped until it is held again")]
+    private static partial void LogLeaseLost(ILogger log, string @namespace, string name);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "pruning sensor state failed")]
     private static partial void LogPruneFailed(ILogger log, Exception e);

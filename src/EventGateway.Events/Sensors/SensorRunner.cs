@@ -38,6 +38,22 @@ internal sealed partial class SensorRunner
     private Dictionary<string, Dictionary<string, PartialEvent>> _partial = [];
     private SensorBatch _batch;
 
+    /// <summary>
+    /// The lease this replica runs the sensor under (several replicas): every commit carries it, so once another
+    /// replica took the sensor over, a late commit of this one is refused (FencedWriteException) and writes nothing.
+    /// </summary>
+    public LeaseFence? Fence
+    {
+        get => _fence;
+        set
+        {
+            _fence = value;
+            if (_batch.IsEmpty) _batch = new SensorBatch(_key) { Fence = value };
+        }
+    }
+
+    private LeaseFence? _fence;
+
     public SensorRunner(Sensor sensor, IEventLog log, ISensorStateStore state, SensorWorkflowGate gate, TriggerContext context,
         IReadOnlyDictionary<string, ITrigger> kinds, SensorOptions options, SensorMetrics metrics, SensorStatus status)
     {
@@ -101,7 +117,7 @@ internal sealed partial class SensorRunner
     private async Task<long> StartingPointAsync(CancellationToken ct)
     {
         var last = (await _log.StatsAsync(ct).ConfigureAwait(false)).LastSequence;
-        _state.Commit(new SensorBatch(_key) { Checkpoint = last });
+        _state.Commit(new SensorBatch(_key) { Fence = Fence, Checkpoint = last });
         return last;
     }
 
@@ -111,7 +127,7 @@ internal sealed partial class SensorRunner
         if (_batch.IsEmpty) return;
         _state.Commit(_batch);
         if (_batch.Checkpoint is { } cp) Status.Checkpoint = cp;
-        _batch = new SensorBatch(_key);
+        _batch = new SensorBatch(_key) { Fence = Fence };
     }
 
     private async Task ProcessAsync(LoggedEvent logged, CancellationToken ct)

@@ -13,7 +13,7 @@ namespace EventGateway.Server.Api;
 /// before it is read, a storage failure is a 503 with Retry-After, and anything unexpected is a one-line 500 with one
 /// log line, never a stack trace.
 /// </summary>
-public sealed partial class RequestGuard(RequestDelegate next, ILogger<RequestGuard> log)
+public sealed partial class RequestGuard(RequestDelegate next, ILogger<RequestGuard> log, Workflows.Replicas.IOwnership? ownership = null)
 {
     /// <summary>Largest request body: the manifest cap, since every body is a manifest or smaller.</summary>
     public const long MaxBodyBytes = YamlToJson.MaxManifestBytes;
@@ -30,6 +30,13 @@ public sealed partial class RequestGuard(RequestDelegate next, ILogger<RequestGu
         if (http.Request.ContentLength > MaxBodyBytes)
         {
             await WriteAsync(http, StatusCodes.Status413PayloadTooLarge, 3, $"request body of {http.Request.ContentLength} bytes is larger than the limit of {MaxBodyBytes} bytes");
+            return;
+        }
+        // A replica cut off from the shared database neither stores nor reads truthfully: 503 until it is back (liveness aside).
+        if (ownership?.Unavailable is { } unavailable && http.Request.Path != "/healthz")
+        {
+            http.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WriteAsync(http, StatusCodes.Status503ServiceUnavailable, 14, $"{unavailable}; nothing was changed, retry later");
             return;
         }
         // A body without a length (chunked) is cut off by Kestrel at the same cap while it is read.

@@ -55,6 +55,13 @@ public sealed class EventGatewayOptions
     /// artifactGC ledger in PostgreSQL; null: the embedded SQLite files and ledger in the data directory.
     /// </summary>
     public string? Store { get; set; }
+
+    /// <summary>This replica's id among those sharing the store (<c>--replica-id</c>); null: hostname-pid-random.</summary>
+    public string? ReplicaId { get; set; }
+
+    /// <summary>How long a replica's leases live without renewal (<c>--lease-ttl</c>): ownership moves this long after a replica dies.</summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
+
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
@@ -72,6 +79,21 @@ public sealed class EventGatewayOptions
             throw new ArgumentException($"--event-bus '{url}' is not a NATS URL: expected nats://HOST:PORT (a nats-server with JetStream, `nats-server -js`)");
         if (u.AbsolutePath is not ("" or "/") || u.Query.Length > 0)
             throw new ArgumentException($"--event-bus '{url}': a NATS URL has no path or query; expected nats://HOST:PORT");
+    }
+
+    /// <summary>What a second replica beside this one would lack (a shared store without a shared event log): said at start; null when nothing.</summary>
+    public string? SingleReplicaWarning => Store is not null && EventBus is null
+        ? "--store without --event-bus: this process keeps its event log in its data directory, so it must stay the only replica; to run several, give each --event-bus nats://HOST:PORT and an S3 --artifact-repository"
+        : null;
+
+    /// <summary>A shared store and a shared bus: several replicas may run, each with its own data directory, so what they share must be shared.</summary>
+    private void ValidateReplicas()
+    {
+        if (EventBus is not null && ArtifactRepository?.S3 is null)
+            throw new ArgumentException($"--store {Store}: several replicas may share this store, and a local artifact repository keeps a step's outputs in one replica's data directory, where the others cannot read them: give an S3 repository with --artifact-repository FILE (s3: {{endpoint, bucket, accessKeySecret, secretKeySecret}})");
+        if (LeaseTtl < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease-ttl must be at least 1s, got {LeaseTtl}");
+        if (ReplicaId is { } id && (id.Length is 0 or > 200 || id.Any(c => char.IsWhiteSpace(c) || c == '/')))
+            throw new ArgumentException($"--replica-id '{id}': 1 to 200 characters, no spaces or '/'");
     }
 
     public void Validate()
@@ -92,6 +114,7 @@ public sealed class EventGatewayOptions
         if (EventBus is not null) ValidateEventBus(EventBus);
         if (OtlpEndpoint is not null) Telemetry.OtlpTracing.Endpoint(OtlpEndpoint);
         if (Store is not null) Postgres.Schema.PostgresDatabase.ValidateUrl(Store);
+        if (Store is not null) ValidateReplicas();
         Sensors.Validate();
         Retention.Validate();
         Kubernetes?.Validate();

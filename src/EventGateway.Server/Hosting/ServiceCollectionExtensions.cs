@@ -60,10 +60,11 @@ public static class ServiceCollectionExtensions
         {
             services.AddPostgresStores(options.Store, options.Retention.Archive);
         }
+        services.AddReplicaOwnership(options); // after the stores: it shares their database
         services.AddSingleton(_ => new LocalArtifactRepository(options.DataDir));
         services.AddSingleton<ArtifactStorage>();
         services.AddSingleton<ArtifactGarbageCollector>();
-        services.AddHostedService(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
         services.AddSingleton<IStepExecutor>(sp => options.ContainerHost is { } host
             ? new ContainerExecutor(options.DataDir, host, options.MaxProcesses, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerExecutor>>(),
@@ -86,14 +87,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<WorkflowController>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowController>());
         services.AddSingleton<CronScheduler>();
-        services.AddHostedService(sp => sp.GetRequiredService<CronScheduler>());
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<CronScheduler>(), "cron"));
         services.AddSingleton(options.Retention);
         services.AddSingleton<WorkflowDeleter>();
         services.AddSingleton<WorkflowReaper>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<WorkflowReaper>());
         services.AddSingleton<CustomMetrics>();
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<CustomMetrics>());
-        services.AddHostedService(sp => sp.GetRequiredService<WorkflowReaper>());
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<WorkflowReaper>(), "reaper"));
 
         if (options.EventBus is { } bus)
             // Opened once at start: an unreachable bus fails the start with its URL; a later outage only refuses appends (503).
@@ -103,7 +104,10 @@ public static class ServiceCollectionExtensions
             services.AddSingleton<IEventLog>(sp => new SqliteEventLog(Path.Combine(options.DataDir, "events.db"), options.EventLog,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SqliteEventLog>>()));
         services.AddSingleton<SecretResolver>();
-        services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new WebhookServer(options.EventListenAddress, sp.GetRequiredService<ILoggerFactory>())
+        {
+            Unavailable = sp.GetRequiredService<Workflows.Replicas.IOwnership>() is { Shared: true } o ? () => o.Unavailable : null,
+        });
         if (options.ManifestDirectories.Count > 0)
         {
             services.AddSingleton(sp => new ManifestDirectoryWatcher(options.ManifestDirectories.Select(Path.GetFullPath).ToList(),

@@ -2,6 +2,7 @@ using EventGateway.Model;
 using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Memoization;
+using EventGateway.Workflows.Replicas;
 
 namespace EventGateway.Workflows.Controller;
 
@@ -11,7 +12,7 @@ namespace EventGateway.Workflows.Controller;
 /// which are killed is the <see cref="PodLauncher"/>'s to decide; this reports through the pod it is given.
 /// </summary>
 internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs, MemoCache memo,
-    IEnumerable<ITemplateRunner> runners, TimeProvider time, IWorkflowObserver observer)
+    IEnumerable<ITemplateRunner> runners, TimeProvider time, IWorkflowObserver observer, IOwnership ownership, IStepClaims claims)
 {
     private readonly Dictionary<TemplateType, ITemplateRunner> _runners = runners.ToDictionary(r => r.Type);
 
@@ -25,6 +26,7 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
         var lookUp = request.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(request.NodeId)?.Phase != NodePhase.Running;
         if (lookUp && await memo.LookUpAsync(wf.NamespaceOrDefault, request, killed).ConfigureAwait(false) is { } cached)
             return cached; // a hit (or an unusable cache) is the step's result: nothing runs
+        if (await ClaimedElsewhereAsync(wf, request, killed).ConfigureAwait(false) is { } lost) return lost;
         if (request.Template.ContainerSet is not null)
             return await RunContainerSetAsync(wf, pod, killed).ConfigureAwait(false);
         // http and resource templates run here, not as a process; they hold no slot, so a kill always cancels them.
@@ -34,6 +36,22 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
             return await runner.RunAsync(wf, request, killed).ConfigureAwait(false);
         }
         return await RunProcessAsync(wf, pod, killed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// With several replicas, a step is claimed for this replica before anything of it starts. A step another replica
+    /// claimed first may have run there, and its process went with that replica (this one holds the workflow's shard
+    /// now, so that replica stopped holding it): the node ends as Error, as Argo ends a node whose pod vanished, and
+    /// its retryStrategy decides whether a new attempt runs. Running it again under the same node would run it twice.
+    /// </summary>
+    private async Task<PodResult?> ClaimedElsewhereAsync(Workflow wf, PodRequest request, CancellationToken killed)
+    {
+        if (!ownership.Shared || wf.Metadata.Uid is not { } uid) return null;
+        var first = await claims.ClaimAsync(uid, request.NodeId, ownership.ReplicaId, killed).ConfigureAwait(false);
+        if (first == ownership.ReplicaId) return null;
+        var now = time.GetUtcNow();
+        var started = wf.Status?.Nodes?.GetValueOrDefault(request.NodeId)?.StartedAt ?? now;
+        return new PodResult(request.NodeId, NodePhase.Error, $"its replica {first} stopped: the step's process was lost with it", null, null, started, now);
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Execution;
 using EventGateway.Workflows.Memoization;
 using EventGateway.Workflows.Controls;
+using EventGateway.Workflows.Replicas;
 using EventGateway.Workflows.Store;
 using EventGateway.Workflows.Synchronization;
 
@@ -52,22 +53,33 @@ public sealed partial class WorkflowController : BackgroundService
     private readonly WorkQueue _queue;
     private readonly ConcurrentDictionary<string, WorkflowRun> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ITimer> _retryTimers = new(StringComparer.Ordinal);
+    private readonly IOwnership _ownership;
+    private readonly IStepClaims _claims;
+    private readonly ILeaseClaim?[] _shards = new ILeaseClaim?[WorkflowShards.Count];
+    private readonly ITimer? _sharedRetry;
+    private readonly ISharedLocks? _sharedLocks;
     private CancellationToken _stopping;
 
     public WorkflowController(IResourceStore store, IStepExecutor executor, StepSpecBuilder specs, OutputCollector outputs,
         TimeProvider time, ILogger<WorkflowController> log, ControllerOptions? options = null, IEnumerable<ITemplateRunner>? runners = null,
-        IEnumerable<IWorkflowObserver>? observers = null, Prometheus.CollectorRegistry? metrics = null)
+        IEnumerable<IWorkflowObserver>? observers = null, Prometheus.CollectorRegistry? metrics = null, IOwnership? ownership = null,
+        IStepClaims? claims = null, ISharedLocks? sharedLocks = null)
     {
         (_store, _time, _log) = (store, time, log);
+        _ownership = ownership ?? SoleOwnership.Instance;
+        _claims = claims ?? NoStepClaims.Instance;
         Metrics = new ControllerMetrics(metrics);
         _queue = new WorkQueue(Metrics);
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
-        _locks = new LockTable(Enqueue, _limits.Read) { Taken = Metrics.LockTaken };
+        _sharedLocks = sharedLocks;
+        _locks = new LockTable(Enqueue, _limits.Read, sharedLocks) { Taken = Metrics.LockTaken };
         Metrics.Follow(_locks);
+        // Holders on other replicas release without telling this one: their waiters here ask again every second.
+        if (sharedLocks is not null) _sharedRetry = time.CreateTimer(_ => _locks.RetrySharedWaiters(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _observers = new WorkflowObservers([Metrics, .. observers ?? []]);
         _configMaps = new ParameterConfigMaps(store);
-        _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers);
+        _steps = new StepRunner(executor, specs, outputs, new MemoCache(store, time, log), runners ?? [], time, _observers, _ownership, _claims);
     }
 
     public ControllerMetrics Metrics { get; }
@@ -115,19 +127,17 @@ public sealed partial class WorkflowController : BackgroundService
         _stopping = stoppingToken;
         using var watch = _store.Watch("Workflow", OnChange);
         using var limits = _limits.Follow(_locks);
-        foreach (var wf in await _store.ListAsync<Workflow>(null, stoppingToken).ConfigureAwait(false))
+        for (var i = 0; i < WorkflowShards.Count; i++)
         {
-            Metrics.Known(wf);
-            if (wf.Status?.IsCompleted != true)
-            {
-                // Before any pass: locks held before a restart stay held by the workflows still running.
-                _locks.Restore(wf);
-                Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
-            }
+            var shard = i;
+            _shards[i] = _ownership.Claim(WorkflowShards.LeaseName(i), () => ShardChanged(shard), () => ShardIdle(shard));
+            if (_shards[i]!.Held) _shardsToAdopt[i] = true;
         }
-
+        foreach (var wf in await _store.ListAsync<Workflow>(null, stoppingToken).ConfigureAwait(false))
+            Metrics.Known(wf);
         try
         {
+            await AdoptShardsAsync(stoppingToken).ConfigureAwait(false);
             await Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Workers)).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None)))
                 .ConfigureAwait(false);
         }
@@ -136,7 +146,72 @@ public sealed partial class WorkflowController : BackgroundService
         {
             // Save what is known; steps keep running and are adopted after a restart.
             foreach (var (key, run) in _runs)
-                if (run.Saver.Dirty) await TrySaveAsync(run, CancellationToken.None).ConfigureAwait(false);
+                if (run.Saver.Dirty && Owns(key)) await TrySaveAsync(run, CancellationToken.None).ConfigureAwait(false);
+            foreach (var claim in _shards) claim?.Dispose();
+            _sharedRetry?.Dispose();
+        }
+    }
+
+    /// <summary>Whether this replica runs the workflow: it holds the lease of its shard (always, in the embedded mode).</summary>
+    private bool Owns(string key)
+    {
+        var (ns, name) = Split(key);
+        return _shards[WorkflowShards.Of(ns, name)]?.Held == true;
+    }
+
+    private bool ShardIdle(int shard) => !_runs.Keys.Any(k => Split(k) is var (ns, name) && WorkflowShards.Of(ns, name) == shard);
+
+    private readonly ConcurrentDictionary<int, bool> _shardsToAdopt = new();
+    private readonly SemaphoreSlim _adopting = new(1, 1);
+
+    /// <summary>A shard gained is adopted (its unfinished workflows read and queued); a shard lost is stopped at once.</summary>
+    private void ShardChanged(int shard)
+    {
+        if (_shards[shard] is not { } claim) return;
+        if (claim.Held)
+        {
+            _shardsToAdopt[shard] = true;
+            _ = Task.Run(async () =>
+            {
+                try { await AdoptShardsAsync(_stopping).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException) { LogAdoptFailed(_log, e); }
+            }, CancellationToken.None);
+            return;
+        }
+        foreach (var (key, run) in _runs)
+        {
+            var (ns, name) = Split(key);
+            if (WorkflowShards.Of(ns, name) != shard || !_runs.TryRemove(new KeyValuePair<string, WorkflowRun>(key, run))) continue;
+            // Its steps stop before another replica may take the shard; that one ends them as lost and retries them.
+            EndDeleted(run);
+            _locks.ReleaseWorkflow(ns, name);
+            LogShardLost(_log, key);
+        }
+    }
+
+    /// <summary>Queues every unfinished workflow of the shards gained since the last call (at start: every shard held).</summary>
+    private async Task AdoptShardsAsync(CancellationToken ct)
+    {
+        await _adopting.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var shards = new HashSet<int>();
+            foreach (var s in _shardsToAdopt.Keys.ToList())
+                if (_shardsToAdopt.TryRemove(s, out _)) shards.Add(s);
+            if (shards.Count == 0) return;
+            // Places a dead replica took for workflows of these shards go; the statuses below say which are still held.
+            _sharedLocks?.ForgetOthers(holder => holder.Split('/') is [var hns, var hname, ..] && shards.Contains(WorkflowShards.Of(hns, hname)));
+            foreach (var wf in await _store.ListAsync<Workflow>(null, ct).ConfigureAwait(false))
+                if (wf.Status?.IsCompleted != true && shards.Contains(WorkflowShards.Of(wf.NamespaceOrDefault, wf.Name)))
+                {
+                    // Before any pass: locks held before a restart (or by the replica before us) stay held by the workflows still running.
+                    _locks.Restore(wf);
+                    Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
+                }
+        }
+        finally
+        {
+            _adopting.Release();
         }
     }
 
@@ -166,6 +241,7 @@ public sealed partial class WorkflowController : BackgroundService
     private void OnChange(ResourceChange c)
     {
         var key = Key(c.Namespace, c.Name);
+        if (!Owns(key)) return; // another replica's: a shard lost meanwhile ended its runs already
         if (c.Type == ChangeType.Deleted)
         {
             Metrics.Deleted(c.Namespace, c.Name);
@@ -213,6 +289,7 @@ public sealed partial class WorkflowController : BackgroundService
 
     private async Task ReconcileAsync(string key, List<PodResult> results, CancellationToken ct)
     {
+        if (!Owns(key)) return;
         if (!_runs.TryGetValue(key, out var run))
         {
             var (ns, name) = Split(key);
@@ -315,7 +392,9 @@ public sealed partial class WorkflowController : BackgroundService
     /// </summary>
     private async Task DiscardRetriedStepsAsync(Workflow wf, CancellationToken ct)
     {
-        _steps.Discard(wf, wf.Metadata.Annotations![WorkflowControls.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries));
+        var nodes = wf.Metadata.Annotations![WorkflowControls.PodsToDeleteAnnotation].Split(',', StringSplitOptions.RemoveEmptyEntries);
+        _steps.Discard(wf, nodes);
+        if (wf.Metadata.Uid is { } uid) await _claims.ForgetAsync(uid, nodes, ct).ConfigureAwait(false);
         wf.Metadata.Annotations.Remove(WorkflowControls.PodsToDeleteAnnotation);
         if (wf.Metadata.Annotations.Count == 0) wf.Metadata.Annotations = null;
         try { await _store.UpdateAsync(wf, ct).ConfigureAwait(false); }
@@ -373,6 +452,12 @@ public sealed partial class WorkflowController : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reconcile of {Key} failed; retrying")]
     private static partial void LogReconcileFailed(ILogger log, string key, Exception e);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "workflow {Key}: its shard's lease was lost; stopped here, another replica takes it over")]
+    private static partial void LogShardLost(ILogger log, string key);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "adopting the workflows of a shard failed")]
+    private static partial void LogAdoptFailed(ILogger log, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not save status of {Name}")]
     private static partial void LogSaveFailed(ILogger log, string name, Exception e);

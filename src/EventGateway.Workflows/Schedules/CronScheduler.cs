@@ -89,6 +89,7 @@ public sealed partial class CronScheduler(IResourceStore store, WorkflowSubmitte
         finally
         {
             foreach (var w in _watched.Values) w.Timer?.Dispose();
+            _watched.Clear(); // a replica that runs the schedules again (its lease regained) starts from the store, not from dead timers
         }
     }
 

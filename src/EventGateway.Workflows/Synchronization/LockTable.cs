@@ -21,8 +21,11 @@ public sealed record Acquisition(bool Granted, bool Failed, string? Message, Loc
 /// another, so several locks never deadlock. A lock with neither holder nor waiter is forgotten (a semaphore's
 /// limit is read again on next use), which bounds memory by the locks in use.
 /// </remarks>
-public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> readLimit)
+public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> readLimit, ISharedLocks? shared = null)
 {
+    /// <summary>Workflows whose grant the shared locks refused (held on other replicas): asked again by <see cref="RetrySharedWaiters"/>.</summary>
+    private readonly HashSet<string> _sharedWaiting = new(StringComparer.Ordinal);
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _locks = new(StringComparer.Ordinal);
     /// <summary>Every lock a holder holds or waits for, for release by holder or workflow.</summary>
@@ -94,7 +97,15 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
                     Index(holder, e.Name.Key);
                 }
             result = Check(holder, entries, wake);
-            if (result.Granted)
+            if (result.Granted && shared is not null && entries.Where(e => !e.Holders.Contains(holder)).Select(e => (e.Name.Key, e.Limit!.Value)).ToList() is { Count: > 0 } taking
+                && !shared.TryHold(holder, taking))
+            {
+                // Room here, none counting the other replicas' holders: wait, and ask again when they may have released.
+                _sharedWaiting.Add(WorkflowOf(holder));
+                var first = entries.First(e => !e.Holders.Contains(holder));
+                result = Waiting(first, $"Waiting for {first.Name} lock: held by workflows of other replicas up to its limit of {first.Limit}");
+            }
+            else if (result.Granted)
             {
                 foreach (var e in entries.Where(e => !e.Holders.Contains(holder)))
                 {
@@ -141,6 +152,18 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
 
     private static string StatusMessage(Entry e, int free, int limit) =>
         string.Create(CultureInfo.InvariantCulture, $"Waiting for {e.Name} lock. Lock status: {Math.Max(free, 0)}/{limit}");
+
+    /// <summary>Asks again for the workflows the shared locks kept waiting (the controller calls it every second).</summary>
+    public void RetrySharedWaiters()
+    {
+        List<string> retry;
+        lock (_gate)
+        {
+            retry = [.. _sharedWaiting];
+            _sharedWaiting.Clear();
+        }
+        foreach (var wf in retry) enqueueWorkflow(wf);
+    }
 
     /// <summary>Gives up every lock the holder holds and its place in every queue; waiters next in line are woken.</summary>
     public void Release(string holder)
@@ -192,6 +215,7 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
                 var e = GetOrAdd(name, reads);
                 if (!e.Holders.Contains(holder)) e.Holders.Add(holder);
                 Index(holder, name.Key);
+                shared?.Restore(holder, name.Key);
             }
             var me = (Priority: wf.Spec.Priority ?? 0, Created: wf.Metadata.CreationTimestamp ?? DateTimeOffset.MinValue);
             foreach (var (key, holder) in waiting)
@@ -272,6 +296,7 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
     private void Forget(string holder, List<string> wake)
     {
         if (!_byHolder.Remove(holder, out var keys)) return;
+        shared?.Release(holder);
         foreach (var key in keys)
         {
             if (!_locks.TryGetValue(key, out var e)) continue;

@@ -75,6 +75,8 @@ internal static class ServeCommand
         limits.AddTo(cmd);
         var executor = new ExecutorOptions();
         executor.AddTo(cmd);
+        var replicas = new ReplicaOptions();
+        replicas.AddTo(cmd);
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
@@ -99,6 +101,7 @@ internal static class ServeCommand
                 options.EventLog.RetentionMaxAge = Durations.TryParse(ret, out var age) ? age : throw new CliException($"--event-retention '{ret}' is not a duration (e.g. 72h)", ExitCodes.Invalid);
             if (r.GetValue(retentionCount) is { } rc) options.EventLog.RetentionMaxEvents = rc;
             options.EventBus = r.GetValue(eventBus);
+            replicas.Apply(r, options);
             options.OtlpEndpoint = r.GetValue(otlpEndpoint);
             options.Store = r.GetValue(store);
             if (r.GetValue(maxSensorWorkflows) is { } msw) options.Sensors.MaxRunningWorkflows = msw;
@@ -156,6 +159,9 @@ internal static class ServeCommand
             // The event bus is reached before anything listens: unreachable, the start fails naming it, not with a stack trace.
             try { app.Services.GetRequiredService<EventGateway.Events.Log.IEventLog>(); }
             catch (InvalidOperationException e) when (options.EventBus is not null) { throw new CliException($"--event-bus: {e.Message}"); }
+            // So is the shared store: its messages name --store and the URL (without its password).
+            try { app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>(); }
+            catch (Exception e) when (options.Store is not null && e is InvalidOperationException or ArgumentException) { throw new CliException(e.Message, ExitCodes.Invalid); }
             // Likewise the shared store (its message names --store and the URL without its password).
             try { app.Services.GetRequiredService<EventGateway.Workflows.Store.IResourceStore>(); }
             catch (InvalidOperationException e) when (options.Store is not null) { throw new CliException(e.Message); }
@@ -164,6 +170,7 @@ internal static class ServeCommand
             app.MapEventGatewayUi();
             foreach (var t in tightened) ServeLog.DataDirTightened(app.Logger, t);
             Warn(app.Logger, options.Api, certificate is not null);
+            if (options.SingleReplicaWarning is { } single) Console.Error.WriteLine($"WARNING: {single}");
             foreach (var unbounded in options.Retention.Unbounded())
             {
                 Console.Error.WriteLine($"WARNING: {unbounded}");
@@ -173,6 +180,7 @@ internal static class ServeCommand
                 ? $" (log in with the admin token, kept in {AdminTokenFile.PathIn(options.DataDir)})" : ""));
             Console.Error.WriteLine($"egw serving on {url} (data: {options.DataDir}" +
                 (options.EventBus is { } busUrl ? $", event bus: {busUrl}" : "") +
+                (app.Services.GetRequiredService<EventGateway.Workflows.Replicas.IOwnership>() is { Shared: true } replica ? $", replica {replica.ReplicaId} over a shared store" : "") +
                 (options.Store is { } storeUrl ? $", store: {EventGateway.Postgres.Schema.PostgresDatabase.Redact(storeUrl)}" : "") +
                 (options.ManifestDirectories.Count > 0 ? $", manifests: {string.Join(", ", options.ManifestDirectories)}" : "") +
                 (options.Kubernetes is { } kube ? $", kubernetes: {kube.Kubeconfig ?? "in-cluster"}" : "") +

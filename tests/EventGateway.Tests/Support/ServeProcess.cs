@@ -62,7 +62,9 @@ public sealed class ServeProcess : IAsyncDisposable
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "egw.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "serve", "--port", port.ToString(), "--data-dir", dataDir, "--events-address", "127.0.0.1" }.Concat(extra)) psi.ArgumentList.Add(a);
+        // Replicas on one machine listen on addresses of their own (127.0.0.2, ...): an --events-address in extra wins.
+        var events = extra.Contains("--events-address") ? [] : new[] { "--events-address", "127.0.0.1" };
+        foreach (var a in new[] { dll, "serve", "--port", port.ToString(), "--data-dir", dataDir }.Concat(events).Concat(extra)) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };

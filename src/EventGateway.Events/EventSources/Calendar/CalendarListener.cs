@@ -21,6 +21,9 @@ namespace EventGateway.Events.EventSources.Calendar;
 /// </summary>
 public sealed partial class CalendarListener(CalendarEventSource spec) : IEventListener
 {
+    /// <summary>A schedule fires once, not once per replica.</summary>
+    public bool Exclusive(EventSource source) => true;
+
     /// <summary>Most missed ticks one catch-up publishes; older ones are dropped (and logged).</summary>
     public const int MaxCatchupTicks = 1000;
 

@@ -114,10 +114,24 @@ public sealed partial class WebhookServer(string address, ILoggerFactory loggers
         return app;
     }
 
-    private static Task Dispatch(PortHost host, HttpContext ctx)
+    /// <summary>
+    /// Why events cannot be accepted on this replica now (its shared database unreachable), or null: requests to every
+    /// endpoint get 503 with Retry-After meanwhile, so a sender retries on another replica or later.
+    /// </summary>
+    public Func<string?>? Unavailable { get; init; }
+
+    private Task Dispatch(PortHost host, HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "/";
-        if (host.Routes.TryGetValue(path, out var route)) return route.Handler(ctx);
+        if (host.Routes.TryGetValue(path, out var route))
+        {
+            if (Unavailable?.Invoke() is { } reason)
+            {
+                ctx.Response.Headers.RetryAfter = "5";
+                return WebhookReplies.Reply(ctx, StatusCodes.Status503ServiceUnavailable, $"event not accepted: {reason}; retry later");
+            }
+            return route.Handler(ctx);
+        }
         if (path == "/health" && HttpMethods.IsGet(ctx.Request.Method)) return WebhookReplies.Reply(ctx, StatusCodes.Status200OK, "OK");
         return WebhookReplies.Reply(ctx, StatusCodes.Status404NotFound, $"no endpoint {path} on port {host.Port}");
     }

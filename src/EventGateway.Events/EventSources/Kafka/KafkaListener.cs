@@ -15,6 +15,9 @@ namespace EventGateway.Events.EventSources.Kafka;
 /// </summary>
 public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListener
 {
+    /// <summary>Partition mode keeps its own position; a consumer group is shared out by Kafka across the replicas.</summary>
+    public bool Exclusive(EventSource source) => spec.ConsumerGroup is null;
+
     /// <summary>Most messages one append takes.</summary>
     public const int MaxBatch = 1000;
 

@@ -11,6 +11,8 @@ namespace EventGateway.Events.EventSources.S3;
 /// </summary>
 public sealed class S3Listener(S3EventSource spec, S3SourceType type) : IEventListener
 {
+    public bool Exclusive(EventSource source) => S3Delivery.Require(source.Metadata.Annotations).Polls;
+
     public Task RunAsync(ListenerContext ctx, CancellationToken ct)
     {
         // The annotations were validated with the EventSource (at load and again by the host before starting).
