@@ -71,7 +71,7 @@ public sealed partial class EventSourceHost(
         {
             var status = new ListenerStatus(entry.Type, entry.EventName, metrics?.For(key.Ns, key.Name, entry.EventName));
             var ctx = new ListenerContext(es, entry.Type, entry.EventName, log, secrets, http, Store, time,
-                loggers.CreateLogger($"EventGateway.Events.EventSources.{entry.Type}"), status);
+                loggers.CreateLogger($"EventGateway.Events.EventSources.{entry.Type}"), status, ownership);
             var work = entry.Listener.Exclusive(es) ? new ExclusiveWork(ownership, $"eventsource/{key.Ns}/{key.Name}/{entry.Type}/{entry.EventName}") : null;
             if (work is not null) leases.Add(work);
             return (status, Task.Run(() => SuperviseAsync(entry.Listener, ctx, work, stop.Token), CancellationToken.None));

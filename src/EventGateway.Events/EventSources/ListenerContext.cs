@@ -18,7 +18,8 @@ public sealed class ListenerContext(
     IResourceStore store,
     TimeProvider time,
     ILogger logger,
-    ListenerStatus status)
+    ListenerStatus status,
+    EventGateway.Workflows.Replicas.IOwnership? ownership = null)
 {
     public EventSource Source { get; } = source;
     public string Namespace => Source.NamespaceOrDefault;
@@ -32,6 +33,9 @@ public sealed class ListenerContext(
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = logger;
     public ListenerStatus Status { get; } = status;
+
+    /// <summary>Who does exclusive work among replicas (embedded: this process does all of it).</summary>
+    public EventGateway.Workflows.Replicas.IOwnership Ownership { get; } = ownership ?? EventGateway.Workflows.Replicas.SoleOwnership.Instance;
 
     /// <summary>Key prefix for this event's own state (poll checkpoints, last tick), unique per source and event.</summary>
     public string StateKey(string what) => $"{Namespace}/{SourceName}/{EventName}/{what}";

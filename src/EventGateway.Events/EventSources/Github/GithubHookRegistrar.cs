@@ -47,8 +47,12 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
 
     /// <summary>Registers, then re-registers on Secret changes and retries failures with backoff, until cancelled.</summary>
     /// <param name="serving">the status target to report while all hooks are in place.</param>
-    public async Task MaintainAsync(string serving, CancellationToken ct)
+    /// <param name="hold">cancelled when this replica no longer keeps the hooks: registering stops, nothing is deleted
+    /// (deleteHookOnFinish is for the listener's end, <paramref name="stop"/>).</param>
+    public async Task MaintainAsync(string serving, CancellationToken stop, CancellationToken hold = default)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, hold);
+        var ct = linked.Token;
         var resync = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         using var watch = ctx.Store.Watch("Secret", c =>
         {
@@ -81,7 +85,7 @@ public sealed partial class GithubHookRegistrar(GithubEventSource spec, Listener
         }
         finally
         {
-            if (spec.DeleteHookOnFinish == true) await DeleteAsync().ConfigureAwait(false);
+            if (spec.DeleteHookOnFinish == true && stop.IsCancellationRequested) await DeleteAsync().ConfigureAwait(false);
         }
     }
 

@@ -27,12 +27,33 @@ public sealed partial class GithubListener(GithubEventSource spec) : IEventListe
 
         // The endpoint serves from here on; with hooks to register it reports Listening once they are in place.
         if (GithubHookRegistrar.Wanted(spec))
-            await new GithubHookRegistrar(spec, ctx).MaintainAsync(target, ct).ConfigureAwait(false);
+            await KeepHooksAsync(ctx, target, ct).ConfigureAwait(false);
         else
         {
             if (GithubCredentials.Given(spec)) LogNoHookUrl(ctx.Logger, ctx.Namespace, ctx.SourceName, ctx.EventName);
             ctx.Status.Listening(target);
             await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>
+    /// Every replica serves deliveries, but one at a time keeps the hooks: two registrars would both find no hook and
+    /// both create one. The holder of the lease registers; losing it stops registering without deleting anything.
+    /// </summary>
+    private async Task KeepHooksAsync(ListenerContext ctx, string target, CancellationToken ct)
+    {
+        using var work = new EventGateway.Workflows.Replicas.ExclusiveWork(ctx.Ownership, $"eventsource/{ctx.Namespace}/{ctx.SourceName}/github/{ctx.EventName}/hooks");
+        while (!ct.IsCancellationRequested)
+        {
+            if (!work.Claim.Held) ctx.Status.Listening(target);
+            CancellationToken held;
+            try { held = await work.WaitHeldAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            try
+            {
+                await new GithubHookRegistrar(spec, ctx).MaintainAsync(target, ct, held).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (held.IsCancellationRequested && !ct.IsCancellationRequested) { }
         }
     }
 

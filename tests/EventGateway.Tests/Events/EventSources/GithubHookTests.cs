@@ -6,6 +6,7 @@ using EventGateway.Events.EventSources;
 using EventGateway.Events.EventSources.Github;
 using EventGateway.Model;
 using EventGateway.Server.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventGateway.Tests.Events.EventSources;
 
@@ -220,5 +221,69 @@ public sealed class GithubHookTests : IAsyncLifetime
 
         Status().Message.ShouldNotBeNull().ShouldContain("githubApp.privateKey is not an RSA private key in PEM form");
         _github.Requests.ShouldBeEmpty();
+    }
+
+    /// <summary>A replica's view of one lease, switched by the test: held or not, and told to the claim as it changes.</summary>
+    private sealed class SwitchedOwnership : EventGateway.Workflows.Replicas.IOwnership
+    {
+        private readonly List<SwitchedClaim> _claims = [];
+        private bool _held;
+
+        public string ReplicaId => "test-replica";
+        public bool Shared => true;
+        public string? Unavailable => null;
+
+        public EventGateway.Workflows.Replicas.ILeaseClaim Claim(string name, Action changed, Func<bool>? idle = null)
+        {
+            var claim = new SwitchedClaim(name, changed);
+            lock (_claims)
+            {
+                _claims.Add(claim);
+                if (_held) claim.Gain();
+            }
+            return claim;
+        }
+
+        public void Set(bool held)
+        {
+            lock (_claims)
+            {
+                _held = held;
+                foreach (var c in _claims) if (held) c.Gain(); else c.Lose();
+            }
+        }
+
+        public sealed class SwitchedClaim(string name, Action changed) : EventGateway.Workflows.Replicas.ILeaseClaim
+        {
+            private CancellationTokenSource? _hold;
+            public string Name => name;
+            public bool Held => _hold is { IsCancellationRequested: false };
+            public long Epoch { get; private set; }
+            public CancellationToken Lost => _hold?.Token ?? new CancellationToken(canceled: true);
+            public void Gain() { Epoch++; _hold = new CancellationTokenSource(); changed(); }
+            public void Lose() { _hold?.Cancel(); changed(); }
+            public void Dispose() => _hold?.Cancel();
+        }
+    }
+
+    [Fact]
+    public async Task Among_replicas_only_the_holder_of_the_hooks_lease_registers_and_losing_it_deletes_nothing()
+    {
+        var ownership = new SwitchedOwnership();
+        await using var replica = await EventTestHost.StartAsync(services2: s => s.AddSingleton<EventGateway.Workflows.Replicas.IOwnership>(ownership));
+
+        // Without the lease the endpoint serves deliveries, but GitHub is not asked anything.
+        await replica.ApplyAsync(Manifest(scopes: "organizations: [acme]", extra: "deleteHookOnFinish: true").Replace($"port: \"{_port}\"", $"port: \"{EventTestHost.FreePort()}\"", StringComparison.Ordinal));
+        _github.Requests.ShouldBeEmpty();
+
+        ownership.Set(held: true);
+        await Eventually.Get(() => Task.FromResult(_github.Hooks("orgs/acme").Count == 1 ? "" : null), "the holder to create the hook");
+
+        ownership.Set(held: false);
+        _github.ClearRequests();
+        await replica.Store.DeleteAsync<EventSource>("ci", "gh"); // the listener ends on a replica that no longer keeps the hooks
+        await Eventually.Get(() => Task.FromResult(replica.Sources.StatusOf("ci", "gh") is null ? "" : null), "the listener to stop");
+        _github.Changes.ShouldBeEmpty();
+        _github.Hooks("orgs/acme").ShouldHaveSingleItem();
     }
 }
