@@ -201,13 +201,13 @@ public sealed partial class WorkflowController : BackgroundService
             if (shards.Count == 0) return;
             // Places a dead replica took for workflows of these shards go; the statuses below say which are still held.
             _sharedLocks?.ForgetOthers(holder => holder.Split('/') is [var hns, var hname, ..] && shards.Contains(WorkflowShards.Of(hns, hname)));
-            foreach (var wf in await _store.ListAsync<Workflow>(null, ct).ConfigureAwait(false))
-                if (wf.Status?.IsCompleted != true && shards.Contains(WorkflowShards.Of(wf.NamespaceOrDefault, wf.Name)))
-                {
-                    // Before any pass: locks held before a restart (or by the replica before us) stay held by the workflows still running.
-                    _locks.Restore(wf);
-                    Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
-                }
+            var adopted = (await _store.ListAsync<Workflow>(null, ct).ConfigureAwait(false))
+                .Where(wf => wf.Status?.IsCompleted != true && shards.Contains(WorkflowShards.Of(wf.NamespaceOrDefault, wf.Name)))
+                .ToList();
+            // Every lock restored before any pass: locks held before a restart (or by the replica before us) stay held by
+            // the workflows still running. Queued one by one, a waiter listed before its holder could take the free lock first.
+            foreach (var wf in adopted) _locks.Restore(wf);
+            foreach (var wf in adopted) Enqueue(Key(wf.NamespaceOrDefault, wf.Name));
         }
         finally
         {
