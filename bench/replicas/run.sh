@@ -28,6 +28,7 @@
 #   BENCH_RATE=20                events/s of the latency phase (modest: the sandboxed step, not ingest, is the
 #                                limit on 2 cores, see bench/sensor)
 #   BENCH_LATENCY_SECONDS=20     seconds of the latency phase
+#   BENCH_LATENCY_WARMUP=5       seconds of untimed latency events first (waited on like the measured ones)
 #   BENCH_TIMEOUT=120            seconds to wait for the latency phase's workflows to have started
 #   BENCH_NICE=                  e.g. -10: servers, PostgreSQL, nats-server and load generators at that nice level
 #   BENCH_QUIET=1                wait (up to BENCH_QUIET_MAX=60 s) for an idle machine before each measured run
@@ -48,6 +49,7 @@ CONNS=${BENCH_CONNECTIONS:-48}
 THREADS=${BENCH_THREADS:-1}
 RATE=${BENCH_RATE:-20}
 LAT_SECONDS=${BENCH_LATENCY_SECONDS:-20}
+LAT_WARMUP=${BENCH_LATENCY_WARMUP:-5}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 read -r -a systems <<<"${BENCH_SYSTEMS:-embedded replicas-1 replicas-3}"
 artifacts=${BENCH_ARTIFACTS:-/tmp/art-bench}
@@ -65,7 +67,7 @@ die() { echo "$*" >&2; exit 2; }
 for v in DURATION CONNS THREADS RATE LAT_SECONDS TIMEOUT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer, got '${!v}'"
 done
-[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be an integer, got '$WARMUP'"
+[[ $WARMUP =~ ^[0-9]+$ && $LAT_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP and BENCH_LATENCY_WARMUP must be integers"
 for s in "${systems[@]}"; do [[ $s =~ ^(embedded|replicas-[1-9])$ ]] || die "unknown system '$s' in BENCH_SYSTEMS (embedded, replicas-N)"; done
 prio=()
 if [[ -n ${BENCH_NICE:-} ]]; then
@@ -100,7 +102,7 @@ stop_all() { # stops this script's servers (egw first: they hold PostgreSQL conn
 }
 cleanup() {
   stop_all
-  if [[ -n $pg_pid ]]; then kill "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; fi
+  for p in $pg_pid ${s3_pid:-}; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -131,13 +133,13 @@ start_pg() {
 }
 
 # --- S3 (s3rver): replicas refuse the local artifact repository; the bench's steps write no artifacts ------------
-s3_port=""
+s3_port="" s3_pid=""
 start_s3() {
   local script=$repo/tests/tools/node_modules/s3rver/bin/s3rver.js i
   [[ -f $script ]] || die "$script is missing: run npm ci --prefix tests/tools"
   s3_port=$(free_port); mkdir -p "$work/s3"
   node "$script" --directory "$work/s3" --address 127.0.0.1 --port "$s3_port" --silent --configure-bucket egw-artifacts >"$work/s3.log" 2>&1 &
-  pids+=("$!")
+  s3_pid=$!
   for ((i = 0; i < 150; i++)); do curl -s -o /dev/null "http://127.0.0.1:$s3_port/" && break; sleep 0.2; done
   cat >"$work/repository.yaml" <<YAML
 s3: {endpoint: "127.0.0.1:$s3_port", bucket: egw-artifacts, insecure: true}
@@ -210,7 +212,7 @@ start_system() {
     local nats_port; nats_port=$(free_port)
     "${prio[@]}" nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
     pids+=("$!")
-    for ((i = 0; i < 100; i++)); do grep -q "Server is ready" "$dir/nats.log" && break; sleep 0.1; done
+    for ((i = 0; i < 100; i++)); do grep -qs "Server is ready" "$dir/nats.log" && break; sleep 0.1; done
     grep -q "Server is ready" "$dir/nats.log" || die "nats-server did not start: $(tail -n 5 "$dir/nats.log")"
     extra=(--store "postgres://egw@127.0.0.1:$pg_port/$db" --event-bus "nats://127.0.0.1:$nats_port" --artifact-repository "$work/repository.yaml")
   fi
@@ -240,7 +242,7 @@ log_count() { # SYSTEM: events in the system's log (the bus's stream for replica
 }
 all_ticks() { # CPU ticks of every process this benchmark started (egw with reaped steps, PostgreSQL's backends, nats, s3rver)
   local p t=0 x
-  for p in "${egw_pids[@]}" "${pids[@]}" $(pg_procs); do
+  for p in "${egw_pids[@]}" "${pids[@]}" ${s3_pid:-} $(pg_procs); do
     x=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t + x))
   done
   echo "$t"
@@ -268,14 +270,14 @@ run_ingest() {
   log_count "$s" >"$out/after"
 }
 
-# run_latency SYSTEM: BENCH_RATE/s for BENCH_LATENCY_SECONDS spread over the replicas, then the workflows
+# run_latency SYSTEM TAG SECONDS: BENCH_RATE/s for SECONDS spread over the replicas, then the workflows
 run_latency() {
-  local s=$1 n=${#push_urls[@]} i run_id out=$work/$s/latency spids=()
+  local s=$1 n=${#push_urls[@]} i run_id out=$work/$s/$2 spids=() secs=$3
   mkdir -p "$out"; run_id=$(new_run_id); echo "$run_id" >"$out/run_id"
   local per; per=$(python3 -c "print($RATE / $n)")
   read -r b0 t0 < <(busy_ticks); local a0; a0=$(all_ticks)
   for ((i = 0; i < n; i++)); do
-    "${prio[@]}" python3 "$repo/bench/sensor/sender.py" "${push_urls[i]}" "$body" "$SECRET" "$run_id$i" "$out/sent.$i.csv" paced "$per" "$LAT_SECONDS" 16 \
+    "${prio[@]}" python3 "$repo/bench/sensor/sender.py" "${push_urls[i]}" "$body" "$SECRET" "$run_id$i" "$out/sent.$i.csv" paced "$per" "$secs" 16 \
       2>"$out/sender.$i.log" &
     spids+=("$!")
   done
@@ -323,13 +325,15 @@ for s in "${systems[@]}"; do
   wait_quiet
   start_system "$s"
   if (( WARMUP > 0 )); then run_ingest "$s" warmup "$WARMUP"; fi
-  # A few latency events untimed: the sensor, the controller and the sandbox warm up too.
+  # Latency events untimed too: the sensor, the controller and the sandbox warm up, and with replicas the
+  # workflow shards' leases settle (a replica that joined later is handed its share).
+  if (( LAT_WARMUP > 0 )); then run_latency "$s" latency-warmup "$LAT_WARMUP"; fi
   wait_quiet
   log "$s: ingest, ${DURATION}s flat out"
   run_ingest "$s" ingest "$DURATION"
   wait_quiet
   log "$s: latency, ${RATE}/s for ${LAT_SECONDS}s"
-  run_latency "$s"
+  run_latency "$s" latency "$LAT_SECONDS"
   ran+=("$s")
   stop_all
 done
