@@ -91,14 +91,14 @@ fi
 # --- scratch ------------------------------------------------------------------------------------------
 work=$(mktemp -d "$tmp_parent/egw-bench-replicas.XXXXXX")
 chmod 755 "$work"
-pids=() egw_pids=() pg_pid=""
+pids=() egw_pids=() pg_pid="" nats_pid=""
 stop_all() { # stops this script's servers (egw first: they hold PostgreSQL connections and leases)
   local p
   for p in "${egw_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${egw_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  egw_pids=() pids=()
+  egw_pids=() pids=() nats_pid=""
 }
 cleanup() {
   stop_all
@@ -211,7 +211,7 @@ start_system() {
     mkdir -p "$dir/nats"
     local nats_port; nats_port=$(free_port)
     "${prio[@]}" nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
-    pids+=("$!")
+    nats_pid=$!; pids+=("$nats_pid")
     for ((i = 0; i < 100; i++)); do grep -qs "Server is ready" "$dir/nats.log" && break; sleep 0.1; done
     grep -q "Server is ready" "$dir/nats.log" || die "nats-server did not start: $(tail -n 5 "$dir/nats.log")"
     extra=(--store "postgres://egw@127.0.0.1:$pg_port/$db" --event-bus "nats://127.0.0.1:$nats_port" --artifact-repository "$work/repository.yaml")
@@ -240,16 +240,15 @@ start_system() {
 log_count() { # SYSTEM: events in the system's log (the bus's stream for replicas), read through replica r1
   curl -sf -H "Authorization: Bearer $(token_of "$1")" "${apis[0]}/api/v1/eventlog" | python3 -c 'import json, sys; print(json.load(sys.stdin)["count"])'
 }
-all_ticks() { # CPU ticks of every process this benchmark started (egw with reaped steps, PostgreSQL's backends, nats, s3rver)
+ticks_of() { # PID...: CPU ticks (user + system, with reaped children: egw's steps) of those processes
   local p t=0 x
-  for p in "${egw_pids[@]}" "${pids[@]}" ${s3_pid:-} $(pg_procs); do
-    x=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t + x))
-  done
+  for p in "$@"; do x=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t + x)); done
   echo "$t"
 }
 pg_procs() { [[ -z $pg_pid ]] || { echo "$pg_pid"; pgrep -P "$pg_pid" 2>/dev/null || true; }; } # this run's postmaster and backends only
-pg_ticks() { local p t=0 x; for p in $(pg_procs); do
-  x=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t + x)); done; echo "$t"; }
+# cpu_split: "EGW POSTGRES NATS" ticks. PostgreSQL's backends come and go; a backend that ended meanwhile is not
+# counted (egw keeps a pool, so few do).
+cpu_split() { echo "$(ticks_of "${egw_pids[@]}") $(ticks_of $(pg_procs)) $(ticks_of $nats_pid)"; }
 
 # run_ingest SYSTEM TAG SECONDS: one wrk per replica at once, CONNS split evenly
 run_ingest() {
@@ -257,15 +256,15 @@ run_ingest() {
   c=$(( CONNS / n )); (( c >= THREADS )) || c=$THREADS
   local out=$work/$s/$tag; mkdir -p "$out"
   log_count "$s" >"$out/before"
-  read -r b0 t0 < <(busy_ticks); local a0 p0; a0=$(all_ticks); p0=$(pg_ticks)
+  read -r b0 t0 < <(busy_ticks); local e0 g0 n0; read -r e0 g0 n0 < <(cpu_split)
   for ((i = 0; i < n; i++)); do
     "${prio[@]}" wrk -t "$THREADS" -c "$c" -d "${d}s" --timeout 10s --latency -s "$repo/bench/webhook/signed.lua" "${ingest_urls[i]}" \
       -- "$body" "$(new_run_id)" 0 "$THREADS" X-Hub-Signature-256 "$signature" >"$out/wrk.$i" 2>&1 &
     wpids+=("$!")
   done
   for p in "${wpids[@]}"; do wait "$p" || echo "wrk exited $?" >>"$out/errors"; done
-  local a1 p1; a1=$(all_ticks); p1=$(pg_ticks); read -r b1 t1 < <(busy_ticks)
-  echo "$((a1 - a0)) $((p1 - p0)) $((b1 - b0)) $((t1 - t0)) $c" >"$out/cpu"
+  local e1 g1 n1; read -r e1 g1 n1 < <(cpu_split); read -r b1 t1 < <(busy_ticks)
+  echo "$((e1 - e0)) $((g1 - g0)) $((n1 - n0)) $((b1 - b0)) $((t1 - t0)) $c" >"$out/cpu"
   sleep 1 # requests wrk abandoned at its end may still land: count them too, so they do not look like extras
   log_count "$s" >"$out/after"
 }
@@ -275,7 +274,7 @@ run_latency() {
   local s=$1 n=${#push_urls[@]} i run_id out=$work/$s/$2 spids=() secs=$3
   mkdir -p "$out"; run_id=$(new_run_id); echo "$run_id" >"$out/run_id"
   local per; per=$(python3 -c "print($RATE / $n)")
-  read -r b0 t0 < <(busy_ticks); local a0; a0=$(all_ticks)
+  read -r b0 t0 < <(busy_ticks); local e0 g0 n0; read -r e0 g0 n0 < <(cpu_split)
   for ((i = 0; i < n; i++)); do
     "${prio[@]}" python3 "$repo/bench/sensor/sender.py" "${push_urls[i]}" "$body" "$SECRET" "$run_id$i" "$out/sent.$i.csv" paced "$per" "$secs" 16 \
       2>"$out/sender.$i.log" &
@@ -311,8 +310,8 @@ while True:
         break
     time.sleep(0.5)
 PY
-  local a1; a1=$(all_ticks); read -r b1 t1 < <(busy_ticks)
-  echo "$((a1 - a0)) 0 $((b1 - b0)) $((t1 - t0)) 0" >"$out/cpu"
+  local e1 g1 n1; read -r e1 g1 n1 < <(cpu_split); read -r b1 t1 < <(busy_ticks)
+  echo "$((e1 - e0)) $((g1 - g0)) $((n1 - n0)) $((b1 - b0)) $((t1 - t0)) 0" >"$out/cpu"
   curl -sf -H "Authorization: Bearer $(token_of "$s")" "${apis[0]}/api/v1/events?namespace=$NS&limit=10000" >"$out/events.json" || echo '{}' >"$out/events.json"
 }
 
@@ -349,6 +348,7 @@ hz = os.sysconf("SC_CLK_TCK")
 problems = []
 
 def ts_ns(text):
+    """RFC 3339 to Unix ns (egw writes whole milliseconds)."""
     if not text:
         return None
     t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -360,7 +360,7 @@ def pct(v, p):
     if not v:
         return None
     v = sorted(v)
-    return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
+    return round(v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))], 2)
 
 def wrk(path):
     m = {}
@@ -369,6 +369,12 @@ def wrk(path):
             _, k, val = line.split(" ", 2)
             m[k] = val.strip() if k == "statuses" else float(val)
     return m
+
+def cpu(path, events):
+    egw, pg, bus, busy, total, per_conn = (int(x) for x in open(path).read().split())
+    per = lambda t: round(1000 * t / hz / events, 3) if events else None
+    return {"egw": per(egw), "postgres": per(pg), "nats": per(bus), "all": per(egw + pg + bus),
+            "machine_busy_pct": round(100 * busy / total, 1) if total else None}, per_conn
 
 rows = []
 for s in systems:
@@ -382,7 +388,7 @@ for s in systems:
         secs = max(p["duration_us"] for p in parts) / 1e6
         ok = int(sum(p["ok"] for p in parts))
         before, after = int(open(d + "/ingest/before").read()), int(open(d + "/ingest/after").read())
-        cpu_all, cpu_pg, busy, total, per_conn = (int(x) for x in open(d + "/ingest/cpu").read().split())
+        c, per_conn = cpu(d + "/ingest/cpu", ok)
         row.update({
             "ingest_acknowledged": ok, "ingest_non_2xx": int(sum(p["non2xx"] for p in parts)),
             "ingest_socket_errors": int(sum(p[k] for p in parts for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout"))),
@@ -391,16 +397,13 @@ for s in systems:
             "ack_p99_ms": round(max(p["latency_p99_us"] for p in parts) / 1000, 2),
             "ack_p99_ms_by_replica": [round(p["latency_p99_us"] / 1000, 2) for p in parts],
             "connections_per_replica": per_conn, "durable": after - before,
-            "lost": max(0, ok - (after - before)),
-            "cpu_ms_per_event": round(1000 * cpu_all / hz / ok, 3) if ok else None,
-            "postgres_cpu_ms_per_event": round(1000 * cpu_pg / hz / ok, 3) if ok else None,
-            "machine_busy_pct": round(100 * busy / total, 1) if total else None,
+            "lost": max(0, ok - (after - before)), "ingest_cpu_ms_per_event": c,
         })
         if row["lost"]:
             problems.append(f"{s}: {ok} events acknowledged, but the log grew by only {after - before}")
         if (after - before) - ok > row["processes"] * per_conn:
             problems.append(f"{s}: the log grew by {after - before}, more than the {ok} acknowledged plus the requests in flight")
-    # latency
+    # latency: per acknowledged delivery, its workflow(s) by the sensor's dedup annotation
     sent = {}
     for f in glob.glob(d + "/latency/sent.*.csv"):
         for line in list(open(f))[1:]:
@@ -418,7 +421,8 @@ for s in systems:
         key = ((w.get("metadata") or {}).get("annotations") or {}).get("eventgateway.io/dedup-key", "")
         if key.startswith(run_id):
             by.setdefault(key, []).append(w)
-    ack_to_start, recv_to_start, failed = [], [], 0
+    st_ = {k: [] for k in ("ack_to_step", "received_to_step", "received_to_created", "created_to_step")}
+    failed = 0
     for dl, ack in sent.items():
         ws = by.get(dl) or []
         if len(ws) != 1:
@@ -427,58 +431,83 @@ for s in systems:
         if st.get("phase") != "Succeeded":
             failed += 1
         pods = [n for n in (st.get("nodes") or {}).values() if n.get("type") == "Pod" and n.get("startedAt")]
-        if pods:
-            start = min(ts_ns(n["startedAt"]) for n in pods)
-            ack_to_start.append((start - ack) / 1e6)
-            if events.get(dl):
-                recv_to_start.append((start - events[dl]) / 1e6)
+        if not pods:
+            continue
+        start = min(ts_ns(n["startedAt"]) for n in pods)
+        created = ts_ns((ws[0].get("metadata") or {}).get("creationTimestamp"))
+        st_["ack_to_step"].append((start - ack) / 1e6)
+        if created:
+            st_["created_to_step"].append((start - created) / 1e6)
+        if events.get(dl):
+            st_["received_to_step"].append((start - events[dl]) / 1e6)
+            if created:
+                st_["received_to_created"].append((created - events[dl]) / 1e6)
     missing = [dl for dl in sent if dl not in by]
     doubled = [dl for dl, ws in by.items() if len(ws) > 1]
-    cpu_all, _, busy, total, _ = (int(x) for x in open(d + "/latency/cpu").read().split())
+    c, _ = cpu(d + "/latency/cpu", len(sent))
     row.update({
         "latency_acknowledged": len(sent), "latency_workflows": sum(len(w) for w in by.values()),
         "latency_missing": len(missing), "latency_doubled": len(doubled), "latency_not_succeeded": failed,
-        "ack_to_step_p50_ms": pct(ack_to_start, 50), "ack_to_step_p99_ms": pct(ack_to_start, 99),
-        "received_to_step_p50_ms": pct(recv_to_start, 50), "received_to_step_p99_ms": pct(recv_to_start, 99),
-        "latency_cpu_ms_per_event": round(1000 * cpu_all / hz / len(sent), 2) if sent else None,
+        **{f"{k}_p{p}_ms": pct(v, p) for k, v in st_.items() for p in (50, 99)},
+        "latency_cpu_ms_per_event": c,
     })
     if missing or doubled or failed:
         problems.append(f"{s}: latency phase: {len(missing)} acknowledged deliveries without a workflow, {len(doubled)} with more than one, {failed} not Succeeded")
     rows.append(row)
 
+# Ratios to embedded. The step latency's ratio is taken from the event's `received` (egw's clock, as the node's
+# startedAt): from the sender's 2xx it can be negative embedded (the sensor is woken by the append, before the 2xx
+# reaches the sender), and a ratio of that means nothing.
 base = next((r for r in rows if r["system"] == "embedded"), None)
 ratios = {}
+def q(r, k, sub=None):
+    a, b = (r.get(k) or {}).get(sub) if sub else r.get(k), (base.get(k) or {}).get(sub) if sub else base.get(k)
+    return round(a / b, 2) if a is not None and b and b > 0 else None
 for r in rows:
     if base and r is not base:
-        def q(k):
-            return round(r[k] / base[k], 2) if r.get(k) and base.get(k) else None
-        ratios[r["system"]] = {k: q(k) for k in ("ingest_per_s", "ack_p99_ms", "ack_to_step_p50_ms", "ack_to_step_p99_ms", "cpu_ms_per_event")}
+        ratios[r["system"]] = {"ingest_per_s": q(r, "ingest_per_s"), "ack_p99_ms": q(r, "ack_p99_ms"),
+                               "received_to_step_p50_ms": q(r, "received_to_step_p50_ms"), "received_to_step_p99_ms": q(r, "received_to_step_p99_ms"),
+                               "ingest_cpu_ms_per_event": q(r, "ingest_cpu_ms_per_event", "all"),
+                               "latency_cpu_ms_per_event": q(r, "latency_cpu_ms_per_event", "all")}
 
 def f(v, spec=".1f"):
     return "-" if v is None else format(v, spec)
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-print(f"\nreplicas: {os.cpu_count()} cores ({cpu}), data on {fs_type}, commit {commit}; ingest {duration} s flat out, "
-      f"{conns} connections in all; latency {rate}/s for {lat_seconds} s")
-hdr = (f"{'system':<11} {'ingest/s':>8} {'ack p50':>7} {'ack p99':>7} {'acked':>7} {'durable':>7} {'lost':>4} {'CPU ms/ev':>9} {'PG ms/ev':>8} "
-       f"{'| step p50':>9} {'p99':>7} {'rcv p50':>7} {'rcv p99':>7} {'wf/acked':>9}")
+cpu_name = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+print(f"\nreplicas: {os.cpu_count()} cores ({cpu_name}), data on {fs_type}, commit {commit}, load average now {' '.join(open('/proc/loadavg').read().split()[:3])}")
+print(f"\ndurable ingest: wrk flat out for {duration} s, {conns} connections in all (split over the replicas)")
+hdr = f"{'system':<11} {'events/s':>8} {'ack p50':>7} {'ack p99':>7} {'acked':>7} {'durable':>7} {'lost':>4} {'CPU ms/event: egw':>17} {'PG':>6} {'nats':>6} {'busy%':>5}"
 print(hdr); print("-" * len(hdr))
 for r in rows:
+    c = r.get("ingest_cpu_ms_per_event") or {}
     print(f"{r['system']:<11} {f(r.get('ingest_per_s'), 'd'):>8} {f(r.get('ack_p50_ms'), '.2f'):>7} {f(r.get('ack_p99_ms'), '.2f'):>7} "
-          f"{f(r.get('ingest_acknowledged'), 'd'):>7} {f(r.get('durable'), 'd'):>7} {f(r.get('lost'), 'd'):>4} {f(r.get('cpu_ms_per_event'), '.3f'):>9} "
-          f"{f(r.get('postgres_cpu_ms_per_event'), '.3f'):>8} {f(r['ack_to_step_p50_ms']):>9} {f(r['ack_to_step_p99_ms']):>7} "
-          f"{f(r['received_to_step_p50_ms']):>7} {f(r['received_to_step_p99_ms']):>7} {r['latency_workflows']:>4}/{r['latency_acknowledged']:<4}")
+          f"{f(r.get('ingest_acknowledged'), 'd'):>7} {f(r.get('durable'), 'd'):>7} {f(r.get('lost'), 'd'):>4} {f(c.get('egw'), '.3f'):>17} "
+          f"{f(c.get('postgres'), '.3f'):>6} {f(c.get('nats'), '.3f'):>6} {f(c.get('machine_busy_pct')):>5}")
     if r["processes"] > 1 and r.get("ingest_per_s_by_replica"):
         print(f"{'':<11} by replica: {r['ingest_per_s_by_replica']} events/s, ack p99 {r['ack_p99_ms_by_replica']} ms")
-print("(ingest/s: 2xx per second summed over the replicas; ack p50/p99: the worst replica's; durable: growth of the event log "
-      "(the bus's stream for replicas); CPU ms/ev: CPU of every process started here (egw, PostgreSQL, nats-server) per "
-      "acknowledged event; step p50/p99: sender's 2xx -> the workflow's Pod node startedAt, rcv: event received -> the same, ms)")
+print("(events/s: 2xx per second, summed over the replicas; ack p50/p99: the worst replica's; durable: growth of the event log, "
+      "the bus's stream for replicas; busy%: the whole machine's CPU, wrk included)")
+print(f"\nevent -> first step: {rate} signed pushes/s for {lat_seconds} s through a Sensor to a one-step workflow (ms)")
+hdr = (f"{'system':<11} {'2xx->step p50':>13} {'p99':>7} {'rcv->step p50':>13} {'p99':>7} {'rcv->created p50':>16} {'created->step p50':>17} "
+       f"{'wf/acked':>9} {'CPU ms/event: egw':>17} {'PG':>6} {'nats':>6}")
+print(hdr); print("-" * len(hdr))
+for r in rows:
+    c = r.get("latency_cpu_ms_per_event") or {}
+    print(f"{r['system']:<11} {f(r['ack_to_step_p50_ms']):>13} {f(r['ack_to_step_p99_ms']):>7} {f(r['received_to_step_p50_ms']):>13} "
+          f"{f(r['received_to_step_p99_ms']):>7} {f(r['received_to_created_p50_ms']):>16} {f(r['created_to_step_p50_ms']):>17} "
+          f"{str(r['latency_workflows']) + '/' + str(r['latency_acknowledged']):>9} {f(c.get('egw'), '.2f'):>17} {f(c.get('postgres'), '.2f'):>6} {f(c.get('nats'), '.2f'):>6}")
+print("(2xx: the sender's answer; rcv: the event's `received`; step: the workflow's Pod node startedAt, taken just before the "
+      "spawn; egw's timestamps are whole ms. wf/acked: workflows made / deliveries acknowledged, must be equal, each Succeeded)")
+print()
 for s, v in ratios.items():
-    print(f"{s} / embedded: ingest/s x{f(v['ingest_per_s'], '.2f')}, ack p99 x{f(v['ack_p99_ms'], '.2f')}, step p50 x{f(v['ack_to_step_p50_ms'], '.2f')}, "
-          f"step p99 x{f(v['ack_to_step_p99_ms'], '.2f')}, CPU per ingested event x{f(v['cpu_ms_per_event'], '.2f')}")
+    print(f"{s} / embedded: ingest events/s x{f(v['ingest_per_s'], '.2f')}, ack p99 x{f(v['ack_p99_ms'], '.2f')}, "
+          f"event -> step p50 x{f(v['received_to_step_p50_ms'], '.2f')}, p99 x{f(v['received_to_step_p99_ms'], '.2f')}, "
+          f"CPU per ingested event x{f(v['ingest_cpu_ms_per_event'], '.2f')}, per event -> workflow x{f(v['latency_cpu_ms_per_event'], '.2f')}")
 for p in problems:
     print("error: " + p)
+if not problems:
+    print("nothing acknowledged was lost, and every acknowledged latency event made exactly one workflow that Succeeded")
 summary = {"benchmark": "replicas", "timestamp": stamp, "commit": commit,
-           "machine": {"cores": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "data_fs": fs_type,
+           "machine": {"cores": os.cpu_count(), "cpu": cpu_name, "kernel": platform.release(), "data_fs": fs_type,
                        "loadavg": open("/proc/loadavg").read().split()[:3]},
            "settings": {"ingest_seconds": int(duration), "connections": int(conns), "latency_rate": int(rate), "latency_seconds": int(lat_seconds)},
            "rows": rows, "ratios_to_embedded": ratios, "errors": problems}
