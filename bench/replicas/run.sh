@@ -4,7 +4,7 @@
 # same run. On a 2-core machine the question is correctness at scale (nothing acknowledged lost, every event run
 # once) and what the shared parts cost, not a speedup: three replicas share the same two cores.
 #
-#   bash bench/replicas/run.sh                            # ~3 minutes
+#   bash bench/replicas/run.sh                            # ~3 minutes idle, ~5 on a busy machine
 #   BENCH_SYSTEMS="embedded replicas-3" BENCH_DURATION=20 bash bench/replicas/run.sh
 #
 # Per system, on fresh state (new data dirs, a new PostgreSQL database, a new JetStream store):
@@ -31,7 +31,7 @@
 #   BENCH_LATENCY_WARMUP=5       seconds of untimed latency events first (waited on like the measured ones)
 #   BENCH_TIMEOUT=120            seconds to wait for the latency phase's workflows to have started
 #   BENCH_NICE=                  e.g. -10: servers, PostgreSQL, nats-server and load generators at that nice level
-#   BENCH_QUIET=1                wait (up to BENCH_QUIET_MAX=60 s) for an idle machine before each measured run
+#   BENCH_QUIET=1                wait (up to BENCH_QUIET_MAX=20 s) for an idle machine before each measured run
 #   BENCH_TMP=/dev/shm           parent of the scratch directory (data dirs, PostgreSQL cluster, JetStream store);
 #                                BENCH_TMP=/tmp for a disk that really syncs
 #   BENCH_SKIP_BUILD=0, BENCH_ARTIFACTS=/tmp/art-bench, EGW_BIN=...   as in bench/webhook
@@ -58,7 +58,7 @@ tmp_parent=${BENCH_TMP:-/dev/shm}
 SECRET=bench-webhook-secret
 NS=bench
 
-quiet_max_default=60
+quiet_max_default=20 # three waits per system: keeps the default run near 5 minutes on a busy machine
 # shellcheck source=../machine.sh
 source "$here/../machine.sh"
 log() { printf '[replicas] %s\n' "$*" >&2; }
