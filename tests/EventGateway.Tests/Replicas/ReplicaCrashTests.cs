@@ -243,11 +243,26 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
     {
         dead[id] = true;
         serve.KillHard();
+        var pids = new HashSet<int>();
         var pods = Path.Combine(serve.DataDir, "pods");
-        if (!Directory.Exists(pods)) return; // it ran no step
-        foreach (var pidFile in Directory.EnumerateFiles(pods, "pid", SearchOption.AllDirectories))
-            if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))
-                using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", "--", $"-{pid}"])) kill.WaitForExit();
+        if (Directory.Exists(pods))
+            foreach (var pidFile in Directory.EnumerateFiles(pods, "pid", SearchOption.AllDirectories))
+                if (int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) pids.Add(pid);
+        // A launcher egw spawned just before it died may not have its pid file yet: every process whose arguments name
+        // this replica's data directory (a step's launcher names its node directory) goes with the machine too.
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(proc), out var pid))
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(proc, "cmdline")).Contains(serve.DataDir, StringComparison.Ordinal)) pids.Add(pid);
+                }
+                catch (IOException) { } // gone meanwhile
+                catch (UnauthorizedAccessException) { }
+        foreach (var pid in pids)
+        {
+            using (var group = System.Diagnostics.Process.Start("kill", ["-KILL", "--", $"-{pid}"])) group.WaitForExit();
+            using (var one = System.Diagnostics.Process.Start("kill", ["-KILL", $"{pid}"])) one.WaitForExit();
+        }
     }
 
     /// <summary>The replicas that claimed these step nodes (egw_step_claims).</summary>
