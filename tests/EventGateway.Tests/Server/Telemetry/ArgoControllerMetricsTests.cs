@@ -156,8 +156,10 @@ public sealed class ArgoControllerMetricsTests
 
         // The holder is resumed and ends: the waiter takes the mutex; a lock no one uses any more leaves the gauges.
         await host.Get<WorkflowControls>().ResumeAsync("default", "holder");
-        text = await Eventually.Get(async () => await ScrapeAsync(registry) is var t && Sample(t, "argo_workflows_locks_taken_total" + mutex) == 2 ? t : null,
-            "waiter taking the mutex", TestEngine.Patience);
-        Sample(text, "argo_workflows_locks_pending" + mutex).ShouldBe(0);
+        // A scrape may fall between the grant (counted) and the waiter leaving the waiting list: wait for both.
+        text = await Eventually.Get(async () => await ScrapeAsync(registry) is var t && Sample(t, "argo_workflows_locks_taken_total" + mutex) == 2
+                && Sample(t, "argo_workflows_locks_pending" + mutex) == 0 ? t : null,
+            "waiter taking the mutex and no longer pending", TestEngine.Patience);
+        Sample(text, "argo_workflows_locks_held" + mutex).ShouldBe(1);
     }
 }
