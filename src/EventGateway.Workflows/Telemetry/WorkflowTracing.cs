@@ -12,7 +12,7 @@ namespace EventGateway.Workflows.Telemetry;
 /// the annotation, in the same trace (steps that ended before the restart point at the earlier process's workflow span,
 /// which was never ended, as Argo's do). Nothing is done while no one listens to <see cref="SourceName"/>.
 /// </summary>
-public sealed class WorkflowTracing : IWorkflowObserver
+public sealed class WorkflowTracing(TimeProvider time) : IWorkflowObserver
 {
     public const string SourceName = "EventGateway.Workflows";
 
@@ -68,7 +68,7 @@ public sealed class WorkflowTracing : IWorkflowObserver
                 }
                 if (!completed) return;
                 _runs.Remove(key);
-                End(run.Workflow, status.FinishedAt ?? DateTimeOffset.UtcNow, status.Phase, status.Message);
+                End(run.Workflow, status.FinishedAt ?? time.GetUtcNow(), status.Phase, status.Message);
             }
         }
         finally
