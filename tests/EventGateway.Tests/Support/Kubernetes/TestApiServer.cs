@@ -22,7 +22,7 @@ namespace EventGateway.Tests.Support.Kubernetes;
 /// State survives a stop, as etcd outlives an API server restart. Not modelled (yet): paging (limit/continue),
 /// finalizers and deletionTimestamp, server-side apply, strategic merge for lists, admission and CRD schema validation.
 /// </summary>
-public sealed class TestApiServer : IAsyncDisposable
+public sealed partial class TestApiServer : IAsyncDisposable
 {
     public sealed record Request(string Method, string Path, string Query, int Status);
 
