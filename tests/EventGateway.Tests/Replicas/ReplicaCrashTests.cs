@@ -28,26 +28,12 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
     private const int MaxPushes = 240;
 
     private static string Manifests(int port, string shared) => $$$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: github-access}
-        stringData: {secret: "{{{Secret}}}"}
+        {{{GithubPush.Source(port, Secret)}}}
         ---
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: limits}
         data: {tests: "{{{TestSlots}}}"}
-        ---
-        apiVersion: argoproj.io/v1alpha1
-        kind: EventSource
-        metadata: {name: github}
-        spec:
-          github:
-            push:
-              repositories: [{owner: acme, names: [api]}]
-              webhook: {endpoint: /push, port: "{{{port}}}", method: POST}
-              events: [push]
-              webhookSecret: {name: github-access, key: secret}
         ---
         apiVersion: argoproj.io/v1alpha1
         kind: Sensor
@@ -126,12 +112,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             async Task<HttpStatusCode?> Push(string address, string delivery)
             {
-                var body = Encoding.UTF8.GetBytes($$$"""{"ref":"refs/heads/main","after":"{{{delivery}}}","repository":{"full_name":"acme/api"}}""");
-                using var req = new HttpRequestMessage(HttpMethod.Post, $"http://{address}:{port}/push") { Content = new ByteArrayContent(body) };
-                req.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-                req.Headers.Add("X-GitHub-Event", "push");
-                req.Headers.Add("X-GitHub-Delivery", delivery);
-                req.Headers.Add("X-Hub-Signature-256", GithubSignature.Sign(Secret, body));
+                using var req = GithubPush.Request($"http://{address}:{port}/push", Secret, delivery, $$$"""{"ref":"refs/heads/main","after":"{{{delivery}}}","repository":{"full_name":"acme/api"}}""");
                 try
                 {
                     using var resp = await http.SendAsync(req);
