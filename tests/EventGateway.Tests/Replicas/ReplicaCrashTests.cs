@@ -239,7 +239,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
     }
 
     /// <summary>kill -9 of the service and of every step it started: its machine is gone.</summary>
-    private static void KillMachine(ServeProcess serve, ConcurrentDictionary<string, bool> dead, string id)
+    internal static void KillMachine(ServeProcess serve, ConcurrentDictionary<string, bool> dead, string id)
     {
         dead[id] = true;
         serve.KillHard();
