@@ -118,7 +118,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
 
         services.AddSingleton(options.Sensors);
-        services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
+        services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows, sp.GetService<ISensorWorkflowPlaces>()));
         services.AddSingleton<SensorMetrics>();
         services.AddSingleton<TriggerHttpClients>();
         services.AddSingleton(sp => new TriggerContext(sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<SecretResolver>(),

@@ -36,7 +36,7 @@ internal static class ServeCommand
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EGW_STORE") is { Length: > 0 } s ? s : null,
         };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
-        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
+        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once (with --store postgres://, over all replicas together); further events wait in the log (default 100)" };
         var workflowTtl = new Option<string>("--workflow-ttl")
         {
             Description = "delete finished workflows (with their logs and local artifacts; the archive keeps their history) this long after they finish, unless their ttlStrategy says otherwise (Go duration, 168h is a week; or none to keep them: warned)",
