@@ -84,6 +84,9 @@ internal sealed partial class SensorRunner
     {
         var checkpoint = _state.GetCheckpoint(_key) ?? await StartingPointAsync(ct).ConfigureAwait(false);
         _partial = _state.LoadPartial(_key);
+        // Taken over from another replica: its firings of the last unit count against each rateLimit here too.
+        foreach (var plan in _plans)
+            if (plan.Limiter is { } limiter) limiter.Seed(_state.FiringsSince(_key, plan.Name, _time.GetUtcNow() - limiter.Unit));
         Status.Checkpoint = checkpoint;
         Status.State = SensorState.Running;
         Status.Message = null;
