@@ -9,6 +9,18 @@ public sealed class EventGatewayOptions
     /// <summary>Service-wide cap on concurrently running step processes; further steps wait as Pending.</summary>
     public int MaxProcesses { get; set; } = Math.Max(4, Environment.ProcessorCount * 32);
 
+    /// <summary>--max-processes as given (null: the default). With a shared store it caps the steps of all replicas together.</summary>
+    public int? MaxProcessesGiven { get; set; }
+
+    /// <summary>This replica's own cap besides (<c>--max-processes-per-replica</c>); null: none but <see cref="MaxProcesses"/>.</summary>
+    public int? MaxProcessesPerReplica { get; set; }
+
+    /// <summary>The cap on running step processes over all replicas (a shared store and --max-processes); null: none.</summary>
+    public int? ProcessCapAcrossReplicas => Store is null ? null : MaxProcessesGiven;
+
+    /// <summary>What this process runs at once: its executor's cap.</summary>
+    public int ReplicaMaxProcesses => MaxProcessesPerReplica is { } p ? Math.Min(p, MaxProcesses) : MaxProcesses;
+
     /// <summary>Run steps in bubblewrap when it is available.</summary>
     public bool Sandbox { get; set; } = true;
 
@@ -104,6 +116,7 @@ public sealed class EventGatewayOptions
         if (StepLimits.OpenFiles is < 16) throw new ArgumentException($"--step-open-files must be at least 16, got {StepLimits.OpenFiles}");
         if (StepTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException("--step-timeout must be positive");
         if (MaxProcesses < 1) throw new ArgumentException($"max processes must be at least 1, got {MaxProcesses}");
+        if (MaxProcessesPerReplica < 1) throw new ArgumentException($"--max-processes-per-replica must be at least 1, got {MaxProcessesPerReplica}");
         if (StatusSaveInterval <= TimeSpan.Zero) throw new ArgumentException("status save interval must be positive");
         if (!System.Net.IPAddress.TryParse(EventListenAddress, out _)) throw new ArgumentException($"event listen address '{EventListenAddress}' is not an IP address");
         foreach (var d in ManifestDirectories)

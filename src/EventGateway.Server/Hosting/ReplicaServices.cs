@@ -25,7 +25,8 @@ public static class ReplicaServices
             options.LeaseTtl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ReplicaLeases>>()));
         services.AddSingleton<IOwnership>(sp => sp.GetRequiredService<ReplicaLeases>());
         services.AddHostedService(sp => sp.GetRequiredService<ReplicaLeases>());
-        services.AddSingleton<IStepClaims>(sp => new PostgresStepClaims(sp.GetRequiredService<PostgresDatabase>().Source));
+        services.AddSingleton<IStepClaims>(sp => new PostgresStepClaims(sp.GetRequiredService<PostgresDatabase>().Source, options.ProcessCapAcrossReplicas));
+        services.AddSingleton<Events.Sensors.ISensorWorkflowPlaces>(sp => new Postgres.Sensors.PostgresSensorWorkflowPlaces(sp.GetRequiredService<PostgresDatabase>().Source));
         services.AddSingleton<Workflows.Synchronization.ISharedLocks>(sp =>
             new PostgresSharedLocks(sp.GetRequiredService<PostgresDatabase>().Source, sp.GetRequiredService<ReplicaLeases>().ReplicaId));
         return services;

@@ -23,7 +23,7 @@ internal static class ServeCommand
         var port = new Option<int>("--port") { Description = "port of the REST API", DefaultValueFactory = _ => 2746 };
         var address = new Option<string>("--address") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var dataDir = new Option<string>("--data-dir") { Description = "store, logs and artifacts (default: $EGW_DATA_DIR or ~/.egw)", DefaultValueFactory = _ => EventGatewayOptions.DefaultDataDir() };
-        var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
+        var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes; with --store postgres:// it holds over all replicas together (give each the same), further steps wait Pending in the order they asked (default: 32 per core, per replica)" };
         var noSandbox = new Option<bool>("--no-sandbox") { Description = "run steps as plain host processes, without bubblewrap isolation" };
         var manifests = new Option<string[]>("--manifests") { Description = "directory of manifests (EventSource, Sensor, WorkflowTemplate, ConfigMap, Secret) applied at start and on change; repeatable", AllowMultipleArgumentsPerToken = false };
         var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
@@ -36,7 +36,7 @@ internal static class ServeCommand
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EGW_STORE") is { Length: > 0 } s ? s : null,
         };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
-        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
+        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once (with --store postgres://, over all replicas together); further events wait in the log (default 100)" };
         var workflowTtl = new Option<string>("--workflow-ttl")
         {
             Description = "delete finished workflows (with their logs and local artifacts; the archive keeps their history) this long after they finish, unless their ttlStrategy says otherwise (Go duration, 168h is a week; or none to keep them: warned)",
@@ -80,7 +80,7 @@ internal static class ServeCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
-            if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
+            if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = (options.MaxProcessesGiven = mp).Value;
             options.Sandbox = !r.GetValue(noSandbox);
             limits.Apply(r, options);
             await executor.ApplyAsync(r, options, ct);
