@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.EventSources;
 using EventGateway.Events.Sensors;
+using EventGateway.Events.Sensors.Triggers;
+using EventGateway.Workflows.Cluster;
 using EventGateway.Workflows.Store;
 
 namespace EventGateway.Server.Kubernetes;
@@ -20,6 +22,29 @@ public static class ClusterServices
             sp.GetRequiredService<EventSourceHost>(), sp.GetRequiredService<SensorHost>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ClusterStatusWriter>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterStatusWriter>());
+        services.AddClusterTargets(options);
         return services;
+    }
+
+    /// <summary>
+    /// Kubernetes mode: triggers act on the cluster. The k8s trigger takes the cluster's implementation in place of the
+    /// embedded store's, and with <c>--workflows-target cluster</c> so does the argoWorkflow trigger; the dynamic client
+    /// they share reaches every kind (<see cref="CoreGroupPaths"/>).
+    /// </summary>
+    private static void AddClusterTargets(this IServiceCollection services, KubernetesOptions options)
+    {
+        services.AddSingleton<IClusterObjects>(sp => new KubernetesObjects(
+            new k8s.Kubernetes(options.ClientConfiguration(), new CoreGroupPaths()), sp.GetRequiredService<TimeProvider>()));
+        Replace<K8sTrigger>(services, sp => new ClusterK8sTrigger(sp.GetRequiredService<IClusterObjects>()));
+        if (options.WorkflowsTarget == KubernetesOptions.ClusterTarget)
+            Replace<ArgoWorkflowTrigger>(services, sp => new ClusterArgoWorkflowTrigger(sp.GetRequiredService<IClusterObjects>()));
+    }
+
+    /// <summary>Puts the cluster's trigger where the embedded one was registered (one trigger per kind).</summary>
+    private static void Replace<TEmbedded>(IServiceCollection services, Func<IServiceProvider, ITrigger> cluster)
+    {
+        var i = services.ToList().FindIndex(d => d.ServiceType == typeof(ITrigger) && d.ImplementationType == typeof(TEmbedded));
+        if (i < 0) throw new InvalidOperationException($"no {typeof(TEmbedded).Name} registered to replace");
+        services[i] = ServiceDescriptor.Singleton(cluster);
     }
 }
