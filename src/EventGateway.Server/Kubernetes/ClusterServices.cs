@@ -35,6 +35,7 @@ public static class ClusterServices
     {
         services.AddSingleton<IClusterObjects>(sp => new KubernetesObjects(
             new k8s.Kubernetes(options.ClientConfiguration(), new CoreGroupPaths()), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(SensorValidator.InCluster);
         Replace<K8sTrigger>(services, sp => new ClusterK8sTrigger(sp.GetRequiredService<IClusterObjects>()));
         if (options.WorkflowsTarget == KubernetesOptions.ClusterTarget)
             Replace<ArgoWorkflowTrigger>(services, sp => new ClusterArgoWorkflowTrigger(sp.GetRequiredService<IClusterObjects>()));
