@@ -16,8 +16,8 @@ public static class ManifestReader
 
     public static ManifestParser Parser { get; } = new(Validator);
 
-    /// <summary>Kubernetes mode: objects from the cluster, whose k8s triggers may name any kind the cluster serves.</summary>
-    public static ManifestParser ClusterParser { get; } = new(new ManifestValidator([WorkflowValidator.Instance, EventSourceValidator.Instance, SensorValidator.InCluster]));
+    /// <summary>Kubernetes mode: objects from the cluster, whose k8s triggers and resource templates may name any kind the cluster serves.</summary>
+    public static ManifestParser ClusterParser { get; } = new(new ManifestValidator([ResourceKinds.InCluster, EventSourceValidator.Instance, SensorValidator.InCluster]));
 
     public static IReadOnlyList<Resource> ReadFile(string path) => Parser.ReadFile(path);
 

@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 using EventGateway.Events.EventSources;
 using EventGateway.Events.Sensors;
 using EventGateway.Events.Sensors.Triggers;
+using EventGateway.Workflows.Agent;
 using EventGateway.Workflows.Cluster;
+using EventGateway.Model.Manifests;
+using EventGateway.Server.Hosting;
 using EventGateway.Workflows.Store;
 
 namespace EventGateway.Server.Kubernetes;
@@ -36,15 +39,17 @@ public static class ClusterServices
         services.AddSingleton<IClusterObjects>(sp => new KubernetesObjects(
             new k8s.Kubernetes(options.ClientConfiguration(), new CoreGroupPaths()), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(SensorValidator.InCluster);
-        Replace<K8sTrigger>(services, sp => new ClusterK8sTrigger(sp.GetRequiredService<IClusterObjects>()));
+        Replace<ManifestParser, ManifestParser>(services, _ => ManifestReader.ClusterParser);
+        Replace<ITrigger, K8sTrigger>(services, sp => new ClusterK8sTrigger(sp.GetRequiredService<IClusterObjects>()));
         if (options.WorkflowsTarget == KubernetesOptions.ClusterTarget)
-            Replace<ArgoWorkflowTrigger>(services, sp => new ClusterArgoWorkflowTrigger(sp.GetRequiredService<IClusterObjects>()));
+            Replace<ITrigger, ArgoWorkflowTrigger>(services, sp => new ClusterArgoWorkflowTrigger(sp.GetRequiredService<IClusterObjects>()));
+        Replace<ITemplateRunner, ResourceTemplateRunner>(services, sp => new ClusterResourceTemplateRunner(sp.GetRequiredService<IClusterObjects>(), sp.GetRequiredService<TimeProvider>()));
     }
 
-    /// <summary>Puts the cluster's trigger where the embedded one was registered (one trigger per kind).</summary>
-    private static void Replace<TEmbedded>(IServiceCollection services, Func<IServiceProvider, ITrigger> cluster)
+    /// <summary>Puts the cluster's implementation where the embedded one was registered (one trigger per kind, one runner per template type).</summary>
+    private static void Replace<TService, TEmbedded>(IServiceCollection services, Func<IServiceProvider, TService> cluster) where TService : class
     {
-        var i = services.ToList().FindIndex(d => d.ServiceType == typeof(ITrigger) && d.ImplementationType == typeof(TEmbedded));
+        var i = services.ToList().FindIndex(d => d.ServiceType == typeof(TService) && (d.ImplementationType == typeof(TEmbedded) || d.ImplementationInstance is TEmbedded));
         if (i < 0) throw new InvalidOperationException($"no {typeof(TEmbedded).Name} registered to replace");
         services[i] = ServiceDescriptor.Singleton(cluster);
     }

@@ -25,12 +25,17 @@ public sealed class KubernetesObjects(k8s.Kubernetes client, TimeProvider time) 
 
     public async Task<ClusterResource> ResolveAsync(string apiVersion, string kind, CancellationToken ct)
     {
-        if (_discovery.TryGetValue(apiVersion, out var known) && known.FirstOrDefault(r => r.Kind == kind) is { } hit) return hit;
+        if (_discovery.TryGetValue(apiVersion, out var known) && Find(known, kind) is { } hit) return hit;
         var fresh = await DiscoverAsync(apiVersion, ct).ConfigureAwait(false);
         _discovery[apiVersion] = fresh;
-        return fresh.FirstOrDefault(r => r.Kind == kind)
+        return Find(fresh, kind)
             ?? throw new ClusterApiException(404, "NotFound", $"the cluster serves no kind {kind} in {apiVersion} (discovery lists {(fresh.Count == 0 ? "nothing" : string.Join(", ", fresh.Select(r => r.Kind)))}): is its CRD installed?");
     }
+
+    /// <summary>By kind; failing that as kubectl takes a resource on its command line (configmap, configmaps).</summary>
+    private static ClusterResource? Find(IReadOnlyList<ClusterResource> resources, string kind) =>
+        resources.FirstOrDefault(r => r.Kind == kind)
+        ?? resources.FirstOrDefault(r => string.Equals(r.Kind, kind, StringComparison.OrdinalIgnoreCase) || string.Equals(r.Plural, kind, StringComparison.OrdinalIgnoreCase));
 
     private async Task<IReadOnlyList<ClusterResource>> DiscoverAsync(string apiVersion, CancellationToken ct)
     {
