@@ -372,4 +372,45 @@ public sealed class ClusterTriggerTests : IAsyncLifetime
         wf["metadata"]!["labels"]!["origin"]!.GetValue<string>().ShouldBe("webhook");
         (await _host!.Store.ListAsync<Workflow>("ci")).ShouldBeEmpty(); // the cluster's controller runs it, not this service's
     }
+
+    [Fact]
+    public async Task With_workflows_target_cluster_suspend_and_terminate_are_written_to_the_Workflow_and_retry_names_argo_server()
+    {
+        Create("workflows", "{apiVersion: argoproj.io/v1alpha1, kind: Workflow, metadata: {name: running, namespace: ci}, spec: {entrypoint: main, templates: [{name: main, suspend: {}}]}}");
+        await StartAsync(Sensor("""
+            - template:
+                name: terminate
+                argoWorkflow:
+                  operation: terminate
+                  source: {resource: {apiVersion: argoproj.io/v1alpha1, kind: Workflow, metadata: {name: placeholder}}}
+                  parameters:
+                    - src: {dependencyName: go, dataKey: body.name}
+                      dest: metadata.name
+            - template:
+                name: retry
+                argoWorkflow:
+                  operation: retry
+                  source: {resource: {apiVersion: argoproj.io/v1alpha1, kind: Workflow, metadata: {name: running}}}
+            """), workflowsTarget: KubernetesOptions.ClusterTarget);
+
+        var d = await FireAsync("""{"name":"running"}""", "terminate", "retry");
+        d["terminate"].Outcome.ShouldBe(Outcomes.Triggered, d["terminate"].Reason);
+        _api.Get("workflows", "ci", "running")!["spec"]!["shutdown"]!.GetValue<string>().ShouldBe("Terminate");
+        d["retry"].Outcome.ShouldBe(Outcomes.Failed);
+        d["retry"].Reason!.ShouldContain("retry needs argo-server");
+
+        var missing = (await FireAsync("""{"name":"gone"}""", "terminate"))["terminate"];
+        missing.Outcome.ShouldBe(Outcomes.Failed);
+        missing.Reason!.ShouldContain("terminate: workflow ci/gone not found in the cluster");
+    }
+
+    [Theory]
+    [InlineData(new[] { "--workflows-target", "cluster" }, "--workflows-target cluster needs --kubernetes", 2)]
+    [InlineData(new[] { "--workflows-target", "elsewhere" }, "elsewhere", 1)] // a parse error of the command line
+    public async Task Serve_refuses_a_workflows_target_it_cannot_use(string[] flags, string message, int exitCode)
+    {
+        var (code, _, stderr) = await EventGateway.Tests.Cli.CliTests.Egw(["serve", "--port", "0", "--data-dir", Directory.CreateTempSubdirectory("egw-cli-").FullName, .. flags]);
+        code.ShouldBe(exitCode);
+        stderr.ShouldContain(message);
+    }
 }
