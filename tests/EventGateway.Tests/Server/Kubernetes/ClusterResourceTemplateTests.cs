@@ -1,8 +1,11 @@
 using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using System.Text;
 using System.Text.Json.Nodes;
 using Shouldly;
 using EventGateway.Model;
+using EventGateway.Server.Api;
 using EventGateway.Server.Hosting;
 using EventGateway.Server.Kubernetes;
 using EventGateway.Tests.Support;
@@ -237,5 +240,43 @@ public sealed class ClusterResourceTemplateTests : IAsyncLifetime
         var message = wf.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod).Message!;
         message.ShouldStartWith("the API server answered 422 Invalid: ");
         message.ShouldContain("a lowercase RFC 1123 subdomain");
+    }
+
+    [Fact]
+    public async Task A_workflow_submitted_through_the_REST_API_may_name_any_kind_the_cluster_serves()
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.Services.AddEventGateway(new EventGatewayOptions
+        {
+            DataDir = _dataDir, EventListenAddress = "127.0.0.1", Kubernetes = new KubernetesOptions { Kubeconfig = _kubeconfig },
+        });
+        await using var app = builder.Build();
+        app.MapEventGatewayApi();
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/") };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", EventGateway.Server.Security.AdminTokenFile.LoadOrCreate(_dataDir).Token);
+
+        var workflow = new JsonObject { ["workflow"] = JsonNode.Parse(EventGateway.Model.Manifests.YamlToJson.Convert("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: deploy}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  resource:
+                    action: create
+                    manifest: |
+                      apiVersion: apps/v1
+                      kind: Deployment
+                      metadata: {name: web}
+                      spec: {replicas: 2}
+            """).Single().Json) };
+        using (var resp = await http.PostAsync("api/v1/workflows/ci", new StringContent(workflow.ToJsonString(), Encoding.UTF8, "application/json")))
+            resp.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
+        await Eventually.Get(() => Task.FromResult(_api.Get("deployments", "ci", "web")), "the Deployment the workflow created", TimeSpan.FromSeconds(60));
+        await app.StopAsync();
     }
 }
