@@ -192,15 +192,21 @@ public static class ClusterK8sPolicy
         var budget = TimeSpan.Zero;
         for (var i = 0; i + 1 < backoff.Steps; i++) budget += TriggerRetry.DelayBefore(backoff, i);
 
-        using var timeout = new CancellationTokenSource(budget, time);
+        // The clock starts once the object has been seen as it is now, so even a one-step backoff checks it once.
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         Dictionary<string, string> seen = [];
+        var first = true;
         try
         {
             await foreach (var obj in cluster.WatchAsync(type, ns, name, linked.Token).ConfigureAwait(false))
             {
                 seen = obj?["metadata"]?["labels"] is JsonObject l ? l.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "") : [];
                 if (wanted.All(kv => seen.GetValueOrDefault(kv.Key) == kv.Value)) return;
+                if (!first) continue;
+                first = false;
+                if (budget <= TimeSpan.Zero) break;
+                timeout.CancelAfter(budget);
             }
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested) { }
