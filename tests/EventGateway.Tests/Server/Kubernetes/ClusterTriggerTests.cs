@@ -249,6 +249,31 @@ public sealed class ClusterTriggerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_with_liveObject_applies_the_parameters_to_the_object_read_from_the_cluster()
+    {
+        Create("configmaps", "{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: ci, labels: {team: infra}}, data: {color: blue, size: large}}");
+        await StartAsync(Sensor("""
+            - template:
+                name: recolor
+                k8s:
+                  operation: update
+                  liveObject: true
+                  source:
+                    resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}}
+                  parameters:
+                    - src: {dependencyName: go, dataKey: body.color}
+                      dest: data.color
+            """));
+
+        var d = (await FireAsync("""{"color":"green"}""", "recolor"))["recolor"];
+        d.Outcome.ShouldBe(Outcomes.Triggered, d.Reason);
+        var settings = _api.Get("configmaps", "ci", "settings")!;
+        settings["data"]!.ToJsonString().ShouldBe("""{"color":"green","size":"large"}""");
+        settings["metadata"]!["labels"]!["team"]!.GetValue<string>().ShouldBe("infra");
+        Requests("GET", "/api/v1/namespaces/ci/configmaps/settings").Count.ShouldBe(2); // the live object, then the update's read
+    }
+
+    [Fact]
     public async Task Refusals_of_the_API_server_fail_the_firing_with_the_Status_message()
     {
         Create("deployments", "{apiVersion: apps/v1, kind: Deployment, metadata: {name: taken, namespace: ci}, spec: {replicas: 1}}");
