@@ -66,10 +66,12 @@ internal static class ServeCommand
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var kubernetes = new Option<bool>("--kubernetes") { Description = "read EventSources, Sensors, EventBuses, WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows, ConfigMaps and Secrets from the Kubernetes API server (list + watch) and write EventSource/Sensor status back; in-cluster config unless --kubeconfig" };
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "kubeconfig file (its current context) for --kubernetes, instead of the pod's in-cluster config" };
+        var workflowsTarget = new Option<string>("--workflows-target") { Description = "with --kubernetes, where argoWorkflow triggers send workflows: embedded (this service's controller) or cluster (Workflow objects in the cluster, for an Argo Workflows controller there)", DefaultValueFactory = _ => "embedded" };
+        workflowsTarget.AcceptOnlyFromAmong("embedded", "cluster");
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
             port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, store, otlpEndpoint, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
-            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts, kubernetes, kubeconfig,
+            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts, kubernetes, kubeconfig, workflowsTarget,
         };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
@@ -119,7 +121,8 @@ internal static class ServeCommand
                 catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
             if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes)) throw new CliException("--kubeconfig needs --kubernetes", ExitCodes.Invalid);
-            if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null };
+            if (r.GetValue(workflowsTarget) == "cluster" && !r.GetValue(kubernetes)) throw new CliException("--workflows-target cluster needs --kubernetes", ExitCodes.Invalid);
+            if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null, WorkflowsTarget = r.GetValue(workflowsTarget)! };
             options.Api = new ApiSecurityOptions
             {
                 AuthMode = r.GetValue(authMode) == "none" ? AuthMode.None : AuthMode.Token,
