@@ -1,0 +1,87 @@
+using EventGateway.Workflows.Artifacts;
+using EventGateway.Workflows.Execution;
+
+namespace EventGateway.Server.Kubernetes.Pods;
+
+/// <summary>
+/// How a pod's outputs reach egw. Main's command runs under a POSIX-shell wrapper that stages the step's files (a
+/// script's source, raw artifacts), runs the command, then tars every output path that exists into a shared emptyDir
+/// and marks itself done; a second container ("wait", as Argo names its own) PUTs that tar to a presigned URL of the
+/// S3 artifact repository; egw downloads it once the pod has completed and unpacks it into the step's root, where the
+/// output collector reads parameters and artifacts exactly as for the container executor (<see cref="ContainerOutputs"/>,
+/// which never writes through a link). The exit code is the kubelet's (containerStatuses), not the wrapper's word.
+/// Why this and not the termination message or an annotation: a termination message holds at most 4 KiB (12 KiB per
+/// pod) and an annotation needs the pod to have API rights to patch itself (Argo left annotations for the size limit
+/// too); parameters and artifacts have no such bound in S3, and the presigned URL gives the pod the right to write
+/// one object and nothing else (no repository credentials in the pod, no service account rights). The upload
+/// container reports a failed upload in its own termination message, which becomes the node's message.
+/// </summary>
+public static class PodOutputs
+{
+    /// <summary>sh -c SCRIPT egw-wrapper ARGV...: EGW_FILE_i/_CONTENT/_MODE to stage, EGW_OUTPUTS (newline-separated paths, relative to /).</summary>
+    public const string WrapperScript = """
+        i=0
+        while :; do
+          eval "p=\${EGW_FILE_$i:-}"
+          [ -n "$p" ] || break
+          mkdir -p "$(dirname "$p")"
+          eval "printf '%s' \"\$EGW_FILE_${i}_CONTENT\"" > "$p"
+          eval "m=\${EGW_FILE_${i}_MODE:-}"
+          [ -z "$m" ] || chmod "$m" "$p"
+          i=$((i + 1))
+        done
+        unset p m i
+        "$@"
+        code=$?
+        set --
+        IFS='
+        '
+        for p in $EGW_OUTPUTS; do
+          if [ -e "/$p" ] || [ -L "/$p" ]; then set -- "$@" "$p"; fi
+        done
+        if [ $# -gt 0 ]; then tar -C / -cf /var/run/egw/outputs.tar -- "$@" || echo "egw: could not archive outputs" >&2; fi
+        : > /var/run/egw/done
+        exit $code
+        """;
+
+    /// <summary>The wait container: waits for main's mark, uploads the tar if there is one; a failure is its termination message.</summary>
+    public const string UploadScript = """
+        while [ ! -e /var/run/egw/done ]; do sleep 1; done
+        if [ -e /var/run/egw/outputs.tar ]; then
+          if ! out=$(curl -fsS -X PUT -T /var/run/egw/outputs.tar "$EGW_OUTPUTS_URL" 2>&1); then
+            printf 'uploading outputs failed: %s' "$out" > /dev/termination-log
+            exit 1
+          fi
+        fi
+        """;
+
+    /// <summary>Where a step's outputs wait in the repository until egw has them: beside the artifacts, under the repository's keyPrefix.</summary>
+    public static string StagingKey(string? keyPrefix, string step) =>
+        $"{(string.IsNullOrEmpty(keyPrefix) ? "" : keyPrefix.TrimEnd('/') + "/")}egw-pod-outputs/{step}.tar";
+
+    /// <summary>The uploaded tar into <paramref name="root"/>; false when the pod uploaded none (no output path existed).</summary>
+    public static async Task<bool> FetchAsync(S3BucketRepository repo, string key, string dir, CancellationToken ct)
+    {
+        var spool = Path.Combine(dir, "outputs.tar");
+        try
+        {
+            try { await repo.LoadAsync(key, spool, ct).ConfigureAwait(false); }
+            catch (ArtifactException e) when (e.InnerException is Amazon.S3.AmazonS3Exception { StatusCode: System.Net.HttpStatusCode.NotFound, ErrorCode: not "NoSuchBucket" })
+            {
+                return false;
+            }
+            if (!File.Exists(spool)) return false; // an empty "directory" of that name: nothing uploaded
+            await using (var file = File.OpenRead(spool))
+            {
+                try { await ContainerOutputs.ExtractAsync(file, Path.Combine(dir, "root"), "/", ct).ConfigureAwait(false); }
+                catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+                {
+                    throw new IOException($"the outputs the pod uploaded ({key}) are not a readable tar: {e.Message}", e);
+                }
+            }
+            await repo.DeleteAsync(key, ct).ConfigureAwait(false);
+            return true;
+        }
+        finally { File.Delete(spool); }
+    }
+}
