@@ -18,7 +18,10 @@ namespace EventGateway.Server.Kubernetes.Pods;
 /// </summary>
 public static class PodOutputs
 {
-    /// <summary>sh -c SCRIPT egw-wrapper ARGV...: EGW_FILE_i/_CONTENT/_MODE to stage, EGW_OUTPUTS (newline-separated paths, relative to /).</summary>
+    /// <summary>
+    /// sh -c SCRIPT egw-wrapper ARGV...: EGW_FILE_i/_CONTENT/_MODE to stage, EGW_OUTPUTS (newline-separated paths,
+    /// relative to /); EGW_RUN_DIR only for tests that run it outside a pod.
+    /// </summary>
     public const string WrapperScript = """
         i=0
         while :; do
@@ -39,17 +42,19 @@ public static class PodOutputs
         for p in $EGW_OUTPUTS; do
           if [ -e "/$p" ] || [ -L "/$p" ]; then set -- "$@" "$p"; fi
         done
-        if [ $# -gt 0 ]; then tar -C / -cf /var/run/egw/outputs.tar -- "$@" || echo "egw: could not archive outputs" >&2; fi
-        : > /var/run/egw/done
+        run=${EGW_RUN_DIR:-/var/run/egw}
+        if [ $# -gt 0 ]; then tar -C / -cf "$run/outputs.tar" -- "$@" || echo "egw: could not archive outputs" >&2; fi
+        : > "$run/done"
         exit $code
         """;
 
     /// <summary>The wait container: waits for main's mark, uploads the tar if there is one; a failure is its termination message.</summary>
     public const string UploadScript = """
-        while [ ! -e /var/run/egw/done ]; do sleep 1; done
-        if [ -e /var/run/egw/outputs.tar ]; then
-          if ! out=$(curl -fsS -X PUT -T /var/run/egw/outputs.tar "$EGW_OUTPUTS_URL" 2>&1); then
-            printf 'uploading outputs failed: %s' "$out" > /dev/termination-log
+        run=${EGW_RUN_DIR:-/var/run/egw}
+        while [ ! -e "$run/done" ]; do sleep 1; done
+        if [ -e "$run/outputs.tar" ]; then
+          if ! out=$(curl -fsS -X PUT -T "$run/outputs.tar" "$EGW_OUTPUTS_URL" 2>&1); then
+            printf 'uploading outputs failed: %s' "$out" > "${EGW_TERMINATION_LOG:-/dev/termination-log}"
             exit 1
           fi
         fi
