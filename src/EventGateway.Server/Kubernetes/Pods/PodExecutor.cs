@@ -154,6 +154,7 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
         Task? logs = null;
         using var stopLogs = CancellationTokenSource.CreateLinkedTokenSource(stopWaiting);
         DateTimeOffset? mainEndedAt = null;
+        string? pending = null; // why the pod has not started yet, as the scheduler or kubelet said: the node's message should it end so
         try
         {
             while (true)
@@ -172,7 +173,7 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
                     if (logs is not null) await LogsEndAsync(logs, stopLogs).ConfigureAwait(false);
                     return killed
                         ? new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow())
-                        : new StepOutcome(StepEnd.Lost, null, "pod deleted", startedAt, _time.GetUtcNow());
+                        : new StepOutcome(StepEnd.Lost, null, "pod deleted" + (pending is null ? "" : $" (it never started: {pending})"), startedAt, _time.GetUtcNow());
                 }
                 var main = pod.Status?.ContainerStatuses?.FirstOrDefault(s => s.Name == "main");
                 if (main?.State?.Waiting is { Reason: { } reason } waiting && Hopeless.Contains(reason))
@@ -190,13 +191,15 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
                     return await CompletedAsync(spec, dir, pod, killed, startedAt, stopWaiting).ConfigureAwait(false);
                 }
                 if (main?.State?.Terminated is not null && mainEndedAt is null) mainEndedAt = _time.GetUtcNow();
+                pending = PendingWhy(pod) ?? (pod.Status?.Phase is "Pending" or null ? pending : null);
                 var now = _time.GetUtcNow();
                 if (spec.Deadline is { } deadline && now >= deadline)
                 {
                     File.WriteAllText(Path.Combine(dir, "killed"), "");
                     await DeleteAsync(ns, name, 0).ConfigureAwait(false);
                     if (logs is not null) await LogsEndAsync(logs, stopLogs).ConfigureAwait(false);
-                    return new StepOutcome(StepEnd.DeadlineExceeded, null, "Pod was active on the node longer than the specified deadline", startedAt, _time.GetUtcNow());
+                    return new StepOutcome(StepEnd.DeadlineExceeded, null,
+                        "Pod was active on the node longer than the specified deadline" + (pending is null ? "" : $" (it never started: {pending})"), startedAt, _time.GetUtcNow());
                 }
                 if (mainEndedAt is { } mainEnded && now - mainEnded >= _options.UploadGrace)
                 {
@@ -216,6 +219,16 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
             await stopLogs.CancelAsync().ConfigureAwait(false);
             throw; // the service stops: the pod runs on, and the next start adopts it
         }
+    }
+
+    /// <summary>Why a pod is not running yet: PodScheduled False (Unschedulable, with the scheduler's message), or main waiting for a reason other than being created.</summary>
+    private static string? PendingWhy(V1Pod pod)
+    {
+        if (pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Status == "False") is { } unscheduled)
+            return $"{unscheduled.Reason ?? "Unschedulable"}: {unscheduled.Message}".TrimEnd(' ', ':');
+        return pod.Status?.ContainerStatuses?.FirstOrDefault(s => s.Name == "main")?.State?.Waiting is { Reason: { } reason and not "ContainerCreating" and not "PodInitializing" } w
+            ? $"{reason}: {w.Message}".TrimEnd(' ', ':')
+            : null;
     }
 
     /// <summary>Returns at the pod's next change (a watch event), after <paramref name="wake"/>, or when the watch fails.</summary>

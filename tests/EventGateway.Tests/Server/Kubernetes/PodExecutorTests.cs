@@ -264,7 +264,7 @@ public sealed class PodExecutorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_deadline_deletes_the_pod()
+    public async Task A_deadline_deletes_the_pod_and_says_why_it_never_started()
     {
         var time = new ParkingFakeTimeProvider(DateTimeOffset.UtcNow);
         var engine = await StartAsync(time);
@@ -280,7 +280,7 @@ public sealed class PodExecutorTests : IAsyncLifetime
                   container: {image: alpine:3.20, command: [sleep, "3600"]}
             """));
         var pod = await PodAsync();
-        _api.SetPod("ci", NameOf(pod), "Running", ("main", Running()));
+        _api.SetPodCondition("ci", NameOf(pod), "PodScheduled", "False", "Unschedulable", "0/3 nodes are available: 3 Insufficient memory.");
         // The clock moves only while the test waits for the pod to go: the deadline passes on the fake clock.
         await Eventually.Get(() => Task.FromResult(_api.Get("pods", "ci", NameOf(pod)) is null ? "" : null), "the pod deleted at its deadline",
             TestEngine.Patience, () => time.Advance(TimeSpan.FromSeconds(1)));
@@ -288,7 +288,7 @@ public sealed class PodExecutorTests : IAsyncLifetime
             "the workflow completed", TestEngine.Patience, () => time.Advance(TimeSpan.FromMilliseconds(250)));
         var node = done.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
         node.Phase.ShouldBe(NodePhase.Failed);
-        node.Message!.ShouldContain("deadline");
+        node.Message.ShouldBe("Pod was active on the node longer than the specified deadline (it never started: Unschedulable: 0/3 nodes are available: 3 Insufficient memory.)");
         _ = wf;
     }
 

@@ -76,6 +76,23 @@ public sealed partial class TestApiServer
         return result;
     }
 
+    /// <summary>The scheduler's or kubelet's condition on the pod (e.g. PodScheduled False, Unschedulable), replacing one of that type.</summary>
+    public JsonObject SetPodCondition(string ns, string name, string type, string status, string? reason = null, string? message = null)
+    {
+        JsonObject pod;
+        lock (_gate) pod = (JsonObject)_objects[(TypeOf("pods"), ns, name)].DeepClone();
+        var st = pod["status"] as JsonObject ?? new JsonObject();
+        var conditions = new JsonArray([.. (st["conditions"] as JsonArray ?? []).Where(c => c?["type"]?.GetValue<string>() != type).Select(c => c!.DeepClone())]);
+        conditions.Add(new JsonObject { ["type"] = type, ["status"] = status, ["reason"] = reason, ["message"] = message, ["lastTransitionTime"] = Now() });
+        st["conditions"] = conditions;
+        st["phase"] ??= "Pending";
+        pod["status"] = st;
+        var (code, result) = UpdateObject(TypeOf("pods"), ns, name, pod, "status");
+        if (code != 200) throw new InvalidOperationException(result.ToJsonString());
+        SignalPods();
+        return result;
+    }
+
     /// <summary>Appends to a container's log (what it printed).</summary>
     public void WriteLog(string ns, string pod, string container, string text)
     {
