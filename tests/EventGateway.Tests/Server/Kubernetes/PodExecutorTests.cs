@@ -329,6 +329,39 @@ public sealed class PodExecutorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sidecar_is_a_native_sidecar_of_the_steps_pod_and_its_log_is_kept_under_the_pod()
+    {
+        var engine = await StartAsync();
+        var wf = await engine.Engine.SubmitAsync(Parse("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: side, namespace: ci}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  container: {image: alpine:3.20, command: [sh, -c, "nc -z localhost 5432"]}
+                  sidecars:
+                    - {name: db, image: postgres:16, command: [postgres]}
+            """));
+        var pod = await PodAsync();
+        _api.List("pods", "ci").Count.ShouldBe(1); // one pod: the sidecar is in it, not a pod of its own
+        var db = pod["spec"]!["initContainers"]!.AsArray().OfType<JsonObject>().Single();
+        (db["name"]!.GetValue<string>(), db["restartPolicy"]!.GetValue<string>(), db["image"]!.GetValue<string>()).ShouldBe(("db", "Always", "postgres:16"));
+        _api.SetPod("ci", NameOf(pod), "Running", ("db", Running()), ("main", Running()));
+        _api.WriteLog("ci", NameOf(pod), "db", "database system is ready to accept connections\n");
+        _api.SetPod("ci", NameOf(pod), "Succeeded", ("main", Terminated(0)), ("db", Terminated(0)));
+
+        var done = await WaitAsync(engine, wf);
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, string.Join("; ", done.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
+        var node = done.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        var sidecarLog = engine.Engine.Executor.LogPath(new EventGateway.Workflows.Execution.StepKey("ci", "side", $"{node.Id}/db"), "stdout");
+        await Eventually.Get(() => Task.FromResult(File.Exists(sidecarLog) && File.ReadAllText(sidecarLog).Contains("ready to accept", StringComparison.Ordinal) ? "" : null),
+            "the sidecar's log", TestEngine.Patience);
+        _api.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/pods", StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
     public void Without_an_S3_artifact_repository_the_service_refuses_to_start()
     {
         var options = new EventGatewayOptions { DataDir = Path.GetTempPath(), Pods = new PodExecutorOptions { Cluster = new KubernetesOptions { Kubeconfig = _kubeconfig } } };
