@@ -83,7 +83,9 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
                 var refused = await CreateAsync(spec, name, step, stopWaiting).ConfigureAwait(false);
                 if (refused is not null) return new StepOutcome(StepEnd.FailedToStart, null, refused, startedAt, _time.GetUtcNow());
             }
-            return await WaitAsync(spec, dir, name, startedAt, ended, stopWaiting).ConfigureAwait(false);
+            var outcome = await WaitAsync(spec, dir, name, startedAt, ended, stopWaiting).ConfigureAwait(false);
+            if (spec.Files.Any(f => f.HostSource is not null)) await DropInputsAsync(spec.Key, step).ConfigureAwait(false);
+            return outcome;
         }
         finally
         {
@@ -92,25 +94,56 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
         }
     }
 
+    /// <summary>The staged inputs' object, once the pod no longer needs it.</summary>
+    private async Task DropInputsAsync(StepKey key, string step)
+    {
+        try
+        {
+            using var repo = await _artifacts.OpenRepositoryAsync(key.Namespace, _repository, CancellationToken.None).ConfigureAwait(false);
+            await repo.DeleteAsync(PodOutputs.StagingKey(_repository.KeyPrefix, step + "-inputs"), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ArtifactException e) { LogApiFailed(_log, key.Namespace, key.Workflow, e.Message); }
+    }
+
     /// <summary>Creates the step's pod; returns why it cannot be made (the manifest, or the API server's refusal), or null.</summary>
     private async Task<string?> CreateAsync(StepSpec spec, string name, string step, CancellationToken ct)
     {
         PodManifest.Outputs? outputs = null;
-        if (spec.OutputPaths.Count > 0)
+        PodManifest.Inputs? inputs = null;
+        var loaded = spec.Files.Where(f => f.HostSource is not null).ToList();
+        if (spec.OutputPaths.Count > 0 || loaded.Count > 0)
         {
             S3BucketRepository repo;
             try { repo = await _artifacts.OpenRepositoryAsync(spec.Key.Namespace, _repository, ct).ConfigureAwait(false); }
-            catch (ArtifactException e) { return $"the S3 artifact repository for the pod's outputs: {e.Message}"; }
+            catch (ArtifactException e) { return $"the S3 artifact repository for the pod's inputs and outputs: {e.Message}"; }
             using (repo)
             {
                 // Valid as long as the step may run (SigV4 allows at most 7 days).
                 var expires = (spec.Deadline ?? _time.GetUtcNow().AddDays(7)).AddMinutes(10);
                 var limit = _time.GetUtcNow().AddDays(7);
-                var url = repo.PresignPut(PodOutputs.StagingKey(_repository.KeyPrefix, step), (expires < limit ? expires : limit).UtcDateTime);
-                outputs = new PodManifest.Outputs(spec.OutputPaths, url, _options.UploadImage);
+                var until = (expires < limit ? expires : limit).UtcDateTime;
+                if (spec.OutputPaths.Count > 0)
+                    outputs = new PodManifest.Outputs(spec.OutputPaths, repo.PresignPut(PodOutputs.StagingKey(_repository.KeyPrefix, step), until), _options.UploadImage);
+                if (loaded.Count > 0)
+                {
+                    // egw has loaded the inputs already (from any repository, with its credentials): the pod gets them from one object.
+                    var tar = Path.Combine(NodeDir(spec.Key), "inputs.tar");
+                    var key = PodOutputs.StagingKey(_repository.KeyPrefix, step + "-inputs");
+                    try
+                    {
+                        await PodOutputs.WriteInputsAsync(loaded, tar, ct).ConfigureAwait(false);
+                        await repo.SaveAsync(key, tar, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is ArtifactException or IOException or UnauthorizedAccessException)
+                    {
+                        return $"staging the step's input artifacts for its pod: {e.Message}";
+                    }
+                    finally { File.Delete(tar); }
+                    inputs = new PodManifest.Inputs(repo.PresignGet(key, until), _options.UploadImage);
+                }
             }
         }
-        var (manifest, error) = PodManifest.Build(spec, name, step, Instance, outputs);
+        var (manifest, error) = PodManifest.Build(spec, name, step, Instance, outputs, inputs);
         if (manifest is null) return error;
         try
         {
@@ -260,6 +293,8 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
     {
         var finishedAt = _time.GetUtcNow();
         if (killed) return new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, finishedAt);
+        if (pod.Status?.InitContainerStatuses?.FirstOrDefault(s => s.Name == PodManifest.InitContainer)?.State?.Terminated is { ExitCode: not 0 } init)
+            return new StepOutcome(StepEnd.FailedToStart, null, init.Message?.Trim() is { Length: > 0 } why ? why : $"the {PodManifest.InitContainer} container exited with {init.ExitCode}", startedAt, finishedAt);
         var main = pod.Status?.ContainerStatuses?.FirstOrDefault(s => s.Name == "main")?.State?.Terminated;
         if (main is null)
             return new StepOutcome(StepEnd.Lost, null, $"pod {pod.Status?.Phase}: {pod.Status?.Reason} {pod.Status?.Message}".Trim().TrimEnd(':'), startedAt, finishedAt);

@@ -31,17 +31,26 @@ public static class PodManifest
 
     public sealed record Outputs(IReadOnlyList<string> Paths, string UploadUrl, string UploadImage);
 
+    /// <summary>The step's input artifacts as one tar at <paramref name="Url"/>, fetched by the init container (<see cref="PodOutputs.DownloadScript"/>).</summary>
+    public sealed record Inputs(string Url, string Image);
+
+    public const string InputsDir = "/var/run/egw-inputs";
+    public const string InitContainer = "init";
+
     /// <summary>
     /// The pod, or why the step cannot run as one. <paramref name="outputs"/> (null: the step has none) adds the wrapper
     /// around main's command and the upload container (<see cref="PodOutputs"/>).
     /// </summary>
-    public static (JsonObject? Pod, string? Error) Build(StepSpec spec, string name, string step, string instance, Outputs? outputs)
+    public static (JsonObject? Pod, string? Error) Build(StepSpec spec, string name, string step, string instance, Outputs? outputs, Inputs? inputs = null)
     {
         var t = spec.Template ?? new Template();
         var wf = spec.WorkflowSpec ?? new WorkflowSpec();
         Container c = (Container?)t.Script ?? t.Container ?? new Container { Image = spec.Image, Command = [.. spec.Argv] };
-        if (spec.Files.FirstOrDefault(f => f.HostSource is not null) is { } staged)
-            return (null, $"input artifact at {staged.SandboxPath}: --executor kubernetes stages only raw artifacts and scripts into a pod (not yet s3, http, git or local inputs)");
+        var loaded = spec.Files.Where(f => f.HostSource is not null).ToList();
+        if (loaded.Count > 0 && inputs is null)
+            return (null, $"input artifact at {loaded[0].SandboxPath}: no URL to fetch the step's inputs from");
+        if ((t.Inputs?.Artifacts ?? []).FirstOrDefault(a => a.Git is not null) is { } git)
+            return (null, $"input artifact '{git.Name}': --executor kubernetes does not clone git artifacts into a pod yet");
 
         var main = Node(c);
         main.Remove("source"); // a script's source is staged by the wrapper
@@ -78,6 +87,21 @@ public static class PodManifest
                 mounts.Add(new JsonObject { ["name"] = "egw-staging", ["mountPath"] = "/argo/staging" });
             }
         }
+        JsonObject? init = null;
+        if (loaded.Count > 0)
+        {
+            volumes.Add(new JsonObject { ["name"] = "egw-inputs", ["emptyDir"] = new JsonObject() });
+            for (var i = 0; i < loaded.Count; i++)
+                mounts.Add(new JsonObject { ["name"] = "egw-inputs", ["mountPath"] = loaded[i].SandboxPath, ["subPath"] = $"in{i}" });
+            init = new JsonObject
+            {
+                ["name"] = InitContainer,
+                ["image"] = inputs!.Image,
+                ["command"] = new JsonArray("/bin/sh", "-c", PodOutputs.DownloadScript.Replace("$(", "$$(", StringComparison.Ordinal)),
+                ["env"] = new JsonArray(Env("EGW_INPUTS_URL", inputs.Url)),
+                ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "egw-inputs", ["mountPath"] = InputsDir }),
+            };
+        }
         if (env.Count > 0) main["env"] = env;
         if (mounts.Count > 0) main["volumeMounts"] = mounts;
 
@@ -92,15 +116,16 @@ public static class PodManifest
                 ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "egw-run", ["mountPath"] = RunDir }),
                 ["terminationMessagePolicy"] = "File",
             });
-        var init = Array(t.InitContainers).ToList();
+        var initContainers = Array(t.InitContainers).ToList();
+        if (init is not null) initContainers.Insert(0, init); // inputs first, as Argo's own init container
         foreach (var s in t.Sidecars ?? [])
         {
             var sidecar = Node(s);
             sidecar.Remove("mirrorVolumeMounts");
             sidecar["restartPolicy"] = "Always";
             if (s.MirrorVolumeMounts == true && main["volumeMounts"] is JsonArray mirrored)
-                sidecar["volumeMounts"] = new JsonArray([.. Array(sidecar["volumeMounts"]), .. mirrored.Where(m => m?["name"]?.GetValue<string>() is not ("egw-run" or "egw-staging")).Select(m => m!.DeepClone())]);
-            init.Add(sidecar);
+                sidecar["volumeMounts"] = new JsonArray([.. Array(sidecar["volumeMounts"]), .. mirrored.Where(m => m?["name"]?.GetValue<string>() is not ("egw-run" or "egw-staging" or "egw-inputs")).Select(m => m!.DeepClone())]);
+            initContainers.Add(sidecar);
         }
 
         var podSpec = new JsonObject
@@ -108,7 +133,7 @@ public static class PodManifest
             ["restartPolicy"] = "Never",
             ["containers"] = containers,
         };
-        if (init.Count > 0) podSpec["initContainers"] = new JsonArray([.. init]);
+        if (initContainers.Count > 0) podSpec["initContainers"] = new JsonArray([.. initContainers]);
         if (volumes.Count > 0) podSpec["volumes"] = new JsonArray([.. volumes]);
         Set(podSpec, "serviceAccountName", t.ServiceAccountName ?? wf.ServiceAccountName);
         Set(podSpec, "automountServiceAccountToken", t.AutomountServiceAccountToken ?? wf.AutomountServiceAccountToken);

@@ -60,6 +60,47 @@ public static class PodOutputs
         fi
         """;
 
+    /// <summary>
+    /// The init container ("init", as Argo names its own): fetches the tar of the step's input artifacts from a presigned
+    /// URL and unpacks it into the emptyDir main mounts them from (one subPath per artifact); a failure is its
+    /// termination message.
+    /// </summary>
+    public const string DownloadScript = """
+        dir=${EGW_INPUTS_DIR:-/var/run/egw-inputs}
+        if ! out=$( { curl -fsS "$EGW_INPUTS_URL" | tar -xf - -C "$dir"; } 2>&1); then
+          printf 'loading input artifacts failed: %s' "$out" > "${EGW_TERMINATION_LOG:-/dev/termination-log}"
+          exit 1
+        fi
+        """;
+
+    /// <summary>
+    /// The tar of a step's staged input files (artifacts egw loaded from S3, HTTP or the local repository): entry
+    /// <c>in{i}</c> (a file, or a directory's tree) is the i-th input, mounted at its path with subPath <c>in{i}</c>.
+    /// </summary>
+    public static async Task WriteInputsAsync(IReadOnlyList<StagedFile> inputs, string tarPath, CancellationToken ct)
+    {
+        await using var file = File.Create(tarPath);
+        await using var tar = new System.Formats.Tar.TarWriter(file, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: false);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var source = inputs[i].HostSource!;
+            if (Directory.Exists(source))
+            {
+                await tar.WriteEntryAsync(source, $"in{i}", ct).ConfigureAwait(false);
+                foreach (var entry in Directory.EnumerateFileSystemEntries(source, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                    await tar.WriteEntryAsync(entry, $"in{i}/{Path.GetRelativePath(source, entry).Replace(Path.DirectorySeparatorChar, '/')}", ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var entry = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, $"in{i}");
+                await using var data = File.OpenRead(source);
+                entry.DataStream = data;
+                entry.Mode = inputs[i].Mode is { } mode ? (UnixFileMode)mode : (UnixFileMode)0b110_100_100;
+                await tar.WriteEntryAsync(entry, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Where a step's outputs wait in the repository until egw has them: beside the artifacts, under the repository's keyPrefix.</summary>
     public static string StagingKey(string? keyPrefix, string step) =>
         $"{(string.IsNullOrEmpty(keyPrefix) ? "" : keyPrefix.TrimEnd('/') + "/")}egw-pod-outputs/{step}.tar";

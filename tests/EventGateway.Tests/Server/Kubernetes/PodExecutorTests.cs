@@ -362,6 +362,77 @@ public sealed class PodExecutorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Input_artifacts_reach_the_pod_through_its_init_container_from_one_staged_object()
+    {
+        await _s3.PutAsync(Bucket, "in/data.txt", "payload");
+        var engine = await StartAsync();
+        var wf = await engine.Engine.SubmitAsync(Parse("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: inputs, namespace: ci}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  inputs:
+                    artifacts: [{name: data, path: /tmp/data.txt, s3: {key: in/data.txt}}]
+                  container: {image: alpine:3.20, command: [cat, /tmp/data.txt]}
+            """));
+        var pod = await PodAsync();
+        var init = pod["spec"]!["initContainers"]!.AsArray().OfType<JsonObject>().Single();
+        init["name"]!.GetValue<string>().ShouldBe(PodManifest.InitContainer);
+        var mount = Container(pod, "main")["volumeMounts"]!.AsArray().OfType<JsonObject>().Single(m => m["name"]!.GetValue<string>() == "egw-inputs");
+        (mount["mountPath"]!.GetValue<string>(), mount["subPath"]!.GetValue<string>()).ShouldBe(("/tmp/data.txt", "in0"));
+
+        // The init container's script, run for real (sh, curl, tar) against s3rver, unpacks what main then mounts.
+        var unpacked = Directory.CreateTempSubdirectory("egw-inputs-").FullName;
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardError = true };
+        foreach (var a in init["command"]!.AsArray().Skip(1)) psi.ArgumentList.Add(a!.GetValue<string>().Replace("$$", "$", StringComparison.Ordinal));
+        psi.Environment["EGW_INPUTS_URL"] = EnvOf(init, "EGW_INPUTS_URL")!;
+        psi.Environment["EGW_INPUTS_DIR"] = unpacked;
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            var err = await p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            p.ExitCode.ShouldBe(0, err);
+        }
+        File.ReadAllText(Path.Combine(unpacked, "in0")).ShouldBe("payload");
+
+        _api.SetPod("ci", NameOf(pod), "Running", (PodManifest.InitContainer, Terminated(0)), ("main", Running()));
+        _api.WriteLog("ci", NameOf(pod), "main", "payload");
+        _api.SetPod("ci", NameOf(pod), "Succeeded", ("main", Terminated(0)));
+        var done = await WaitAsync(engine, wf);
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Succeeded, string.Join("; ", done.Status.Nodes!.Values.Select(n => $"{n.DisplayName}={n.Phase} {n.Message}")));
+        (await _s3.Client.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = Bucket, Prefix = "egw-pod-outputs/" })).S3Objects.ShouldBeNull(); // the staged inputs go with the step
+    }
+
+    [Fact]
+    public async Task An_init_container_that_cannot_load_the_inputs_fails_the_node_with_its_message()
+    {
+        await _s3.PutAsync(Bucket, "in/data.txt", "payload");
+        var engine = await StartAsync();
+        var wf = await engine.Engine.SubmitAsync(Parse("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: badinputs, namespace: ci}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  inputs:
+                    artifacts: [{name: data, path: /tmp/data.txt, s3: {key: in/data.txt}}]
+                  container: {image: alpine:3.20, command: [cat, /tmp/data.txt]}
+            """));
+        var pod = await PodAsync();
+        _api.SetPod("ci", NameOf(pod), "Failed", (PodManifest.InitContainer, Terminated(1, message: "loading input artifacts failed: curl: (6) Could not resolve host: s3")),
+            ("main", Waiting("PodInitializing")));
+        var done = await WaitAsync(engine, wf);
+        var node = done.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        node.Phase.ShouldBe(NodePhase.Error);
+        node.Message.ShouldBe("loading input artifacts failed: curl: (6) Could not resolve host: s3");
+    }
+
+    [Fact]
     public void Without_an_S3_artifact_repository_the_service_refuses_to_start()
     {
         var options = new EventGatewayOptions { DataDir = Path.GetTempPath(), Pods = new PodExecutorOptions { Cluster = new KubernetesOptions { Kubeconfig = _kubeconfig } } };

@@ -123,7 +123,7 @@ public sealed class PodManifestTests
         PodManifest.Build(Spec(t), "wf-abc", "step", "inst", new PodManifest.Outputs(["/tmp/p"], "http://x", "curl")).Error!
             .ShouldContain("no command; --executor kubernetes wraps the command to collect them and cannot know image 'my/tool''s entrypoint");
         PodManifest.Build(Spec(t, [new StagedFile("/tmp/in", "/host/file", null)]), "wf-abc", "step", "inst", null).Error!
-            .ShouldContain("input artifact at /tmp/in: --executor kubernetes stages only raw artifacts and scripts");
+            .ShouldBe("input artifact at /tmp/in: no URL to fetch the step's inputs from");
     }
 
     [Fact]
