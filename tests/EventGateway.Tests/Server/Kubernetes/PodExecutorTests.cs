@@ -433,6 +433,31 @@ public sealed class PodExecutorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Terminate_deletes_the_running_pod()
+    {
+        var engine = await StartAsync();
+        var wf = await engine.Engine.SubmitAsync(Parse("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: term, namespace: ci}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  container: {image: alpine:3.20, command: [sleep, "3600"]}
+            """));
+        var pod = await PodAsync();
+        _api.SetPod("ci", NameOf(pod), "Running", ("main", Running()));
+        await Eventually.Get(async () => (await engine.Engine.Store.GetAsync<Workflow>("ci", "term"))?.Status?.Nodes?.Values.Any(n => n.Type == NodeType.Pod && n.Phase == NodePhase.Running) == true ? "" : null,
+            "the pod node running", TestEngine.Patience);
+        await new EventGateway.Workflows.Controls.WorkflowControls(engine.Engine.Store, TimeProvider.System).TerminateAsync("ci", "term");
+        await PodGoneAsync(NameOf(pod));
+        var done = await WaitAsync(engine, wf);
+        done.Status!.Phase.ShouldBe(WorkflowPhase.Failed);
+        done.Status.Nodes!.Values.Single(n => n.Type == NodeType.Pod).Phase.ShouldBe(NodePhase.Failed);
+    }
+
+    [Fact]
     public void Without_an_S3_artifact_repository_the_service_refuses_to_start()
     {
         var options = new EventGatewayOptions { DataDir = Path.GetTempPath(), Pods = new PodExecutorOptions { Cluster = new KubernetesOptions { Kubeconfig = _kubeconfig } } };
