@@ -458,6 +458,22 @@ public sealed class PodExecutorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Egw_refuses_the_kubernetes_executor_without_what_it_needs()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("egw-pods-cli-").FullName;
+        var (code, _, stderr) = await Cli.CliTests.Egw(["serve", "--port", "0", "--data-dir", dataDir, "--executor", "kubernetes", "--kubeconfig", _kubeconfig]);
+        (code, stderr).ShouldSatisfyAllConditions(() => code.ShouldBe(2), () => stderr.ShouldContain("--executor kubernetes needs an S3 artifact repository"));
+        (code, _, stderr) = await Cli.CliTests.Egw(["serve", "--port", "0", "--data-dir", dataDir, "--executor", "kubernetes"]);
+        code.ShouldBe(2);
+        stderr.ShouldContain("--executor kubernetes needs a cluster: pass --kubernetes (in-cluster config) or --kubeconfig PATH");
+        var wfFile = Path.Combine(dataDir, "wf.yaml");
+        File.WriteAllText(wfFile, "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: x}\nspec: {entrypoint: m, templates: [{name: m, suspend: {}}]}\n");
+        (code, _, stderr) = await Cli.CliTests.Egw(["run", wfFile, "--data-dir", dataDir, "--executor", "kubernetes"]);
+        code.ShouldBe(2);
+        stderr.ShouldContain("--executor kubernetes is for egw serve");
+    }
+
+    [Fact]
     public void Without_an_S3_artifact_repository_the_service_refuses_to_start()
     {
         var options = new EventGatewayOptions { DataDir = Path.GetTempPath(), Pods = new PodExecutorOptions { Cluster = new KubernetesOptions { Kubeconfig = _kubeconfig } } };
