@@ -33,7 +33,10 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
     private readonly string _root;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly ConcurrentDictionary<StepKey, TaskCompletionSource<V1Pod?>> _ended = new();
+    /// <summary>Steps whose pod this service follows now: their sidecars wait here for the pod's end.</summary>
+    private readonly ConcurrentDictionary<StepKey, PodRun> _runs = new();
+
+    private sealed record PodRun(TaskCompletionSource<V1Pod?> Ended, IReadOnlySet<string> Sidecars);
 
     public PodExecutor(string dataDir, IKubernetes client, ArtifactStorage artifacts, S3ArtifactRepository repository, PodExecutorOptions options,
         TimeProvider time, ILogger<PodExecutor> log)
@@ -57,7 +60,10 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
     {
         if (spec.Pod is { } pod && pod != spec.Key) return await RunMemberAsync(spec, pod, started, stopWaiting).ConfigureAwait(false);
         var dir = NodeDir(spec.Key);
-        var ended = _ended.GetOrAdd(spec.Key, _ => new TaskCompletionSource<V1Pod?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var run = new PodRun(new TaskCompletionSource<V1Pod?>(TaskCreationOptions.RunContinuationsAsynchronously),
+            (spec.Template?.Sidecars ?? []).Select(c => c.Name ?? "").ToHashSet(StringComparer.Ordinal));
+        _runs[spec.Key] = run;
+        var ended = run.Ended;
         try
         {
             if (TryReadExit(dir) is { } done)
@@ -66,7 +72,21 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
                 return Finished(dir, done);
             }
             var step = StepOf(spec.Key);
-            var existing = await FindAsync(spec.Key.Namespace, step, stopWaiting).ConfigureAwait(false);
+            V1Pod? existing;
+            while (true)
+            {
+                try
+                {
+                    existing = await FindAsync(spec.Key.Namespace, step, stopWaiting).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+                {
+                    // Whether the step already has a pod must be known before one is made: an API outage waits, it never fails the step.
+                    LogApiFailed(_log, spec.Key.Namespace, spec.Key.Workflow, e.Message);
+                    await Task.Delay(_options.Resync, _time, stopWaiting).ConfigureAwait(false);
+                }
+            }
             started();
             DateTimeOffset startedAt;
             string name;
@@ -90,7 +110,7 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
         finally
         {
             ended.TrySetResult(null);
-            _ended.TryRemove(new KeyValuePair<StepKey, TaskCompletionSource<V1Pod?>>(spec.Key, ended));
+            _runs.TryRemove(new KeyValuePair<StepKey, PodRun>(spec.Key, run));
         }
     }
 
@@ -331,9 +351,9 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
         started();
         var startedAt = _time.GetUtcNow();
         var container = spec.Key.NodeId.StartsWith(podKey.NodeId + "/", StringComparison.Ordinal) ? spec.Key.NodeId[(podKey.NodeId.Length + 1)..] : "";
-        if (!_ended.TryGetValue(podKey, out var ended) || container.Length == 0 || container.Contains('/'))
-            return new StepOutcome(StepEnd.FailedToStart, null, "--executor kubernetes runs a pod's containers only as the step's own pod: containerSet templates and exec readiness probes are not supported yet", startedAt, startedAt);
-        var pod = await ended.Task.WaitAsync(stopWaiting).ConfigureAwait(false);
+        if (!_runs.TryGetValue(podKey, out var run) || !run.Sidecars.Contains(container))
+            return new StepOutcome(StepEnd.FailedToStart, null, "--executor kubernetes runs a pod's containers only within the step's own pod: containerSet templates and exec readiness probes are not supported yet (a daemon's httpGet or tcpSocket probe is)", startedAt, startedAt);
+        var pod = await run.Ended.Task.WaitAsync(stopWaiting).ConfigureAwait(false);
         var dir = NodeDir(spec.Key);
         if (pod?.Metadata?.Name is { } name)
         {

@@ -36,7 +36,7 @@ public static class PodOutputs
         unset p m i
         "$@"
         code=$?
-        set --
+        set -f --
         IFS='
         '
         for p in $EGW_OUTPUTS; do

@@ -43,9 +43,12 @@ public sealed class PodExecutorTests : IAsyncLifetime
         _http.Dispose();
     }
 
+    private TimeSpan? _resync;
+
     private void Configure(EventGatewayOptions o)
     {
         o.Pods = new PodExecutorOptions { Cluster = new KubernetesOptions { Kubeconfig = _kubeconfig } };
+        if (_resync is { } r) o.Pods.Resync = r;
         o.ArtifactRepository = new ArtifactRepository
         {
             S3 = new S3ArtifactRepository
@@ -471,6 +474,29 @@ public sealed class PodExecutorTests : IAsyncLifetime
         (code, _, stderr) = await Cli.CliTests.Egw(["run", wfFile, "--data-dir", dataDir, "--executor", "kubernetes"]);
         code.ShouldBe(2);
         stderr.ShouldContain("--executor kubernetes is for egw serve");
+    }
+
+    [Fact]
+    public async Task An_API_server_outage_when_the_step_starts_is_waited_out_and_one_pod_is_made()
+    {
+        _resync = TimeSpan.FromMilliseconds(100); // the retry interval: the outage ends by itself after two answers
+        var engine = await StartAsync();
+        _api.FailNext(2, 503);
+        var wf = await engine.Engine.SubmitAsync(Parse("""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {name: outage, namespace: ci}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  container: {image: alpine:3.20, command: [true]}
+            """));
+        var pod = await PodAsync();
+        _api.Requests.Count(r => r.Status == 503).ShouldBe(2);
+        _api.SetPod("ci", NameOf(pod), "Succeeded", ("main", Terminated(0)));
+        (await WaitAsync(engine, wf)).Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+        _api.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/pods", StringComparison.Ordinal)).ShouldBe(1);
     }
 
     [Fact]
