@@ -499,6 +499,48 @@ public sealed class PodExecutorTests : IAsyncLifetime
         _api.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/pods", StringComparison.Ordinal)).ShouldBe(1);
     }
 
+    private const string WithOutput = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: NAME, namespace: ci}
+        spec:
+          entrypoint: main
+          templates:
+            - name: main
+              container: {image: alpine:3.20, command: [sh, -c, "echo 1 > /tmp/o"]}
+              outputs: {parameters: [{name: o, valueFrom: {path: /tmp/o}}]}
+        """;
+
+    [Fact]
+    public async Task A_failed_upload_is_the_nodes_message()
+    {
+        var engine = await StartAsync();
+        var wf = await engine.Engine.SubmitAsync(Parse(WithOutput.Replace("NAME", "upfail", StringComparison.Ordinal)));
+        var pod = await PodAsync();
+        _api.SetPod("ci", NameOf(pod), "Failed", ("main", Terminated(0)),
+            (PodManifest.WaitContainer, Terminated(1, message: "uploading outputs failed: curl: (7) Failed to connect to s3 port 9000")));
+        var node = (await WaitAsync(engine, wf)).Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        node.Phase.ShouldBe(NodePhase.Error);
+        node.Message.ShouldBe("failed to save outputs: uploading outputs failed: curl: (7) Failed to connect to s3 port 9000");
+    }
+
+    [Fact]
+    public async Task Outputs_never_uploaded_after_main_ended_fail_the_node_after_the_upload_grace_and_delete_the_pod()
+    {
+        var time = new ParkingFakeTimeProvider(DateTimeOffset.UtcNow);
+        var engine = await StartAsync(time);
+        await engine.Engine.SubmitAsync(Parse(WithOutput.Replace("NAME", "nowait", StringComparison.Ordinal)));
+        var pod = await PodAsync();
+        _api.SetPod("ci", NameOf(pod), "Running", ("main", Terminated(137, "Error")), (PodManifest.WaitContainer, Running()));
+        await Eventually.Get(() => Task.FromResult(_api.Get("pods", "ci", NameOf(pod)) is null ? "" : null), "the pod deleted after the upload grace",
+            TestEngine.Patience, () => time.Advance(TimeSpan.FromSeconds(10)));
+        var done = await Eventually.Get(async () => await engine.Engine.Store.GetAsync<Workflow>("ci", "nowait") is { Status.IsCompleted: true } w ? w : null,
+            "the workflow completed", TestEngine.Patience, () => time.Advance(TimeSpan.FromMilliseconds(250)));
+        var node = done.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        node.Phase.ShouldBe(NodePhase.Error);
+        node.Message.ShouldBe($"main ended and its outputs were not uploaded within {new PodExecutorOptions().UploadGrace}");
+    }
+
     [Fact]
     public void Without_an_S3_artifact_repository_the_service_refuses_to_start()
     {
