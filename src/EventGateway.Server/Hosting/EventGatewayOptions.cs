@@ -80,6 +80,9 @@ public sealed class EventGatewayOptions
     /// <summary><c>--kubernetes</c>: EventSources, Sensors, templates, ConfigMaps and Secrets come from this cluster; null: not.</summary>
     public Kubernetes.KubernetesOptions? Kubernetes { get; set; }
 
+    /// <summary><c>--executor kubernetes</c>: each step is a pod of the cluster of <see cref="Kubernetes"/>; null: another executor.</summary>
+    public Kubernetes.Pods.PodExecutorOptions? Pods { get; set; }
+
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
@@ -131,6 +134,7 @@ public sealed class EventGatewayOptions
         Sensors.Validate();
         Retention.Validate();
         Kubernetes?.Validate();
+        Pods?.Validate(this);
         if (Kubernetes is not null && ManifestDirectories.Count > 0)
             throw new ArgumentException("--manifests and --kubernetes both supply EventSources, Sensors and templates: with --kubernetes the cluster is their source, so drop --manifests");
     }

@@ -120,8 +120,9 @@ internal static class ServeCommand
                 try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
                 catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
-            if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes)) throw new CliException("--kubeconfig needs --kubernetes", ExitCodes.Invalid);
+            if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes) && options.Pods is null) throw new CliException("--kubeconfig needs --kubernetes or --executor kubernetes", ExitCodes.Invalid);
             if (r.GetValue(workflowsTarget) == "cluster" && !r.GetValue(kubernetes)) throw new CliException("--workflows-target cluster needs --kubernetes", ExitCodes.Invalid);
+            if (options.Pods is { } pods && !r.GetValue(kubernetes) && r.GetValue(kubeconfig) is { } podsConfig) pods.Cluster = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = Path.GetFullPath(podsConfig) };
             if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null, WorkflowsTarget = r.GetValue(workflowsTarget)! };
             options.Api = new ApiSecurityOptions
             {
