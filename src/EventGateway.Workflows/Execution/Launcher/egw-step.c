@@ -8,9 +8,12 @@
  *
  *   egw-step --dir NODE_DIR [--chdir DIR] [--data KB] [--nproc N] [--nofile N]
  *            [--root ROOT --base BASE --etc ETC --uid UID --gid GID [--netns PATH | --private-net] [--run-as UID GID]
- *             [--ro DIR]... [--bind HOST SANDBOX_PATH]... [--python3-compat]]
+ *             [--ro DIR]... [--bind HOST SANDBOX_PATH]... [--python3-compat] [--template NS_FD ROOT_FD]]
  *            -- PROGRAM ARG...
+ *   egw-step --make-template --base MOUNT_POINT --etc ETC [--ro DIR]...     (see make_template)
  *
+ * With --template (egw's default) the sandbox is built on a copy of the service's template mount namespace instead
+ * of the host's (see make_template): the same view, without a copy of the host's mounts or pivot_root per step.
  * Without --root the step is a plain host process (egw serve --no-sandbox). With it, the step gets:
  *  - its own mount, pid, ipc, uts and cgroup namespaces, and the workflow's network namespace (--netns) or a
  *    private one with loopback only (--private-net);
