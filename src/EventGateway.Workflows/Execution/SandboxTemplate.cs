@@ -15,7 +15,7 @@ namespace EventGateway.Workflows.Execution;
 /// </summary>
 internal sealed partial class SandboxTemplate : IDisposable
 {
-    private const int ORdOnly = 0, ODirectory = 0x10000, OCloExec = 0x80000, OPath = 0x200000;
+    private const int ORdOnly = 0, ODirectory = 0x10000, OCloExec = 0x80000, OPath = 0x200000, FDupFdCloExec = 1030;
 
     private SandboxTemplate(int ns, int root) => (Namespace, Root) = (ns, root);
 
@@ -59,7 +59,12 @@ internal sealed partial class SandboxTemplate : IDisposable
     private static int Open(string path, int flags)
     {
         var fd = open(path, flags);
-        return fd >= 0 ? fd : throw new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        if (fd < 0) throw new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        if (fd > 4) return fd;
+        // Handed on as 3 and 4 in order: a descriptor already at 3 or 4 could be overwritten by the other's dup2.
+        var high = fcntl(fd, FDupFdCloExec, 10);
+        close(fd);
+        return high >= 0 ? high : throw new IOException($"cannot move the descriptor of {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     }
 
     public void Dispose()
@@ -74,4 +79,7 @@ internal sealed partial class SandboxTemplate : IDisposable
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
 }

@@ -133,6 +133,50 @@ public sealed class StepLeftoverTests
         attacker.ShouldNotContain(marker); // its ps showed nothing of the server's
     }
 
+    [Fact]
+    public async Task Escaping_the_steps_chroot_reaches_nothing_but_its_own_root()
+    {
+        // The sandbox enters its root with a chroot (not pivot_root); a new user namespace grants CAP_SYS_CHROOT, and
+        // the classic escape (chroot into a subdirectory, climb out with "..") must find only the step's own root:
+        // not the shared template under it, not the host.
+        const string escape = """
+            import os, sys
+            print("before", sorted(os.listdir("/")))
+            os.mkdir("/tmp/jail"); os.chroot("/tmp/jail")
+            for _ in range(64): os.chdir("..")
+            os.chroot(".")
+            print("after", sorted(os.listdir("/")))
+            """;
+        var yaml = $$"""
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: escape-}
+            spec:
+              entrypoint: main
+              templates:
+              - name: main
+                script:
+                  image: debian
+                  command: [bash]
+                  source: |
+                    cat > /tmp/escape.py <<'PY'
+            {{Indent(escape, 8)}}
+                    PY
+                    unshare -r python3 /tmp/escape.py
+            """;
+        await using var t = await TestEngine.StartAsync();
+        var wf = await t.RunYamlAsync(yaml);
+
+        var node = wf.Status!.Nodes!.Values.Single(n => n.Type == NodeType.Pod);
+        wf.Status.Phase.ShouldBe(WorkflowPhase.Succeeded, t.Logs(wf, node, "stderr"));
+        var lines = t.Logs(wf, node).Split('\n');
+        var before = lines.Single(l => l.StartsWith("before ", StringComparison.Ordinal))["before ".Length..];
+        var after = lines.Single(l => l.StartsWith("after ", StringComparison.Ordinal))["after ".Length..];
+        after.ShouldBe(before);
+        after.ShouldNotContain(".egw-step-root");
+        after.ShouldNotContain("'home'");
+    }
+
     private static bool HostProcessNamed(string marker)
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
