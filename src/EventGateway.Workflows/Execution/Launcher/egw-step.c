@@ -400,8 +400,9 @@ static void build_root(void)
  * otherwise empty tmpfs as its root holding the system directories (read-only) and egw's /etc, and an empty
  * ".egw-step-root" directory (a name no host has: entering anything else fails). A step's monitor enters it (--template), each sandbox copies it (a handful of mounts),
  * attaches the step's own overlay on that directory, clones the system directories into it, and moves it onto / with a
- * chroot, which walks nothing. What a step could reach by escaping that chroot (a new user namespace grants
- * CAP_SYS_CHROOT) is the template's root: read-only, and nothing in it that the sandbox does not show anyway.
+ * chroot, which walks nothing. Escaping that chroot (a new user namespace grants CAP_SYS_CHROOT; climbing out
+ * with "..") lands on the template's root, on which the step's root is stacked: a lookup there finds the step's
+ * own root again. The template's root is read-only and holds nothing the sandbox does not show anyway.
  * It runs no step code and nothing in it is writable, so one serves every step of the service, as the shared
  * base and /etc directories do.
  *
