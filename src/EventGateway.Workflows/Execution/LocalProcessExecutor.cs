@@ -31,8 +31,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     private readonly Lock _gate = new();
     private readonly StepUids _uids = new();
     private readonly WorkflowNetworks _networks;
-    /// <summary>The base of every sandboxed step's root and the /etc it mounts, made for the first step.</summary>
-    private readonly Lazy<(string Base, string Etc)> _shared;
+    /// <summary>The base of every sandboxed step's root, the /etc it mounts and the template its sandbox is built on, made for the first step.</summary>
+    private readonly Lazy<(string Base, string Etc, SandboxTemplate? Template)> _shared;
     internal WorkflowNetworks Networks => _networks;
     private readonly StepLimits _limits;
     private readonly TimeSpan? _stepTimeout;
@@ -50,7 +50,12 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         _log = log;
         _adoptPoll = adoptPoll ?? TimeSpan.FromMilliseconds(100);
         _networks = new WorkflowNetworks(Path.GetFullPath(dataDir), log);
-        _shared = new Lazy<(string, string)>(() => (SandboxDirs.Prepare(dataDir, "base", sandbox.WriteBase), SandboxDirs.Prepare(dataDir, "etc", SandboxEtc.Write)));
+        _shared = new Lazy<(string, string, SandboxTemplate?)>(() =>
+        {
+            var @base = SandboxDirs.Prepare(dataDir, "base", sandbox.WriteBase);
+            var etc = SandboxDirs.Prepare(dataDir, "etc", SandboxEtc.Write);
+            return (@base, etc, Template(@base, etc));
+        });
         if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
         _limits = limits ?? StepLimits.Default;
         _stepTimeout = stepTimeout;
@@ -58,6 +63,17 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         else if (sandbox.Unavailable is { } reason) LogSandboxUnavailable(_log, reason);
         else if (sandbox.Network == StepNetwork.Host) LogHostNetwork(_log);
         else if (sandbox.Network == StepNetwork.Isolated && !sandbox.Outbound) LogNoOutbound(_log);
+    }
+
+    /// <summary>The shared template; without one (a kernel before the new mount API) each sandbox is built from the host's mounts, as isolated and slower.</summary>
+    private SandboxTemplate? Template(string @base, string etc)
+    {
+        try { return _sandbox.MakeTemplate(@base, etc); }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+        {
+            LogNoTemplate(_log, e.Message);
+            return null;
+        }
     }
 
     /// <summary>Why steps are refused: the sandbox was asked for (the default) but cannot start.</summary>
@@ -209,7 +225,8 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         {
             Directory.CreateDirectory(_sandbox.HostPath(root, workingDir));
             Posix.ChownTree(root, lease.Uid, Sandbox.StepGid); // only the step's own root is the step's
-            sandboxed = new SandboxedStep(root, _shared.Value.Base, _shared.Value.Etc, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None);
+            var shared = _shared.Value;
+            sandboxed = new SandboxedStep(root, shared.Base, shared.Etc, binds, lease.Uid, spec.RunAs, lease.Network, _sandbox.Network == StepNetwork.None, shared.Template is not null);
         }
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -222,7 +239,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         if (!_sandbox.Isolated && !Directory.Exists(workingDir)) throw new IOException($"working directory {workingDir} does not exist");
 
         // The launcher writes the pid file, the durable record that this node's process exists, before the step runs.
-        return PosixSpawn.Start(_sandbox.Command(dir, workingDir, limits, argvIn, sandboxed), env, dir);
+        return PosixSpawn.Start(_sandbox.Command(dir, workingDir, limits, argvIn, sandboxed), env, dir, sandboxed?.Template == true ? _shared.Value.Template!.Descriptors : null);
     }
 
     /// <summary>
@@ -542,6 +559,9 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "the step sandbox is unavailable, so every step will be refused: {Reason}; install it, or start with --no-sandbox to run steps unisolated")]
     private static partial void LogSandboxUnavailable(ILogger log, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the sandbox template cannot be made, so every step's sandbox is built from the host's mounts (as isolated, slower): {Reason}")]
+    private static partial void LogNoTemplate(ILogger log, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "--step-network host: steps share the host's network, its loopback services (this API included) too")]
     private static partial void LogHostNetwork(ILogger log);
 
@@ -552,5 +572,6 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     {
         _slots.Dispose();
         _networks.Dispose(); // the idle pool's namespaces and their pastas; running steps keep theirs for adoption
+        if (_shared.IsValueCreated) _shared.Value.Template?.Dispose(); // running steps hold their own copies
     }
 }

@@ -6,7 +6,8 @@ namespace EventGateway.Workflows.Execution;
 /// Starts processes with glibc's posix_spawn: a vfork-style clone that costs the same whatever the
 /// service's size, in a new session (so the step's process group can be killed as one and outlives
 /// the service), with stdio on /dev/null, the working directory set in the child, and every signal at its
-/// default and unblocked (.NET ignores SIGPIPE, which children would otherwise inherit).
+/// default and unblocked (.NET ignores SIGPIPE, which children would otherwise inherit); descriptors the caller
+/// names are handed on as 3, 4, ... (everything else of the service's is close-on-exec).
 /// </summary>
 internal static unsafe partial class PosixSpawn
 {
@@ -20,7 +21,7 @@ internal static unsafe partial class PosixSpawn
     private const int ActionsSize = 1024; // larger than posix_spawn_file_actions_t (80 bytes)
 
     /// <summary>Starts <paramref name="argv"/>[0] (an absolute path) and returns its pid, or throws IOException.</summary>
-    public static int Start(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> env, string workingDirectory)
+    public static int Start(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> env, string workingDirectory, IReadOnlyList<int>? inherit = null)
     {
         var strings = new List<nint>();
         byte* Utf8(string s)
@@ -49,6 +50,8 @@ internal static unsafe partial class PosixSpawn
             var devNull = Utf8("/dev/null");
             for (var fd = 0; fd <= 2; fd++) Check(posix_spawn_file_actions_addopen(actions, fd, devNull, ORdWr, 0), "posix_spawn_file_actions_addopen");
             Check(posix_spawn_file_actions_addchdir_np(actions, Utf8(workingDirectory)), "posix_spawn_file_actions_addchdir_np");
+            // dup2 clears close-on-exec on the copy only: the child gets these, nothing else does.
+            for (var i = 0; i < (inherit?.Count ?? 0); i++) Check(posix_spawn_file_actions_adddup2(actions, inherit![i], 3 + i), "posix_spawn_file_actions_adddup2");
             var rc = posix_spawn(out var pid, args[0], actions, attr, args, envp);
             if (rc != 0) throw new IOException($"cannot start {argv[0]}: {Marshal.GetPInvokeErrorMessage(rc)}");
             return pid;
@@ -117,6 +120,9 @@ internal static unsafe partial class PosixSpawn
 
     [LibraryImport("libc")]
     private static partial int posix_spawn_file_actions_addchdir_np(void* actions, byte* path);
+
+    [LibraryImport("libc")]
+    private static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newFd);
 
     [LibraryImport("libc")]
     private static partial int posix_spawn_file_actions_destroy(void* actions);

@@ -69,6 +69,9 @@ public sealed class Sandbox
 
     private static Sandbox Refused(string launcher, StepNetwork network, string reason) => new(launcher, [], [], false, network, isolated: false) { Unavailable = reason };
 
+    /// <summary>Builds the template every step's sandbox starts from (<see cref="SandboxTemplate"/>), its root mounted over <paramref name="mountPoint"/> in its own namespace only.</summary>
+    internal SandboxTemplate MakeTemplate(string mountPoint, string etc) => SandboxTemplate.Create(_launcher, mountPoint, etc, _systemDirs.Select(d => "/" + d));
+
     /// <summary>Mount points every sandbox needs besides the system directories; /tmp is the base's own, writable by everyone (sticky).</summary>
     private static readonly string[] MountPoints = ["etc", "proc", "dev", "run"];
 
@@ -135,6 +138,7 @@ public sealed class Sandbox
             foreach (var d in _systemDirs) a.AddRange(["--ro", "/" + d]);
             if (_python3Compat) a.Add("--python3-compat");
             if (s.NetworkNamespace is { } netns) a.AddRange(["--netns", netns]);
+            if (s.Template) a.AddRange(["--template", "3", "4"]); // PosixSpawn hands SandboxTemplate's descriptors on as 3 and 4
             else if (s.PrivateNetwork) a.Add("--private-net");
             // A user namespace maps the requested ids onto the step's host uid.
             if (s.RunAs is { } runAs && (runAs.User is not null || runAs.Group is not null))
@@ -166,7 +170,8 @@ public sealed record SandboxedStep(
     int HostUid,
     RunAs? RunAs,
     string? NetworkNamespace,
-    bool PrivateNetwork);
+    bool PrivateNetwork,
+    bool Template = false);
 
 /// <summary>The host programs the step network is built from.</summary>
 internal static class Tools

@@ -8,9 +8,12 @@
  *
  *   egw-step --dir NODE_DIR [--chdir DIR] [--data KB] [--nproc N] [--nofile N]
  *            [--root ROOT --base BASE --etc ETC --uid UID --gid GID [--netns PATH | --private-net] [--run-as UID GID]
- *             [--ro DIR]... [--bind HOST SANDBOX_PATH]... [--python3-compat]]
+ *             [--ro DIR]... [--bind HOST SANDBOX_PATH]... [--python3-compat] [--template NS_FD ROOT_FD]]
  *            -- PROGRAM ARG...
+ *   egw-step --make-template --base MOUNT_POINT --etc ETC [--ro DIR]...     (see make_template)
  *
+ * With --template (egw's default) the sandbox is built on a copy of the service's template mount namespace instead
+ * of the host's (see make_template): the same view, without a copy of the host's mounts or pivot_root per step.
  * Without --root the step is a plain host process (egw serve --no-sandbox). With it, the step gets:
  *  - its own mount, pid, ipc, uts and cgroup namespaces, and the workflow's network namespace (--netns) or a
  *    private one with loopback only (--private-net);
@@ -62,6 +65,19 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#define SYS_move_mount 429
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+#define EGW_OPEN_TREE_CLONE 1
+#define EGW_MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define EGW_MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define EGW_FSCONFIG_SET_FLAG 0
+#define EGW_FSCONFIG_SET_STRING 1
+#define EGW_FSCONFIG_CMD_CREATE 6
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
@@ -95,11 +111,11 @@ static struct {
     const char *dir, *chdir, *root, *base, *etc, *netns;
     long long data_kb, nproc, nofile;
     long uid, gid, run_uid, run_gid;
-    int private_net, run_as, python3;
+    int private_net, run_as, python3, template_fd, template_root, make_template;
     const char *ro[MAX_LIST]; int n_ro;
     struct pair binds[MAX_LIST]; int n_binds;
     char **argv;
-} opt = { .data_kb = -1, .nproc = -1, .nofile = -1, .uid = -1, .gid = -1 };
+} opt = { .data_kb = -1, .nproc = -1, .nofile = -1, .uid = -1, .gid = -1, .template_fd = -1, .template_root = -1 };
 
 
 static int err_fd = 2;
@@ -158,15 +174,22 @@ static void parse(int argc, char **argv)
         else if (!strcmp(a, "--netns")) { NEED(1); opt.netns = argv[++i]; }
         else if (!strcmp(a, "--private-net")) opt.private_net = 1;
         else if (!strcmp(a, "--python3-compat")) opt.python3 = 1;
+        else if (!strcmp(a, "--template")) { NEED(2); opt.template_fd = (int)number(argv[++i], a); opt.template_root = (int)number(argv[++i], a); }
+        else if (!strcmp(a, "--make-template")) opt.make_template = 1;
         else if (!strcmp(a, "--run-as")) { NEED(2); opt.run_as = 1; opt.run_uid = number(argv[++i], a); opt.run_gid = number(argv[++i], a); }
         else if (!strcmp(a, "--ro")) { NEED(1); if (opt.n_ro == MAX_LIST) usage("too many --ro"); opt.ro[opt.n_ro++] = argv[++i]; }
         else if (!strcmp(a, "--bind")) { NEED(2); if (opt.n_binds == MAX_LIST) usage("too many --bind"); opt.binds[opt.n_binds].a = argv[++i]; opt.binds[opt.n_binds++].b = argv[++i]; }
         else { say("unknown option %s", a); _exit(2); }
     }
 #undef NEED
+    if (opt.make_template) {
+        if (!opt.base || !opt.etc) usage("--make-template needs --base and --etc");
+        return;
+    }
     if (!opt.dir) usage("--dir is required");
     if (i >= argc) usage("no program to run");
     if (opt.root && (!opt.etc || !opt.base || opt.uid <= 0 || opt.gid <= 0)) usage("--root needs --base, --etc, --uid and --gid (not 0)");
+    if (opt.template_fd >= 0 && (!opt.root || opt.template_fd <= 2 || opt.template_root <= 2)) usage("--template needs --root and descriptors above 2");
     opt.argv = argv + i;
 }
 
@@ -191,6 +214,43 @@ static void mount_at(const char *source, int target, const char *type, unsigned 
     if (mount(source, at, type, flags, data) < 0) fail(what);
 }
 
+/* A new, detached file system of TYPE with DATA ("key=value,flag,..."), as a mount descriptor with ATTRS
+ * (EGW_MOUNT_ATTR_*). The new mount API needs no path, so it works where no /proc is mounted (the template). */
+static int new_fs(const char *type, const char *data, unsigned attrs, const char *what)
+{
+    int fs = (int)syscall(SYS_fsopen, type, 1 /* FSOPEN_CLOEXEC */);
+    if (fs < 0) fail(what);
+    char buf[8192];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", data ? data : "") >= sizeof buf) usage("mount options too long");
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (eq) *eq = 0;
+        long r = eq ? syscall(SYS_fsconfig, fs, EGW_FSCONFIG_SET_STRING, kv, eq + 1, 0)
+                    : syscall(SYS_fsconfig, fs, EGW_FSCONFIG_SET_FLAG, kv, NULL, 0);
+        if (r < 0) { say("%s: option %s", what, kv); fail(what); }
+    }
+    if (syscall(SYS_fsconfig, fs, EGW_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fail(what);
+    int m = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
+    if (m < 0) fail(what);
+    close(fs);
+    return m;
+}
+
+/* Attaches the detached mount MOUNT onto the directory TARGET (an O_PATH descriptor) and closes MOUNT. */
+static void attach(int mount, int target, const char *what)
+{
+    if (syscall(SYS_move_mount, mount, "", target, "", EGW_MOVE_MOUNT_F_EMPTY_PATH | EGW_MOVE_MOUNT_T_EMPTY_PATH) < 0) fail(what);
+    close(mount);
+}
+
+/* A detached copy of the mount at PATH (and, RECURSIVE, every mount beneath it), keeping its flags (read-only stays read-only). */
+static int clone_tree(int at, const char *path, int recursive, const char *what)
+{
+    int m = (int)syscall(SYS_open_tree, at, path, EGW_OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW | (recursive ? AT_RECURSIVE : 0) | (*path ? 0 : AT_EMPTY_PATH));
+    if (m < 0) fail(what);
+    return m;
+}
+
 /* Read-only, nosuid, nodev for the mount at TARGET and every mount beneath it. */
 static void read_only(int target, unsigned long long extra, const char *what)
 {
@@ -209,7 +269,7 @@ static int mount_point(int root, const char *name)
 static void make_dev(int root)
 {
     int dev = mount_point(root, "dev");
-    mount_at("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64", "/dev");
+    attach(new_fs("tmpfs", "mode=0755,size=64k,nr_inodes=64", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev"), dev, "/dev");
     close(dev);
     int d = beneath_as(root, "dev", O_DIRECTORY | O_RDONLY); /* the tmpfs now on top */
     if (d < 0) fail("/dev");
@@ -228,15 +288,15 @@ static void make_dev(int root)
     if (mkdirat(d, "pts", 0755) < 0 || mkdirat(d, "shm", 01777) < 0) fail("/dev dirs");
     int pts = openat(d, "pts", O_PATH | O_NOFOLLOW | O_CLOEXEC), shm = openat(d, "shm", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (pts < 0 || shm < 0) fail("/dev dirs");
-    mount_at("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620", "/dev/pts");
-    mount_at("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m", "/dev/shm");
+    attach(new_fs("devpts", "newinstance,ptmxmode=0666,mode=620", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev/pts"), pts, "/dev/pts");
+    attach(new_fs("tmpfs", "mode=1777,size=64m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/dev/shm"), shm, "/dev/shm");
     close(pts); close(shm); close(d);
 }
 
 static void make_run(int root)
 {
     int run = mount_point(root, "run");
-    mount_at("tmpfs", run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m", "/run");
+    attach(new_fs("tmpfs", "mode=0755,size=1m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run"), run, "/run");
     close(run);
     int d = beneath_as(root, "run", O_DIRECTORY | O_RDONLY);
     if (d < 0) fail("/run");
@@ -260,6 +320,15 @@ static void make_run(int root)
         if (mkdirat(egw, "bin", 0755) < 0 || symlinkat("/usr/bin/python3", egw, "bin/python") < 0) fail("/run/egw/bin");
     }
     close(egw); close(d);
+}
+
+/* The step's own /proc (of its pid namespace), /dev and /run, on ROOT. */
+static void make_proc_dev_run(int root)
+{
+    int proc = mount_point(root, "proc");
+    attach(new_fs("proc", NULL, EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV | EGW_MOUNT_ATTR_NOEXEC, "/proc"), proc, "/proc");
+    make_dev(root);
+    make_run(root);
 }
 
 /* Everything of the sandbox's view, then pivot into ROOT. Runs as pid 1 of the new namespaces, still root. */
@@ -297,11 +366,7 @@ static void build_root(void)
     read_only(etc, EGW_MOUNT_ATTR_NOEXEC, "/etc");
     close(etc);
 
-    int proc = mount_point(root, "proc");
-    mount_at("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "/proc");
-    close(proc);
-    make_dev(root);
-    make_run(root);
+    make_proc_dev_run(root);
 
     for (int i = 0; i < opt.n_binds; i++) {
         /* Volumes: the host side is egw's own directory; the mount point must already exist inside ROOT. */
@@ -321,6 +386,109 @@ static void build_root(void)
     if (fchdir(root) < 0) fail("entering the step's root");
     if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
     if (umount2(".", MNT_DETACH) < 0) fail("detaching the host's root");
+    if (chdir("/") < 0) fail("chdir /");
+    close(root);
+    if (sethostname("step", 4) < 0) fail("sethostname");
+}
+
+/* ---------- the template: the part of every sandbox that is the same for every step ---------- */
+
+/*
+ * Why: pivot_root walks every thread of the host (chroot_fs_refs) and a mount namespace copied from the host's
+ * copies and then detaches all of the host's mounts; in a fan-out beside a busy .NET process pivot_root alone
+ * was a fifth of the launcher's CPU. The template is a mount namespace built once per service: a read-only,
+ * otherwise empty tmpfs as its root holding the system directories (read-only) and egw's /etc, and an empty
+ * ".egw-step-root" directory (a name no host has: entering anything else fails). A step's monitor enters it (--template), each sandbox copies it (a handful of mounts),
+ * attaches the step's own overlay on that directory, clones the system directories into it, and moves it onto / with a
+ * chroot, which walks nothing. Escaping that chroot (a new user namespace grants CAP_SYS_CHROOT; climbing out
+ * with "..") lands on the template's root, on which the step's root is stacked: a lookup there finds the step's
+ * own root again. The template's root is read-only and holds nothing the sandbox does not show anyway.
+ * It runs no step code and nothing in it is writable, so one serves every step of the service, as the shared
+ * base and /etc directories do.
+ *
+ *   egw-step --make-template --base MOUNT_POINT --etc ETC [--ro DIR]...
+ * builds it in a new mount namespace of its own, says "ready" on stdout and holds it until stdin closes; egw
+ * opens /proc/PID/ns/mnt and /proc/PID/root meanwhile and keeps both descriptors (--template NS ROOT), which
+ * keep the namespace and its root.
+ */
+static _Noreturn void make_template(void)
+{
+    umask(022); /* modes as written, whatever the service's umask */
+    if (unshare(CLONE_NEWNS) < 0) fail("template: mount namespace");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("template: making mounts private");
+    int at = open(opt.base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); /* any directory: hidden in this namespace only */
+    if (at < 0) fail(opt.base);
+    attach(new_fs("tmpfs", "mode=0755,size=16k,nr_inodes=32", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV | EGW_MOUNT_ATTR_NOEXEC, "template root"), at, "template root");
+    close(at);
+    int t = open(opt.base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t < 0) fail("template root");
+    if (mkdirat(t, ".egw-step-root", 0755) < 0 || mkdirat(t, "etc", 0755) < 0) fail("template dirs");
+    for (int i = 0; i < opt.n_ro; i++) {
+        const char *name = opt.ro[i] + 1;
+        if (mkdirat(t, name, 0755) < 0) fail(opt.ro[i]);
+        int d = beneath(t, name);
+        if (d < 0) fail(opt.ro[i]);
+        attach(clone_tree(AT_FDCWD, opt.ro[i], 1, opt.ro[i]), d, opt.ro[i]);
+        close(d);
+        d = beneath(t, name);
+        read_only(d, 0, opt.ro[i]);
+        close(d);
+    }
+    int etc = beneath(t, "etc");
+    attach(clone_tree(AT_FDCWD, opt.etc, 0, "/etc"), etc, "/etc");
+    close(etc);
+    etc = beneath(t, "etc");
+    read_only(etc, EGW_MOUNT_ATTR_NOEXEC, "/etc");
+    close(etc);
+    if (fchdir(t) < 0) fail("template root");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail("template: pivot_root");
+    if (umount2(".", MNT_DETACH) < 0) fail("template: detaching the host's root");
+    if (chdir("/") < 0) fail("chdir /");
+    /* The root itself read-only too (not recursive: its mounts are already). */
+    struct egw_mount_attr ro = { .attr_set = EGW_MOUNT_ATTR_RDONLY | EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV | EGW_MOUNT_ATTR_NOEXEC };
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &ro, sizeof ro) < 0) fail("template: read-only root");
+    if (write(1, "ready\n", 6) != 6) fail("template: stdout");
+    for (;;) {
+        char c;
+        ssize_t n = read(0, &c, 1);
+        if (n == 0 || (n < 0 && errno != EINTR)) _exit(0);
+    }
+}
+
+/* The sandbox's view from the template (this process's mount namespace is a fresh copy of it): OVERLAY (the
+ * step's root, made by the monitor outside) on /.egw-step-root, the system directories and /etc cloned from the template's
+ * own, /proc, /dev, /run, volumes (BINDS, detached copies made outside), then that moved onto / and chrooted. */
+static void build_root_in_template(int overlay, const int *binds)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("making mounts private");
+    int step = open("/.egw-step-root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (step < 0) fail("the template's /.egw-step-root");
+    attach(overlay, step, "the step's root (overlay)");
+    close(step);
+    int root = open("/.egw-step-root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0) fail("the step's root");
+    for (int i = 0; i < opt.n_ro; i++) {
+        int at = mount_point(root, opt.ro[i] + 1);
+        attach(clone_tree(AT_FDCWD, opt.ro[i], 1, opt.ro[i]), at, opt.ro[i]); /* read-only as in the template */
+        close(at);
+    }
+    int etc = mount_point(root, "etc");
+    attach(clone_tree(AT_FDCWD, "/etc", 0, "/etc"), etc, "/etc");
+    close(etc);
+    make_proc_dev_run(root);
+    for (int i = 0; i < opt.n_binds; i++) {
+        int at = beneath(root, opt.binds[i].b);
+        if (at < 0) fail(opt.binds[i].b);
+        attach(binds[i], at, opt.binds[i].b);
+        close(at);
+        at = beneath(root, opt.binds[i].b);
+        struct egw_mount_attr attr = { .attr_set = EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV };
+        if (syscall(SYS_mount_setattr, at, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) fail(opt.binds[i].b);
+        close(at);
+    }
+    if (fchdir(root) < 0) fail("entering the step's root");
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail("moving the step's root onto /");
+    if (chroot(".") < 0) fail("chroot");
     if (chdir("/") < 0) fail("chdir /");
     close(root);
     if (sethostname("step", 4) < 0) fail("sethostname");
@@ -424,12 +592,13 @@ static int exit_code(int status)
 }
 
 /* The sandbox's pid 1: builds the view, starts the step as pid 2, reaps orphans, ends with the step. */
-static _Noreturn void sandbox_init(int out, int err)
+static _Noreturn void sandbox_init(int out, int err, int overlay, const int *binds)
 {
     /* Killing the monitor's process group reaches this process too; this covers the monitor dying alone. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(EXIT_SANDBOX);
     if (opt.private_net) loopback_up();
-    build_root();
+    if (overlay >= 0) build_root_in_template(overlay, binds);
+    else build_root();
     pid_t step = fork();
     if (step < 0) fail("fork");
     if (step == 0) {
@@ -451,7 +620,7 @@ static _Noreturn void sandbox_init(int out, int err)
 
 /* Removes the overlay's work directory and ROOT when the step left nothing in it (their mounts ended
  * with the sandbox): a finished step keeps only what it wrote. */
-static void remove_scratch(int dir)
+static void remove_scratch(int dir, int root_parent, const char *root_name)
 {
     int work = openat(dir, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (work >= 0) {
@@ -462,7 +631,7 @@ static void remove_scratch(int dir)
         close(work);
         unlinkat(dir, "work", AT_REMOVEDIR);
     }
-    rmdir(opt.root);
+    unlinkat(root_parent, root_name, AT_REMOVEDIR);
 }
 
 static void pause_ends(int sig) { (void)sig; _exit(0); }
@@ -477,6 +646,7 @@ int main(int argc, char **argv)
         for (;;) pause();
     }
     parse(argc, argv);
+    if (opt.make_template) make_template();
     reset_signals();
     /* Every mode below is meant as written: `egw serve` runs with umask 077, which would make the sandbox's own
      * /run/egw, /dev/pts and passwd unreadable to the step. The step gets umask 002 when it starts. */
@@ -496,21 +666,57 @@ int main(int argc, char **argv)
     if (pf < 0 || write(pf, pid, np) != np || close(pf) < 0) fail("writing the pid file");
 
     pid_t child;
+    /* ROOT by a descriptor of its parent: with a template, host paths do not resolve after entering it. */
+    int root_parent = -1;
+    const char *root_name = NULL;
+    if (opt.root) {
+        char parent[4096];
+        const char *slash = strrchr(opt.root, '/');
+        if (!slash || !slash[1] || (size_t)(slash - opt.root) >= sizeof parent) usage("--root must be an absolute path");
+        memcpy(parent, opt.root, slash - opt.root);
+        parent[slash - opt.root] = 0;
+        root_parent = open(*parent ? parent : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_parent < 0) fail(parent);
+        root_name = slash + 1;
+    }
     if (!opt.root) {
         child = fork();
         if (child == 0) exec_step(out, err);
     } else {
         if (mkdirat(dir, "work", 0700) < 0 && errno != EEXIST) fail("the overlay's work directory");
+        int overlay = -1, binds[MAX_LIST];
+        if (opt.template_fd >= 0) {
+            /* Everything of the host the sandbox needs, taken before entering the template: the step's overlay
+             * (its paths are the host's) and detached copies of its volumes. */
+            char layers[8192];
+            if ((size_t)snprintf(layers, sizeof layers, "lowerdir=%s,upperdir=%s,workdir=%s/work,index=off,metacopy=off,redirect_dir=off,xino=off,volatile",
+                                 opt.base, opt.root, opt.dir) >= sizeof layers) usage("paths too long");
+            overlay = new_fs("overlay", layers, EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "the step's root (overlay)");
+            for (int i = 0; i < opt.n_binds; i++) {
+                binds[i] = clone_tree(AT_FDCWD, opt.binds[i].a, 0, opt.binds[i].a);
+                struct stat st;
+                if (fstat(binds[i], &st) < 0 || !S_ISDIR(st.st_mode)) { errno = ENOTDIR; fail(opt.binds[i].a); }
+            }
+        }
         if (opt.netns) {
             int ns = open(opt.netns, O_RDONLY | O_CLOEXEC);
             if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) fail(opt.netns);
             close(ns);
         }
+        if (opt.template_fd >= 0) {
+            /* Its namespace, then its root (a namespace is entered at the root of its first mount, not the
+             * template's); the sandbox's clone of the namespace carries this root over to its own copy. */
+            if (setns(opt.template_fd, CLONE_NEWNS) < 0 || fchdir(opt.template_root) < 0 || chroot(".") < 0) fail("entering the sandbox template");
+            close(opt.template_fd);
+            close(opt.template_root);
+        }
         unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | SIGCHLD;
         if (opt.private_net) flags |= CLONE_NEWNET;
         child = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
         if (child < 0 && errno == EINVAL) child = (pid_t)syscall(SYS_clone, flags & ~(unsigned long)CLONE_NEWCGROUP, NULL, NULL, NULL, NULL);
-        if (child == 0) sandbox_init(out, err);
+        if (child == 0) sandbox_init(out, err, overlay, binds);
+        if (overlay >= 0) close(overlay);
+        for (int i = 0; overlay >= 0 && i < opt.n_binds; i++) close(binds[i]);
     }
     if (child < 0) fail("starting the step");
     close(out);
@@ -520,7 +726,7 @@ int main(int argc, char **argv)
         if (errno != EINTR) fail("waiting for the step");
     int code = exit_code(status);
 
-    if (opt.root) remove_scratch(dir);
+    if (opt.root) remove_scratch(dir, root_parent, root_name);
 
     char text[16];
     int n = snprintf(text, sizeof text, "%d\n", code);
