@@ -17,4 +17,7 @@ public sealed class KubernetesOptions
 
     public KubernetesClientConfiguration ClientConfiguration() =>
         Kubeconfig is { } path ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path) : KubernetesClientConfiguration.InClusterConfig();
+
+    /// <summary>Where this service's own objects (its Leases) live: the pod's namespace, or the kubeconfig context's; else "default".</summary>
+    public string LeaseNamespace() => ClientConfiguration().Namespace is { Length: > 0 } ns ? ns : "default";
 }
