@@ -27,7 +27,8 @@ public sealed partial class ClusterObjectMirror(
     IResourceStore store,
     TimeProvider time,
     ILogger<ClusterObjectMirror> log,
-    IReadOnlyList<ClusterKind>? kinds = null) : BackgroundService
+    IReadOnlyList<ClusterKind>? kinds = null,
+    int pageSize = ClusterKind.DefaultPageSize) : BackgroundService
 {
     public static readonly TimeSpan InitialBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -77,7 +78,7 @@ public sealed partial class ClusterObjectMirror(
             {
                 if (rv is null)
                 {
-                    var (items, listRv) = await kind.ListAsync(client, ct).ConfigureAwait(false);
+                    var (items, listRv) = await kind.ListAsync(client, ct, pageSize).ConfigureAwait(false);
                     await ReplaceAllAsync(kind, items, ct).ConfigureAwait(false);
                     rv = listRv;
                     _health[kind.Kind] = health = health with { Synced = true, ResourceVersion = rv, Lists = health.Lists + 1 };

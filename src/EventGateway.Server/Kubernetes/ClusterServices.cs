@@ -15,7 +15,7 @@ public static class ClusterServices
     {
         services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(options.ClientConfiguration()));
         services.AddSingleton(sp => new ClusterObjectMirror(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<IResourceStore>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ClusterObjectMirror>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ClusterObjectMirror>>(), pageSize: options.ListPageSize));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterObjectMirror>());
         services.AddSingleton(sp => new ClusterStatusWriter(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ClusterObjectMirror>(),
             sp.GetRequiredService<EventSourceHost>(), sp.GetRequiredService<SensorHost>(), sp.GetRequiredService<TimeProvider>(),

@@ -8,6 +8,9 @@ public sealed class KubernetesOptions
     /// <summary>A kubeconfig file (its current context); null: the in-cluster config of the pod's service account.</summary>
     public string? Kubeconfig { get; set; }
 
+    /// <summary>Objects per list request (limit/continue); tests make it small to read a list in several pages.</summary>
+    public int ListPageSize { get; set; } = ClusterKind.DefaultPageSize;
+
     public void Validate()
     {
         if (Kubeconfig is { } path && !File.Exists(path)) throw new ArgumentException($"--kubeconfig {path} does not exist");
