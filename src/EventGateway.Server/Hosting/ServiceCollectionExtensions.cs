@@ -131,7 +131,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
-        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes);
+        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes, options.EventBus);
         return services;
     }
 

@@ -11,7 +11,7 @@ namespace EventGateway.Server.Kubernetes;
 public static class ClusterServices
 {
     /// <summary>Kubernetes mode: the client, the mirror of the cluster's objects into the store, and the status writer.</summary>
-    public static IServiceCollection AddClusterMirror(this IServiceCollection services, KubernetesOptions options)
+    public static IServiceCollection AddClusterMirror(this IServiceCollection services, KubernetesOptions options, string? eventBus = null)
     {
         services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(options.ClientConfiguration()));
         services.AddSingleton(sp => new ClusterObjectMirror(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<IResourceStore>(),
@@ -19,7 +19,7 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<ClusterObjectMirror>());
         services.AddSingleton(sp => new ClusterStatusWriter(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ClusterObjectMirror>(),
             sp.GetRequiredService<EventSourceHost>(), sp.GetRequiredService<SensorHost>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ClusterStatusWriter>>()));
+            sp.GetRequiredService<ILogger<ClusterStatusWriter>>(), eventBus));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterStatusWriter>());
         return services;
     }
