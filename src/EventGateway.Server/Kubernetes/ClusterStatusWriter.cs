@@ -70,6 +70,10 @@ public sealed partial class ClusterStatusWriter(
         foreach (var gone in _written.Keys.Where(k => !keys.Contains(k)).ToList()) _written.Remove(gone);
         foreach (var key in keys)
         {
+            // With several replicas, an object's status is written by the replica that runs it: one waiting for
+            // another's lease would otherwise overwrite the holder's conditions with its own view.
+            if (key.Kind == "Sensor" && sensors.StatusOf(key.Namespace, key.Name) is { State: SensorState.Waiting, Message: { } waiting }
+                && waiting.StartsWith(SensorHost.WaitingForLease, StringComparison.Ordinal)) continue;
             var conditions = key.Kind switch
             {
                 "EventSource" => EventSourceConditions(key),
@@ -134,7 +138,8 @@ public sealed partial class ClusterStatusWriter(
         if (state is not { Listeners: { Count: > 0 } listeners }) return [provided, new("Deployed", "Unknown", "Starting", null)];
         if (listeners.FirstOrDefault(l => l.State == ListenerState.Failed) is { } failed)
             return [provided, new("Deployed", "False", "ListenerFailed", $"{failed.Type}/{failed.EventName}: {failed.Message}")];
-        return listeners.All(l => l.State == ListenerState.Listening)
+        // Standby: another replica holds this listener's lease and runs it, so the EventSource is deployed (there).
+        return listeners.All(l => l.State is ListenerState.Listening or ListenerState.Standby)
             ? [provided, new("Deployed", "True", null, null)]
             : [provided, new("Deployed", "Unknown", "Starting", null)];
     }

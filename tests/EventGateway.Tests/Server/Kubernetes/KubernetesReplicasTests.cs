@@ -127,6 +127,12 @@ public sealed class KubernetesReplicasTests(PostgresServer server) : IClassFixtu
         await Eventually.Get(() => Task.FromResult(!Runs(a) ? "" : null), "a stopped the sensor", TimeSpan.FromSeconds(60),
             eachPoll: () => { if (advanced++ < 7) aTime.Advance(TimeSpan.FromSeconds(1)); });
 
+        // The Sensor's status is its holder's: a, now waiting for the lease, leaves it alone.
+        var deployed = await Eventually.Get(() => Task.FromResult(_api.Get("sensors", "ci", "builds")?["status"]?["conditions"]?.AsArray()
+            .OfType<JsonObject>().FirstOrDefault(c => c["type"]?.GetValue<string>() == "Deployed")), "the sensor's Deployed condition");
+        deployed["status"]!.GetValue<string>().ShouldBe("True");
+        deployed["reason"].ShouldBeNull("written by b, which runs it, not by a waiting for its lease");
+
         // a dies for good: b removes a's membership Lease once it has expired (b's clock only).
         await a.Get<KubernetesLeases>().StopAsync(CancellationToken.None);
         _api.Get("leases", "egw", KubernetesLeases.ObjectName("replica/egw-a")).ShouldNotBeNull()["spec"]!["holderIdentity"].ShouldBeNull("given back at the clean stop");
