@@ -92,7 +92,7 @@ public sealed class DeadLetterReplayer(
     {
         var (result, error) = await plan.TryFireAsync(sensor, letter.Events, letter.DedupKey, letter.Sequences, context, ct).ConfigureAwait(false);
         if (result is null) return Failed(letter, error!);
-        if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) gate.Track(sensor.NamespaceOrDefault, name);
+        if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) await gate.TrackAsync(sensor.NamespaceOrDefault, name, null, ct).ConfigureAwait(false);
         var now = context.Time.GetUtcNow();
         Record(letter, result.Detail, now);
         return new ReplayResult(letter.Id, letter.Sensor, letter.Trigger, Outcomes.Triggered, result.Detail, now);

@@ -28,7 +28,8 @@ public sealed partial class SensorHost(
     SensorOptions options,
     SensorMetrics metrics,
     ILoggerFactory loggers,
-    IOwnership ownership) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
+    IOwnership ownership,
+    SensorValidator? validator = null) : ResourceReconciler<Sensor>(store, "Sensor", loggers.CreateLogger<SensorHost>())
 {
     /// <summary>A sensor's key in the state store and metrics: namespace/name.</summary>
     public static string KeyOf(Sensor s) => $"{s.NamespaceOrDefault}/{s.Name}";
@@ -80,7 +81,8 @@ public sealed partial class SensorHost(
 
         var status = new SensorStatus();
         var errors = new List<string>();
-        SensorValidator.Validate(sensor, (path, reason) => errors.Add($"{path}: {reason}"));
+        // The mode's validator: in Kubernetes mode k8s triggers may name any kind the cluster serves.
+        ((Model.Manifests.IKindValidator)(validator ?? SensorValidator.Instance)).Validate(sensor, (path, reason) => errors.Add($"{path}: {reason}"));
         SensorRunner? runner = null;
         if (errors.Count == 0)
         {

@@ -84,6 +84,9 @@ internal sealed partial class SensorRunner
     {
         var checkpoint = _state.GetCheckpoint(_key) ?? await StartingPointAsync(ct).ConfigureAwait(false);
         _partial = _state.LoadPartial(_key);
+        // Taken over from another replica: its firings of the last unit count against each rateLimit here too.
+        foreach (var plan in _plans)
+            if (plan.Limiter is { } limiter) limiter.Seed(_state.FiringsSince(_key, plan.Name, _time.GetUtcNow() - limiter.Unit));
         Status.Checkpoint = checkpoint;
         Status.State = SensorState.Running;
         Status.Message = null;
@@ -218,12 +221,14 @@ internal sealed partial class SensorRunner
         }
         if (waited is { } w)
             Decide(sequence, plan.Name, Outcomes.RateLimited, $"waited {Durations.Format(w)} for rateLimit {plan.Limiter}");
-        if (plan.CreatesWorkflows && !_gate.HasRoom)
+        // With several replicas the place is taken here, in the shared database, and is this firing's until it binds it to its workflow.
+        var reservation = plan.CreatesWorkflows ? $"firing:{_key}/{plan.Name}/{key}" : null;
+        if (reservation is not null && !await _gate.TryEnterAsync(reservation, ct).ConfigureAwait(false))
         {
             Flush();
             Status.State = SensorState.Waiting;
-            Status.Message = $"{_gate.Running} sensor workflows unfinished (cap {_gate.Max}); waiting for one to complete";
-            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            Status.Message = $"{_gate.Held} sensor workflows unfinished (cap {_gate.Max}); waiting for one to complete";
+            await _gate.WaitAsync(reservation, ct).ConfigureAwait(false);
             Status.State = SensorState.Running;
             Status.Message = null;
         }
@@ -240,12 +245,14 @@ internal sealed partial class SensorRunner
         _metrics.Fired(_sensor.NamespaceOrDefault, _sensor.Name, plan.Name, result is not null, _time.GetElapsedTime(started));
         if (result is not null)
         {
-            if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) _gate.Track(_sensor.NamespaceOrDefault, name);
+            if (result.CreatedKind == "Workflow" && result.CreatedName is { } name) await _gate.TrackAsync(_sensor.NamespaceOrDefault, name, reservation, ct).ConfigureAwait(false);
+            else if (reservation is not null) await _gate.LeaveAsync(reservation, ct).ConfigureAwait(false);
             Decide(sequence, plan.Name, Outcomes.Triggered, result.Detail);
             _batch.Firings.Add(new FiringRecord(_key, plan.Name, key, sequences, _time.GetUtcNow(), Outcomes.Triggered, result.Detail));
             return;
         }
 
+        if (reservation is not null) await _gate.LeaveAsync(reservation, ct).ConfigureAwait(false);
         Decide(sequence, plan.Name, Outcomes.Failed, error);
         LogTriggerFailed(_logger, _key, plan.Name, error!);
         if (plan.DeadLetter is { } dlq)

@@ -19,11 +19,18 @@ public sealed partial class SensorValidator : IKindValidator
 
     public static SensorValidator Instance { get; } = new();
 
+    /// <summary>Kubernetes mode (<c>serve --kubernetes</c>): k8s triggers may act on any kind the cluster serves.</summary>
+    public static SensorValidator InCluster { get; } = new() { _cluster = true };
+
+    private bool _cluster;
+
     public IReadOnlyCollection<Type> Kinds { get; } = [typeof(Sensor)];
 
-    void IKindValidator.Validate(Resource resource, Action<string, string> fail) => Validate((Sensor)resource, fail);
+    void IKindValidator.Validate(Resource resource, Action<string, string> fail) => Validate((Sensor)resource, fail, _cluster);
 
-    public static void Validate(Sensor sensor, Action<string, string> fail)
+    public static void Validate(Sensor sensor, Action<string, string> fail) => Validate(sensor, fail, cluster: false);
+
+    private static void Validate(Sensor sensor, Action<string, string> fail, bool cluster)
     {
         var deps = sensor.Spec.Dependencies ?? [];
         if (deps.Count == 0) fail("spec.dependencies", "missing: a Sensor needs at least one dependency");
@@ -45,10 +52,10 @@ public sealed partial class SensorValidator : IKindValidator
         if (triggers.Count == 0) fail("spec.triggers", "missing: a Sensor needs at least one trigger");
         var triggerNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < triggers.Count; i++)
-            ValidateTrigger(triggers[i], $"spec.triggers[{i}]", names, triggerNames, fail);
+            ValidateTrigger(triggers[i], $"spec.triggers[{i}]", names, triggerNames, fail, cluster);
     }
 
-    private static void ValidateTrigger(SensorTrigger trigger, string at, HashSet<string> deps, HashSet<string> triggerNames, Action<string, string> fail)
+    private static void ValidateTrigger(SensorTrigger trigger, string at, HashSet<string> deps, HashSet<string> triggerNames, Action<string, string> fail, bool cluster)
     {
         if (trigger.Template is not { } t) { fail($"{at}.template", "missing: the trigger's name and kind"); return; }
         if (string.IsNullOrEmpty(t.Name)) fail($"{at}.template.name", "missing: every trigger needs a name");
@@ -68,7 +75,7 @@ public sealed partial class SensorValidator : IKindValidator
             fail($"{at}.template", $"no trigger kind: set one of {string.Join(", ", TriggerKinds)}");
         if (kinds.Count > 1) fail($"{at}.template", $"one trigger kind per trigger, found {string.Join(" and ", kinds)}");
 
-        Triggers.TriggerValidation.Validate(trigger, at, deps, fail);
+        Triggers.TriggerValidation.Validate(trigger, at, deps, fail, cluster);
 
         if (t.Conditions is { } conditions) ValidateConditions(conditions, $"{at}.template.conditions", deps, fail);
         for (var i = 0; i < (t.ConditionsReset?.Count ?? 0); i++)
@@ -100,7 +107,7 @@ public sealed partial class SensorValidator : IKindValidator
         }
         ValidateBackoff(trigger.RetryStrategy, $"{at}.retryStrategy", fail);
         if (trigger.Policy?["k8s"] is JsonObject k8sPolicy) ValidateBackoff(k8sPolicy["backoff"] as JsonObject, $"{at}.policy.k8s.backoff", fail);
-        if (trigger.DlqTrigger is { } dlq) ValidateTrigger(dlq, $"{at}.dlqTrigger", deps, [], fail);
+        if (trigger.DlqTrigger is { } dlq) ValidateTrigger(dlq, $"{at}.dlqTrigger", deps, [], fail, cluster);
     }
 
     private static void ValidateBackoff(JsonObject? backoff, string at, Action<string, string> fail)

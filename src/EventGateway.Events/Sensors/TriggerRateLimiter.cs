@@ -81,6 +81,23 @@ public sealed class TriggerRateLimiter : RateLimiter
         }
     }
 
+    /// <summary>
+    /// Counts firings made before this limiter existed (by the replica that owned the Sensor before a takeover), so
+    /// the window holds across owners: the newest requestsPerUnit of them, at the times they fired.
+    /// </summary>
+    public void Seed(IEnumerable<DateTimeOffset> firedAt)
+    {
+        var now = _time.GetUtcNow();
+        var stamp = _time.GetTimestamp();
+        lock (_lock)
+            foreach (var at in firedAt.Where(t => now - t < _unit).Order().TakeLast(_granted.Length))
+            {
+                _granted[_next] = stamp - (long)((now - at).TotalSeconds * _time.TimestampFrequency);
+                _next = (_next + 1) % _granted.Length;
+                Interlocked.Increment(ref _count);
+            }
+    }
+
     /// <summary>True when a grant is allowed now; otherwise how long until the oldest of the last N leaves the window.</summary>
     private bool TryWaitTime(out TimeSpan retryAfter)
     {

@@ -47,6 +47,16 @@ public sealed class PostgresSensorStateStore(PostgresDatabase db) : ISensorState
             : null;
     }
 
+    public IReadOnlyList<DateTimeOffset> FiringsSince(string sensor, string trigger, DateTimeOffset notBefore)
+    {
+        using var cmd = Command("SELECT time FROM egw_sensor_firings WHERE sensor = $1 AND trig = $2 AND time >= $3 AND outcome = 'triggered' ORDER BY time",
+            sensor, trigger, notBefore.ToUnixTimeMilliseconds());
+        using var r = cmd.ExecuteReader();
+        var times = new List<DateTimeOffset>();
+        while (r.Read()) times.Add(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)));
+        return times;
+    }
+
     public void Commit(SensorBatch batch)
     {
         if (batch.IsEmpty) return;

@@ -9,6 +9,7 @@ using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Postgres.Schema;
 using EventGateway.Workflows.Store;
+using static EventGateway.Workflows.Store.StoredResources;
 
 namespace EventGateway.Postgres.Store;
 
@@ -531,30 +532,6 @@ public sealed partial class PostgresResourceStore : IResourceStore, IResourceImp
         cmd.Parameters.Add(new() { Value = ChangeRetention });
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
-
-    // ---- helpers ----
-
-    private static string RandomSuffix()
-    {
-        const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
-        return string.Create(5, 0, (span, _) =>
-        {
-            for (var i = 0; i < span.Length; i++) span[i] = alphabet[Random.Shared.Next(alphabet.Length)];
-        });
-    }
-
-    private static string KindOf<T>() where T : Resource => KindCache<T>.Kind;
-
-    private static class KindCache<T>
-    {
-        public static readonly string Kind = Resources.Kinds.First(k => k.Value.Type == typeof(T)).Key;
-    }
-
-    private static string Ns(string kind, string ns) => Resources.IsClusterScoped(kind) ? "" : ns;
-
-    private static string Serialize(Resource r) => JsonSerializer.Serialize(r, r.GetType(), Json.Options);
-
-    private static T Deserialize<T>(string body) => JsonSerializer.Deserialize<T>(body, Json.Lenient)!;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for other replicas' changes failed; reconnecting in {Seconds} s")]
     private static partial void LogListenFailed(ILogger log, Exception e, double seconds);

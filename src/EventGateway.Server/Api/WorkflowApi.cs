@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
 using EventGateway.Server.Hosting;
@@ -52,7 +53,7 @@ public static class WorkflowApi
             if (error is not null) return error;
             try
             {
-                var w = InNamespace(Single<Workflow>(body!, "workflow"), ns, "workflow");
+                var w = InNamespace(Single<Workflow>(body!, "workflow", req.HttpContext.RequestServices.GetService<ManifestParser>()), ns, "workflow");
                 var parameters = body!["parameters"] is JsonArray ps ? SubmitParameters.Parse(ps.Select(p => p?.GetValue<string>() ?? "")) : null;
                 return Ok(await submitter.SubmitAsync(w, parameters, "request", ct), StatusCodes.Status200OK);
             }
@@ -66,7 +67,7 @@ public static class WorkflowApi
             if (error is not null) return error;
             try
             {
-                var w = InNamespace(Single<Workflow>(body!, "workflow"), ns, "workflow");
+                var w = InNamespace(Single<Workflow>(body!, "workflow", req.HttpContext.RequestServices.GetService<ManifestParser>()), ns, "workflow");
                 return Ok(await submitter.PrepareAsync(w, null, "request", ct));
             }
             catch (ManifestException e) { return ApiErrors.Invalid(e); }
@@ -192,9 +193,10 @@ public static class WorkflowApi
         }
     }
 
-    internal static T Single<T>(JsonObject body, string envelope) where T : Resource
+    /// <param name="parser">The mode's reader (Kubernetes mode: resource templates may name any kind the cluster serves); null: the default.</param>
+    internal static T Single<T>(JsonObject body, string envelope, ManifestParser? parser = null) where T : Resource
     {
-        var doc = body[envelope] is { } json ? ManifestReader.ReadJson(json, "request") : null;
+        var doc = body[envelope] is { } json ? (parser ?? ManifestReader.Parser).ReadJson(json, "request") : null;
         if (doc is not T one)
             throw new ManifestException([new ManifestError("request", 0, doc?.Kind, null, envelope, null, $"expected a {typeof(T).Name}")]);
         return one;

@@ -9,6 +9,18 @@ public sealed class EventGatewayOptions
     /// <summary>Service-wide cap on concurrently running step processes; further steps wait as Pending.</summary>
     public int MaxProcesses { get; set; } = Math.Max(4, Environment.ProcessorCount * 32);
 
+    /// <summary>--max-processes as given (null: the default). With a shared store it caps the steps of all replicas together.</summary>
+    public int? MaxProcessesGiven { get; set; }
+
+    /// <summary>This replica's own cap besides (<c>--max-processes-per-replica</c>); null: none but <see cref="MaxProcesses"/>.</summary>
+    public int? MaxProcessesPerReplica { get; set; }
+
+    /// <summary>The cap on running step processes over all replicas (a shared store and --max-processes); null: none.</summary>
+    public int? ProcessCapAcrossReplicas => Store is null ? null : MaxProcessesGiven;
+
+    /// <summary>What this process runs at once: its executor's cap.</summary>
+    public int ReplicaMaxProcesses => MaxProcessesPerReplica is { } p ? Math.Min(p, MaxProcesses) : MaxProcesses;
+
     /// <summary>Run steps in bubblewrap when it is available.</summary>
     public bool Sandbox { get; set; } = true;
 
@@ -71,6 +83,9 @@ public sealed class EventGatewayOptions
     /// <summary><c>--kubernetes</c>: EventSources, Sensors, templates, ConfigMaps and Secrets come from this cluster; null: not.</summary>
     public Kubernetes.KubernetesOptions? Kubernetes { get; set; }
 
+    /// <summary><c>--executor kubernetes</c>: each step is a pod of the cluster of <see cref="Kubernetes"/>; null: another executor.</summary>
+    public Kubernetes.Pods.PodExecutorOptions? Pods { get; set; }
+
     public static string DefaultDataDir() =>
         Environment.GetEnvironmentVariable("EGW_DATA_DIR") is { Length: > 0 } d ? d
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".egw");
@@ -107,6 +122,7 @@ public sealed class EventGatewayOptions
         if (StepLimits.OpenFiles is < 16) throw new ArgumentException($"--step-open-files must be at least 16, got {StepLimits.OpenFiles}");
         if (StepTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException("--step-timeout must be positive");
         if (MaxProcesses < 1) throw new ArgumentException($"max processes must be at least 1, got {MaxProcesses}");
+        if (MaxProcessesPerReplica < 1) throw new ArgumentException($"--max-processes-per-replica must be at least 1, got {MaxProcessesPerReplica}");
         if (StatusSaveInterval <= TimeSpan.Zero) throw new ArgumentException("status save interval must be positive");
         if (!System.Net.IPAddress.TryParse(EventListenAddress, out _)) throw new ArgumentException($"event listen address '{EventListenAddress}' is not an IP address");
         foreach (var d in ManifestDirectories)
@@ -124,6 +140,7 @@ public sealed class EventGatewayOptions
         if (Lease is not ("postgres" or "kubernetes")) throw new ArgumentException($"--lease '{Lease}' is not one of postgres, kubernetes");
         if (Lease == "kubernetes" && (Kubernetes is null || Store is null))
             throw new ArgumentException("--lease kubernetes: Lease objects share the work of replicas that share a store and a cluster: it needs --kubernetes and --store postgres://...");
+        Pods?.Validate(this);
         if (Kubernetes is not null && ManifestDirectories.Count > 0)
             throw new ArgumentException("--manifests and --kubernetes both supply EventSources, Sensors and templates: with --kubernetes the cluster is their source, so drop --manifests");
     }

@@ -16,6 +16,9 @@ public static class ManifestReader
 
     public static ManifestParser Parser { get; } = new(Validator);
 
+    /// <summary>Kubernetes mode: objects from the cluster, whose k8s triggers and resource templates may name any kind the cluster serves.</summary>
+    public static ManifestParser ClusterParser { get; } = new(new ManifestValidator([ResourceKinds.InCluster, EventSourceValidator.Instance, SensorValidator.InCluster]));
+
     public static IReadOnlyList<Resource> ReadFile(string path) => Parser.ReadFile(path);
 
     public static IReadOnlyList<Resource> Read(string text, string source = "<input>") => Parser.Read(text, source);

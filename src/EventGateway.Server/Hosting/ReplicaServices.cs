@@ -30,7 +30,8 @@ public static class ReplicaServices
             services.AddSingleton<IOwnership>(sp => sp.GetRequiredService<ReplicaLeases>());
             services.AddHostedService(sp => sp.GetRequiredService<ReplicaLeases>());
         }
-        services.AddSingleton<IStepClaims>(sp => new PostgresStepClaims(sp.GetRequiredService<PostgresDatabase>().Source));
+        services.AddSingleton<IStepClaims>(sp => new PostgresStepClaims(sp.GetRequiredService<PostgresDatabase>().Source, options.ProcessCapAcrossReplicas));
+        services.AddSingleton<Events.Sensors.ISensorWorkflowPlaces>(sp => new Postgres.Sensors.PostgresSensorWorkflowPlaces(sp.GetRequiredService<PostgresDatabase>().Source));
         services.AddSingleton<Workflows.Synchronization.ISharedLocks>(sp =>
             new PostgresSharedLocks(sp.GetRequiredService<PostgresDatabase>().Source, sp.GetRequiredService<IOwnership>().ReplicaId));
         return services;

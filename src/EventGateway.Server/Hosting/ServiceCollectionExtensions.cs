@@ -66,10 +66,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ArtifactGarbageCollector>();
         services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => ReplicaServices.Singleton(sp, sp.GetRequiredService<ArtifactGarbageCollector>(), "artifact-gc"));
         services.AddSingleton<IWorkflowObserver>(sp => sp.GetRequiredService<ArtifactGarbageCollector>());
-        services.AddSingleton<IStepExecutor>(sp => options.ContainerHost is { } host
-            ? new ContainerExecutor(options.DataDir, host, options.MaxProcesses, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerExecutor>>(),
+        services.AddSingleton<IStepExecutor>(sp => options.Pods is { } pods
+            ? new Kubernetes.Pods.PodExecutor(options.DataDir, sp.GetRequiredService<k8s.IKubernetes>(), sp.GetRequiredService<ArtifactStorage>(), options.ArtifactRepository!.S3!, pods,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Kubernetes.Pods.PodExecutor>>())
+            : options.ContainerHost is { } host
+            ? new ContainerExecutor(options.DataDir, host, options.ReplicaMaxProcesses, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ContainerExecutor>>(),
                 options.StepLimits, options.StepTimeout)
-            : new LocalProcessExecutor(options.DataDir, options.MaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
+            : new LocalProcessExecutor(options.DataDir, options.ReplicaMaxProcesses, Sandbox.Detect(options.Sandbox, options.StepNetwork),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalProcessExecutor>>(), limits: options.StepLimits, stepTimeout: options.StepTimeout));
         services.AddSingleton<HttpArtifactLoader>();
         services.AddSingleton<GitArtifactLoader>();
@@ -118,7 +121,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventSourceHost>());
 
         services.AddSingleton(options.Sensors);
-        services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows));
+        services.AddSingleton(sp => new SensorWorkflowGate(sp.GetRequiredService<IResourceStore>(), options.Sensors.MaxRunningWorkflows, sp.GetService<ISensorWorkflowPlaces>()));
         services.AddSingleton<SensorMetrics>();
         services.AddSingleton<TriggerHttpClients>();
         services.AddSingleton(sp => new TriggerContext(sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<SecretResolver>(),
@@ -132,6 +135,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
         if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes, options.EventBus);
+        else if (options.Pods?.Cluster is { } cluster) services.AddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(cluster.ClientConfiguration()));
         return services;
     }
 

@@ -217,7 +217,7 @@ public sealed partial class ClusterObjectMirror(
         Resource resource;
         try
         {
-            resource = ManifestReader.ReadJson(copy, $"kubernetes:{kind}/{(key.Namespace.Length > 0 ? key.Namespace + "/" : "")}{key.Name}");
+            resource = ManifestReader.ClusterParser.ReadJson(copy, $"kubernetes:{kind}/{(key.Namespace.Length > 0 ? key.Namespace + "/" : "")}{key.Name}");
         }
         catch (ManifestException e)
         {

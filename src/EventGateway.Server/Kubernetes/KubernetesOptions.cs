@@ -11,8 +11,19 @@ public sealed class KubernetesOptions
     /// <summary>Objects per list request (limit/continue); tests make it small to read a list in several pages.</summary>
     public int ListPageSize { get; set; } = ClusterKind.DefaultPageSize;
 
+    public const string EmbeddedTarget = "embedded";
+    public const string ClusterTarget = "cluster";
+
+    /// <summary>
+    /// <c>--workflows-target</c>: where argoWorkflow triggers send workflows: <c>embedded</c> (this service's controller,
+    /// the default) or <c>cluster</c> (Workflow objects in the cluster, run by an Argo Workflows controller there).
+    /// </summary>
+    public string WorkflowsTarget { get; set; } = EmbeddedTarget;
+
     public void Validate()
     {
+        if (WorkflowsTarget is not (EmbeddedTarget or ClusterTarget))
+            throw new ArgumentException($"--workflows-target '{WorkflowsTarget}' is not one of {EmbeddedTarget}, {ClusterTarget}");
         if (Kubeconfig is { } path && !File.Exists(path)) throw new ArgumentException($"--kubeconfig {path} does not exist");
         if (Kubeconfig is null && !KubernetesClientConfiguration.IsInCluster())
             throw new ArgumentException("--kubernetes: not running in a pod (KUBERNETES_SERVICE_HOST is unset or the service account token is missing); pass --kubeconfig PATH");

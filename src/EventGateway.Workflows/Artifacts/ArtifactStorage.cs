@@ -189,6 +189,14 @@ public sealed class ArtifactStorage(LocalArtifactRepository local, SecretResolve
         }
     }
 
+    /// <summary>A client of a whole S3 repository (its bucket), credentials read from <paramref name="ns"/>'s Secrets.</summary>
+    public Task<S3BucketRepository> OpenRepositoryAsync(string ns, S3ArtifactRepository repo, CancellationToken ct) =>
+        OpenAsync(ns, new S3Artifact
+        {
+            Endpoint = repo.Endpoint, Bucket = repo.Bucket, Region = repo.Region, Insecure = repo.Insecure, AccessKeySecret = repo.AccessKeySecret,
+            SecretKeySecret = repo.SecretKeySecret, SessionTokenSecret = repo.SessionTokenSecret, UseSDKCreds = repo.UseSDKCreds,
+        }, ct);
+
     private async Task<S3BucketRepository> OpenAsync(string ns, S3Artifact location, CancellationToken ct)
     {
         (string, string, string?)? credentials = null;

@@ -159,5 +159,28 @@ public sealed class S3BucketRepository(IAmazonS3 client, string bucket) : IArtif
         }
     }
 
+    /// <summary>
+    /// A URL that lets whoever holds it PUT the object <paramref name="key"/> until <paramref name="expires"/>, and
+    /// nothing else: what a step's pod gets instead of the repository's credentials (--executor kubernetes).
+    /// </summary>
+    public string PresignPut(string key, DateTime expires) => client.GetPreSignedURL(new GetPreSignedUrlRequest
+    {
+        BucketName = bucket,
+        Key = key,
+        Verb = HttpVerb.PUT,
+        Expires = expires,
+        Protocol = client.Config.ServiceURL?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+    });
+
+    /// <summary>A URL that lets whoever holds it GET the object <paramref name="key"/> until <paramref name="expires"/>.</summary>
+    public string PresignGet(string key, DateTime expires) => client.GetPreSignedURL(new GetPreSignedUrlRequest
+    {
+        BucketName = bucket,
+        Key = key,
+        Verb = HttpVerb.GET,
+        Expires = expires,
+        Protocol = client.Config.ServiceURL?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+    });
+
     public void Dispose() => client.Dispose();
 }

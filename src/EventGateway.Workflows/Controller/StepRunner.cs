@@ -15,6 +15,7 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
     IEnumerable<ITemplateRunner> runners, TimeProvider time, IWorkflowObserver observer, IOwnership ownership, IStepClaims claims)
 {
     private readonly Dictionary<TemplateType, ITemplateRunner> _runners = runners.ToDictionary(r => r.Type);
+    private readonly GlobalProcessSlots _slots = new(claims, ownership, time);
 
     public IStepExecutor Executor => executor;
 
@@ -26,16 +27,57 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
         var lookUp = request.Template.Memoize is not null && wf.Status?.Nodes?.GetValueOrDefault(request.NodeId)?.Phase != NodePhase.Running;
         if (lookUp && await memo.LookUpAsync(wf.NamespaceOrDefault, request, killed).ConfigureAwait(false) is { } cached)
             return cached; // a hit (or an unusable cache) is the step's result: nothing runs
-        if (await ClaimedElsewhereAsync(wf, request, killed).ConfigureAwait(false) is { } lost) return lost;
-        if (request.Template.ContainerSet is not null)
-            return await RunContainerSetAsync(wf, pod, killed).ConfigureAwait(false);
         // http and resource templates run here, not as a process; they hold no slot, so a kill always cancels them.
-        if (_runners.GetValueOrDefault(request.Template.Type) is { } runner)
+        if (request.Template.ContainerSet is null && _runners.GetValueOrDefault(request.Template.Type) is { } runner)
         {
+            if (await ClaimedElsewhereAsync(wf, request, killed).ConfigureAwait(false) is { } lost) return lost;
             pod.Report(new PodResult(request.NodeId, NodePhase.Running, null, null, null, time.GetUtcNow(), default));
             return await runner.RunAsync(wf, request, killed).ConfigureAwait(false);
         }
-        return await RunProcessAsync(wf, pod, killed).ConfigureAwait(false);
+        if (ownership.Shared && claims.ProcessCap is not null && wf.Metadata.Uid is not null)
+            return await RunInGlobalSlotAsync(wf, pod, killed).ConfigureAwait(false);
+        if (await ClaimedElsewhereAsync(wf, request, killed).ConfigureAwait(false) is { } elsewhere) return elsewhere;
+        return await RunPodAsync(wf, pod, killed).ConfigureAwait(false);
+    }
+
+    private Task<PodResult> RunPodAsync(Workflow wf, PodLauncher.Pod pod, CancellationToken killed) =>
+        pod.Request.Template.ContainerSet is not null ? RunContainerSetAsync(wf, pod, killed) : RunProcessAsync(wf, pod, killed);
+
+    /// <summary>
+    /// With a process cap across replicas, a pod runs in a place of that cap, asked for in the same round trip as its
+    /// claim; it waits Pending, saying so, until the place is granted, and gives it back when it ends. A service that
+    /// stops keeps the place for the step it leaves running (its restart adopts both).
+    /// </summary>
+    private async Task<PodResult> RunInGlobalSlotAsync(Workflow wf, PodLauncher.Pod pod, CancellationToken killed)
+    {
+        var (uid, nodeId) = (wf.Metadata.Uid!, pod.Request.NodeId);
+        var giveBack = true;
+        var held = false;
+        try
+        {
+            if (await _slots.WaitAsync(wf, uid, pod, killed).ConfigureAwait(false) is { } lost)
+            {
+                giveBack = false; // another replica's claim: not ours to give back
+                return lost;
+            }
+            held = true;
+            return await RunPodAsync(wf, pod, killed).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (held && !pod.Killed)
+        {
+            giveBack = false; // the service stops: the step goes on, and so does its place
+            throw;
+        }
+        finally
+        {
+            // Given back also when the wait was given up (killed, or stopping): an asker that stopped asking holds up no one.
+            if (giveBack)
+            {
+                try { await claims.ReleaseSlotAsync(uid, nodeId, ownership.ReplicaId, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException) { } // left held: given back at the next takeover of its shard
+            }
+            if (held) _slots.Released();
+        }
     }
 
     /// <summary>
@@ -48,10 +90,15 @@ internal sealed class StepRunner(IStepExecutor executor, StepSpecBuilder specs, 
     {
         if (!ownership.Shared || wf.Metadata.Uid is not { } uid) return null;
         var first = await claims.ClaimAsync(uid, request.NodeId, ownership.ReplicaId, killed).ConfigureAwait(false);
-        if (first == ownership.ReplicaId) return null;
+        return first == ownership.ReplicaId ? null : LostWith(wf, request.NodeId, first, time);
+    }
+
+    /// <summary>The end of a node that <paramref name="replica"/> claimed first: its process went with that replica.</summary>
+    public static PodResult LostWith(Workflow wf, string nodeId, string replica, TimeProvider time)
+    {
         var now = time.GetUtcNow();
-        var started = wf.Status?.Nodes?.GetValueOrDefault(request.NodeId)?.StartedAt ?? now;
-        return new PodResult(request.NodeId, NodePhase.Error, $"its replica {first} stopped: the step's process was lost with it", null, null, started, now);
+        var started = wf.Status?.Nodes?.GetValueOrDefault(nodeId)?.StartedAt ?? now;
+        return new PodResult(nodeId, NodePhase.Error, $"its replica {replica} stopped: the step's process was lost with it", null, null, started, now);
     }
 
     /// <summary>

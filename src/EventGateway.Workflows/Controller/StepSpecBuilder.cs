@@ -103,6 +103,7 @@ public sealed class StepSpecBuilder(IResourceStore store, ArtifactStorage storag
         {
             Container = command, Limits = limits, RunAs = runAs, Volumes = [.. shared, .. volumes], OutputPaths = OutputPathsOf(pod.Template),
             PullPolicy = c.ImagePullPolicy, PullSecrets = pullSecrets, CpuMillis = cpu, RunAsNonRoot = nonRoot,
+            Template = pod.Template, WorkflowSpec = wf.Status?.StoredWorkflowTemplateSpec ?? wf.Spec,
         }, null);
     }
 

@@ -201,6 +201,8 @@ public sealed partial class WorkflowController : BackgroundService
             if (shards.Count == 0) return;
             // Places a dead replica took for workflows of these shards go; the statuses below say which are still held.
             _sharedLocks?.ForgetOthers(holder => holder.Split('/') is [var hns, var hname, ..] && shards.Contains(WorkflowShards.Of(hns, hname)));
+            // So do the places under the process cap its steps held: their processes went with it.
+            await _claims.ReleaseOthersAsync(shards, _ownership.ReplicaId, ct).ConfigureAwait(false);
             var adopted = (await _store.ListAsync<Workflow>(null, ct).ConfigureAwait(false))
                 .Where(wf => wf.Status?.IsCompleted != true && shards.Contains(WorkflowShards.Of(wf.NamespaceOrDefault, wf.Name)))
                 .ToList();

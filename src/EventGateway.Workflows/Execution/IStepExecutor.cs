@@ -104,6 +104,12 @@ public sealed record StepSpec(
 
     /// <summary>The docker config documents of the workflow's imagePullSecrets, in order (<see cref="RegistryAuths"/>).</summary>
     public IReadOnlyList<string> PullSecrets { get; init; } = [];
+
+    /// <summary>The rendered template and the workflow's spec: an executor that makes a Kubernetes pod takes its fields from them as they are.</summary>
+    public Model.Template? Template { get; init; }
+
+    /// <inheritdoc cref="Template"/>
+    public Model.WorkflowSpec? WorkflowSpec { get; init; }
 }
 
 /// <summary>`command` replaces the image's ENTRYPOINT, `args` its CMD; null keeps the image's.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using EventGateway.Model;
 using EventGateway.Model.Manifests;
+using static EventGateway.Workflows.Store.StoredResources;
 
 namespace EventGateway.Workflows.Store;
 
@@ -276,28 +277,6 @@ public sealed class SqliteResourceStore : IResourceStore, IResourceImporter, IDi
         cmd.Transaction = tx;
         return (long)cmd.ExecuteScalar()!;
     }
-
-    private static string RandomSuffix()
-    {
-        const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
-        return string.Create(5, 0, (span, _) =>
-        {
-            for (var i = 0; i < span.Length; i++) span[i] = alphabet[Random.Shared.Next(alphabet.Length)];
-        });
-    }
-
-    private static string KindOf<T>() where T : Resource => KindCache<T>.Kind;
-
-    private static class KindCache<T>
-    {
-        public static readonly string Kind = Resources.Kinds.First(k => k.Value.Type == typeof(T)).Key;
-    }
-
-    private static string Ns(string kind, string ns) => Resources.IsClusterScoped(kind) ? "" : ns;
-
-    private static string Serialize(Resource r) => JsonSerializer.Serialize(r, r.GetType(), Json.Options);
-
-    private static T Deserialize<T>(string body) => JsonSerializer.Deserialize<T>(body, Json.Lenient)!;
 
     private SqliteCommand Command(string sql, params (string Name, object Value)[] args)
     {

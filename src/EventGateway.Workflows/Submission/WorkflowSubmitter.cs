@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Submission;
 /// workflowTemplateRef and templateRef, and the checks that need the store. Refused input leaves
 /// nothing behind.
 /// </summary>
-public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limits = null)
+public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limits = null, Cluster.IClusterObjects? cluster = null)
 {
     private readonly WorkflowLimits _limits = limits ?? WorkflowLimits.Default;
 
@@ -46,6 +46,8 @@ public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limi
     /// <summary>Returns the workflow as it would be stored, or throws <see cref="ManifestException"/>.</summary>
     public async Task<Workflow> PrepareAsync(Workflow workflow, IReadOnlyList<KeyValuePair<string, string>>? parameters, string source, CancellationToken ct)
     {
+        // Kubernetes mode: resource templates act on the cluster, which serves any kind.
+        using var kinds = cluster is null ? null : ResourceKinds.ClusterServed();
         var wf = Json.Clone(workflow);
         wf.Status = null;
         wf.Metadata.Namespace = wf.NamespaceOrDefault;

@@ -25,6 +25,8 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
 {
     /// <summary>Workflows whose grant the shared locks refused (held on other replicas): asked again by <see cref="RetrySharedWaiters"/>.</summary>
     private readonly HashSet<string> _sharedWaiting = new(StringComparer.Ordinal);
+    /// <summary>Waiters recorded in the shared locks (their order across replicas), so a waiter is written once, not at every pass.</summary>
+    private readonly HashSet<string> _sharedRecorded = new(StringComparer.Ordinal);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _locks = new(StringComparer.Ordinal);
@@ -98,15 +100,23 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
                 }
             result = Check(holder, entries, wake);
             if (result.Granted && shared is not null && entries.Where(e => !e.Holders.Contains(holder)).Select(e => (e.Name.Key, e.Limit!.Value)).ToList() is { Count: > 0 } taking
-                && !shared.TryHold(holder, taking))
+                && shared.TryHold(holder, taking, priority, created) is { } refused)
             {
-                // Room here, none counting the other replicas' holders: wait, and ask again when they may have released.
+                // Room here, none counting the other replicas' holders and the waiters before it: wait (recorded there
+                // in its order), and ask again when they may have released.
                 _sharedWaiting.Add(WorkflowOf(holder));
-                var first = entries.First(e => !e.Holders.Contains(holder));
-                result = Waiting(first, $"Waiting for {first.Name} lock: held by workflows of other replicas up to its limit of {first.Limit}");
+                _sharedRecorded.Add(holder);
+                var first = entries.First(e => e.Name.Key == refused.Key);
+                result = Waiting(first, $"Waiting for {first.Name} lock: {refused.Reason}");
+            }
+            else if (!result.Granted && !result.Failed && shared is not null && _sharedRecorded.Add(holder))
+            {
+                // Waiting behind this replica's own queue: the other replicas must see it too, or theirs could pass it.
+                shared.Wait(holder, [.. entries.Where(e => !e.Holders.Contains(holder)).Select(e => e.Name.Key)], priority, created);
             }
             else if (result.Granted)
             {
+                _sharedRecorded.Remove(holder);
                 foreach (var e in entries.Where(e => !e.Holders.Contains(holder)))
                 {
                     e.Queue.Remove(e.Waiting[holder]);
@@ -226,6 +236,9 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
                 if (e.Holders.Contains(holder) || !e.Waiting.TryAdd(holder, w)) continue;
                 e.Queue.Add(w);
                 Index(holder, name.Key);
+                // Queued again across replicas too, with its original priority and time (a takeover dropped the dead owner's record).
+                shared?.Wait(holder, [name.Key], me.Priority, me.Created);
+                _sharedRecorded.Add(holder);
             }
         }
         Flush([], reads);
@@ -297,6 +310,7 @@ public sealed class LockTable(Action<string> enqueueWorkflow, Action<LockName> r
     {
         if (!_byHolder.Remove(holder, out var keys)) return;
         shared?.Release(holder);
+        _sharedRecorded.Remove(holder);
         foreach (var key in keys)
         {
             if (!_locks.TryGetValue(key, out var e)) continue;

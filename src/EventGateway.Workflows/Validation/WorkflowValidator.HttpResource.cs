@@ -99,7 +99,7 @@ public sealed partial class WorkflowValidator
         if (node is not System.Text.Json.Nodes.JsonObject o) { fail($"{at}.manifest", "must be an object with apiVersion, kind and metadata"); return; }
         var kind = o["kind"]?.ToString();
         if (kind is null) fail($"{at}.manifest", "missing kind");
-        else if (!Resources.Kinds.ContainsKey(kind))
+        else if (!Resources.Kinds.ContainsKey(kind) && !ResourceKinds.AnyKind)
             fail($"{at}.manifest", ResourceTemplateRunner.UnknownKind(kind));
         if (o["metadata"]?["name"] is null && !(r.Action == "create" && o["metadata"]?["generateName"] is not null))
             fail($"{at}.manifest", "missing metadata.name");

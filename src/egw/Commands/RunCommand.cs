@@ -57,6 +57,7 @@ internal static class RunCommand
             options.ArtifactRepository = repository;
             limits.Apply(r, options);
             await executor.ApplyAsync(r, options, ct);
+            if (options.Pods is not null) throw new CliException("--executor kubernetes is for egw serve, with --kubernetes or --kubeconfig and an S3 --artifact-repository", ExitCodes.Invalid);
             try { options.Limits.Validate(); }
             catch (ArgumentException e) { throw new CliException(e.Message, ExitCodes.Invalid); }
             using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));

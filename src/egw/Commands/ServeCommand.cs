@@ -23,7 +23,7 @@ internal static class ServeCommand
         var port = new Option<int>("--port") { Description = "port of the REST API", DefaultValueFactory = _ => 2746 };
         var address = new Option<string>("--address") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
         var dataDir = new Option<string>("--data-dir") { Description = "store, logs and artifacts (default: $EGW_DATA_DIR or ~/.egw)", DefaultValueFactory = _ => EventGatewayOptions.DefaultDataDir() };
-        var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes" };
+        var maxProcesses = new Option<int?>("--max-processes") { Description = "cap on concurrently running step processes; with --store postgres:// it holds over all replicas together (give each the same), further steps wait Pending in the order they asked (default: 32 per core, per replica)" };
         var noSandbox = new Option<bool>("--no-sandbox") { Description = "run steps as plain host processes, without bubblewrap isolation" };
         var manifests = new Option<string[]>("--manifests") { Description = "directory of manifests (EventSource, Sensor, WorkflowTemplate, ConfigMap, Secret) applied at start and on change; repeatable", AllowMultipleArgumentsPerToken = false };
         var eventsAddress = new Option<string>("--events-address") { Description = "address the event sources' listeners bind to", DefaultValueFactory = _ => "0.0.0.0" };
@@ -36,7 +36,7 @@ internal static class ServeCommand
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EGW_STORE") is { Length: > 0 } s ? s : null,
         };
         var retentionCount = new Option<long?>("--event-retention-count") { Description = "most events the event log keeps (default 1000000)" };
-        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once; further events wait in the log (default 100)" };
+        var maxSensorWorkflows = new Option<int?>("--max-sensor-workflows") { Description = "workflows created by sensors that may run at once (with --store postgres://, over all replicas together); further events wait in the log (default 100)" };
         var workflowTtl = new Option<string>("--workflow-ttl")
         {
             Description = "delete finished workflows (with their logs and local artifacts; the archive keeps their history) this long after they finish, unless their ttlStrategy says otherwise (Go duration, 168h is a week; or none to keep them: warned)",
@@ -66,10 +66,12 @@ internal static class ServeCommand
         var apiHosts = new Option<string[]>("--api-host") { Description = "a host name clients use to reach the API, accepted in the Host header besides localhost, 127.0.0.1 and [::1] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var kubernetes = new Option<bool>("--kubernetes") { Description = "read EventSources, Sensors, EventBuses, WorkflowTemplates, ClusterWorkflowTemplates, CronWorkflows, ConfigMaps and Secrets from the Kubernetes API server (list + watch) and write EventSource/Sensor status back; in-cluster config unless --kubeconfig" };
         var kubeconfig = new Option<string?>("--kubeconfig") { Description = "kubeconfig file (its current context) for --kubernetes, instead of the pod's in-cluster config" };
+        var workflowsTarget = new Option<string>("--workflows-target") { Description = "with --kubernetes, where argoWorkflow triggers send workflows: embedded (this service's controller) or cluster (Workflow objects in the cluster, for an Argo Workflows controller there)", DefaultValueFactory = _ => "embedded" };
+        workflowsTarget.AcceptOnlyFromAmong("embedded", "cluster");
         var cmd = new Command("serve", "run the service: event sources, REST API, workflow controller and executor")
         {
             port, address, dataDir, maxProcesses, noSandbox, stepNetwork, stepMemory, stepPids, stepOpenFiles, stepTimeout, manifests, eventsAddress, eventBus, store, otlpEndpoint, retention, retentionCount, maxSensorWorkflows, workflowTtl, maxFinished, podGc, podGcDelay, noArchive, archiveTtl, artifactRepository,
-            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts, kubernetes, kubeconfig,
+            authMode, insecureNoAuth, tokens, tlsCert, tlsKey, apiHosts, kubernetes, kubeconfig, workflowsTarget,
         };
         var limits = new WorkflowLimitOptions();
         limits.AddTo(cmd);
@@ -80,7 +82,7 @@ internal static class ServeCommand
         cmd.SetAction((r, ct) => Common.Guard(async () =>
         {
             var options = new EventGatewayOptions { DataDir = Path.GetFullPath(r.GetValue(dataDir)!) };
-            if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = mp;
+            if (r.GetValue(maxProcesses) is { } mp) options.MaxProcesses = (options.MaxProcessesGiven = mp).Value;
             options.Sandbox = !r.GetValue(noSandbox);
             limits.Apply(r, options);
             await executor.ApplyAsync(r, options, ct);
@@ -118,8 +120,10 @@ internal static class ServeCommand
                 try { options.ArtifactRepository = EventGateway.Workflows.Artifacts.ArtifactRepositories.ReadFile(repo); }
                 catch (EventGateway.Workflows.Artifacts.ArtifactException e) { throw new CliException($"--artifact-repository: {e.Message}", ExitCodes.Invalid); }
             }
-            if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes)) throw new CliException("--kubeconfig needs --kubernetes", ExitCodes.Invalid);
-            if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null };
+            if (r.GetValue(kubeconfig) is { } kc && !r.GetValue(kubernetes) && options.Pods is null) throw new CliException("--kubeconfig needs --kubernetes or --executor kubernetes", ExitCodes.Invalid);
+            if (r.GetValue(workflowsTarget) == "cluster" && !r.GetValue(kubernetes)) throw new CliException("--workflows-target cluster needs --kubernetes", ExitCodes.Invalid);
+            if (options.Pods is { } pods && !r.GetValue(kubernetes) && r.GetValue(kubeconfig) is { } podsConfig) pods.Cluster = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = Path.GetFullPath(podsConfig) };
+            if (r.GetValue(kubernetes)) options.Kubernetes = new EventGateway.Server.Kubernetes.KubernetesOptions { Kubeconfig = r.GetValue(kubeconfig) is { } k ? Path.GetFullPath(k) : null, WorkflowsTarget = r.GetValue(workflowsTarget)! };
             options.Api = new ApiSecurityOptions
             {
                 AuthMode = r.GetValue(authMode) == "none" ? AuthMode.None : AuthMode.Token,

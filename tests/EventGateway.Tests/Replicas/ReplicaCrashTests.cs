@@ -24,30 +24,19 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
     /// <summary>Test steps that may run at once over all replicas (a semaphore): the steps record when they hold a place.</summary>
     private const int TestSlots = 3;
 
+    /// <summary>Step processes that may run at once over all replicas (--max-processes with the shared store).</summary>
+    private const int ProcessCap = 6;
+
     /// <summary>Pushes sent in all, in three phases; the kills come after 60 and 120 were acknowledged (of 80 and 160 sent).</summary>
     private const int MaxPushes = 240;
 
     private static string Manifests(int port, string shared) => $$$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: github-access}
-        stringData: {secret: "{{{Secret}}}"}
+        {{{GithubPush.Source(port, Secret)}}}
         ---
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: limits}
         data: {tests: "{{{TestSlots}}}"}
-        ---
-        apiVersion: argoproj.io/v1alpha1
-        kind: EventSource
-        metadata: {name: github}
-        spec:
-          github:
-            push:
-              repositories: [{owner: acme, names: [api]}]
-              webhook: {endpoint: /push, port: "{{{port}}}", method: POST}
-              events: [push]
-              webhookSecret: {name: github-access, key: secret}
         ---
         apiVersion: argoproj.io/v1alpha1
         kind: Sensor
@@ -79,7 +68,9 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
                               command: [sh]
                               source: |
                                 echo "{{pod.name}}" >> {{{shared}}}/ran
+                                echo "start {{pod.name}} $(date +%s%N)" >> {{{shared}}}/procs
                                 sleep 1
+                                echo "end {{pod.name}} $(date +%s%N)" >> {{{shared}}}/procs
                           - name: test
                             retryStrategy: {limit: 3, retryPolicy: Always}
                             synchronization:
@@ -89,9 +80,9 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
                               command: [sh]
                               source: |
                                 echo "{{pod.name}}" >> {{{shared}}}/ran
-                                echo "start {{pod.name}} $(date +%s%N)" >> {{{shared}}}/slots
+                                echo "start {{pod.name}} $(date +%s%N)" | tee -a {{{shared}}}/procs >> {{{shared}}}/slots
                                 sleep 0.5
-                                echo "end {{pod.name}} $(date +%s%N)" >> {{{shared}}}/slots
+                                echo "end {{pod.name}} $(date +%s%N)" | tee -a {{{shared}}}/procs >> {{{shared}}}/slots
                   parameters:
                     - src: {dependencyName: push, dataKey: body.after}
                       dest: spec.arguments.parameters.0.value
@@ -118,7 +109,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
         {
             foreach (var i in new[] { 1, 2, 3 })
                 replicas.Add(($"r{i}", $"127.0.0.{i}", await ServeProcess.StartAsync(extra: ["--manifests", manifests, "--event-bus", nats.Url,
-                    "--store", url, "--artifact-repository", repo, "--no-sandbox", "--replica-id", $"r{i}", "--lease-ttl", "6s",
+                    "--store", url, "--artifact-repository", repo, "--no-sandbox", "--replica-id", $"r{i}", "--lease-ttl", "6s", "--max-processes", $"{ProcessCap}",
                     "--events-address", $"127.0.0.{i}"])));
 
             var acked = new ConcurrentDictionary<string, bool>();
@@ -126,12 +117,7 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             async Task<HttpStatusCode?> Push(string address, string delivery)
             {
-                var body = Encoding.UTF8.GetBytes($$$"""{"ref":"refs/heads/main","after":"{{{delivery}}}","repository":{"full_name":"acme/api"}}""");
-                using var req = new HttpRequestMessage(HttpMethod.Post, $"http://{address}:{port}/push") { Content = new ByteArrayContent(body) };
-                req.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-                req.Headers.Add("X-GitHub-Event", "push");
-                req.Headers.Add("X-GitHub-Delivery", delivery);
-                req.Headers.Add("X-Hub-Signature-256", GithubSignature.Sign(Secret, body));
+                using var req = GithubPush.Request($"http://{address}:{port}/push", Secret, delivery, $$$"""{"ref":"refs/heads/main","after":"{{{delivery}}}","repository":{"full_name":"acme/api"}}""");
                 try
                 {
                     using var resp = await http.SendAsync(req);
@@ -221,15 +207,14 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
 
             // The semaphore held across replicas: never more test steps at once than its limit. A step killed with its
             // replica has no end line; it is left out (its place was held until the takeover, so this undercounts, never overcounts).
-            var slots = (await File.ReadAllLinesAsync(Path.Combine(shared, "slots"))).Select(l => l.Split(' ')).ToList();
-            var ends = slots.Where(p => p[0] == "end").ToDictionary(p => p[1], p => long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture));
-            var edges = slots.Where(p => p[0] == "start" && ends.ContainsKey(p[1]))
-                .SelectMany(p => new[] { (At: long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture), Delta: 1), (At: ends[p[1]], Delta: -1) })
-                .OrderBy(e => e.At).ThenBy(e => e.Delta).ToList();
-            var (now, most) = (0, 0);
-            foreach (var e in edges) most = Math.Max(most, now += e.Delta);
+            var most = await MostAtOnceAsync(Path.Combine(shared, "slots"));
             most.ShouldBeLessThanOrEqualTo(TestSlots, "test steps at once over all replicas");
             most.ShouldBeGreaterThan(1, "the load kept several test steps running at once (the check would see an excess)");
+
+            // So did the process cap, over the steps of both templates.
+            var processes = await MostAtOnceAsync(Path.Combine(shared, "procs"));
+            processes.ShouldBeLessThanOrEqualTo(ProcessCap, "step processes at once over all replicas");
+            processes.ShouldBeGreaterThan(TestSlots, "the load kept more steps running than the semaphore admits (the check would see an excess)");
         }
         finally
         {
@@ -238,8 +223,24 @@ public sealed class ReplicaCrashTests(PostgresServer server) : IClassFixture<Pos
         }
     }
 
+    /// <summary>
+    /// The most steps running at once by their start and end lines (from the steps' own clock reads). A step killed
+    /// with its replica has no end line; it is left out (its place was held until the takeover, so this undercounts, never overcounts).
+    /// </summary>
+    private static async Task<int> MostAtOnceAsync(string file)
+    {
+        var lines = (await File.ReadAllLinesAsync(file)).Select(l => l.Split(' ')).ToList();
+        var ends = lines.Where(p => p[0] == "end").ToDictionary(p => p[1], p => long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture));
+        var edges = lines.Where(p => p[0] == "start" && ends.ContainsKey(p[1]))
+            .SelectMany(p => new[] { (At: long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture), Delta: 1), (At: ends[p[1]], Delta: -1) })
+            .OrderBy(e => e.At).ThenBy(e => e.Delta).ToList();
+        var (now, most) = (0, 0);
+        foreach (var e in edges) most = Math.Max(most, now += e.Delta);
+        return most;
+    }
+
     /// <summary>kill -9 of the service and of every step it started: its machine is gone.</summary>
-    private static void KillMachine(ServeProcess serve, ConcurrentDictionary<string, bool> dead, string id)
+    internal static void KillMachine(ServeProcess serve, ConcurrentDictionary<string, bool> dead, string id)
     {
         dead[id] = true;
         serve.KillHard();

@@ -100,4 +100,54 @@ public sealed class SharedLocksTests(PostgresServer server) : IClassFixture<Post
         replicas[2].Acquire("default/wf-2", semaphore).Granted.ShouldBeTrue("wf-0 ended: its place is free on every replica");
         replicas[0].Acquire("default/wf-3", semaphore).Granted.ShouldBeFalse("wf-1 and wf-2 hold both places");
     }
+
+    [Fact]
+    public async Task Waiters_on_different_replicas_are_granted_in_priority_then_age_order_and_a_taken_over_waiter_keeps_its_place()
+    {
+        var url = await server.NewDatabaseAsync();
+        await using var db = await PostgresDatabase.OpenAsync(url);
+        var (a, b, c) = (new Replica(db.Source, "a"), new Replica(db.Source, "b"), new Replica(db.Source, "c"));
+        var mutex = new LockName("default", "deploy", null);
+        var (t0, t1, t2) = (Created, Created.AddMinutes(1), Created.AddMinutes(2));
+
+        a.Table.TryAcquire("default/holder", [mutex], 0, t0).Granted.ShouldBeTrue();
+        b.Table.TryAcquire("default/old", [mutex], 0, t0).Granted.ShouldBeFalse();
+        c.Table.TryAcquire("default/new", [mutex], 0, t1).Granted.ShouldBeFalse();
+        c.Table.TryAcquire("default/urgent", [mutex], 5, t2).Granted.ShouldBeFalse();
+        a.Table.ReleaseWorkflow("default", "holder");
+
+        // The newest, on c, asks first: the older waiter on b comes first, and says so.
+        var passed = c.Table.TryAcquire("default/new", [mutex], 0, t1);
+        passed.Granted.ShouldBeFalse("c's urgent waiter is first in c's own queue");
+        var d = new Replica(db.Source, "d");
+        var behind = d.Table.TryAcquire("default/newest", [mutex], 0, t2);
+        behind.Message.ShouldBe("Waiting for default/Mutex/deploy lock: 0 of its 1 held, and 3 waiting before it on other replicas (priority, then age)");
+        c.Table.TryAcquire("default/urgent", [mutex], 5, t2).Granted.ShouldBeTrue("the highest priority, whatever its age or replica");
+        c.Table.ReleaseWorkflow("default", "urgent");
+        var second = c.Table.TryAcquire("default/new", [mutex], 0, t1);
+        second.Granted.ShouldBeFalse("b's waiter is older");
+        second.Message.ShouldBe("Waiting for default/Mutex/deploy lock: 0 of its 1 held, and 1 waiting before it on other replicas (priority, then age)");
+
+        // b dies before its waiter's turn; d takes its workflow over and queues it again with its original time: still first.
+        var status = new EventGateway.Model.Workflow
+        {
+            Metadata = new EventGateway.Model.ObjectMeta { Name = "old", Namespace = "default", CreationTimestamp = t0 },
+            Spec = new EventGateway.Model.WorkflowSpec { Synchronization = new EventGateway.Model.Synchronization { Mutexes = [new EventGateway.Model.MutexRef { Name = "deploy" }] } },
+            Status = new EventGateway.Model.WorkflowStatus
+            {
+                Synchronization = new EventGateway.Model.SynchronizationStatus
+                {
+                    Mutex = new EventGateway.Model.MutexStatus { Waiting = [new EventGateway.Model.MutexHolding { Mutex = mutex.Key }] },
+                },
+            },
+        };
+        new PostgresSharedLocks(db.Source, "d").ForgetOthers(holder => holder == "default/old");
+        d.Table.Restore(status);
+        c.Table.TryAcquire("default/new", [mutex], 0, t1).Granted.ShouldBeFalse("the taken-over waiter keeps its place before it");
+        d.Table.TryAcquire("default/old", [mutex], 0, t0).Granted.ShouldBeTrue();
+        d.Table.ReleaseWorkflow("default", "old");
+        c.Table.TryAcquire("default/new", [mutex], 0, t1).Granted.ShouldBeTrue();
+        await using var cmd = db.Source.CreateCommand("SELECT string_agg(holder, ',' ORDER BY holder) FROM egw_sync_waiters");
+        (await cmd.ExecuteScalarAsync()).ShouldBe("default/newest", "granted waiters leave the shared queue");
+    }
 }

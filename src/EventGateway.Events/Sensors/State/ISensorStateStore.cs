@@ -17,6 +17,13 @@ public interface ISensorStateStore
     /// <summary>The firing with this dedup key, if one was recorded at or after <paramref name="notBefore"/>.</summary>
     FiringRecord? FindFiring(string sensor, string trigger, string dedupKey, DateTimeOffset notBefore);
 
+    /// <summary>
+    /// When the trigger fired since <paramref name="notBefore"/>, whichever replica fired it: a replica taking a Sensor
+    /// over starts its rateLimit with them, so the limit holds across the takeover. The embedded store answers none
+    /// (one process: its rate limiter starts anew with it, as before).
+    /// </summary>
+    IReadOnlyList<DateTimeOffset> FiringsSince(string sensor, string trigger, DateTimeOffset notBefore) => [];
+
     /// <summary>Writes the whole pass or nothing.</summary>
     /// <exception cref="FencedWriteException">the batch's <see cref="SensorBatch.Fence"/> no longer holds; nothing was written.</exception>
     void Commit(SensorBatch batch);

@@ -100,7 +100,8 @@ internal sealed class K8sTriggerSpec
     /// <summary>merge unless told otherwise, as Argo.</summary>
     public string EffectivePatchStrategy => string.IsNullOrEmpty(PatchStrategy) ? MergePatch : PatchStrategy;
 
-    public void Validate(string at, IReadOnlyCollection<string>? dependencies, Action<string, string> fail)
+    /// <param name="cluster">Kubernetes mode: any kind the cluster serves (discovery decides when the trigger fires).</param>
+    public void Validate(string at, IReadOnlyCollection<string>? dependencies, Action<string, string> fail, bool cluster = false)
     {
         var op = EffectiveOperation;
         if (!Operations.Contains(op)) fail($"{at}.operation", $"'{op}' is not one of {string.Join(", ", Operations)}");
@@ -111,13 +112,14 @@ internal sealed class K8sTriggerSpec
         if (PatchStrategy is { Length: > 0 } ps)
         {
             if (op != "patch") fail($"{at}.patchStrategy", $"applies only to operation patch, not {op}");
-            else if (PatchProblem(ps, KindOf(resource)) is { } why) fail($"{at}.patchStrategy", why);
+            else if (PatchProblem(ps, cluster ? null : KindOf(resource)) is { } why) fail($"{at}.patchStrategy", why);
         }
         if (LiveObject == true && op != "update") fail($"{at}.liveObject", $"applies only to operation update (as in Argo), not {op}");
 
         if (resource is null) return;
         var srcAt = Source.Resource is not null ? $"{at}.source.resource" : $"{at}.source.inline";
-        if (KindProblem(KindOf(resource)) is { } kindWhy) fail($"{srcAt}.kind", kindWhy);
+        if (KindProblem(KindOf(resource), cluster) is { } kindWhy) fail($"{srcAt}.kind", kindWhy);
+        if (cluster && resource["apiVersion"] is not JsonValue) fail($"{srcAt}.apiVersion", "missing: the cluster finds the kind by apiVersion and kind");
         // Parameters may still name the object; only a source that cannot get a name is refused here.
         var named = resource["metadata"]?["name"] is JsonValue || Parameters?.Any(p => p?.Dest == "metadata.name") == true;
         if (op != "create" && !named)
@@ -127,13 +129,15 @@ internal sealed class K8sTriggerSpec
     public static string? KindOf(JsonObject? resource) => resource?["kind"] is JsonValue v && v.TryGetValue<string>(out var k) ? k : null;
 
     /// <summary>Why a k8s trigger cannot act on <paramref name="kind"/>, or null when it can.</summary>
-    public static string? KindProblem(string? kind) => kind switch
+    /// <param name="cluster">Kubernetes mode: every kind but the refused ones below; whether the cluster serves it is known at firing.</param>
+    public static string? KindProblem(string? kind, bool cluster = false) => kind switch
     {
         null or "" => "missing: the kind of the object",
         _ when Kinds.Contains(kind) => null,
         "Secret" => "Secrets are not changed by triggers here: they hold credentials and API tokens; apply them with `egw apply`",
         "EventSource" or "Sensor" => $"a {kind} is not changed by triggers here; apply it with `egw apply`",
         "ClusterWorkflowTemplate" => "ClusterWorkflowTemplate is cluster-scoped; a Sensor acts only on objects of its own namespace",
+        _ when cluster => null,
         _ => $"kind '{kind}' is not supported here: a k8s trigger acts on objects of the embedded store ({string.Join(", ", Kinds)}), and there is no Kubernetes cluster to create a {kind} in",
     };
 

@@ -13,7 +13,8 @@ public static class TriggerValidation
     /// <summary>Checks whichever kind the trigger uses, and the http status policy.</summary>
     /// <param name="at">The trigger's path, e.g. <c>spec.triggers[0]</c>.</param>
     /// <param name="dependencies">The Sensor's dependency names, to check parameters against; null skips that check.</param>
-    public static void Validate(SensorTrigger trigger, string at, IReadOnlyCollection<string>? dependencies, Action<string, string> fail)
+    /// <param name="cluster">Kubernetes mode: a k8s trigger may name any kind the cluster serves.</param>
+    public static void Validate(SensorTrigger trigger, string at, IReadOnlyCollection<string>? dependencies, Action<string, string> fail, bool cluster = false)
     {
         ArgumentNullException.ThrowIfNull(trigger);
         ArgumentNullException.ThrowIfNull(fail);
@@ -24,7 +25,7 @@ public static class TriggerValidation
             ValidateStatusPolicy(trigger.Policy, $"{at}.policy", fail);
         }
 
-        if (template.K8s is { } k8s) TriggerSpec.Read<K8sTriggerSpec>(k8s, $"{at}.template.k8s", fail)?.Validate($"{at}.template.k8s", dependencies, fail);
+        if (template.K8s is { } k8s) TriggerSpec.Read<K8sTriggerSpec>(k8s, $"{at}.template.k8s", fail)?.Validate($"{at}.template.k8s", dependencies, fail, cluster);
         if (template.ArgoWorkflow is { } wf)
             TriggerSpec.Read<ArgoWorkflowTriggerSpec>(wf, $"{at}.template.argoWorkflow", fail)?.Validate($"{at}.template.argoWorkflow", dependencies, fail);
         if (template.Kafka is { } kafka) ValidateKafka(kafka, $"{at}.template.kafka", dependencies, fail);

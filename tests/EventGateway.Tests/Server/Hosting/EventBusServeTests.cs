@@ -16,21 +16,7 @@ public sealed class EventBusServeTests
     private const string Secret = "s3cr3t";
 
     private static string Manifests(int port) => $$$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: github-access}
-        stringData: {secret: "{{{Secret}}}"}
-        ---
-        apiVersion: argoproj.io/v1alpha1
-        kind: EventSource
-        metadata: {name: github}
-        spec:
-          github:
-            push:
-              repositories: [{owner: acme, names: [api]}]
-              webhook: {endpoint: /push, port: "{{{port}}}", method: POST}
-              events: [push]
-              webhookSecret: {name: github-access, key: secret}
+        {{{GithubPush.Source(port, Secret)}}}
         ---
         apiVersion: argoproj.io/v1alpha1
         kind: Sensor
@@ -71,12 +57,7 @@ public sealed class EventBusServeTests
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         async Task<HttpStatusCode?> Deliver(string delivery, string gitRef)
         {
-            var body = Encoding.UTF8.GetBytes($$$"""{"ref":"{{{gitRef}}}","repository":{"full_name":"acme/api"}}""");
-            using var req = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/push") { Content = new ByteArrayContent(body) };
-            req.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            req.Headers.Add("X-GitHub-Event", "push");
-            req.Headers.Add("X-GitHub-Delivery", delivery);
-            req.Headers.Add("X-Hub-Signature-256", GithubSignature.Sign(Secret, body));
+            using var req = GithubPush.Request($"http://127.0.0.1:{port}/push", Secret, delivery, $$$"""{"ref":"{{{gitRef}}}","repository":{"full_name":"acme/api"}}""");
             try
             {
                 using var resp = await http.SendAsync(req);

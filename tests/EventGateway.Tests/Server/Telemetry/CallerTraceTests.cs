@@ -112,23 +112,7 @@ public sealed class CallerTraceTests : IDisposable
     {
         var port = EventTestHost.FreePort();
         await using var host = await EventTestHost.StartAsync();
-        await host.ApplyAsync($$"""
-            apiVersion: v1
-            kind: Secret
-            metadata: {name: github-access}
-            stringData: {secret: "{{GithubSecret}}"}
-            ---
-            apiVersion: argoproj.io/v1alpha1
-            kind: EventSource
-            metadata: {name: github}
-            spec:
-              github:
-                push:
-                  repositories: [{owner: acme, names: [api]}]
-                  webhook: {endpoint: /push, port: "{{port}}", method: POST}
-                  events: [push]
-                  webhookSecret: {name: github-access, key: secret}
-            """);
+        await host.ApplyAsync(GithubPush.Source(port, GithubSecret));
         var body = Encoding.UTF8.GetBytes("""{"ref":"refs/heads/main","repository":{"full_name":"acme/api"}}""");
         (string, string)[] Push(string delivery, string signature) => [("X-GitHub-Event", "push"), ("X-GitHub-Delivery", delivery), ("X-Hub-Signature-256", signature)];
 

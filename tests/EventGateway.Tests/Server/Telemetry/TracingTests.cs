@@ -26,21 +26,7 @@ public sealed class TracingTests
     private const string Secret = "s3cr3t";
 
     private static string Manifests(int port) => $$$"""
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: github-access, namespace: ci}
-        stringData: {secret: "{{{Secret}}}"}
-        ---
-        apiVersion: argoproj.io/v1alpha1
-        kind: EventSource
-        metadata: {name: github, namespace: ci}
-        spec:
-          github:
-            push:
-              repositories: [{owner: acme, names: [api]}]
-              webhook: {endpoint: /push, port: "{{{port}}}", method: POST}
-              events: [push]
-              webhookSecret: {name: github-access, key: secret}
+        {{{GithubPush.Source(port, Secret, "ci")}}}
         ---
         apiVersion: argoproj.io/v1alpha1
         kind: Sensor
@@ -75,13 +61,8 @@ public sealed class TracingTests
 
     private static async Task<HttpStatusCode> PushAsync(int port, string delivery)
     {
-        var body = Encoding.UTF8.GetBytes("""{"ref":"refs/heads/main","repository":{"full_name":"acme/api"}}""");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        using var req = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/push") { Content = new ByteArrayContent(body) };
-        req.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        req.Headers.Add("X-GitHub-Event", "push");
-        req.Headers.Add("X-GitHub-Delivery", delivery);
-        req.Headers.Add("X-Hub-Signature-256", GithubSignature.Sign(Secret, body));
+        using var req = GithubPush.Request($"http://127.0.0.1:{port}/push", Secret, delivery, """{"ref":"refs/heads/main","repository":{"full_name":"acme/api"}}""");
         using var resp = await http.SendAsync(req);
         return resp.StatusCode;
     }

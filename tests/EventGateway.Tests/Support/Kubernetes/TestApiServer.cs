@@ -275,6 +275,7 @@ public sealed partial class TestApiServer : IAsyncDisposable
             return (404, StatusObject(404, "NotFound", "the server could not find the requested resource", null));
         var name = rest.Length > 1 ? rest[1] : null;
         var sub = rest.Length > 2 ? rest[2] : null;
+        if (sub == "log" && type.Plural == "pods" && rest.Length == 3 && ns is not null) return await PodLogAsync(c, ns, name!); // TestApiServer.Pods.cs
         if (rest.Length > 3 || (sub is not null && (sub != "status" || !type.HasStatus)))
             return (404, StatusObject(404, "NotFound", "the server could not find the requested resource", null));
 
