@@ -10,19 +10,24 @@ namespace EventGateway.Postgres.Replicas;
 /// </summary>
 public sealed class PostgresLeaseFences(NpgsqlDataSource db)
 {
-    /// <summary>Records <paramref name="holder"/> at <paramref name="epoch"/>; false when the row already has a higher epoch.</summary>
-    public async Task<bool> RecordAsync(string name, string holder, long epoch, TimeSpan ttl, CancellationToken ct)
+    /// <summary>
+    /// Records <paramref name="holder"/> at <paramref name="epoch"/>; returns the epoch the row holds afterwards: this
+    /// one when recorded, a higher one when a newer hold (or an earlier run's PostgreSQL leases) got there first.
+    /// </summary>
+    public async Task<long> RecordAsync(string name, string holder, long epoch, TimeSpan ttl, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
-            INSERT INTO egw_leases AS l (name, holder, epoch, expires_at) VALUES ($1, $2, $3, now() + $4)
-            ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = EXCLUDED.epoch, expires_at = EXCLUDED.expires_at
-            WHERE l.epoch < EXCLUDED.epoch OR (l.epoch = EXCLUDED.epoch AND l.holder = EXCLUDED.holder)
-            RETURNING epoch
+            WITH recorded AS (
+                INSERT INTO egw_leases AS l (name, holder, epoch, expires_at) VALUES ($1, $2, $3, now() + $4)
+                ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = EXCLUDED.epoch, expires_at = EXCLUDED.expires_at
+                WHERE l.epoch < EXCLUDED.epoch OR (l.epoch = EXCLUDED.epoch AND l.holder = EXCLUDED.holder)
+                RETURNING epoch)
+            SELECT epoch FROM recorded UNION ALL SELECT epoch FROM egw_leases WHERE name = $1 LIMIT 1
             """);
         cmd.Parameters.AddWithValue(name);
         cmd.Parameters.AddWithValue(holder);
         cmd.Parameters.AddWithValue(epoch);
         cmd.Parameters.AddWithValue(ttl);
-        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long;
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long now ? now : epoch;
     }
 }

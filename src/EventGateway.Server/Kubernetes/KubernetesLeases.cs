@@ -47,7 +47,7 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     private readonly TimeSpan _margin;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly Func<string, long, CancellationToken, Task<bool>>? _recordFence;
+    private readonly Func<string, long, CancellationToken, Task<long>>? _recordFence;
     private readonly ConcurrentDictionary<string, LeaseClaim> _claims = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Name, long Epoch)> _releases = new();
     private readonly Dictionary<string, (string ResourceVersion, long At)> _observed = new(StringComparer.Ordinal);
@@ -58,11 +58,11 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     private string? _lastError;
 
     /// <param name="recordFence">
-    /// Records a gained hold (name, epoch) where fenced writes check it (the shared PostgreSQL store's egw_leases);
-    /// false refuses the hold (a newer one is recorded). Null: nothing to fence.
+    /// Records a gained hold (name, epoch) where fenced writes check it (the shared PostgreSQL store's egw_leases) and
+    /// returns the epoch recorded there: a higher one refuses the hold. Null: nothing to fence.
     /// </param>
     public KubernetesLeases(IKubernetes client, string @namespace, string replicaId, TimeSpan ttl, TimeProvider time, ILogger<KubernetesLeases> log,
-        Func<string, long, CancellationToken, Task<bool>>? recordFence = null)
+        Func<string, long, CancellationToken, Task<long>>? recordFence = null)
     {
         if (ttl < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease-ttl must be at least 1s, got {ttl}");
         (_client, _namespace, ReplicaId, _ttl, _time, _log, _recordFence) = (client, @namespace, replicaId, ttl, time, log, recordFence);
@@ -321,17 +321,20 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
             return null;
         }
         Observe(name, leases[name], _time.GetTimestamp());
-        if (_recordFence is not null && !lease.StartsWith(ReplicaPrefix, StringComparison.Ordinal) && !await _recordFence(lease, epoch, ct).ConfigureAwait(false))
+        if (_recordFence is not null && !lease.StartsWith(ReplicaPrefix, StringComparison.Ordinal)
+            && await _recordFence(lease, epoch, ct).ConfigureAwait(false) is var recorded && recorded != epoch)
         {
-            LogFenceRefused(_log, lease, epoch);
-            await ReleaseAsync(lease, epoch, ct).ConfigureAwait(false);
+            // A newer hold is recorded (e.g. from --lease postgres before): give the Lease back with its epoch raised to
+            // the recorded one, so the next hold, by anyone, is recorded above it.
+            LogFenceRefused(_log, lease, epoch, recorded);
+            await ReleaseAsync(lease, epoch, ct, raiseTo: recorded).ConfigureAwait(false);
             return null;
         }
         return epoch;
     }
 
     /// <summary>Gives a hold back: holder emptied, so any replica may take it at once rather than after the TTL.</summary>
-    private async Task ReleaseAsync(string lease, long epoch, CancellationToken ct)
+    private async Task ReleaseAsync(string lease, long epoch, CancellationToken ct, long? raiseTo = null)
     {
         var name = ObjectName(lease);
         for (var attempt = 0; attempt < 2; attempt++)
@@ -341,6 +344,7 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return; }
             if (!Ours(current, epoch)) return;
             current.Spec.HolderIdentity = null;
+            if (raiseTo > epoch) current.Spec.LeaseTransitions = (int)raiseTo.Value;
             current.Spec.LeaseDurationSeconds = 1;
             current.Spec.RenewTime = _time.GetUtcNow().UtcDateTime;
             try
@@ -468,8 +472,8 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     [LoggerMessage(Level = LogLevel.Information, Message = "lease {Name} handed over (idle, beyond this replica's share)")]
     private static partial void LogHandedOver(ILogger log, string name);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Name} at epoch {Epoch} given back: the shared store records a newer hold of it (leases moved from --lease postgres? see README \"Kubernetes\")")]
-    private static partial void LogFenceRefused(ILogger log, string name, long epoch);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Name} at epoch {Epoch} given back: the shared store records a newer hold of it (epoch {Recorded}; leases moved from --lease postgres?); the next hold is taken above it")]
+    private static partial void LogFenceRefused(ILogger log, string name, long epoch, long recorded);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "leases: the Kubernetes API server did not answer: {Reason}")]
     private static partial void LogUnreachable(ILogger log, string reason);

@@ -32,7 +32,7 @@ public sealed class KubernetesLeasesTests : IAsyncLifetime
 
     private sealed record Replica(KubernetesLeases Leases, FakeTimeProvider Time);
 
-    private Replica Start(string id, Func<string, long, CancellationToken, Task<bool>>? fence = null)
+    private Replica Start(string id, Func<string, long, CancellationToken, Task<long>>? fence = null)
     {
         var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url });
         _clients.Add(client);
@@ -221,25 +221,31 @@ public sealed class KubernetesLeasesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_hold_is_recorded_in_the_shared_store_before_work_runs_and_one_the_store_refuses_is_given_back()
+    public async Task A_hold_is_recorded_in_the_shared_store_before_work_runs_and_one_below_a_recorded_epoch_is_given_back_and_taken_above_it()
     {
-        var recorded = new List<(string, long)>();
-        var refuse = false;
+        var recorded = new Dictionary<string, long> { ["sensor/ci/t"] = 7 }; // t: 7 from an earlier run with PostgreSQL leases
         var a = Start("a", (name, epoch, _) =>
         {
-            lock (recorded) recorded.Add((name, epoch));
-            return Task.FromResult(!refuse);
+            lock (recorded)
+            {
+                if (recorded.GetValueOrDefault(name) > epoch) return Task.FromResult(recorded[name]);
+                return Task.FromResult(recorded[name] = epoch);
+            }
         });
         using var claim = a.Leases.Claim("sensor/ci/s", () => { });
         await a.Leases.TickAsync();
         claim.Held.ShouldBeTrue();
-        recorded.ShouldBe([("sensor/ci/s", 1L)], "membership Leases fence nothing");
+        recorded.ShouldContainKeyAndValue("sensor/ci/s", 1L);
+        recorded.Keys.ShouldNotContain(k => k.StartsWith("replica/", StringComparison.Ordinal), "membership Leases fence nothing");
 
-        refuse = true;
         using var refused = a.Leases.Claim("sensor/ci/t", () => { });
         await a.Leases.TickAsync();
-        refused.Held.ShouldBeFalse();
-        Spec("sensor/ci/t").Holder.ShouldBeNull("given back at once");
+        refused.Held.ShouldBeFalse("epoch 1 is below the recorded 7");
+        Spec("sensor/ci/t").ShouldBe((null, 7L));
+        await a.Leases.TickAsync();
+        refused.Held.ShouldBeTrue();
+        refused.Epoch.ShouldBe(8);
+        recorded["sensor/ci/t"].ShouldBe(8);
     }
 
     [Fact]
