@@ -110,13 +110,16 @@ public sealed partial class SensorHost(
         LogStarted(_log, key.Ns, key.Name, sensor.Spec.Triggers?.Count ?? 0);
     }
 
+    /// <summary>How a sensor another replica runs starts its Waiting message (the status writer leaves such a sensor's status to its holder).</summary>
+    public const string WaitingForLease = "another replica runs this sensor";
+
     private async Task SuperviseAsync(SensorRunner runner, ExclusiveWork work, (string Ns, string Name) key, CancellationToken ct)
     {
         var backoff = TimeSpan.FromSeconds(1);
         while (!ct.IsCancellationRequested)
         {
             if (!work.Claim.Held)
-                (runner.Status.State, runner.Status.Message) = (SensorState.Waiting, $"another replica runs this sensor (lease {work.Lease}); this one takes over when it is free");
+                (runner.Status.State, runner.Status.Message) = (SensorState.Waiting, $"{WaitingForLease} (lease {work.Lease}); this one takes over when it is free");
             CancellationToken held;
             try { held = await work.WaitHeldAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }

@@ -74,6 +74,9 @@ public sealed class EventGatewayOptions
     /// <summary>How long a replica's leases live without renewal (<c>--lease-ttl</c>): ownership moves this long after a replica dies.</summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Where the leases live (<c>--lease</c>): "postgres" (egw_leases in --store) or "kubernetes" (Lease objects; needs --kubernetes).</summary>
+    public string Lease { get; set; } = "postgres";
+
     public Events.Sensors.SensorOptions Sensors { get; set; } = new();
     public Workflows.Retention.RetentionOptions Retention { get; set; } = new();
 
@@ -134,6 +137,9 @@ public sealed class EventGatewayOptions
         Sensors.Validate();
         Retention.Validate();
         Kubernetes?.Validate();
+        if (Lease is not ("postgres" or "kubernetes")) throw new ArgumentException($"--lease '{Lease}' is not one of postgres, kubernetes");
+        if (Lease == "kubernetes" && (Kubernetes is null || Store is null))
+            throw new ArgumentException("--lease kubernetes: Lease objects share the work of replicas that share a store and a cluster: it needs --kubernetes and --store postgres://...");
         Pods?.Validate(this);
         if (Kubernetes is not null && ManifestDirectories.Count > 0)
             throw new ArgumentException("--manifests and --kubernetes both supply EventSources, Sensors and templates: with --kubernetes the cluster is their source, so drop --manifests");

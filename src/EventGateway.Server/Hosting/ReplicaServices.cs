@@ -21,14 +21,19 @@ public static class ReplicaServices
         }
         // Opened once at start: an unreachable database fails the start with its URL; a later outage ends the leases (503).
         services.TryAddSingleton(_ => PostgresDatabase.OpenAsync(store).GetAwaiter().GetResult());
-        services.AddSingleton(sp => new ReplicaLeases(sp.GetRequiredService<PostgresDatabase>().Source, options.ReplicaId ?? ReplicaLeases.NewReplicaId(),
-            options.LeaseTtl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ReplicaLeases>>()));
-        services.AddSingleton<IOwnership>(sp => sp.GetRequiredService<ReplicaLeases>());
-        services.AddHostedService(sp => sp.GetRequiredService<ReplicaLeases>());
+        if (options.Lease == "kubernetes" && options.Kubernetes is { } kubernetes)
+            Kubernetes.ClusterServices.AddKubernetesLeases(services, kubernetes, options);
+        else
+        {
+            services.AddSingleton(sp => new ReplicaLeases(sp.GetRequiredService<PostgresDatabase>().Source, options.ReplicaId ?? ReplicaLeases.NewReplicaId(),
+                options.LeaseTtl, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ReplicaLeases>>()));
+            services.AddSingleton<IOwnership>(sp => sp.GetRequiredService<ReplicaLeases>());
+            services.AddHostedService(sp => sp.GetRequiredService<ReplicaLeases>());
+        }
         services.AddSingleton<IStepClaims>(sp => new PostgresStepClaims(sp.GetRequiredService<PostgresDatabase>().Source, options.ProcessCapAcrossReplicas));
         services.AddSingleton<Events.Sensors.ISensorWorkflowPlaces>(sp => new Postgres.Sensors.PostgresSensorWorkflowPlaces(sp.GetRequiredService<PostgresDatabase>().Source));
         services.AddSingleton<Workflows.Synchronization.ISharedLocks>(sp =>
-            new PostgresSharedLocks(sp.GetRequiredService<PostgresDatabase>().Source, sp.GetRequiredService<ReplicaLeases>().ReplicaId));
+            new PostgresSharedLocks(sp.GetRequiredService<PostgresDatabase>().Source, sp.GetRequiredService<IOwnership>().ReplicaId));
         return services;
     }
 

@@ -134,7 +134,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SensorHost>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorHost>());
         services.AddSingleton<DeadLetterReplayer>();
-        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes);
+        if (options.Kubernetes is { } kubernetes) services.AddClusterMirror(kubernetes, options.EventBus);
         else if (options.Pods?.Cluster is { } cluster) services.AddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(cluster.ClientConfiguration()));
         return services;
     }

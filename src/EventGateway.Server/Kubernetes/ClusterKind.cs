@@ -29,8 +29,30 @@ public abstract class ClusterKind(string kind, string group, string version, str
     /// </summary>
     public const int WatchTimeoutSeconds = 300;
 
-    /// <summary>Every object of the kind in every namespace, and the resourceVersion the list is at.</summary>
-    public abstract Task<(IReadOnlyList<JsonObject> Items, string ResourceVersion)> ListAsync(IKubernetes client, CancellationToken ct);
+    /// <summary>Objects per list request, as client-go's reflector pages (500): a large cluster is not read in one response.</summary>
+    public const int DefaultPageSize = 500;
+
+    /// <summary>
+    /// Every object of the kind in every namespace, read in pages of <paramref name="pageSize"/> (limit/continue), and
+    /// the resourceVersion the list is at: every page is read at the first page's resourceVersion, so the pages make one
+    /// consistent list and a watch from it misses nothing written meanwhile. A continue token that expired (compacted)
+    /// throws 410 Gone like an expired watch: the caller lists again from the start.
+    /// </summary>
+    public async Task<(IReadOnlyList<JsonObject> Items, string ResourceVersion)> ListAsync(IKubernetes client, CancellationToken ct, int pageSize = DefaultPageSize)
+    {
+        var items = new List<JsonObject>();
+        string? cont = null;
+        while (true)
+        {
+            var (page, rv, next) = await ListPageAsync(client, pageSize, cont, ct).ConfigureAwait(false);
+            items.AddRange(page);
+            if (string.IsNullOrEmpty(next)) return (items, rv);
+            cont = next;
+        }
+    }
+
+    /// <summary>One page: its items, the list's resourceVersion, and the continue token of the next page (null on the last).</summary>
+    protected abstract Task<(IReadOnlyList<JsonObject> Items, string ResourceVersion, string? Continue)> ListPageAsync(IKubernetes client, int limit, string? cont, CancellationToken ct);
 
     /// <summary>
     /// A watch from <paramref name="resourceVersion"/>, with bookmarks. A refused request throws at the first read
@@ -58,26 +80,28 @@ public abstract class ClusterKind(string kind, string group, string version, str
         new Custom("ClusterWorkflowTemplate", "clusterworkflowtemplates", namespaced: false),
         new Custom("CronWorkflow", "cronworkflows", namespaced: true),
         new Core<V1ConfigMap, V1ConfigMapList>("ConfigMap", "configmaps",
-            (c, ct) => c.CoreV1.ListConfigMapForAllNamespacesAsync(cancellationToken: ct),
+            (c, limit, cont, ct) => c.CoreV1.ListConfigMapForAllNamespacesAsync(continueParameter: cont, limit: limit, cancellationToken: ct),
             (c, rv, onError, ct) => c.CoreV1.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv,
                 timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct),
-            l => l.Metadata.ResourceVersion, l => l.Items),
+            l => l.Metadata, l => l.Items),
         new Core<V1Secret, V1SecretList>("Secret", "secrets",
-            (c, ct) => c.CoreV1.ListSecretForAllNamespacesAsync(cancellationToken: ct),
+            (c, limit, cont, ct) => c.CoreV1.ListSecretForAllNamespacesAsync(continueParameter: cont, limit: limit, cancellationToken: ct),
             (c, rv, onError, ct) => c.CoreV1.WatchListSecretForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv,
                 timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct),
-            l => l.Metadata.ResourceVersion, l => l.Items),
+            l => l.Metadata, l => l.Items),
     ];
 
     /// <summary>An argoproj.io/v1alpha1 kind (a CRD): items are JSON as the server sent them.</summary>
     private sealed class Custom(string kind, string plural, bool namespaced) : ClusterKind(kind, "argoproj.io", "v1alpha1", plural, namespaced)
     {
-        public override async Task<(IReadOnlyList<JsonObject>, string)> ListAsync(IKubernetes client, CancellationToken ct)
+        protected override async Task<(IReadOnlyList<JsonObject>, string, string?)> ListPageAsync(IKubernetes client, int limit, string? cont, CancellationToken ct)
         {
-            using var response = await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(Group, Version, Plural, cancellationToken: ct).ConfigureAwait(false);
+            using var response = await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(Group, Version, Plural,
+                continueParameter: cont, limit: limit, cancellationToken: ct).ConfigureAwait(false);
             var list = JsonNode.Parse(((JsonElement)response.Body).GetRawText()) as JsonObject ?? throw new JsonException($"{this}: the list is not a JSON object");
             var items = (list["items"] as JsonArray ?? []).Select(i => Complete(i?.DeepClone())).ToList();
-            return (items, list["metadata"]?["resourceVersion"]?.GetValue<string>() ?? throw new JsonException($"{this}: the list has no metadata.resourceVersion"));
+            return (items, list["metadata"]?["resourceVersion"]?.GetValue<string>() ?? throw new JsonException($"{this}: the list has no metadata.resourceVersion"),
+                list["metadata"]?["continue"]?.GetValue<string>());
         }
 
         public override async IAsyncEnumerable<(WatchEventType, JsonObject)> WatchAsync(IKubernetes client, string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)
@@ -91,14 +115,14 @@ public abstract class ClusterKind(string kind, string group, string version, str
 
     /// <summary>A core/v1 kind through its typed calls; objects are turned into JSON as the API server would send them.</summary>
     private sealed class Core<T, TList>(string kind, string plural,
-        Func<IKubernetes, CancellationToken, Task<TList>> list,
+        Func<IKubernetes, int, string?, CancellationToken, Task<TList>> list,
         Func<IKubernetes, string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch,
-        Func<TList, string> resourceVersionOf, Func<TList, IEnumerable<T>> itemsOf) : ClusterKind(kind, "", "v1", plural, namespaced: true)
+        Func<TList, V1ListMeta> resourceVersionOf, Func<TList, IEnumerable<T>> itemsOf) : ClusterKind(kind, "", "v1", plural, namespaced: true)
     {
-        public override async Task<(IReadOnlyList<JsonObject>, string)> ListAsync(IKubernetes client, CancellationToken ct)
+        protected override async Task<(IReadOnlyList<JsonObject>, string, string?)> ListPageAsync(IKubernetes client, int limit, string? cont, CancellationToken ct)
         {
-            var body = await list(client, ct).ConfigureAwait(false);
-            return (itemsOf(body).Select(i => Complete(JsonNode.Parse(KubernetesJson.Serialize(i)))).ToList(), resourceVersionOf(body));
+            var body = await list(client, limit, cont, ct).ConfigureAwait(false);
+            return (itemsOf(body).Select(i => Complete(JsonNode.Parse(KubernetesJson.Serialize(i)))).ToList(), resourceVersionOf(body).ResourceVersion, resourceVersionOf(body).ContinueProperty);
         }
 
         public override async IAsyncEnumerable<(WatchEventType, JsonObject)> WatchAsync(IKubernetes client, string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken ct)

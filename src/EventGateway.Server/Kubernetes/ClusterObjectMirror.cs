@@ -27,7 +27,8 @@ public sealed partial class ClusterObjectMirror(
     IResourceStore store,
     TimeProvider time,
     ILogger<ClusterObjectMirror> log,
-    IReadOnlyList<ClusterKind>? kinds = null) : BackgroundService
+    IReadOnlyList<ClusterKind>? kinds = null,
+    int pageSize = ClusterKind.DefaultPageSize) : BackgroundService
 {
     public static readonly TimeSpan InitialBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -52,8 +53,11 @@ public sealed partial class ClusterObjectMirror(
     /// <summary>Every cluster object this mirror holds (applied, refused or, for EventBus, remembered).</summary>
     public IReadOnlyCollection<ObjectKey> Objects => _fingerprints.Keys.ToList();
 
-    /// <summary>EventBus objects in the cluster (the service's own bus is <c>--event-bus</c>; these are read for reference).</summary>
+    /// <summary>EventBus objects in the cluster (the service's own bus is <c>--event-bus</c>; each says on its status whether it is that one: <see cref="EventBusChoice"/>).</summary>
     public IReadOnlyCollection<JsonObject> EventBuses => _eventBuses.Values.ToList();
+
+    /// <summary>The EventBus object of the cluster under <paramref name="key"/>, as last read; null when none.</summary>
+    public JsonObject? EventBus(ObjectKey key) => _eventBuses.TryGetValue(key, out var bus) ? bus : null;
 
     /// <summary>Raised after an object of the cluster was applied, deleted or refused here (the status writer listens).</summary>
     public event Action<ObjectKey>? Changed;
@@ -77,7 +81,7 @@ public sealed partial class ClusterObjectMirror(
             {
                 if (rv is null)
                 {
-                    var (items, listRv) = await kind.ListAsync(client, ct).ConfigureAwait(false);
+                    var (items, listRv) = await kind.ListAsync(client, ct, pageSize).ConfigureAwait(false);
                     await ReplaceAllAsync(kind, items, ct).ConfigureAwait(false);
                     rv = listRv;
                     _health[kind.Kind] = health = health with { Synced = true, ResourceVersion = rv, Lists = health.Lists + 1 };
@@ -207,6 +211,7 @@ public sealed partial class ClusterObjectMirror(
             _eventBuses[key] = obj;
             _fingerprints[key] = fingerprint;
             LogApplied(log, kind.Kind, key.Namespace, key.Name);
+            Changed?.Invoke(key); // its status says whether it is the bus in use
             return;
         }
         Resource resource;

@@ -1,5 +1,6 @@
 using k8s;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using EventGateway.Events.EventSources;
 using EventGateway.Events.Sensors;
@@ -15,18 +16,37 @@ namespace EventGateway.Server.Kubernetes;
 public static class ClusterServices
 {
     /// <summary>Kubernetes mode: the client, the mirror of the cluster's objects into the store, and the status writer.</summary>
-    public static IServiceCollection AddClusterMirror(this IServiceCollection services, KubernetesOptions options)
+    public static IServiceCollection AddClusterMirror(this IServiceCollection services, KubernetesOptions options, string? eventBus = null)
     {
-        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(options.ClientConfiguration()));
+        services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(options.ClientConfiguration()));
         services.AddSingleton(sp => new ClusterObjectMirror(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<IResourceStore>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ClusterObjectMirror>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ClusterObjectMirror>>(), pageSize: options.ListPageSize));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterObjectMirror>());
         services.AddSingleton(sp => new ClusterStatusWriter(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<ClusterObjectMirror>(),
             sp.GetRequiredService<EventSourceHost>(), sp.GetRequiredService<SensorHost>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ClusterStatusWriter>>()));
+            sp.GetRequiredService<ILogger<ClusterStatusWriter>>(), eventBus));
         services.AddHostedService(sp => sp.GetRequiredService<ClusterStatusWriter>());
         services.AddClusterTargets(options);
         return services;
+    }
+
+    /// <summary>
+    /// <c>--lease kubernetes</c>: replicas share work through Lease objects in the service's namespace (the pod's, or
+    /// the kubeconfig context's); each hold gained is also recorded in the shared store, where fenced writes check it.
+    /// </summary>
+    public static void AddKubernetesLeases(IServiceCollection services, KubernetesOptions options, Hosting.EventGatewayOptions gateway)
+    {
+        services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(options.ClientConfiguration()));
+        services.AddSingleton(sp =>
+        {
+            var fences = new Postgres.Replicas.PostgresLeaseFences(sp.GetRequiredService<Postgres.Schema.PostgresDatabase>().Source);
+            var replica = gateway.ReplicaId ?? Postgres.Replicas.ReplicaLeases.NewReplicaId();
+            return new KubernetesLeases(sp.GetRequiredService<IKubernetes>(), options.LeaseNamespace(), replica, gateway.LeaseTtl,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<KubernetesLeases>>(),
+                (name, epoch, ct) => fences.RecordAsync(name, replica, epoch, gateway.LeaseTtl, ct));
+        });
+        services.AddSingleton<Workflows.Replicas.IOwnership>(sp => sp.GetRequiredService<KubernetesLeases>());
+        services.AddHostedService(sp => sp.GetRequiredService<KubernetesLeases>());
     }
 
     /// <summary>

@@ -11,10 +11,10 @@ using EventGateway.Model.Manifests;
 namespace EventGateway.Server.Kubernetes;
 
 /// <summary>
-/// Writes each cluster EventSource's and Sensor's status back through the status subresource, with the conditions
+/// Writes each cluster EventSource's, Sensor's and EventBus's status back through the status subresource, with the conditions
 /// Argo Events' controllers set: SourcesProvided and Deployed for an EventSource; DependenciesProvided,
 /// TriggersProvided and Deployed for a Sensor (reasons InvalidEventSource, InvalidDependencies, InvalidTriggers as
-/// Argo's validation uses them; a condition keeps its lastTransitionTime while its status, reason and message stay).
+/// Argo's validation uses them; an EventBus gets Configured and Deployed from <see cref="EventBusChoice"/>; a condition keeps its lastTransitionTime while its status, reason and message stay).
 /// Runs after every change the mirror makes and every <see cref="Interval"/> (listeners and sensors change state on
 /// their own); writes only what changed.
 /// </summary>
@@ -24,7 +24,8 @@ public sealed partial class ClusterStatusWriter(
     EventSourceHost sources,
     SensorHost sensors,
     TimeProvider time,
-    ILogger<ClusterStatusWriter> log) : BackgroundService
+    ILogger<ClusterStatusWriter> log,
+    string? eventBus = null) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
@@ -55,7 +56,7 @@ public sealed partial class ClusterStatusWriter(
 
     private void OnChanged(ClusterObjectMirror.ObjectKey key)
     {
-        if (key.Kind is "EventSource" or "Sensor") Wake();
+        if (key.Kind is "EventSource" or "Sensor" or "EventBus") Wake();
     }
 
     private void Wake()
@@ -65,11 +66,21 @@ public sealed partial class ClusterStatusWriter(
 
     private async Task WriteAllAsync(CancellationToken ct)
     {
-        var keys = mirror.Objects.Where(k => k.Kind is "EventSource" or "Sensor").ToHashSet();
+        var keys = mirror.Objects.Where(k => k.Kind is "EventSource" or "Sensor" or "EventBus").ToHashSet();
         foreach (var gone in _written.Keys.Where(k => !keys.Contains(k)).ToList()) _written.Remove(gone);
         foreach (var key in keys)
         {
-            var conditions = key.Kind == "EventSource" ? EventSourceConditions(key) : SensorConditions(key);
+            // With several replicas, an object's status is written by the replica that runs it: one waiting for
+            // another's lease would otherwise overwrite the holder's conditions with its own view.
+            if (key.Kind == "Sensor" && sensors.StatusOf(key.Namespace, key.Name) is { State: SensorState.Waiting, Message: { } waiting }
+                && waiting.StartsWith(SensorHost.WaitingForLease, StringComparison.Ordinal)) continue;
+            var conditions = key.Kind switch
+            {
+                "EventSource" => EventSourceConditions(key),
+                "Sensor" => SensorConditions(key),
+                _ => mirror.EventBus(key) is { } bus ? EventBusChoice.Conditions(bus, eventBus) : null,
+            };
+            if (conditions is null) continue;
             var previous = _written.GetValueOrDefault(key);
             var next = WithTransitionTimes(conditions, previous);
             if (previous is not null && JsonNode.DeepEquals(previous, next)) continue;
@@ -77,7 +88,7 @@ public sealed partial class ClusterStatusWriter(
             {
                 var patch = new JsonObject { ["status"] = new JsonObject { ["conditions"] = next.DeepClone() } };
                 await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
-                    "argoproj.io", "v1alpha1", key.Namespace, key.Kind == "EventSource" ? "eventsources" : "sensors", key.Name, cancellationToken: ct).ConfigureAwait(false);
+                    "argoproj.io", "v1alpha1", key.Namespace, key.Kind switch { "EventSource" => "eventsources", "Sensor" => "sensors", _ => "eventbus" }, key.Name, cancellationToken: ct).ConfigureAwait(false);
                 _written[key] = next;
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
@@ -127,7 +138,8 @@ public sealed partial class ClusterStatusWriter(
         if (state is not { Listeners: { Count: > 0 } listeners }) return [provided, new("Deployed", "Unknown", "Starting", null)];
         if (listeners.FirstOrDefault(l => l.State == ListenerState.Failed) is { } failed)
             return [provided, new("Deployed", "False", "ListenerFailed", $"{failed.Type}/{failed.EventName}: {failed.Message}")];
-        return listeners.All(l => l.State == ListenerState.Listening)
+        // Standby: another replica holds this listener's lease and runs it, so the EventSource is deployed (there).
+        return listeners.All(l => l.State is ListenerState.Listening or ListenerState.Standby)
             ? [provided, new("Deployed", "True", null, null)]
             : [provided, new("Deployed", "Unknown", "Starting", null)];
     }

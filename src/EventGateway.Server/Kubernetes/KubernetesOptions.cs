@@ -8,6 +8,9 @@ public sealed class KubernetesOptions
     /// <summary>A kubeconfig file (its current context); null: the in-cluster config of the pod's service account.</summary>
     public string? Kubeconfig { get; set; }
 
+    /// <summary>Objects per list request (limit/continue); tests make it small to read a list in several pages.</summary>
+    public int ListPageSize { get; set; } = ClusterKind.DefaultPageSize;
+
     public const string EmbeddedTarget = "embedded";
     public const string ClusterTarget = "cluster";
 
@@ -28,4 +31,7 @@ public sealed class KubernetesOptions
 
     public KubernetesClientConfiguration ClientConfiguration() =>
         Kubeconfig is { } path ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path) : KubernetesClientConfiguration.InClusterConfig();
+
+    /// <summary>Where this service's own objects (its Leases) live: the pod's namespace, or the kubeconfig context's; else "default".</summary>
+    public string LeaseNamespace() => ClientConfiguration().Namespace is { Length: > 0 } ns ? ns : "default";
 }

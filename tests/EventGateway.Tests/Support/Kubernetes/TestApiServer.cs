@@ -19,7 +19,7 @@ namespace EventGateway.Tests.Support.Kubernetes;
 /// (JSON lines of {type, object}, BOOKMARKs when asked for, an ERROR 410 Expired event for a resourceVersion older than
 /// the compacted history). Test hooks: <see cref="Compact"/>, <see cref="DropWatches"/>, <see cref="FailNext"/>,
 /// <see cref="StopAsync"/>/<see cref="StartAsync()"/>, <see cref="SendBookmarks"/>, and the request log.
-/// State survives a stop, as etcd outlives an API server restart. Not modelled (yet): paging (limit/continue),
+/// State survives a stop, as etcd outlives an API server restart. Paging: TestApiServer.Paging.cs. Not modelled (yet):
 /// finalizers and deletionTimestamp, server-side apply, strategic merge for lists, admission and CRD schema validation.
 /// </summary>
 public sealed partial class TestApiServer : IAsyncDisposable
@@ -224,6 +224,7 @@ public sealed partial class TestApiServer : IAsyncDisposable
             await WriteAsync(c, f, StatusObject(f, f == 503 ? "ServiceUnavailable" : "InternalError", f == 503 ? "the server is currently unable to handle the request" : "an error on the server (\"injected by the test\") has prevented the request from succeeding", null));
             return;
         }
+        if (BeforeRequest is { } before) await before(c.Request);
         int status;
         JsonNode body;
         try { (status, body) = await RouteAsync(c, path); }
@@ -290,7 +291,7 @@ public sealed partial class TestApiServer : IAsyncDisposable
                     await WatchAsync(c, type, ns, selector);
                     return (0, new JsonObject());
                 }
-                return (200, List(type, ns, selector));
+                return ListPaged(c, type, ns, selector) ?? (200, List(type, ns, selector));
             }
             if (method == "POST")
             {
