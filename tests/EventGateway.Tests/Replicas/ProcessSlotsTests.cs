@@ -55,12 +55,17 @@ public sealed class ProcessSlotsTests(PostgresServer server) : IClassFixture<Pos
         await using var db = await PostgresDatabase.OpenAsync(url);
         var claims = new PostgresStepClaims(db.Source, processCap: 3);
         var (running, most, ran) = (0, 0, 0);
+        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(async () =>
         {
             var replica = $"r{i % 3}";
             while (!(await claims.ClaimSlotAsync("wf", $"n{i}", Shard, replica, default)).Admitted) await Task.Yield();
-            InterlockedMax(ref most, Interlocked.Increment(ref running));
-            await Task.Delay(1); // holds its place a moment, so the others ask meanwhile
+            var now = Interlocked.Increment(ref running);
+            InterlockedMax(ref most, now);
+            if (now == 3) full.TrySetResult();
+            // The first holders keep their places until all three are taken (bounded, in case the cap admits fewer):
+            // the check then sees the overlap on any machine, and the others keep asking meanwhile.
+            await Task.WhenAny(full.Task, Task.Delay(TimeSpan.FromSeconds(10)));
             Interlocked.Decrement(ref running);
             Interlocked.Increment(ref ran);
             await claims.ReleaseSlotAsync("wf", $"n{i}", replica, default);
