@@ -43,6 +43,12 @@ public sealed class ListenerStatus
         }
     }
 
+    /// <summary>What a listening listener has to say about its share of the work (a consumer group's partitions).</summary>
+    public void Note(string message)
+    {
+        lock (_gate) { if (State == ListenerState.Listening) Message = message; }
+    }
+
     public void Failed(string reason)
     {
         lock (_gate)

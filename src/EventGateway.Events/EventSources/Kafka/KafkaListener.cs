@@ -37,7 +37,9 @@ public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListene
         foreach (var path in ignored) LogConfigIgnored(ctx.Logger, ctx.EventName, path);
         if (spec.ConsumerGroup is not null && spec.Partition is not null) LogPartitionIgnored(ctx.Logger, ctx.EventName, spec.Partition);
 
-        var (consumer, faults) = await ConnectAsync(ctx, config, url, topic, retry, ct).ConfigureAwait(false);
+        var limiter = spec.LimitEventsPerSecond is > 0 and var l ? new EventRateLimiter(l, ctx.Time) : null;
+        var share = spec.ConsumerGroup is null ? null : new GroupShare(ctx, limiter);
+        var (consumer, faults) = await ConnectAsync(ctx, config, url, topic, retry, share, ct).ConfigureAwait(false);
         using (consumer)
         {
             try
@@ -45,7 +47,6 @@ public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListene
                 var position = await StartAsync(ctx, consumer, topic, ct).ConfigureAwait(false);
                 ctx.Status.Listening($"kafka://{url}/{topic}");
                 LogListening(ctx.Logger, ctx.EventName, url, topic, spec.ConsumerGroup?.GroupName ?? $"partition {spec.Partition}");
-                var limiter = spec.LimitEventsPerSecond is > 0 and var l ? new EventRateLimiter(l, ctx.Time) : null;
                 // With a rate limit, a batch is at most a second's worth, so polls stay frequent enough for the group.
                 var max = limiter is null ? MaxBatch : (int)Math.Clamp(spec.LimitEventsPerSecond!.Value, 1, MaxBatch);
                 var publisher = new KafkaBatch(ctx, spec, position, limiter);
@@ -149,23 +150,28 @@ public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListene
 
     /// <summary>Builds the consumer and asks the brokers about the topic, retrying per connectionBackoff.</summary>
     private async Task<(IConsumer<byte[]?, byte[]?>, BrokerFaults)> ConnectAsync(ListenerContext ctx, ConsumerConfig config, string url, string topic,
-        ConnectionRetry retry, CancellationToken ct)
+        ConnectionRetry retry, GroupShare? share, CancellationToken ct)
     {
         var random = new Random();
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
             var faults = new BrokerFaults(url);
-            var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            var builder = new ConsumerBuilder<byte[]?, byte[]?>(config)
                 .SetKeyDeserializer(Deserializers.ByteArray)
                 .SetValueDeserializer(Deserializers.ByteArray)
                 .SetErrorHandler((_, e) => faults.Record(e, reason => LogKafkaError(ctx.Logger, ctx.EventName, reason)))
-                .SetLogHandler((_, m) => LogLibrdkafka(ctx.Logger, ctx.EventName, m.Facility, m.Message))
-                .Build();
+                .SetLogHandler((_, m) => LogLibrdkafka(ctx.Logger, ctx.EventName, m.Facility, m.Message));
+            if (share is not null)
+                builder.SetPartitionsAssignedHandler((_, parts) => share.Assigned(parts))
+                    .SetPartitionsRevokedHandler((_, parts) => share.Revoked(parts.Select(p => p.TopicPartition)))
+                    .SetPartitionsLostHandler((_, parts) => share.Revoked(parts.Select(p => p.TopicPartition)));
+            var consumer = builder.Build();
             string failure;
             try
             {
-                CheckTopic(consumer, topic, faults);
+                var partitions = CheckTopic(consumer, topic, faults);
+                share?.TopicHas(partitions);
                 faults.Connected();
                 return (consumer, faults);
             }
@@ -188,7 +194,8 @@ public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListene
         }
     }
 
-    private void CheckTopic(IConsumer<byte[]?, byte[]?> consumer, string topic, BrokerFaults faults)
+    /// <summary>Checks the topic (and partition mode's partition) exist; returns how many partitions the topic has.</summary>
+    private int CheckTopic(IConsumer<byte[]?, byte[]?> consumer, string topic, BrokerFaults faults)
     {
         Metadata metadata;
         try
@@ -211,6 +218,38 @@ public sealed partial class KafkaListener(KafkaEventSource spec) : IEventListene
             if (!t.Partitions.Any(x => x.PartitionId == p))
                 throw new InvalidOperationException(
                     $"kafka: partition {p} is not available: topic '{topic}' has partitions {string.Join(", ", t.Partitions.Select(x => x.PartitionId).Order())}");
+        }
+        return t.Partitions.Count;
+    }
+
+    /// <summary>
+    /// This member's partitions of a consumer group, kept from the rebalance callbacks (eager: each assignment is whole,
+    /// and a revocation takes all; cooperative: both are increments), and the share of limitEventsPerSecond they carry.
+    /// The partition count is the topic's when the listener connected.
+    /// </summary>
+    private sealed class GroupShare(ListenerContext ctx, EventRateLimiter? limiter)
+    {
+        private readonly HashSet<TopicPartition> _mine = [];
+        private int _total;
+
+        public void TopicHas(int partitions) => _total = partitions;
+
+        public void Assigned(IEnumerable<TopicPartition> parts)
+        {
+            lock (_mine) { _mine.UnionWith(parts); Apply(); }
+        }
+
+        public void Revoked(IEnumerable<TopicPartition> parts)
+        {
+            lock (_mine) { _mine.ExceptWith(parts); Apply(); }
+        }
+
+        private void Apply()
+        {
+            limiter?.ShareOut(_mine.Count, _total);
+            var ids = string.Join(",", _mine.Select(p => p.Partition.Value).Order());
+            var rate = limiter is null ? "" : $"; limitEventsPerSecond {limiter.PerSecond.ToString("0.##", CultureInfo.InvariantCulture)}/s here";
+            ctx.Status.Note($"consumer group member with partitions [{ids}] of {_total}{rate}");
         }
     }
 

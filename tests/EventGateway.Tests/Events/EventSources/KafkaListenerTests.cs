@@ -223,6 +223,48 @@ public sealed partial class KafkaListenerTests
     }
 
     [Fact]
+    public async Task Members_of_one_consumer_group_share_its_limitEventsPerSecond_by_their_partitions()
+    {
+        using var kafka = KafkaMockCluster.Start();
+        kafka.CreateTopic("clicks-shared", partitions: 4);
+        await using var host = await EventTestHost.StartAsync();
+        var source = (EventSource)ManifestReader.Read(Manifest("clicksrc", "clicks", $"""
+            url: {kafka.Bootstraps}
+            topic: clicks-shared
+            limitEventsPerSecond: 8
+            consumerGroup:
+              groupName: egw-clicks
+              rebalanceStrategy: range
+            config: |
+              consumer:
+                group:
+                  session:
+                    timeout: 10000000000
+                  heartbeat:
+                    interval: 500000000
+            """))[0];
+        var spec = source.Spec.Kafka!["clicks"];
+        ListenerContext Context(ListenerStatus status) => new(source, "kafka", "clicks", host.Log, host.Get<SecretResolver>(), host.Get<WebhookServer>(),
+            host.Store, TimeProvider.System, NullLogger.Instance, status);
+        static Task<string> Says(ListenerStatus status, string text, string what) =>
+            Eventually.Get(() => Task.FromResult(status.Message is { } m && m.Contains(text, StringComparison.Ordinal) ? m : null), what, TimeSpan.FromSeconds(90));
+
+        var (a, b) = (new ListenerStatus("kafka", "clicks"), new ListenerStatus("kafka", "clicks"));
+        await using var first = ListenerRun.Start(new KafkaListener(spec), Context(a));
+        (await Says(a, "partitions [0,1,2,3] of 4", "the only member to hold every partition"))
+            .ShouldBe("consumer group member with partitions [0,1,2,3] of 4; limitEventsPerSecond 8/s here");
+
+        // A second replica joins: Kafka splits the partitions, and each applies its half of the group's limit.
+        await using var second = ListenerRun.Start(new KafkaListener(spec), Context(b));
+        await Says(b, "of 4; limitEventsPerSecond 4/s here", "the second member's half");
+        await Says(a, "of 4; limitEventsPerSecond 4/s here", "the first member's half");
+        var held = new[] { a.Message!, b.Message! }.Select(m => m[(m.IndexOf('[') + 1)..m.IndexOf(']')].Split(',').Select(int.Parse)).ToList();
+        held.SelectMany(p => p).Order().ToArray().ShouldBe(new[] { 0, 1, 2, 3 }, "every partition held once, so the shares add up to the limit");
+        await second.StopAsync();
+        await first.StopAsync();
+    }
+
+    [Fact]
     public async Task A_crash_after_the_events_are_durable_but_before_the_offset_is_stored_redelivers_the_same_ids()
     {
         using var kafka = KafkaMockCluster.Start();
