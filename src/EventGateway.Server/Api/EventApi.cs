@@ -105,7 +105,7 @@ public static class EventApi
         var source = req.Query["source"].ToString() is { Length: > 0 } s ? s : "request";
         try
         {
-            var docs = ManifestReader.Read(text, source);
+            var docs = (req.HttpContext.RequestServices.GetService<ManifestParser>() ?? ManifestReader.Parser).Read(text, source);
             // Every document is authorized before any is applied: all of them or nothing.
             var caller = req.HttpContext.Features.Get<ApiCaller>() ?? throw new InvalidOperationException("apply reached without the API guard");
             if (ApiAccessPolicy.RefuseDocuments(caller.Grant, docs) is { } refusal) return ApiErrors.Forbidden(refusal);

@@ -100,7 +100,7 @@ public static class WorkflowApi
             if (error is not null) return error;
             try
             {
-                var t = Single<T>(body!, envelope);
+                var t = Single<T>(body!, envelope, http.RequestServices.GetService<ManifestParser>());
                 if (!Resources.IsClusterScoped(t.Kind)) InNamespace(t, Ns(http), envelope);
                 return Ok(await store.CreateAsync(t, ct));
             }

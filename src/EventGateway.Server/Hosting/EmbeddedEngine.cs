@@ -44,6 +44,8 @@ public sealed class EmbeddedEngine : IAsyncDisposable
     public IResourceStore Store => _services.GetRequiredService<IResourceStore>();
     public WorkflowController Controller => _services.GetRequiredService<WorkflowController>();
     public WorkflowSubmitter Submitter => _services.GetRequiredService<WorkflowSubmitter>();
+    /// <summary>How this service reads manifests (the API's and the manifest directories' parser): depends on the executor and mode.</summary>
+    public EventGateway.Model.Manifests.ManifestParser Parser => _services.GetRequiredService<EventGateway.Model.Manifests.ManifestParser>();
     public IStepExecutor Executor => _services.GetRequiredService<IStepExecutor>();
 
     /// <summary>The workflow archive; null when it is off.</summary>

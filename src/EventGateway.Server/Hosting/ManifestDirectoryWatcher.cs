@@ -17,8 +17,12 @@ public sealed partial class ManifestDirectoryWatcher(
     IReadOnlyList<string> directories,
     IResourceStore store,
     TimeProvider time,
-    ILogger<ManifestDirectoryWatcher> log) : IHostedService, IDisposable
+    ILogger<ManifestDirectoryWatcher> log,
+    ManifestParser? parser = null) : IHostedService, IDisposable
 {
+    /// <summary>The service's parser (pod-only fields when steps are pods), or the embedded one.</summary>
+    private readonly ManifestParser _parser = parser ?? ManifestReader.Parser;
+
     public const string SourceAnnotation = Annotations.ManifestFile;
 
     private static readonly string[] Extensions = [".yaml", ".yml", ".json"];
@@ -115,7 +119,7 @@ public sealed partial class ManifestDirectoryWatcher(
 
     private async Task<(HashSet<ObjectKey>, IReadOnlyList<ManifestError>)> ApplyFileAsync(string path, string text, CancellationToken ct)
     {
-        var (valid, errors) = ManifestReader.ReadEach(text, path);
+        var (valid, errors) = _parser.ReadEach(text, path);
         var list = errors.ToList();
         var apply = new List<Resource>();
         foreach (var r in valid)

@@ -19,6 +19,20 @@ public static class ManifestReader
     /// <summary>Kubernetes mode: objects from the cluster, whose k8s triggers and resource templates may name any kind the cluster serves.</summary>
     public static ManifestParser ClusterParser { get; } = new(new ManifestValidator([ResourceKinds.InCluster, EventSourceValidator.Instance, SensorValidator.InCluster]));
 
+    private static readonly ManifestParser PodsParser =
+        new(new ManifestValidator([PodOnlyFields.Accepting(WorkflowValidator.Instance), EventSourceValidator.Instance, SensorValidator.Instance]));
+    private static readonly ManifestParser ClusterPodsParser =
+        new(new ManifestValidator([PodOnlyFields.Accepting(ResourceKinds.InCluster), EventSourceValidator.Instance, SensorValidator.InCluster]));
+
+    /// <summary>The service's parser: Kubernetes mode's kinds with <paramref name="cluster"/>, pod-only fields when steps are pods.</summary>
+    public static ManifestParser ParserFor(bool cluster, bool pods) => (cluster, pods) switch
+    {
+        (false, false) => Parser,
+        (true, false) => ClusterParser,
+        (false, true) => PodsParser,
+        (true, true) => ClusterPodsParser,
+    };
+
     public static IReadOnlyList<Resource> ReadFile(string path) => Parser.ReadFile(path);
 
     public static IReadOnlyList<Resource> Read(string text, string source = "<input>") => Parser.Read(text, source);

@@ -44,7 +44,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<EventSourceMetrics>();
         services.AddSingleton<IWorkflowObserver, WorkflowTracing>();
         if (options.OtlpEndpoint is { } otlp) services.AddHostedService(_ => new Telemetry.OtlpTracing(otlp));
-        services.AddSingleton(ManifestReader.Parser);
+        services.AddSingleton(ManifestReader.ParserFor(cluster: false, pods: options.Pods is not null));
+        if (options.Pods is not null) services.AddSingleton<EventGateway.Workflows.Validation.StepsArePods>();
         services.AddSingleton(options.Api);
         services.AddSingleton<ApiTokens>(); // made at the first API request: `egw run` has no API and no admin token
         services.AddSingleton<ApiGuard>();
@@ -114,7 +115,8 @@ public static class ServiceCollectionExtensions
         if (options.ManifestDirectories.Count > 0)
         {
             services.AddSingleton(sp => new ManifestDirectoryWatcher(options.ManifestDirectories.Select(Path.GetFullPath).ToList(),
-                sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectoryWatcher>>()));
+                sp.GetRequiredService<IResourceStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectoryWatcher>>(),
+                sp.GetRequiredService<EventGateway.Model.Manifests.ManifestParser>()));
             services.AddHostedService(sp => sp.GetRequiredService<ManifestDirectoryWatcher>());
         }
         services.AddSingleton<EventSourceHost>();

@@ -59,7 +59,7 @@ public static class ClusterServices
         services.AddSingleton<IClusterObjects>(sp => new KubernetesObjects(
             new k8s.Kubernetes(options.ClientConfiguration(), new CoreGroupPaths()), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(SensorValidator.InCluster);
-        Replace<ManifestParser, ManifestParser>(services, _ => ManifestReader.ClusterParser);
+        Replace<ManifestParser, ManifestParser>(services, sp => ManifestReader.ParserFor(cluster: true, pods: sp.GetService<EventGateway.Workflows.Validation.StepsArePods>() is not null));
         Replace<ITrigger, K8sTrigger>(services, sp => new ClusterK8sTrigger(sp.GetRequiredService<IClusterObjects>()));
         if (options.WorkflowsTarget == KubernetesOptions.ClusterTarget)
             Replace<ITrigger, ArgoWorkflowTrigger>(services, sp => new ClusterArgoWorkflowTrigger(sp.GetRequiredService<IClusterObjects>()));

@@ -10,7 +10,7 @@ namespace EventGateway.Workflows.Submission;
 /// workflowTemplateRef and templateRef, and the checks that need the store. Refused input leaves
 /// nothing behind.
 /// </summary>
-public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limits = null, Cluster.IClusterObjects? cluster = null)
+public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limits = null, Cluster.IClusterObjects? cluster = null, StepsArePods? pods = null)
 {
     private readonly WorkflowLimits _limits = limits ?? WorkflowLimits.Default;
 
@@ -48,6 +48,8 @@ public sealed class WorkflowSubmitter(IResourceStore store, WorkflowLimits? limi
     {
         // Kubernetes mode: resource templates act on the cluster, which serves any kind.
         using var kinds = cluster is null ? null : ResourceKinds.ClusterServed();
+        // Steps as pods: the pod carries podSpecPatch and the other pod-only fields.
+        using var podFields = pods is null ? null : PodOnlyFields.Accept();
         var wf = Json.Clone(workflow);
         wf.Status = null;
         wf.Metadata.Namespace = wf.NamespaceOrDefault;

@@ -6,7 +6,8 @@ namespace EventGateway.Workflows.Validation;
 /// Argo fields that would change what a workflow does but that the local executor does not implement are refused at
 /// load, by name and with the reason, rather than accepted and ignored. Fields that only place or schedule a pod on a
 /// cluster (nodeSelector, tolerations, affinity, priority, serviceAccountName, ...) are accepted and have no effect on
-/// one machine: they cannot change a step's outcome. The README's "Not supported" list is this file in prose.
+/// one machine: they cannot change a step's outcome. The README's "Not supported" list is this file in prose. With steps
+/// as pods (<c>--executor kubernetes</c>) the pod-only fields are the pod's (<see cref="PodOnlyFields"/>).
 /// </summary>
 public sealed partial class WorkflowValidator
 {
@@ -15,13 +16,14 @@ public sealed partial class WorkflowValidator
     /// <summary>Workflow-level fields (spec.*).</summary>
     private static void RefuseUnsupported(WorkflowSpec spec, string at, Action<string, string> fail)
     {
-        if (spec.PodSpecPatch is not null)
+        var pods = PodOnlyFields.Accepted;
+        if (spec.PodSpecPatch is not null && !pods)
             fail($"{at}.podSpecPatch", $"not supported: it patches a Kubernetes pod spec, and {NoPods}; set the container's own fields instead (resources.limits.memory, env, securityContext.runAsUser)");
         if (spec.HostNetwork == true)
             fail($"{at}.hostNetwork", "not supported: the steps' network is the service's decision (egw serve --step-network), never a workflow's");
-        if (spec.HostAliases is not null)
+        if (spec.HostAliases is not null && !pods)
             fail($"{at}.hostAliases", "not supported: every sandbox shares egw's read-only /etc/hosts; use the names' addresses, or DNS");
-        if (spec.DnsConfig is not null)
+        if (spec.DnsConfig is not null && !pods)
             fail($"{at}.dnsConfig", "not supported: every sandbox uses the host's resolver configuration (egw's shared /etc/resolv.conf)");
         if (spec.DnsPolicy is { Length: > 0 } policy && policy != "ClusterFirst" && policy != "Default")
             fail($"{at}.dnsPolicy", $"'{policy}' is not supported: every sandbox uses the host's resolver configuration");
@@ -30,11 +32,12 @@ public sealed partial class WorkflowValidator
     /// <summary>Template-level fields, and the kinds of work the local executor cannot do.</summary>
     private static void RefuseUnsupported(Template t, string at, Action<string, string> fail)
     {
-        if (t.PodSpecPatch is not null)
+        var pods = PodOnlyFields.Accepted;
+        if (t.PodSpecPatch is not null && !pods)
             fail($"{at}.podSpecPatch", $"not supported: it patches a Kubernetes pod spec, and {NoPods}; set the container's own fields instead (resources.limits.memory, env, securityContext.runAsUser)");
-        if (t.InitContainers is not null)
+        if (t.InitContainers is not null && !pods)
             fail($"{at}.initContainers", "not supported: run that work as an earlier step or DAG task, or as a containerSet container the main one depends on");
-        if (t.HostAliases is not null)
+        if (t.HostAliases is not null && !pods)
             fail($"{at}.hostAliases", "not supported: every sandbox shares egw's read-only /etc/hosts; use the names' addresses, or DNS");
         if (t.Plugin is not null)
             fail($"{at}.plugin", "not supported: executor plugins are Kubernetes sidecars of Argo's agent pod; use an http template or a container step");

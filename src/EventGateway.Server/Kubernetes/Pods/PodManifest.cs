@@ -169,8 +169,10 @@ public static class PodManifest
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = spec.Key.Namespace, ["labels"] = labels, ["annotations"] = annotations },
             ["spec"] = podSpec,
         };
-        if ((t.PodSpecPatch ?? wf.PodSpecPatch) is { Length: > 0 } patchText)
+        // As Argo: the workflow's patch first, then the template's on top of it.
+        foreach (var patchText in new[] { wf.PodSpecPatch, t.PodSpecPatch })
         {
+            if (patchText is not { Length: > 0 }) continue;
             JsonNode? patch;
             try { patch = JsonNode.Parse(YamlToJson.Convert(patchText).Single().Json); }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or YamlDotNet.Core.YamlException)
@@ -178,7 +180,7 @@ public static class PodManifest
                 return (null, $"podSpecPatch: not a YAML or JSON object: {e.Message}");
             }
             if (patch is not JsonObject p) return (null, "podSpecPatch: not a YAML or JSON object");
-            pod["spec"] = StrategicMerge(podSpec, p);
+            pod["spec"] = StrategicMerge((JsonObject)pod["spec"]!, p);
         }
         return ((JsonObject)pod, null);
     }

@@ -242,6 +242,40 @@ public sealed class PodExecutorTests : IAsyncLifetime
         _api.Get("pods", "ci", NameOf(pod)).ShouldNotBeNull(); // OnPodSuccess leaves a failed pod for inspection
     }
 
+    private const string Patched = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: patched, namespace: ci}
+        spec:
+          entrypoint: main
+          podSpecPatch: '{"priorityClassName": "batch"}'
+          hostAliases: [{ip: 10.0.0.7, hostnames: [registry.local]}]
+          templates:
+            - name: main
+              podSpecPatch: '{"containers": [{"name": "main", "resources": {"limits": {"memory": "64Mi"}}}]}'
+              container: {image: alpine:3.20, command: [true]}
+        """;
+
+    [Fact]
+    public async Task Pod_only_fields_are_accepted_when_steps_are_pods_and_reach_the_pod_while_other_executors_refuse_them()
+    {
+        // Sandboxed processes cannot honour them: refused at load, by field.
+        var refused = Should.Throw<ManifestException>(() => Parse(Patched));
+        refused.Errors.Select(e => e.Path).ShouldBe(["spec.podSpecPatch", "spec.hostAliases", "spec.templates[0].podSpecPatch"], ignoreOrder: true);
+
+        // Steps as pods: the service's parser and its submitter accept them, and the pod carries them.
+        var engine = await StartAsync();
+        var parser = ManifestReader.ParserFor(cluster: false, pods: true);
+        engine.Engine.Parser.ShouldBeSameAs(parser);
+        var wf = await engine.Engine.SubmitAsync(parser.Read(Patched, "wf.yaml").OfType<Workflow>().Single());
+        var pod = await PodAsync();
+        pod["spec"]!["priorityClassName"]!.GetValue<string>().ShouldBe("batch");
+        pod["spec"]!["hostAliases"]![0]!["hostnames"]![0]!.GetValue<string>().ShouldBe("registry.local");
+        Container(pod, "main")["resources"]!["limits"]!["memory"]!.GetValue<string>().ShouldBe("64Mi");
+        _api.SetPod("ci", NameOf(pod), "Succeeded", ("main", Terminated(0)), (PodManifest.WaitContainer, Terminated(0)));
+        (await WaitAsync(engine, wf)).Status!.Phase.ShouldBe(WorkflowPhase.Succeeded);
+    }
+
     [Fact]
     public async Task ErrImagePull_surfaces_as_the_nodes_message_and_the_pod_is_deleted()
     {
