@@ -210,6 +210,23 @@ public sealed class PodExecutorTests : IAsyncLifetime
 
         await PodGoneAsync(name); // podGC OnPodSuccess: deleted through the API
         _api.Requests.Count(r => r.Method == "DELETE" && r.Path.EndsWith("/pods/" + name, StringComparison.Ordinal)).ShouldBeGreaterThan(0);
+
+        // deploy/kubernetes/cluster/rbac-step-pods.yaml, bound in the workflow's namespace, allows every request the
+        // executor made (create, get, list, watch, delete of pods, pods/log): the optional role is enough, checked.
+        var docs = KubernetesRbac.Load(DeployDir()).Documents;
+        var podRights = KubernetesRbac.GrantsOf([.. docs.Where(d => d["metadata"]!["name"]!.GetValue<string>() == "egw-step-pods")], "egw")
+            .Select(g => g with { Namespace = "ci" }).ToList();
+        var asked = _api.Requests.Select(KubernetesRbac.AsGrant).OfType<KubernetesRbac.Grant>().Distinct().ToList();
+        asked.Select(a => a.Verb).ShouldContain("create");
+        asked.Where(a => !podRights.Any(g => g.Group == a.Group && g.Resource == a.Resource && g.Verb == a.Verb && g.Namespace == a.Namespace))
+            .ShouldBeEmpty("requests of steps as pods that rbac-step-pods.yaml does not allow");
+    }
+
+    private static string DeployDir()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "deploy", "kubernetes", "cluster"))) return Path.Combine(dir.FullName, "deploy", "kubernetes", "cluster");
+        throw new DirectoryNotFoundException("deploy/kubernetes/cluster above " + AppContext.BaseDirectory);
     }
 
     [Fact]
