@@ -22,10 +22,10 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
     private readonly TimeSpan _margin;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly ConcurrentDictionary<string, LeaseClaim> _claims = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LeaseHold> _claims = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Name, long Epoch)> _releases = new();
     private readonly SemaphoreSlim _tick = new(1, 1);
-    private readonly LeaseClaim _membership;
+    private readonly LeaseHold _membership;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastReached;
     private string? _lastError;
@@ -37,7 +37,7 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
         // Renewals every TTL/3 with the hold ending at 4/5 TTL: one renewal may fail and the next still lands in time,
         // and the work has a fifth of the TTL (3 s of 15) to stop before the database lets another replica take over.
         _margin = ttl / 5;
-        _membership = new LeaseClaim(this, LeaseTable.ReplicaPrefix + replicaId, () => { }, null);
+        _membership = new LeaseHold(LeaseTable.ReplicaPrefix + replicaId, () => { }, null, Released);
     }
 
     /// <summary>hostname-pid-random: unique across restarts, so a restarted process never passes for the one that died.</summary>
@@ -59,7 +59,7 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
 
     public ILeaseClaim Claim(string name, Action changed, Func<bool>? idle = null)
     {
-        var claim = new LeaseClaim(this, name, changed, idle);
+        var claim = new LeaseHold(name, changed, idle, Released);
         if (!_claims.TryAdd(name, claim)) throw new InvalidOperationException($"lease {name} is claimed twice in this replica");
         Wake();
         return claim;
@@ -194,59 +194,12 @@ public sealed partial class ReplicaLeases : BackgroundService, IOwnership
         }
     }
 
-    private sealed class LeaseClaim(ReplicaLeases owner, string name, Action changed, Func<bool>? idle) : ILeaseClaim
+    /// <summary>A claim given up: the table forgets it and, if it was held, the lease goes back at the next round.</summary>
+    private void Released(LeaseHold claim, bool held, long epoch)
     {
-        private readonly Lock _gate = new();
-        private CancellationTokenSource _hold = Cancelled();
-
-        public string Name => name;
-        public Func<bool>? Idle => idle;
-        public bool Held { get; private set; }
-        public long Epoch { get; private set; }
-        public long? ValidUntil { get; set; }
-        public bool Disposed { get; private set; }
-        public CancellationToken Lost { get { lock (_gate) return _hold.Token; } }
-
-        private static CancellationTokenSource Cancelled()
-        {
-            var c = new CancellationTokenSource();
-            c.Cancel();
-            return c;
-        }
-
-        public void Gain(long epoch, long validUntil)
-        {
-            lock (_gate)
-            {
-                (Held, Epoch, ValidUntil) = (true, epoch, validUntil);
-                _hold = new CancellationTokenSource();
-            }
-            changed();
-        }
-
-        public void Lose()
-        {
-            CancellationTokenSource hold;
-            lock (_gate)
-            {
-                if (!Held) return;
-                (Held, ValidUntil, hold) = (false, null, _hold);
-            }
-            hold.Cancel();
-            changed();
-        }
-
-        public void Dispose()
-        {
-            if (Disposed) return;
-            Disposed = true;
-            var epoch = Epoch;
-            var held = Held;
-            Lose();
-            owner._claims.TryRemove(new KeyValuePair<string, LeaseClaim>(name, this));
-            if (held) owner._releases.Enqueue((name, epoch));
-            owner.Wake();
-        }
+        _claims.TryRemove(new KeyValuePair<string, LeaseHold>(claim.Name, claim));
+        if (held) _releases.Enqueue((claim.Name, epoch));
+        Wake();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Replica} joined")]

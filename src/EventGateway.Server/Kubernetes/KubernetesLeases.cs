@@ -48,11 +48,11 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Func<string, long, CancellationToken, Task<long>>? _recordFence;
-    private readonly ConcurrentDictionary<string, LeaseClaim> _claims = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LeaseHold> _claims = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Name, long Epoch)> _releases = new();
     private readonly Dictionary<string, (string ResourceVersion, long At)> _observed = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _tick = new(1, 1);
-    private readonly LeaseClaim _membership;
+    private readonly LeaseHold _membership;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastReached;
     private string? _lastError;
@@ -67,7 +67,7 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
         if (ttl < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease-ttl must be at least 1s, got {ttl}");
         (_client, _namespace, ReplicaId, _ttl, _time, _log, _recordFence) = (client, @namespace, replicaId, ttl, time, log, recordFence);
         _margin = ttl / 5; // as ReplicaLeases: one renewal may fail, and the work has a fifth of the TTL to stop
-        _membership = new LeaseClaim(this, ReplicaPrefix + replicaId, () => { }, null);
+        _membership = new LeaseHold(ReplicaPrefix + replicaId, () => { }, null, Released);
     }
 
     public string ReplicaId { get; }
@@ -84,7 +84,7 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
 
     public ILeaseClaim Claim(string name, Action changed, Func<bool>? idle = null)
     {
-        var claim = new LeaseClaim(this, name, changed, idle);
+        var claim = new LeaseHold(name, changed, idle, Released);
         if (!_claims.TryAdd(name, claim)) throw new InvalidOperationException($"lease {name} is claimed twice in this replica");
         Wake();
         return claim;
@@ -266,7 +266,7 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     }
 
     /// <summary>Extends a hold; false when the Lease is no longer this hold (taken over, deleted, or changed under us twice).</summary>
-    private async Task<bool> RenewAsync(LeaseClaim c, Dictionary<string, V1Lease> leases, CancellationToken ct)
+    private async Task<bool> RenewAsync(LeaseHold c, Dictionary<string, V1Lease> leases, CancellationToken ct)
     {
         var name = ObjectName(c.Name);
         if (!leases.TryGetValue(name, out var current)) return false;
@@ -399,59 +399,12 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
 
     private static string Describe(Exception e) => e is HttpOperationException h ? $"{(int)h.Response.StatusCode} {h.Response.Content}" : e.Message;
 
-    private sealed class LeaseClaim(KubernetesLeases owner, string name, Action changed, Func<bool>? idle) : ILeaseClaim
+    /// <summary>A claim given up: the table forgets it and, if it was held, the lease goes back at the next round.</summary>
+    private void Released(LeaseHold claim, bool held, long epoch)
     {
-        private readonly Lock _gate = new();
-        private CancellationTokenSource _hold = Cancelled();
-
-        public string Name => name;
-        public Func<bool>? Idle => idle;
-        public bool Held { get; private set; }
-        public long Epoch { get; private set; }
-        public long? ValidUntil { get; set; }
-        public bool Disposed { get; private set; }
-        public CancellationToken Lost { get { lock (_gate) return _hold.Token; } }
-
-        private static CancellationTokenSource Cancelled()
-        {
-            var c = new CancellationTokenSource();
-            c.Cancel();
-            return c;
-        }
-
-        public void Gain(long epoch, long validUntil)
-        {
-            lock (_gate)
-            {
-                (Held, Epoch, ValidUntil) = (true, epoch, validUntil);
-                _hold = new CancellationTokenSource();
-            }
-            changed();
-        }
-
-        public void Lose()
-        {
-            CancellationTokenSource hold;
-            lock (_gate)
-            {
-                if (!Held) return;
-                (Held, ValidUntil, hold) = (false, null, _hold);
-            }
-            hold.Cancel();
-            changed();
-        }
-
-        public void Dispose()
-        {
-            if (Disposed) return;
-            Disposed = true;
-            var epoch = Epoch;
-            var held = Held;
-            Lose();
-            owner._claims.TryRemove(new KeyValuePair<string, LeaseClaim>(name, this));
-            if (held) owner._releases.Enqueue((name, epoch));
-            owner.Wake();
-        }
+        _claims.TryRemove(new KeyValuePair<string, LeaseHold>(claim.Name, claim));
+        if (held) _releases.Enqueue((claim.Name, epoch));
+        Wake();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Replica} joined (Leases in namespace {Namespace})")]
