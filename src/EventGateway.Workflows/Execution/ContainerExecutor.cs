@@ -46,7 +46,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
 
     public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
     {
-        if (spec.Pod is not { } pod || TryReadExit(NodeDir(spec.Key)) is not null) return await RunStepAsync(spec, null, started, stopWaiting).ConfigureAwait(false);
+        if (spec.Pod is not { } pod || NodeDirs.ReadExit(NodeDir(spec.Key)) is not null) return await RunStepAsync(spec, null, started, stopWaiting).ConfigureAwait(false);
         string infra;
         try { infra = await JoinPodAsync(pod, stopWaiting).ConfigureAwait(false); }
         catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException)
@@ -69,7 +69,7 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
     private async Task<StepOutcome> RunStepAsync(StepSpec spec, string? infra, Action started, CancellationToken stopWaiting)
     {
         var dir = NodeDir(spec.Key);
-        if (TryReadExit(dir) is { } done)
+        if (NodeDirs.ReadExit(dir) is { } done)
         {
             started();
             return Finished(dir, done);
@@ -498,20 +498,9 @@ public sealed partial class ContainerExecutor : IStepExecutor, IDisposable
         return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", StartTime(dir), new DateTimeOffset(finished, TimeSpan.Zero));
     }
 
-    private string NodeDir(StepKey key)
-    {
-        var dir = DirOf(key);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private string NodeDir(StepKey key) => NodeDirs.Make(_root, key);
 
-    private string DirOf(StepKey key) => Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
-
-    private static int? TryReadExit(string dir)
-    {
-        try { return int.TryParse(File.ReadAllText(Path.Combine(dir, "exitcode")).Trim(), CultureInfo.InvariantCulture, out var code) ? code : null; }
-        catch (FileNotFoundException) { return null; }
-    }
+    private string DirOf(StepKey key) => NodeDirs.Of(_root, key);
 
     private DateTimeOffset StartTime(string dir)
     {

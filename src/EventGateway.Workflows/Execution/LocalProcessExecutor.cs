@@ -84,7 +84,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
     public async Task<StepOutcome> RunAsync(StepSpec spec, Action started, CancellationToken stopWaiting)
     {
         var dir = NodeDir(spec.Key);
-        if (TryReadExit(dir) is { } done) return Finished(dir, done, started);
+        if (NodeDirs.ReadExit(dir) is { } done) return Finished(dir, done, started);
         if (ReadPid(dir) is { } pid)
         {
             // Started before a restart: adopt it if alive (and still the launcher of this node, not a process that
@@ -92,7 +92,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             started();
             return IsAlive(pid) && LauncherArgs(pid, dir) is { } args
                 ? await AdoptAsync(spec, dir, pid, Uid(args), stopWaiting).ConfigureAwait(false)
-                : TryReadExit(dir) is { } late ? Finished(dir, late, () => { })
+                : NodeDirs.ReadExit(dir) is { } late ? Finished(dir, late, () => { })
                 : new StepOutcome(StepEnd.Lost, null, "step process was lost while the service was down", StartTime(dir), _time.GetUtcNow());
         }
 
@@ -150,7 +150,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             // The uid and network are free once the step's process is gone.
             _ = exited.ContinueWith(_ =>
             {
-                if (TryReadExit(dir) is not null) lease.Ended();
+                if (NodeDirs.ReadExit(dir) is not null) lease.Ended();
                 else lease.Dispose();
             }, TaskScheduler.Default);
             return await WaitAsync(spec, dir, child, startedAt, () => exited.WaitAsync(stopWaiting), stopWaiting).ConfigureAwait(false);
@@ -276,7 +276,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         async Task PollUntilExit()
         {
             using var timer = new PeriodicTimer(_adoptPoll, _time);
-            while (IsAlive(pid) && TryReadExit(dir) is null)
+            while (IsAlive(pid) && NodeDirs.ReadExit(dir) is null)
                 await timer.WaitForNextTickAsync(stopWaiting).ConfigureAwait(false);
         }
         return await WaitAsync(spec, dir, pid, StartTime(dir), PollUntilExit, stopWaiting).ConfigureAwait(false);
@@ -317,7 +317,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 var remaining = deadline - _time.GetUtcNow();
                 using var timeout = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time);
                 var fired = await Task.WhenAny(wait, Task.Delay(Timeout.InfiniteTimeSpan, timeout.Token)).ConfigureAwait(false);
-                if (fired != wait && TryReadExit(dir) is null)
+                if (fired != wait && NodeDirs.ReadExit(dir) is null)
                 {
                     KillGroup(pid);
                     await wait.ConfigureAwait(false);
@@ -326,7 +326,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
                 }
             }
             await wait.ConfigureAwait(false);
-            if (TryReadExit(dir) is { } code)
+            if (NodeDirs.ReadExit(dir) is { } code)
                 return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code}){LimitReached(dir, (spec.Limits ?? StepLimits.None).Over(_limits))}", startedAt, _time.GetUtcNow());
             return File.Exists(Path.Combine(dir, "killed"))
                 ? new StepOutcome(StepEnd.Killed, null, "step was killed", startedAt, _time.GetUtcNow())
@@ -505,28 +505,11 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             File.Copy(file, Path.Combine(target, Path.GetRelativePath(source, file)), overwrite: true);
     }
 
-    private string NodeDir(StepKey key)
-    {
-        var dir = DirOf(key);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private string NodeDir(StepKey key) => NodeDirs.Make(_root, key);
 
-    /// <summary>A step's directory without creating it: reading logs of a collected step must not bring it back.</summary>
-    private string DirOf(StepKey key) => Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
+    private string DirOf(StepKey key) => NodeDirs.Of(_root, key);
 
     private static string Key(StepKey k) => $"{k.Namespace}/{k.Workflow}/{k.NodeId}";
-
-    private static int? TryReadExit(string dir)
-    {
-        var path = Path.Combine(dir, "exitcode");
-        try
-        {
-            var text = File.ReadAllText(path).Trim();
-            return int.TryParse(text, CultureInfo.InvariantCulture, out var code) ? code : null;
-        }
-        catch (FileNotFoundException) { return null; }
-    }
 
     private static int? ReadPid(string dir)
     {

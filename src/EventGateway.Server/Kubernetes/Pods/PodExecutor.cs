@@ -66,7 +66,7 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
         var ended = run.Ended;
         try
         {
-            if (TryReadExit(dir) is { } done)
+            if (NodeDirs.ReadExit(dir) is { } done)
             {
                 started();
                 return Finished(dir, done);
@@ -476,20 +476,9 @@ public sealed partial class PodExecutor : IStepExecutor, IDisposable
         return new StepOutcome(StepEnd.Exited, code, code == 0 ? null : $"Error (exit code {code})", at, at);
     }
 
-    private string NodeDir(StepKey key)
-    {
-        var dir = DirOf(key);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private string NodeDir(StepKey key) => NodeDirs.Make(_root, key);
 
-    private string DirOf(StepKey key) => Path.Combine(_root, key.Namespace, key.Workflow, key.NodeId);
-
-    private static int? TryReadExit(string dir)
-    {
-        try { return int.TryParse(File.ReadAllText(Path.Combine(dir, "exitcode")).Trim(), CultureInfo.InvariantCulture, out var code) ? code : null; }
-        catch (FileNotFoundException) { return null; }
-    }
+    private string DirOf(StepKey key) => NodeDirs.Of(_root, key);
 
     private static string StatusMessage(HttpOperationException e)
     {
