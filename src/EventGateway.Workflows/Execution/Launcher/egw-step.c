@@ -266,13 +266,9 @@ static int mount_point(int root, const char *name)
     return fd;
 }
 
-static void make_dev(int root)
+/* /dev's device nodes, links and mount points, in the directory D (a fresh tmpfs): the same for every step. */
+static void fill_dev(int d)
 {
-    int dev = mount_point(root, "dev");
-    attach(new_fs("tmpfs", "mode=0755,size=64k,nr_inodes=64", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev"), dev, "/dev");
-    close(dev);
-    int d = beneath_as(root, "dev", O_DIRECTORY | O_RDONLY); /* the tmpfs now on top */
-    if (d < 0) fail("/dev");
     static const struct { const char *name; unsigned major, minor; } nodes[] = {
         { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
     };
@@ -286,24 +282,26 @@ static void make_dev(int root)
     for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlinkat(links[i].a, d, links[i].b) < 0) fail("/dev link");
     if (mkdirat(d, "pts", 0755) < 0 || mkdirat(d, "shm", 01777) < 0) fail("/dev dirs");
-    int pts = openat(d, "pts", O_PATH | O_NOFOLLOW | O_CLOEXEC), shm = openat(d, "shm", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (pts < 0 || shm < 0) fail("/dev dirs");
-    attach(new_fs("devpts", "newinstance,ptmxmode=0666,mode=620", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev/pts"), pts, "/dev/pts");
-    attach(new_fs("tmpfs", "mode=1777,size=64m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/dev/shm"), shm, "/dev/shm");
-    close(pts); close(shm); close(d);
 }
 
-static void make_run(int root)
+/* A /dev tmpfs (device nodes allowed, nothing executable) on ROOT's dev, filled; returns its directory. */
+static int new_dev(int root)
 {
-    int run = mount_point(root, "run");
-    attach(new_fs("tmpfs", "mode=0755,size=1m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run"), run, "/run");
-    close(run);
-    int d = beneath_as(root, "run", O_DIRECTORY | O_RDONLY);
-    if (d < 0) fail("/run");
+    int at = mount_point(root, "dev");
+    attach(new_fs("tmpfs", "mode=0755,size=64k,nr_inodes=64", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev"), at, "/dev");
+    close(at);
+    int d = beneath_as(root, "dev", O_DIRECTORY | O_RDONLY); /* the tmpfs now on top */
+    if (d < 0) fail("/dev");
+    fill_dev(d);
+    return d;
+}
+
+/* The step's users and groups in DIR (its /run): egw's /etc/passwd and /etc/group link here, so /etc can be shared by every step. */
+static void fill_run(int d)
+{
     if (mkdirat(d, "egw", 0755) < 0) fail("/run/egw");
     int egw = openat(d, "egw", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (egw < 0) fail("/run/egw");
-    /* The step's users and groups: egw's /etc/passwd and /etc/group link here, so /etc can be shared by every step. */
     long uid = opt.run_as ? opt.run_uid : opt.uid, gid = opt.run_as ? opt.run_gid : opt.gid;
     char passwd[512], group[256];
     int np = snprintf(passwd, sizeof passwd, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
@@ -319,16 +317,68 @@ static void make_run(int root)
         /* Images take `python` for granted; Debian installs python3. */
         if (mkdirat(egw, "bin", 0755) < 0 || symlinkat("/usr/bin/python3", egw, "bin/python") < 0) fail("/run/egw/bin");
     }
-    close(egw); close(d);
+    close(egw);
 }
 
-/* The step's own /proc (of its pid namespace), /dev and /run, on ROOT. */
-static void make_proc_dev_run(int root)
+/* Attaches DIR of the detached mount SCRATCH onto TARGET (a mount point beneath ROOT); 0 when this kernel cannot
+ * clone from a detached mount (before 6.15), and then nothing was attached. */
+static int attach_part(int scratch, const char *dir, int root, const char *target)
+{
+    int m = (int)syscall(SYS_open_tree, scratch, dir, EGW_OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    if (m < 0 && errno == EINVAL) return 0;
+    if (m < 0) fail(target);
+    int at = mount_point(root, target);
+    attach(m, at, target);
+    close(at);
+    return 1;
+}
+
+/*
+ * The step's own /proc (of its pid namespace), /dev, /dev/pts, /dev/shm and /run, on ROOT. TEMPLATE_DEV: a copy
+ * of the template's read-only /dev (its nodes made once per service) instead of a /dev made here.
+ * Why one tmpfs for /run and /dev/shm: every file system a step mounts is made and torn down with it, and that
+ * (fsconfig, shrink_dcache_for_umount) was 39 % of the launcher's CPU with six per step; both want the same flags
+ * (nosuid, nodev), so one tmpfs holds both as directories, each bound onto its place. They share its size.
+ */
+static void make_proc_dev_run(int root, int template_dev)
 {
     int proc = mount_point(root, "proc");
     attach(new_fs("proc", NULL, EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV | EGW_MOUNT_ATTR_NOEXEC, "/proc"), proc, "/proc");
-    make_dev(root);
-    make_run(root);
+    close(proc);
+    if (template_dev) {
+        int dev = mount_point(root, "dev");
+        attach(clone_tree(AT_FDCWD, "/dev", 0, "/dev"), dev, "/dev"); /* read-only, as in the template */
+        close(dev);
+    } else {
+        close(new_dev(root));
+    }
+    int pts = mount_point(root, "dev/pts");
+    attach(new_fs("devpts", "newinstance,ptmxmode=0666,mode=620", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev/pts"), pts, "/dev/pts");
+    close(pts);
+
+    int scratch = new_fs("tmpfs", "mode=0755,size=65m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run and /dev/shm");
+    if (mkdirat(scratch, "run", 0755) < 0 || mkdirat(scratch, "shm", 01777) < 0) fail("/run and /dev/shm");
+    int run = openat(scratch, "run", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (run < 0) fail("/run");
+    fill_run(run);
+    close(run);
+    if (attach_part(scratch, "run", root, "run")) {
+        attach_part(scratch, "shm", root, "dev/shm");
+        close(scratch);
+        return;
+    }
+    /* An older kernel: /run and /dev/shm get a tmpfs each. */
+    close(scratch);
+    int at = mount_point(root, "run");
+    attach(new_fs("tmpfs", "mode=0755,size=1m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run"), at, "/run");
+    close(at);
+    int d = beneath_as(root, "run", O_DIRECTORY | O_RDONLY);
+    if (d < 0) fail("/run");
+    fill_run(d);
+    close(d);
+    at = mount_point(root, "dev/shm");
+    attach(new_fs("tmpfs", "mode=1777,size=64m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/dev/shm"), at, "/dev/shm");
+    close(at);
 }
 
 /* Everything of the sandbox's view, then pivot into ROOT. Runs as pid 1 of the new namespaces, still root. */
@@ -366,7 +416,7 @@ static void build_root(void)
     read_only(etc, EGW_MOUNT_ATTR_NOEXEC, "/etc");
     close(etc);
 
-    make_proc_dev_run(root);
+    make_proc_dev_run(root, 0);
 
     for (int i = 0; i < opt.n_binds; i++) {
         /* Volumes: the host side is egw's own directory; the mount point must already exist inside ROOT. */
@@ -434,6 +484,15 @@ static _Noreturn void make_template(void)
         read_only(d, 0, opt.ro[i]);
         close(d);
     }
+    /* /dev: its nodes and links made once here; each sandbox gets a read-only copy of it (see make_proc_dev_run). */
+    if (mkdirat(t, "dev", 0755) < 0) fail("template /dev");
+    umask(0); /* the nodes' modes as written (0666) */
+    close(new_dev(t));
+    umask(022);
+    int dev = beneath(t, "dev");
+    struct egw_mount_attr dev_ro = { .attr_set = EGW_MOUNT_ATTR_RDONLY | EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC };
+    if (dev < 0 || syscall(SYS_mount_setattr, dev, "", AT_EMPTY_PATH, &dev_ro, sizeof dev_ro) < 0) fail("template /dev");
+    close(dev);
     int etc = beneath(t, "etc");
     attach(clone_tree(AT_FDCWD, opt.etc, 0, "/etc"), etc, "/etc");
     close(etc);
@@ -475,7 +534,7 @@ static void build_root_in_template(int overlay, const int *binds)
     int etc = mount_point(root, "etc");
     attach(clone_tree(AT_FDCWD, "/etc", 0, "/etc"), etc, "/etc");
     close(etc);
-    make_proc_dev_run(root);
+    make_proc_dev_run(root, 1);
     for (int i = 0; i < opt.n_binds; i++) {
         int at = beneath(root, opt.binds[i].b);
         if (at < 0) fail(opt.binds[i].b);
