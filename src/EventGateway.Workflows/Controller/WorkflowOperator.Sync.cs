@@ -38,8 +38,10 @@ public sealed partial class WorkflowOperator
             Finish(WorkflowPhase.Failed, StoppedMessage(shutdown));
             return true;
         }
-        var globals = BuildGlobals();
-        var outcome = Acquire(WorkflowHolder, sync, globals.Render);
+        // Built only for lock names that need rendering: a workflow waiting for its lock is looked at again at
+        // every release, and most lock names are plain.
+        VariableScope? globals = null;
+        var outcome = Acquire(WorkflowHolder, sync, text => text.Contains("{{", StringComparison.Ordinal) ? (globals ??= BuildGlobals()).Render(text) : text);
         if (outcome.Granted)
         {
             Status.Message = null;

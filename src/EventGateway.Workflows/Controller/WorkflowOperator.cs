@@ -336,7 +336,7 @@ public sealed partial class WorkflowOperator
 
     private VariableScope BuildGlobals()
     {
-        var g = new VariableScope();
+        var g = new VariableScope(CreationScope());
         var m = _wf.Metadata;
         g["workflow.name"] = WfName;
         g["workflow.namespace"] = _wf.NamespaceOrDefault;
@@ -372,8 +372,25 @@ public sealed partial class WorkflowOperator
         if (m.Annotations?.GetValueOrDefault(Schedules.CronScheduler.ScheduledTimeAnnotation) is { } scheduled) g["workflow.scheduledTime"] = scheduled;
         foreach (var p in Status.Outputs?.Parameters ?? []) g[$"workflow.outputs.parameters.{p.Name}"] = p.Value;
         foreach (var a in Status.Outputs?.Artifacts ?? []) g[$"workflow.outputs.artifacts.{a.Name}"] = Json.Serialize(a);
-        if (m.CreationTimestamp is { } created) CreationTimestamp(g, created);
         return g;
+    }
+
+    private (DateTimeOffset At, VariableScope Scope)? _created;
+
+    /// <summary>
+    /// workflow.creationTimestamp and its parts, made once per workflow rather than at every pass (twenty date
+    /// formats were a measurable part of a one-step workflow's passes); the parent of every pass's globals.
+    /// </summary>
+    private VariableScope? CreationScope()
+    {
+        if (_wf.Metadata.CreationTimestamp is not { } created) return null;
+        if (_created is not { } cached || cached.At != created)
+        {
+            var scope = new VariableScope();
+            CreationTimestamp(scope, created);
+            _created = cached = (created, scope);
+        }
+        return cached.Scope;
     }
 
     /// <summary>workflow.creationTimestamp and its strftime-style parts (workflow.creationTimestamp.Y ...).</summary>

@@ -56,7 +56,7 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
             var etc = SandboxDirs.Prepare(dataDir, "etc", SandboxEtc.Write);
             return (@base, etc, Template(@base, etc));
         });
-        if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers();
+        if (sandbox.Isolated && sandbox.Network == StepNetwork.Isolated) _networks.RemoveLeftovers(RunningStepNetworks());
         _limits = limits ?? StepLimits.Default;
         _stepTimeout = stepTimeout;
         if (sandbox.Disabled) LogSandboxDisabled(_log);
@@ -297,12 +297,36 @@ public sealed partial class LocalProcessExecutor : IStepExecutor, IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    /// <summary>The step's host uid from the launcher's arguments (before its "--"); null for an unsandboxed step.</summary>
-    private static int? Uid(string[] launcherArgs)
+    /// <summary>The step's host uid from the launcher's arguments; null for an unsandboxed step.</summary>
+    private static int? Uid(string[] launcherArgs) =>
+        LauncherOption(launcherArgs, "--uid") is { } text && int.TryParse(text, CultureInfo.InvariantCulture, out var uid) ? uid : null;
+
+    /// <summary>The value of a launcher's option <paramref name="name"/> (before its "--", after which the step's own arguments come).</summary>
+    private static string? LauncherOption(string[] launcherArgs, string name)
     {
         for (var i = 1; i + 1 < launcherArgs.Length && launcherArgs[i] != "--"; i++)
-            if (launcherArgs[i] == "--uid" && int.TryParse(launcherArgs[i + 1], CultureInfo.InvariantCulture, out var uid)) return uid;
+            if (launcherArgs[i] == name) return launcherArgs[i + 1];
         return null;
+    }
+
+    /// <summary>
+    /// The workflow and network namespace of every step of this service still running from before a restart, from
+    /// their launchers' arguments (--dir names the node's directory, --netns the namespace): what the namespaces are
+    /// given back to their workflows by, so the adopted steps and their new siblings share one network again.
+    /// </summary>
+    private IEnumerable<(string Namespace, string Workflow, string Netns)> RunningStepNetworks()
+    {
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), CultureInfo.InvariantCulture, out var pid)) continue;
+            string[] argv;
+            try { argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0'); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; } // gone meanwhile
+            if (argv.Length < 2 || Path.GetFileName(argv[0]) != "egw-step") continue;
+            if (LauncherOption(argv, "--dir") is not { } dir || LauncherOption(argv, "--netns") is not { } netns) continue;
+            if (!dir.StartsWith(_root + "/", StringComparison.Ordinal)) continue; // another service's
+            if (Path.GetRelativePath(_root, dir).Split('/') is [var ns, var workflow, _]) yield return (ns, workflow, Path.GetFileName(netns));
+        }
     }
 
     private async Task<StepOutcome> WaitAsync(StepSpec spec, string dir, int pid, DateTimeOffset startedAt, Func<Task> exited, CancellationToken stopWaiting)

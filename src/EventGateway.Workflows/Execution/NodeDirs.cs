@@ -22,7 +22,10 @@ public static class NodeDirs
     /// <summary>The exit code the step's end wrote, or null while it has none (running, or never started).</summary>
     public static int? ReadExit(string dir)
     {
-        try { return int.TryParse(File.ReadAllText(Path.Combine(dir, "exitcode")).Trim(), CultureInfo.InvariantCulture, out var code) ? code : null; }
-        catch (FileNotFoundException) { return null; }
+        var path = Path.Combine(dir, "exitcode");
+        // Asked first, not caught: every step is asked before it starts, and an exception per step was ~1 % of a fan-out's CPU.
+        if (!File.Exists(path)) return null;
+        try { return int.TryParse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture, out var code) ? code : null; }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; } // removed meanwhile (a retry discards the node's files)
     }
 }

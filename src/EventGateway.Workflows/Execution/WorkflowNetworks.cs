@@ -10,10 +10,12 @@ namespace EventGateway.Workflows.Execution;
 /// running steps like a pod's containers share one: they reach each other on 127.0.0.1, and nothing else
 /// reaches them. pasta, when installed, gives the namespace outbound access with the host's loopback
 /// unreachable (<c>--no-map-gw</c>, no port forwarding either way). A workflow takes its namespace from
-/// <see cref="NetnsPool"/> when its first step starts and gives it back when its last running step ends; while
-/// it holds one, /run/egw-netns/egw-DATADIR-WORKFLOW is a symlink to it (not in /run/netns: every pasta watches that
-/// directory, and a link made and removed there per workflow woke them all), so steps adopted after a restart are
-/// counted back in to the namespace they run in.
+/// <see cref="NetnsPool"/> when its first step starts and gives it back when its last running step ends. Which
+/// workflow holds which namespace is known in memory only: after a restart, the steps still running say it (their
+/// launchers' arguments name both), and their workflows get those namespaces back (see <see cref="RemoveLeftovers"/>).
+/// Nothing is written per workflow: a link per workflow (kept in /run/egw-netns until this change) was an inode made
+/// and removed on /run's file system for every workflow, ~2 % of the CPU of a run of one-step workflows where /run is
+/// a disk.
 /// </summary>
 public sealed class WorkflowNetworks : IDisposable
 {
@@ -27,6 +29,8 @@ public sealed class WorkflowNetworks : IDisposable
     }
 
     private readonly Dictionary<string, Held> _held = new(StringComparer.Ordinal); // by alias
+    /// <summary>Namespaces steps of the previous run still run in, by their workflow's alias, until the workflow takes its own back.</summary>
+    private readonly Dictionary<string, string> _adoptable = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly string _prefix;
     private readonly NetnsPool _pool;
@@ -44,23 +48,26 @@ public sealed class WorkflowNetworks : IDisposable
 
     /// <summary>
     /// Removes what a previous run of this service left (it was killed, or stopped while steps ran): every
-    /// namespace no process is in, and every workflow's link to one. A namespace a step still runs in stays, with
-    /// its link, for that step's adoption.
+    /// namespace no process is in. A namespace a step still runs in stays for that step's adoption, and is its
+    /// workflow's again: <paramref name="running"/> names the workflow and namespace of each step still running.
     /// </summary>
-    public void RemoveLeftovers()
+    public void RemoveLeftovers(IEnumerable<(string Namespace, string Workflow, string Netns)>? running = null)
     {
+        if (Directory.Exists(AliasDir))
+            foreach (var link in new DirectoryInfo(AliasDir).EnumerateFiles(_prefix + "*")) link.Delete(); // where earlier versions kept the links
         if (Tools.Ip is null || !Directory.Exists("/run/netns")) return;
         var occupied = NetnsFacts.Occupied();
         var kept = new HashSet<string>(StringComparer.Ordinal);
-        var aliases = Directory.Exists(AliasDir) ? new DirectoryInfo(AliasDir).EnumerateFiles(_prefix + "*").ToList() : [];
         foreach (var entry in new DirectoryInfo("/run/netns").EnumerateFiles(_prefix + "*"))
         {
-            if (entry.LinkTarget is not null) { aliases.Add(entry); continue; } // where earlier versions kept them
+            if (entry.LinkTarget is not null) { entry.Delete(); continue; } // where still earlier versions kept the links
             if (NetnsFacts.Inode(entry.FullName) is { } inode && occupied.Contains(inode)) kept.Add(entry.Name);
             else NetnsFacts.RemoveName(entry.FullName);
         }
-        foreach (var alias in aliases)
-            if (!kept.Contains(Path.GetFileName(alias.LinkTarget!))) alias.Delete();
+        var steps = running?.ToList() ?? [];
+        lock (_gate)
+            foreach (var (ns, workflow, netns) in steps)
+                if (kept.Contains(netns)) _adoptable[Alias(ns, workflow)] = netns;
         EndOrphanPastas();
     }
 
@@ -112,13 +119,9 @@ public sealed class WorkflowNetworks : IDisposable
             {
                 try
                 {
-                    if (Adopted(alias) is { } running) held.Name = running;
-                    else
-                    {
-                        var name = _pool.Take(@namespace);
-                        Link(alias, name);
-                        held.Name = name;
-                    }
+                    string? adopted;
+                    lock (_gate) _adoptable.Remove(alias, out adopted);
+                    held.Name = adopted is not null && NetnsFacts.Inode(PathOf(adopted)) is not null ? adopted : _pool.Take(@namespace);
                 }
                 catch (IOException)
                 {
@@ -146,7 +149,6 @@ public sealed class WorkflowNetworks : IDisposable
             if (--held.Users > 0) return;
             _held.Remove(alias);
             name = held.Name;
-            File.Delete(AliasPath(alias)); // under the gate: the workflow's next Acquire links its own
         }
         if (name is not null) _pool.Return(@namespace, name, clean);
     }
@@ -156,27 +158,8 @@ public sealed class WorkflowNetworks : IDisposable
 
     internal static string PathOf(string name) => "/run/netns/" + name;
 
-    /// <summary>Where the workflows' links to their namespaces live.</summary>
+    /// <summary>Where earlier versions kept a link per workflow to its namespace (removed at start).</summary>
     internal const string AliasDir = "/run/egw-netns";
-
-    private static string AliasPath(string alias) => Path.Combine(AliasDir, alias);
-
-    /// <summary>The namespace a step of the previous run is still in, found through the workflow's link.</summary>
-    private static string? Adopted(string alias)
-    {
-        var link = new FileInfo(AliasPath(alias));
-        if (link.LinkTarget is not { } target) return null;
-        var name = Path.GetFileName(target);
-        return NetnsFacts.Inode(PathOf(name)) is not null ? name : null;
-    }
-
-    private static void Link(string alias, string name)
-    {
-        var path = AliasPath(alias);
-        if (!Directory.Exists(AliasDir) && !OperatingSystem.IsWindows()) Directory.CreateDirectory(AliasDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.Delete(path); // a dead link of a crashed run
-        File.CreateSymbolicLink(path, PathOf(name));
-    }
 
     /// <summary>A host-wide name: the data directory's hash leads it, so two services on one host never share a namespace, and each finds its own leftovers.</summary>
     private string Alias(string @namespace, string workflow) => _prefix + Hash($"{@namespace}\0{workflow}")[..12];

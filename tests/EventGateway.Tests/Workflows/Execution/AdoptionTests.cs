@@ -34,5 +34,34 @@ public sealed class AdoptionTests : IDisposable
         finally { stranger.Kill(); }
     }
 
+    [Fact]
+    public async Task A_step_running_across_a_restart_keeps_its_workflows_network_and_a_new_sibling_joins_it()
+    {
+        var sandbox = Sandbox.Detect();
+        sandbox.Network.ShouldBe(StepNetwork.Isolated, sandbox.Unavailable); // the default, as root
+        StepSpec Step(string node, string script) =>
+            new(new StepKey("default", "wf", node), "busybox", ["sh", "-c", script], null, new Dictionary<string, string>(), [], null);
+        string Stdout(string node) => File.ReadAllText(Path.Combine(_dir.FullName, "pods", "default", "wf", node, "stdout")).Trim();
+        var daemon = Step("daemon", "readlink /proc/self/ns/net; exec sleep 300");
+
+        var before = new LocalProcessExecutor(_dir.FullName, 4, sandbox, TimeProvider.System, NullLogger<LocalProcessExecutor>.Instance);
+        using var stopWaiting = new CancellationTokenSource();
+        var abandoned = before.RunAsync(daemon, () => { }, stopWaiting.Token);
+        await Support.Eventually.Get(() => Task.FromResult(File.Exists(Path.Combine(_dir.FullName, "pods", "default", "wf", "daemon", "stdout")) && Stdout("daemon").Length > 0 ? "" : null), "the step to say its network");
+        var network = Stdout("daemon");
+        stopWaiting.Cancel(); // the service goes away; its step goes on
+        await Should.ThrowAsync<OperationCanceledException>(abandoned);
+        before.Dispose();
+
+        using var after = new LocalProcessExecutor(_dir.FullName, 4, sandbox, TimeProvider.System, NullLogger<LocalProcessExecutor>.Instance);
+        var adopted = after.RunAsync(daemon, () => { }, CancellationToken.None);
+        var sibling = await after.RunAsync(Step("sibling", "readlink /proc/self/ns/net"), () => { }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        after.Kill(daemon.Key);
+        (await adopted.WaitAsync(TimeSpan.FromSeconds(60))).End.ShouldBe(StepEnd.Killed);
+
+        sibling.End.ShouldBe(StepEnd.Exited);
+        Stdout("sibling").ShouldBe(network); // the workflow's steps still reach each other on 127.0.0.1
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 }
