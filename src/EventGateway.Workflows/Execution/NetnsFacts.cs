@@ -49,7 +49,9 @@ internal static partial class NetnsFacts
     }
 
     /// <summary>How many sockets the namespace holds, of every table; counted from this thread, which visits it and comes back.</summary>
-    public static int Sockets(string path) => Inside(path, () =>
+    /// <param name="processesGone">every process that was in it is known to be gone: the tables are skipped, as their sockets
+    /// (unix, ping) end with the processes holding them; TCP's can outlive them (orphaned, TIME_WAIT), and sockstat counts those.</param>
+    public static int Sockets(string path, bool processesGone = false) => Inside(path, () =>
     {
         var count = 0;
         foreach (var line in File.ReadLines("/proc/thread-self/net/sockstat").Concat(File.ReadLines("/proc/thread-self/net/sockstat6")))
@@ -60,7 +62,7 @@ internal static partial class NetnsFacts
             for (var i = 1; i + 1 < words.Length; i += 2)
                 if (words[i] is "inuse" or "tw") count += int.Parse(words[i + 1], CultureInfo.InvariantCulture);
         }
-        foreach (var table in SocketTables)
+        foreach (var table in processesGone ? [] : SocketTables)
         {
             try
             {

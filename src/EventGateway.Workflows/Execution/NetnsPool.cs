@@ -239,7 +239,7 @@ internal sealed partial class NetnsPool : IDisposable
             var path = WorkflowNetworks.PathOf(name);
             string? why = NetnsFacts.Inode(path) is not { } inode ? "its name is gone"
                 : !clean && occupied.Contains(inode) ? "a process is still in it"
-                : Sockets(path) is var n and > 0 ? $"{n} socket(s) are left in it"
+                : Sockets(path, clean) is var n and > 0 ? $"{n} socket(s) are left in it"
                 : null;
             if (why is not null && checks + 1 < Checks && NetnsFacts.Inode(path) is not null)
             {
@@ -265,9 +265,9 @@ internal sealed partial class NetnsPool : IDisposable
         }
     }
 
-    private static int Sockets(string path)
+    private static int Sockets(string path, bool processesGone)
     {
-        try { return NetnsFacts.Sockets(path); }
+        try { return NetnsFacts.Sockets(path, processesGone); }
         catch (IOException) { return int.MaxValue; }
     }
 

@@ -3,7 +3,7 @@ using Shouldly;
 
 namespace EventGateway.Tests.Workflows.Controller;
 
-/// <summary>The controller's queue: one entry per key however often it is added, never a key at two workers, nothing added while a key is worked on lost.</summary>
+/// <summary>The controller's queue: one entry per key however often it is added, never a key at two workers, nothing added while a key is worked on lost, urgent keys first.</summary>
 public sealed class WorkQueueTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
@@ -76,5 +76,54 @@ public sealed class WorkQueueTests
         await stop.CancelAsync();
         await Task.WhenAll(workers);
         overlaps.ShouldBe(0);
+    }
+    [Fact]
+    public async Task Urgent_keys_go_before_keys_queued_earlier_and_an_urgent_add_moves_a_queued_key_up_once()
+    {
+        var q = new WorkQueue();
+        q.Add("new-1");
+        q.Add("new-2");
+        q.Add("running", urgent: true); // a step of it ended
+        q.Add("new-2", urgent: true);   // a released lock lets it start
+
+        (await q.TakeAsync(default)).ShouldBe("running");
+        (await q.TakeAsync(default)).ShouldBe("new-2");
+        (await q.TakeAsync(default)).ShouldBe("new-1");
+        using var none = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Should.ThrowAsync<OperationCanceledException>(async () => await q.TakeAsync(none.Token)); // new-2's first entry is not handed out again
+    }
+
+    [Fact]
+    public async Task A_stream_of_urgent_keys_does_not_starve_the_others()
+    {
+        var q = new WorkQueue();
+        q.Add("new");
+        var taken = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            q.Add($"ended-{i}", urgent: true);
+            var key = await q.TakeAsync(default);
+            taken.Add(key);
+            q.Done(key);
+            if (key == "new") break;
+        }
+
+        taken.ShouldContain("new");
+        taken.Count.ShouldBeLessThanOrEqualTo(10);
+    }
+
+    [Fact]
+    public async Task An_urgent_add_while_worked_on_comes_again_before_the_others()
+    {
+        var q = new WorkQueue();
+        q.Add("a", urgent: true);
+        var key = await q.TakeAsync(default);
+        q.Add("b");
+        q.Add("a", urgent: true);
+
+        q.Done(key);
+
+        (await q.TakeAsync(default)).ShouldBe("a");
+        (await q.TakeAsync(default)).ShouldBe("b");
     }
 }
