@@ -13,9 +13,9 @@ namespace EventGateway.Workflows.Execution;
 /// <see cref="NetnsPool"/> when its first step starts and gives it back when its last running step ends. Which
 /// workflow holds which namespace is known in memory only: after a restart, the steps still running say it (their
 /// launchers' arguments name both), and their workflows get those namespaces back (see <see cref="RemoveLeftovers"/>).
-/// Nothing is written per workflow: a link per workflow (kept in /run/egw-netns until this change) was an inode made
+/// Nothing is written per workflow: the link per workflow earlier versions kept in /run/egw-netns was an inode made
 /// and removed on /run's file system for every workflow, ~2 % of the CPU of a run of one-step workflows where /run is
-/// a disk.
+/// a disk (this machine's).
 /// </summary>
 public sealed class WorkflowNetworks : IDisposable
 {

@@ -20,8 +20,9 @@
  *  - ROOT (host directory, the step's own) as the writable layer of an overlay over BASE, egw's shared
  *    skeleton of mount points and symlinks (so no step writes a skeleton of its own: creating and removing
  *    a score of inodes per step made the file system the bottleneck), system directories read-only (--ro), egw's
- *    shared /etc read-only, fresh /proc, a minimal /dev, tmpfs /run, /dev/shm; every mount nosuid, nodev
- *    where it can be; no path of the host's outside these;
+ *    shared /etc read-only, fresh /proc, a minimal /dev (with --template, a read-only copy of the template's), its own
+ *    /dev/pts, and one tmpfs for /run and /dev/shm; every mount nosuid, nodev where it can be; no path of the host's
+ *    outside these;
  *  - the host uid UID and gid GID, no supplementary groups, no capabilities (effective, permitted,
  *    inheritable, ambient, bounding), no_new_privs; with --run-as a user namespace mapping the requested
  *    ids onto UID/GID, again with no capabilities;
@@ -321,7 +322,7 @@ static void fill_run(int d)
 }
 
 /* Attaches DIR of the detached mount SCRATCH onto TARGET (a mount point beneath ROOT); 0 when this kernel cannot
- * clone from a detached mount (before 6.15), and then nothing was attached. */
+ * clone from a detached mount (older kernels refuse with EINVAL), and then nothing was attached. */
 static int attach_part(int scratch, const char *dir, int root, const char *target)
 {
     int m = (int)syscall(SYS_open_tree, scratch, dir, EGW_OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW);
@@ -447,7 +448,7 @@ static void build_root(void)
  * Why: pivot_root walks every thread of the host (chroot_fs_refs) and a mount namespace copied from the host's
  * copies and then detaches all of the host's mounts; in a fan-out beside a busy .NET process pivot_root alone
  * was a fifth of the launcher's CPU. The template is a mount namespace built once per service: a read-only,
- * otherwise empty tmpfs as its root holding the system directories (read-only) and egw's /etc, and an empty
+ * otherwise empty tmpfs as its root holding the system directories and /dev (read-only) and egw's /etc, and an empty
  * ".egw-step-root" directory (a name no host has: entering anything else fails). A step's monitor enters it (--template), each sandbox copies it (a handful of mounts),
  * attaches the step's own overlay on that directory, clones the system directories into it, and moves it onto / with a
  * chroot, which walks nothing. Escaping that chroot (a new user namespace grants CAP_SYS_CHROOT; climbing out
@@ -515,8 +516,8 @@ static _Noreturn void make_template(void)
 }
 
 /* The sandbox's view from the template (this process's mount namespace is a fresh copy of it): OVERLAY (the
- * step's root, made by the monitor outside) on /.egw-step-root, the system directories and /etc cloned from the template's
- * own, /proc, /dev, /run, volumes (BINDS, detached copies made outside), then that moved onto / and chrooted. */
+ * step's root, made by the monitor outside) on /.egw-step-root, the system directories, /etc and /dev cloned from the template's
+ * own, its own /proc, /dev/pts, /run and /dev/shm, volumes (BINDS, detached copies made outside), then that moved onto / and chrooted. */
 static void build_root_in_template(int overlay, const int *binds)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("making mounts private");
