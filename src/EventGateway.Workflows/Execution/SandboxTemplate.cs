@@ -5,9 +5,9 @@ namespace EventGateway.Workflows.Execution;
 
 /// <summary>
 /// The part of every sandbox that is the same for every step, built once per service: a mount namespace whose
-/// root is a read-only, otherwise empty tmpfs holding the system directories and a /dev (read-only) and egw's /etc
+/// root is a read-only, otherwise empty tmpfs holding the system directories (read-only) and egw's /etc
 /// (egw-step --make-template). Each step's launcher enters it (--template) and builds its sandbox on a copy of
-/// it: its own overlay root, /proc, /dev/pts, /run, /dev/shm and volumes, moved onto / with a chroot. That is what spares
+/// it: its own overlay root, /proc, /dev, /run and volumes, moved onto / with a chroot. That is what spares
 /// every step a copy of the host's mount table, its detaching, and pivot_root, whose walk over every thread of
 /// the host was a fifth of the launcher's CPU beside a busy service. The template runs no step code and
 /// nothing in it is writable, so, like the shared base and /etc directories, one serves every workflow.

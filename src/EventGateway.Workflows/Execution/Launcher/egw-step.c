@@ -20,9 +20,8 @@
  *  - ROOT (host directory, the step's own) as the writable layer of an overlay over BASE, egw's shared
  *    skeleton of mount points and symlinks (so no step writes a skeleton of its own: creating and removing
  *    a score of inodes per step made the file system the bottleneck), system directories read-only (--ro), egw's
- *    shared /etc read-only, fresh /proc, a minimal /dev (with --template, a read-only copy of the template's), its own
- *    /dev/pts, and one tmpfs for /run and /dev/shm; every mount nosuid, nodev where it can be; no path of the host's
- *    outside these;
+ *    shared /etc read-only, fresh /proc, a minimal /dev, tmpfs /run, /dev/shm; every mount nosuid, nodev
+ *    where it can be; no path of the host's outside these;
  *  - the host uid UID and gid GID, no supplementary groups, no capabilities (effective, permitted,
  *    inheritable, ambient, bounding), no_new_privs; with --run-as a user namespace mapping the requested
  *    ids onto UID/GID, again with no capabilities;
@@ -267,9 +266,13 @@ static int mount_point(int root, const char *name)
     return fd;
 }
 
-/* /dev's device nodes, links and mount points, in the directory D (a fresh tmpfs): the same for every step. */
-static void fill_dev(int d)
+static void make_dev(int root)
 {
+    int dev = mount_point(root, "dev");
+    attach(new_fs("tmpfs", "mode=0755,size=64k,nr_inodes=64", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev"), dev, "/dev");
+    close(dev);
+    int d = beneath_as(root, "dev", O_DIRECTORY | O_RDONLY); /* the tmpfs now on top */
+    if (d < 0) fail("/dev");
     static const struct { const char *name; unsigned major, minor; } nodes[] = {
         { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
     };
@@ -283,26 +286,24 @@ static void fill_dev(int d)
     for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlinkat(links[i].a, d, links[i].b) < 0) fail("/dev link");
     if (mkdirat(d, "pts", 0755) < 0 || mkdirat(d, "shm", 01777) < 0) fail("/dev dirs");
+    int pts = openat(d, "pts", O_PATH | O_NOFOLLOW | O_CLOEXEC), shm = openat(d, "shm", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (pts < 0 || shm < 0) fail("/dev dirs");
+    attach(new_fs("devpts", "newinstance,ptmxmode=0666,mode=620", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev/pts"), pts, "/dev/pts");
+    attach(new_fs("tmpfs", "mode=1777,size=64m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/dev/shm"), shm, "/dev/shm");
+    close(pts); close(shm); close(d);
 }
 
-/* A /dev tmpfs (device nodes allowed, nothing executable) on ROOT's dev, filled; returns its directory. */
-static int new_dev(int root)
+static void make_run(int root)
 {
-    int at = mount_point(root, "dev");
-    attach(new_fs("tmpfs", "mode=0755,size=64k,nr_inodes=64", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev"), at, "/dev");
-    close(at);
-    int d = beneath_as(root, "dev", O_DIRECTORY | O_RDONLY); /* the tmpfs now on top */
-    if (d < 0) fail("/dev");
-    fill_dev(d);
-    return d;
-}
-
-/* The step's users and groups in DIR (its /run): egw's /etc/passwd and /etc/group link here, so /etc can be shared by every step. */
-static void fill_run(int d)
-{
+    int run = mount_point(root, "run");
+    attach(new_fs("tmpfs", "mode=0755,size=1m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run"), run, "/run");
+    close(run);
+    int d = beneath_as(root, "run", O_DIRECTORY | O_RDONLY);
+    if (d < 0) fail("/run");
     if (mkdirat(d, "egw", 0755) < 0) fail("/run/egw");
     int egw = openat(d, "egw", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (egw < 0) fail("/run/egw");
+    /* The step's users and groups: egw's /etc/passwd and /etc/group link here, so /etc can be shared by every step. */
     long uid = opt.run_as ? opt.run_uid : opt.uid, gid = opt.run_as ? opt.run_gid : opt.gid;
     char passwd[512], group[256];
     int np = snprintf(passwd, sizeof passwd, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
@@ -318,68 +319,16 @@ static void fill_run(int d)
         /* Images take `python` for granted; Debian installs python3. */
         if (mkdirat(egw, "bin", 0755) < 0 || symlinkat("/usr/bin/python3", egw, "bin/python") < 0) fail("/run/egw/bin");
     }
-    close(egw);
+    close(egw); close(d);
 }
 
-/* Attaches DIR of the detached mount SCRATCH onto TARGET (a mount point beneath ROOT); 0 when this kernel cannot
- * clone from a detached mount (older kernels refuse with EINVAL), and then nothing was attached. */
-static int attach_part(int scratch, const char *dir, int root, const char *target)
-{
-    int m = (int)syscall(SYS_open_tree, scratch, dir, EGW_OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-    if (m < 0 && errno == EINVAL) return 0;
-    if (m < 0) fail(target);
-    int at = mount_point(root, target);
-    attach(m, at, target);
-    close(at);
-    return 1;
-}
-
-/*
- * The step's own /proc (of its pid namespace), /dev, /dev/pts, /dev/shm and /run, on ROOT. TEMPLATE_DEV: a copy
- * of the template's read-only /dev (its nodes made once per service) instead of a /dev made here.
- * Why one tmpfs for /run and /dev/shm: every file system a step mounts is made and torn down with it, and that
- * (fsconfig, shrink_dcache_for_umount) was 39 % of the launcher's CPU with six per step; both want the same flags
- * (nosuid, nodev), so one tmpfs holds both as directories, each bound onto its place. They share its size.
- */
-static void make_proc_dev_run(int root, int template_dev)
+/* The step's own /proc (of its pid namespace), /dev and /run, on ROOT. */
+static void make_proc_dev_run(int root)
 {
     int proc = mount_point(root, "proc");
     attach(new_fs("proc", NULL, EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV | EGW_MOUNT_ATTR_NOEXEC, "/proc"), proc, "/proc");
-    close(proc);
-    if (template_dev) {
-        int dev = mount_point(root, "dev");
-        attach(clone_tree(AT_FDCWD, "/dev", 0, "/dev"), dev, "/dev"); /* read-only, as in the template */
-        close(dev);
-    } else {
-        close(new_dev(root));
-    }
-    int pts = mount_point(root, "dev/pts");
-    attach(new_fs("devpts", "newinstance,ptmxmode=0666,mode=620", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC, "/dev/pts"), pts, "/dev/pts");
-    close(pts);
-
-    int scratch = new_fs("tmpfs", "mode=0755,size=65m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run and /dev/shm");
-    if (mkdirat(scratch, "run", 0755) < 0 || mkdirat(scratch, "shm", 01777) < 0) fail("/run and /dev/shm");
-    int run = openat(scratch, "run", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (run < 0) fail("/run");
-    fill_run(run);
-    close(run);
-    if (attach_part(scratch, "run", root, "run")) {
-        attach_part(scratch, "shm", root, "dev/shm");
-        close(scratch);
-        return;
-    }
-    /* An older kernel: /run and /dev/shm get a tmpfs each. */
-    close(scratch);
-    int at = mount_point(root, "run");
-    attach(new_fs("tmpfs", "mode=0755,size=1m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/run"), at, "/run");
-    close(at);
-    int d = beneath_as(root, "run", O_DIRECTORY | O_RDONLY);
-    if (d < 0) fail("/run");
-    fill_run(d);
-    close(d);
-    at = mount_point(root, "dev/shm");
-    attach(new_fs("tmpfs", "mode=1777,size=64m", EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NODEV, "/dev/shm"), at, "/dev/shm");
-    close(at);
+    make_dev(root);
+    make_run(root);
 }
 
 /* Everything of the sandbox's view, then pivot into ROOT. Runs as pid 1 of the new namespaces, still root. */
@@ -417,7 +366,7 @@ static void build_root(void)
     read_only(etc, EGW_MOUNT_ATTR_NOEXEC, "/etc");
     close(etc);
 
-    make_proc_dev_run(root, 0);
+    make_proc_dev_run(root);
 
     for (int i = 0; i < opt.n_binds; i++) {
         /* Volumes: the host side is egw's own directory; the mount point must already exist inside ROOT. */
@@ -448,7 +397,7 @@ static void build_root(void)
  * Why: pivot_root walks every thread of the host (chroot_fs_refs) and a mount namespace copied from the host's
  * copies and then detaches all of the host's mounts; in a fan-out beside a busy .NET process pivot_root alone
  * was a fifth of the launcher's CPU. The template is a mount namespace built once per service: a read-only,
- * otherwise empty tmpfs as its root holding the system directories and /dev (read-only) and egw's /etc, and an empty
+ * otherwise empty tmpfs as its root holding the system directories (read-only) and egw's /etc, and an empty
  * ".egw-step-root" directory (a name no host has: entering anything else fails). A step's monitor enters it (--template), each sandbox copies it (a handful of mounts),
  * attaches the step's own overlay on that directory, clones the system directories into it, and moves it onto / with a
  * chroot, which walks nothing. Escaping that chroot (a new user namespace grants CAP_SYS_CHROOT; climbing out
@@ -485,15 +434,6 @@ static _Noreturn void make_template(void)
         read_only(d, 0, opt.ro[i]);
         close(d);
     }
-    /* /dev: its nodes and links made once here; each sandbox gets a read-only copy of it (see make_proc_dev_run). */
-    if (mkdirat(t, "dev", 0755) < 0) fail("template /dev");
-    umask(0); /* the nodes' modes as written (0666) */
-    close(new_dev(t));
-    umask(022);
-    int dev = beneath(t, "dev");
-    struct egw_mount_attr dev_ro = { .attr_set = EGW_MOUNT_ATTR_RDONLY | EGW_MOUNT_ATTR_NOSUID | EGW_MOUNT_ATTR_NOEXEC };
-    if (dev < 0 || syscall(SYS_mount_setattr, dev, "", AT_EMPTY_PATH, &dev_ro, sizeof dev_ro) < 0) fail("template /dev");
-    close(dev);
     int etc = beneath(t, "etc");
     attach(clone_tree(AT_FDCWD, opt.etc, 0, "/etc"), etc, "/etc");
     close(etc);
@@ -516,8 +456,8 @@ static _Noreturn void make_template(void)
 }
 
 /* The sandbox's view from the template (this process's mount namespace is a fresh copy of it): OVERLAY (the
- * step's root, made by the monitor outside) on /.egw-step-root, the system directories, /etc and /dev cloned from the template's
- * own, its own /proc, /dev/pts, /run and /dev/shm, volumes (BINDS, detached copies made outside), then that moved onto / and chrooted. */
+ * step's root, made by the monitor outside) on /.egw-step-root, the system directories and /etc cloned from the template's
+ * own, /proc, /dev, /run, volumes (BINDS, detached copies made outside), then that moved onto / and chrooted. */
 static void build_root_in_template(int overlay, const int *binds)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("making mounts private");
@@ -535,7 +475,7 @@ static void build_root_in_template(int overlay, const int *binds)
     int etc = mount_point(root, "etc");
     attach(clone_tree(AT_FDCWD, "/etc", 0, "/etc"), etc, "/etc");
     close(etc);
-    make_proc_dev_run(root, 1);
+    make_proc_dev_run(root);
     for (int i = 0; i < opt.n_binds; i++) {
         int at = beneath(root, opt.binds[i].b);
         if (at < 0) fail(opt.binds[i].b);
