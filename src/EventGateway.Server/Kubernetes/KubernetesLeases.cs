@@ -1,11 +1,9 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using EventGateway.Workflows.Replicas;
 
@@ -16,9 +14,9 @@ namespace EventGateway.Server.Kubernetes;
 /// namespace, one Lease per named lease (a Sensor, a polling listener, a workflow shard, a singleton) and one per live
 /// replica (its membership, to share the shards out). KubernetesClient's LeaderElector is not used: it runs one
 /// election per lock with a blocking loop and callbacks, while a replica here holds some dozens of leases, takes them
-/// in one round and hands idle shards over; this class keeps ReplicaLeases' rounds and semantics and uses the API
-/// server's optimistic concurrency (update with metadata.resourceVersion; 409 = someone else wrote first) instead of
-/// PostgreSQL's conditional UPDATE.
+/// in one round and hands idle shards over. The rounds are <see cref="LeaseRounds"/>', as over PostgreSQL; this class
+/// keeps the Leases with the API server's optimistic concurrency (update with metadata.resourceVersion; 409 = someone
+/// else wrote first) instead of PostgreSQL's conditional UPDATE.
 /// <para>
 /// Semantics as over PostgreSQL: every TTL/3 one LIST of this service's Leases, then renewals of what is held,
 /// takeovers of what is free, hand-over of surplus idle shards; a hold ends locally at 4/5 TTL after the last renewal
@@ -31,7 +29,7 @@ namespace EventGateway.Server.Kubernetes;
 /// (kubectl) but not trusted, so clocks that disagree between nodes cannot hand a lease over early.
 /// </para>
 /// </summary>
-public sealed partial class KubernetesLeases : BackgroundService, IOwnership
+public sealed partial class KubernetesLeases : LeaseRounds
 {
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string ManagedBy = "eventgateway";
@@ -43,19 +41,12 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
 
     private readonly IKubernetes _client;
     private readonly string _namespace;
-    private readonly TimeSpan _ttl;
-    private readonly TimeSpan _margin;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Func<string, long, CancellationToken, Task<long>>? _recordFence;
-    private readonly ConcurrentDictionary<string, LeaseHold> _claims = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(string Name, long Epoch)> _releases = new();
     private readonly Dictionary<string, (string ResourceVersion, long At)> _observed = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _tick = new(1, 1);
-    private readonly LeaseHold _membership;
-    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _lastReached;
-    private string? _lastError;
+    /// <summary>This round's LIST, by object name, kept up to date by the round's own writes.</summary>
+    private Dictionary<string, V1Lease> _leases = new(StringComparer.Ordinal);
 
     /// <param name="recordFence">
     /// Records a gained hold (name, epoch) where fenced writes check it (the shared PostgreSQL store's egw_leases) and
@@ -63,32 +54,10 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     /// </param>
     public KubernetesLeases(IKubernetes client, string @namespace, string replicaId, TimeSpan ttl, TimeProvider time, ILogger<KubernetesLeases> log,
         Func<string, long, CancellationToken, Task<long>>? recordFence = null)
-    {
-        if (ttl < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease-ttl must be at least 1s, got {ttl}");
-        (_client, _namespace, ReplicaId, _ttl, _time, _log, _recordFence) = (client, @namespace, replicaId, ttl, time, log, recordFence);
-        _margin = ttl / 5; // as ReplicaLeases: one renewal may fail, and the work has a fifth of the TTL to stop
-        _membership = new LeaseHold(ReplicaPrefix + replicaId, () => { }, null, Released);
-    }
-
-    public string ReplicaId { get; }
+        : base(replicaId, ReplicaPrefix + replicaId, ttl, time, log, "the Kubernetes API server's Leases") =>
+        (_client, _namespace, _time, _log, _recordFence) = (client, @namespace, time, log, recordFence);
 
     public string Namespace => _namespace;
-
-    public bool Shared => true;
-
-    public bool Reachable => Interlocked.Read(ref _lastReached) is var at && at != 0 && _time.GetElapsedTime(at) < _ttl - _margin;
-
-    public string? Unavailable => Reachable ? null
-        : Interlocked.Read(ref _lastReached) == 0 ? "this replica has not reached the Kubernetes API server's Leases yet"
-        : $"this replica has not reached the Kubernetes API server's Leases for {(int)_time.GetElapsedTime(Interlocked.Read(ref _lastReached)).TotalSeconds}s: {_lastError ?? "no answer"}";
-
-    public ILeaseClaim Claim(string name, Action changed, Func<bool>? idle = null)
-    {
-        var claim = new LeaseHold(name, changed, idle, Released);
-        if (!_claims.TryAdd(name, claim)) throw new InvalidOperationException($"lease {name} is claimed twice in this replica");
-        Wake();
-        return claim;
-    }
 
     /// <summary>
     /// The Lease object's name for a lease: a readable slug of it (DNS subdomain characters only) and a hash of the
@@ -106,114 +75,23 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
         return $"egw-{text}-{hash}";
     }
 
-    private void Wake() => _wake.TrySetResult();
+    protected override void Joined() => LogJoinedIn(_log, ReplicaId, _namespace);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task BeginRoundAsync(CancellationToken ct) => _leases = await ListAsync(ct).ConfigureAwait(false);
+
+    protected override async Task<IReadOnlySet<string>> RenewAsync(IReadOnlyList<(string Name, long Epoch)> held, CancellationToken ct)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var wake = Volatile.Read(ref _wake);
-            await TickAsync(stoppingToken).ConfigureAwait(false);
-            var delay = _membership.Held ? _ttl / 3 : TimeSpan.FromSeconds(1);
-            try { await Task.WhenAny(Task.Delay(delay, _time, stoppingToken), wake.Task).ConfigureAwait(false); }
-            catch (OperationCanceledException) { }
-            if (wake.Task.IsCompleted) Interlocked.CompareExchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
-        }
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, epoch) in held)
+            if (await RenewAsync(name, epoch, ct).ConfigureAwait(false)) kept.Add(name);
+        return kept;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        try { await base.StopAsync(cancellationToken).ConfigureAwait(false); }
-        finally { await ReleaseAllAsync().ConfigureAwait(false); }
-    }
+    protected override bool DidNotAnswer(Exception e, CancellationToken ct) =>
+        e is HttpOperationException or HttpRequestException or IOException or TimeoutException or KubernetesException
+        || (e is OperationCanceledException && !ct.IsCancellationRequested);
 
-    /// <summary>One round (public for tests, which drive it with a fake clock); the loop runs it every TTL/3 and on claims.</summary>
-    public async Task TickAsync(CancellationToken ct = default)
-    {
-        await _tick.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            var sent = _time.GetTimestamp();
-            try
-            {
-                await RoundAsync(sent, ct).ConfigureAwait(false);
-                Interlocked.Exchange(ref _lastReached, sent);
-            }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or TimeoutException or KubernetesException
-                                          || (e is OperationCanceledException && !ct.IsCancellationRequested))
-            {
-                _lastError = Describe(e);
-                LogUnreachable(_log, _lastError);
-            }
-            foreach (var claim in _claims.Values.Append(_membership))
-                if (claim.Held && claim.ValidUntil is { } until && _time.GetTimestamp() > until)
-                {
-                    LogExpired(_log, claim.Name);
-                    claim.Lose();
-                }
-        }
-        finally
-        {
-            _tick.Release();
-        }
-    }
-
-    private async Task RoundAsync(long sent, CancellationToken ct)
-    {
-        var deadline = sent + (long)((_ttl - _margin).TotalSeconds * _time.TimestampFrequency);
-        while (_releases.TryPeek(out var r))
-        {
-            await ReleaseAsync(r.Name, r.Epoch, ct).ConfigureAwait(false);
-            _releases.TryDequeue(out _);
-        }
-
-        var leases = await ListAsync(ct).ConfigureAwait(false);
-
-        foreach (var c in _claims.Values.Append(_membership).Where(c => c.Held).ToList())
-        {
-            if (await RenewAsync(c, leases, ct).ConfigureAwait(false)) c.ValidUntil = deadline;
-            else
-            {
-                LogLost(_log, c.Name);
-                c.Lose();
-            }
-        }
-
-        if (!_membership.Held && await TryAcquireAsync(_membership.Name, leases, ct).ConfigureAwait(false) is { } me)
-        {
-            _membership.Gain(me, deadline);
-            LogJoined(_log, ReplicaId, _namespace);
-        }
-        if (!_membership.Held) return;
-        var live = Math.Max(1, await LiveReplicasAsync(leases, ct).ConfigureAwait(false));
-
-        var grouped = _claims.Values.Where(c => c.Idle is not null).ToList();
-        var share = (grouped.Count + live - 1) / live;
-        var heldInGroup = grouped.Count(c => c.Held);
-        foreach (var c in _claims.Values.Where(c => !c.Held && !c.Disposed).OrderBy(c => c.Name, StringComparer.Ordinal))
-        {
-            if (c.Idle is not null && heldInGroup >= share) continue;
-            if (await TryAcquireAsync(c.Name, leases, ct).ConfigureAwait(false) is not { } epoch) continue;
-            if (c.Disposed)
-            {
-                await ReleaseAsync(c.Name, epoch, ct).ConfigureAwait(false);
-                continue;
-            }
-            if (c.Idle is not null) heldInGroup++;
-            LogGained(_log, c.Name, epoch);
-            c.Gain(epoch, deadline);
-        }
-        foreach (var c in grouped.Where(c => c.Held).OrderByDescending(c => c.Name, StringComparer.Ordinal))
-        {
-            if (heldInGroup <= share) break;
-            if (!c.Idle!()) continue;
-            var epoch = c.Epoch;
-            c.Lose();
-            await ReleaseAsync(c.Name, epoch, ct).ConfigureAwait(false);
-            heldInGroup--;
-            LogHandedOver(_log, c.Name);
-        }
-    }
+    protected override string Describe(Exception e) => e is HttpOperationException h ? $"{(int)h.Response.StatusCode} {h.Response.Content}" : e.Message;
 
     /// <summary>This service's Leases by object name, each observation timed on this replica's clock.</summary>
     private async Task<Dictionary<string, V1Lease>> ListAsync(CancellationToken ct)
@@ -237,7 +115,7 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     {
         if (string.IsNullOrEmpty(lease.Spec?.HolderIdentity)) return true;
         if (!_observed.TryGetValue(name, out var seen)) return false;
-        return _time.GetElapsedTime(seen.At) > TimeSpan.FromSeconds(lease.Spec.LeaseDurationSeconds ?? (int)_ttl.TotalSeconds);
+        return _time.GetElapsedTime(seen.At) > TimeSpan.FromSeconds(lease.Spec.LeaseDurationSeconds ?? (int)Ttl.TotalSeconds);
     }
 
     private bool Ours(V1Lease lease, long epoch) => lease.Spec?.HolderIdentity == ReplicaId && (lease.Spec.LeaseTransitions ?? 0) == epoch;
@@ -260,29 +138,30 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
         if (obj.Spec.HolderIdentity != ReplicaId || obj.Spec.LeaseTransitions != epoch) obj.Spec.AcquireTime = now;
         obj.Spec.HolderIdentity = ReplicaId;
         obj.Spec.LeaseTransitions = (int)epoch;
-        obj.Spec.LeaseDurationSeconds = (int)Math.Ceiling(_ttl.TotalSeconds);
+        obj.Spec.LeaseDurationSeconds = (int)Math.Ceiling(Ttl.TotalSeconds);
         obj.Spec.RenewTime = now;
         return obj;
     }
 
     /// <summary>Extends a hold; false when the Lease is no longer this hold (taken over, deleted, or changed under us twice).</summary>
-    private async Task<bool> RenewAsync(LeaseHold c, Dictionary<string, V1Lease> leases, CancellationToken ct)
+    private async Task<bool> RenewAsync(string lease, long epoch, CancellationToken ct)
     {
-        var name = ObjectName(c.Name);
+        var leases = _leases;
+        var name = ObjectName(lease);
         if (!leases.TryGetValue(name, out var current)) return false;
         for (var attempt = 0; attempt < 2; attempt++)
         {
-            if (!Ours(current, c.Epoch)) return false;
+            if (!Ours(current, epoch)) return false;
             try
             {
-                leases[name] = await _client.CoordinationV1.ReplaceNamespacedLeaseAsync(Hold(c.Name, name, c.Epoch, current), name, _namespace, cancellationToken: ct).ConfigureAwait(false);
+                leases[name] = await _client.CoordinationV1.ReplaceNamespacedLeaseAsync(Hold(lease, name, epoch, current), name, _namespace, cancellationToken: ct).ConfigureAwait(false);
                 Observe(name, leases[name], _time.GetTimestamp());
                 return true;
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
             {
                 // Written by someone else since our LIST (a takeover, or only a label added with kubectl): read it again.
-                LogConflict(_log, c.Name);
+                LogConflict(_log, lease);
                 try { current = await _client.CoordinationV1.ReadNamespacedLeaseAsync(name, _namespace, cancellationToken: ct).ConfigureAwait(false); }
                 catch (HttpOperationException g) when (g.Response.StatusCode == HttpStatusCode.NotFound) { return false; }
                 Observe(name, current, _time.GetTimestamp());
@@ -296,8 +175,9 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     }
 
     /// <summary>Takes the lease if it is free (absent, released, expired as seen from here, or ours from before); returns the new epoch.</summary>
-    private async Task<long?> TryAcquireAsync(string lease, Dictionary<string, V1Lease> leases, CancellationToken ct)
+    protected override async Task<long?> TryAcquireAsync(string lease, CancellationToken ct)
     {
+        var leases = _leases;
         var name = ObjectName(lease);
         long epoch;
         try
@@ -334,7 +214,9 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     }
 
     /// <summary>Gives a hold back: holder emptied, so any replica may take it at once rather than after the TTL.</summary>
-    private async Task ReleaseAsync(string lease, long epoch, CancellationToken ct, long? raiseTo = null)
+    protected override Task ReleaseAsync(string lease, long epoch, CancellationToken ct) => ReleaseAsync(lease, epoch, ct, raiseTo: null);
+
+    private async Task ReleaseAsync(string lease, long epoch, CancellationToken ct, long? raiseTo)
     {
         var name = ObjectName(lease);
         for (var attempt = 0; attempt < 2; attempt++)
@@ -360,8 +242,9 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
     /// Replicas whose membership Lease is live as seen from here (this one included). A membership Lease left by a
     /// replica that died is deleted once expired (with its resourceVersion as precondition), so they do not pile up.
     /// </summary>
-    private async Task<int> LiveReplicasAsync(Dictionary<string, V1Lease> leases, CancellationToken ct)
+    protected override async Task<int> LiveReplicasAsync(CancellationToken ct)
     {
+        var leases = _leases;
         var live = 0;
         foreach (var (name, lease) in leases.Where(l => l.Value.Metadata.Labels is { } labels && labels.TryGetValue(RoleLabel, out var role) && role == "replica").ToList())
         {
@@ -381,53 +264,12 @@ public sealed partial class KubernetesLeases : BackgroundService, IOwnership
         return live;
     }
 
-    private async Task ReleaseAllAsync()
-    {
-        var held = _claims.Values.Append(_membership).Where(c => c.Held).Select(c => (c.Name, c.Epoch)).ToList();
-        foreach (var c in _claims.Values) c.Lose();
-        _membership.Lose();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-        try
-        {
-            foreach (var (name, epoch) in held.Concat(_releases)) await ReleaseAsync(name, epoch, cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or OperationCanceledException or TimeoutException)
-        {
-            LogUnreachable(_log, Describe(e));
-        }
-    }
-
-    private static string Describe(Exception e) => e is HttpOperationException h ? $"{(int)h.Response.StatusCode} {h.Response.Content}" : e.Message;
-
-    /// <summary>A claim given up: the table forgets it and, if it was held, the lease goes back at the next round.</summary>
-    private void Released(LeaseHold claim, bool held, long epoch)
-    {
-        _claims.TryRemove(new KeyValuePair<string, LeaseHold>(claim.Name, claim));
-        if (held) _releases.Enqueue((claim.Name, epoch));
-        Wake();
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Replica} joined (Leases in namespace {Namespace})")]
-    private static partial void LogJoined(ILogger log, string replica, string @namespace);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "lease {Name} taken (epoch {Epoch})")]
-    private static partial void LogGained(ILogger log, string name, long epoch);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Name} lost: another replica holds it now")]
-    private static partial void LogLost(ILogger log, string name);
+    private static partial void LogJoinedIn(ILogger log, string replica, string @namespace);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "lease {Name}: 409 Conflict, the Lease changed since it was read")]
     private static partial void LogConflict(ILogger log, string name);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Name} given up: not renewed in time (the API server did not answer)")]
-    private static partial void LogExpired(ILogger log, string name);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "lease {Name} handed over (idle, beyond this replica's share)")]
-    private static partial void LogHandedOver(ILogger log, string name);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Name} at epoch {Epoch} given back: the shared store records a newer hold of it (epoch {Recorded}; leases moved from --lease postgres?); the next hold is taken above it")]
     private static partial void LogFenceRefused(ILogger log, string name, long epoch, long recorded);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "leases: the Kubernetes API server did not answer: {Reason}")]
-    private static partial void LogUnreachable(ILogger log, string reason);
 }
