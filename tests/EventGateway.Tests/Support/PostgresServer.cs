@@ -7,7 +7,7 @@ namespace EventGateway.Tests.Support;
 
 /// <summary>
 /// A real PostgreSQL server on loopback (Debian package postgresql; .ci/run installs it): a cluster made with initdb
-/// in a fresh directory, run as the `postgres` user (the server refuses root) on a free port, killed on dispose.
+/// in a fresh directory, run as the `postgres` user (the server refuses root) on a free port, stopped on dispose.
 /// <see cref="NewDatabaseAsync"/> hands each test its own database, so tests share one server and never each other's rows.
 /// Use as a class fixture (IClassFixture&lt;PostgresServer&gt;) or create with <see cref="StartAsync"/>.
 /// </summary>
@@ -42,7 +42,9 @@ public sealed class PostgresServer : IAsyncLifetime, IAsyncDisposable
         var psi = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--reuid=postgres", "--regid=postgres", "--init-groups", Path.Combine(bin, "postgres"), "-D", data,
                      "-p", Port.ToString(CultureInfo.InvariantCulture), "-k", _dir, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
-                     "-c", "shared_buffers=32MB" })
+                     "-c", "shared_buffers=32MB",
+                     // Its dynamic shared memory in the data directory, which goes with the fixture whatever ends the server.
+                     "-c", "dynamic_shared_memory_type=mmap" })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
@@ -101,12 +103,21 @@ public sealed class PostgresServer : IAsyncLifetime, IAsyncDisposable
         if (_process is { } p)
         {
             _process = null;
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            // A fast shutdown (SIGINT) gives the server's System V segment back; a kill left one per server (hundreds
+            // after a day of test runs, against the kernel's limit of 4,096), and its shared memory in /dev/shm.
+            if (!p.HasExited) await StopAsync(p);
             await p.WaitForExitAsync();
             p.Dispose();
         }
         try { Directory.Delete(_dir, recursive: true); }
         catch (IOException) { }
+    }
+
+    private static async Task StopAsync(Process server)
+    {
+        using (var kill = Process.Start("kill", ["-INT", server.Id.ToString(CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        try { await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15)); }
+        catch (TimeoutException) { server.Kill(entireProcessTree: true); }
     }
 
     ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
