@@ -52,6 +52,10 @@ public sealed class ControllerMetrics : IWorkflowObserver
         _phases = f.CreateGauge("argo_workflows_gauge", "Workflows currently in the store in each phase.", "phase");
         _phaseEntries = f.CreateCounter("argo_workflows_total_count", "Workflows that have entered each phase, by namespace.", "phase", "namespace");
         _pods = f.CreateGauge("argo_workflows_pods_gauge", "Pods (step processes) of unfinished workflows in each phase.", "phase");
+        // Both of Argo's phases from the start, at 0 (Argo's gauge reports Pending and Running always): a step too short
+        // for any status save to catch it running would otherwise leave the Running series missing, not 0.
+        _pods.WithLabels(NodePhase.Pending);
+        _pods.WithLabels(NodePhase.Running);
         _podEntries = f.CreateCounter("argo_workflows_pods_total_count", "Pods (step processes) that have entered each phase, by namespace.", "phase", "namespace");
         // Argo sizes its buckets for Kubernetes round trips (5 s to 30 s); a pass here takes milliseconds.
         _operation = f.CreateHistogram("argo_workflows_operation_duration_seconds", "Durations of one workflow reconciliation (operator pass and status save).",

@@ -22,6 +22,8 @@ public sealed class EventTestHost : IAsyncDisposable
     private readonly ServiceProvider _services;
 
     private readonly bool _pipeline;
+    /// <summary>Whether disposing removes the data directory: one the host made, or was handed (a restart's second host).</summary>
+    private bool _deleteDataDir;
 
     private EventTestHost(string dataDir, ServiceProvider services, bool pipeline)
     {
@@ -39,9 +41,12 @@ public sealed class EventTestHost : IAsyncDisposable
     public SensorHost Sensors => _services.GetRequiredService<SensorHost>();
 
     /// <param name="pipeline">Also run sensors and the workflow controller: the whole event-to-workflow path.</param>
+    /// <param name="deleteDataDir">remove <paramref name="dataDir"/> when disposed (as a data directory the host makes is):
+    /// the second host of a restart, on the first one's <see cref="KeepDataDir"/>.</param>
     public static async Task<EventTestHost> StartAsync(TimeProvider? time = null, string? dataDir = null, Action<EventGatewayOptions>? configure = null,
-        bool pipeline = false, Action<IServiceCollection>? services2 = null)
+        bool pipeline = false, Action<IServiceCollection>? services2 = null, bool deleteDataDir = false)
     {
+        deleteDataDir |= dataDir is null;
         dataDir ??= Directory.CreateTempSubdirectory("egw-events-").FullName;
         var options = new EventGatewayOptions { DataDir = dataDir, EventListenAddress = "127.0.0.1" };
         configure?.Invoke(options);
@@ -58,7 +63,14 @@ public sealed class EventTestHost : IAsyncDisposable
             await provider.GetRequiredService<SensorHost>().StartAsync(CancellationToken.None);
         }
         await provider.GetRequiredService<EventSourceHost>().StartAsync(CancellationToken.None);
-        return new EventTestHost(dataDir, provider, pipeline);
+        return new EventTestHost(dataDir, provider, pipeline) { _deleteDataDir = deleteDataDir };
+    }
+
+    /// <summary>Keeps the data directory when this host is disposed (a restart follows on it); returns it.</summary>
+    public string KeepDataDir()
+    {
+        _deleteDataDir = false;
+        return DataDir;
     }
 
     /// <summary>Applies the YAML's documents and waits until every EventSource in it has all listeners listening (or failed).</summary>
@@ -133,5 +145,8 @@ public sealed class EventTestHost : IAsyncDisposable
             await Get<WorkflowController>().StopAsync(CancellationToken.None);
         }
         await _services.DisposeAsync();
+        if (!_deleteDataDir) return;
+        try { Directory.Delete(DataDir, recursive: true); }
+        catch (IOException) { } // a file still held a moment longer: the temp directory's leftovers
     }
 }

@@ -32,10 +32,10 @@ public sealed class CalendarListenerTests : IAsyncLifetime
 
     private async Task Restart(TimeSpan downFor)
     {
-        var dataDir = _host.DataDir;
+        var dataDir = _host.KeepDataDir();
         await _host.DisposeAsync();
         _clock.Advance(downFor);
-        _host = await EventTestHost.StartAsync(time: _clock, dataDir: dataDir);
+        _host = await EventTestHost.StartAsync(time: _clock, dataDir: dataDir, deleteDataDir: true);
         await _host.WaitListeningAsync("ci", "cal");
     }
 

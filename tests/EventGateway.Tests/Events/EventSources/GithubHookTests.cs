@@ -78,11 +78,11 @@ public sealed class GithubHookTests : IAsyncLifetime
         Status().State.ShouldBe(ListenerState.Listening);
 
         // A new process on the same data: the hooks are found, nothing is created or rewritten.
-        var dataDir = _host.DataDir;
+        var dataDir = _host.KeepDataDir();
         await _host.DisposeAsync();
         _github.Hooks("repos/acme/api").Count.ShouldBe(1, "without deleteHookOnFinish the hooks stay");
         _github.ClearRequests();
-        _host = await EventTestHost.StartAsync(dataDir: dataDir);
+        _host = await EventTestHost.StartAsync(dataDir: dataDir, deleteDataDir: true);
         await _host.WaitListeningAsync("ci", "gh");
         _github.Requests.Select(r => $"{r.Method} {r.Path}").ShouldBe(["GET repos/acme/api/hooks", "GET repos/acme/web/hooks"]);
         _github.Hooks("repos/acme/api").Count.ShouldBe(1);

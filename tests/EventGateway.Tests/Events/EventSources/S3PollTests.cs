@@ -184,7 +184,7 @@ public sealed class S3PollTests
         var time = Clock();
         await using (var host = await EventTestHost.StartAsync(time))
         {
-            dataDir = host.DataDir;
+            dataDir = host.KeepDataDir();
             await host.ApplyAsync(Yaml(s3));
             await s3.PutAsync("input", "1.txt", "one");
             (await PollUntil(host, time, 1)).Select(Key).ShouldBe(["1.txt"]);
@@ -195,7 +195,7 @@ public sealed class S3PollTests
 
         var later = Clock();
         later.Advance(TimeSpan.FromHours(1));
-        await using (var host = await EventTestHost.StartAsync(later, dataDir))
+        await using (var host = await EventTestHost.StartAsync(later, dataDir, deleteDataDir: true))
         {
             await host.WaitListeningAsync("default", "bucket-src");
             (await PollUntil(host, later, 3)).Select(Key).ShouldBe(["1.txt", "2.txt", "3.txt"]);

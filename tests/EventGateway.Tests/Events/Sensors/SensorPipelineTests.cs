@@ -286,9 +286,9 @@ public sealed class SensorPipelineTests : IAsyncLifetime
         var first = (await _host.WaitForEventsAsync("hooks", 1)).Single();
         await Eventually.Get(() => Task.FromResult(_host.Sensors.State.DecisionsFor([first.Sequence]).FirstOrDefault(d => d.Outcome == Outcomes.Waiting)), "waiting recorded");
 
-        var dataDir = _host.DataDir;
+        var dataDir = _host.KeepDataDir();
         await _host.DisposeAsync();
-        _host = await EventTestHost.StartAsync(dataDir: dataDir, pipeline: true);
+        _host = await EventTestHost.StartAsync(dataDir: dataDir, pipeline: true, deleteDataDir: true);
         await _host.WaitListeningAsync("default", "hooks");
         await _host.WaitSensorRunningAsync("default", "builds");
         (await _host.Store.ListAsync<Workflow>()).ShouldBeEmpty();
